@@ -1,0 +1,68 @@
+"""Signature schemes of the webhook connector: plain HMAC-SHA256 and Standard Webhooks."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import hmac
+import time
+
+from hub.sdk.errors import SignatureError
+
+STANDARD_WEBHOOKS_TOLERANCE_S = 300
+
+
+def hmac_hex(secret: str, body: bytes) -> str:
+    return hmac.new(secret.encode("utf-8"), body, hashlib.sha256).hexdigest()
+
+
+def check_hmac_sha256(secret: str, body: bytes, header_value: str | None, header_name: str) -> None:
+    """The header holds the hex HMAC of the raw body, bare or as `sha256=<hex>`."""
+    if not header_value:
+        raise SignatureError(f"missing {header_name} header")
+    value = header_value.strip()
+    if value.lower().startswith("sha256="):
+        value = value[len("sha256=") :]
+    try:
+        given = bytes.fromhex(value)
+    except ValueError as exc:
+        raise SignatureError(f"{header_name} is not a hex HMAC-SHA256") from exc
+    expected = hmac.new(secret.encode("utf-8"), body, hashlib.sha256).digest()
+    if not hmac.compare_digest(given, expected):
+        raise SignatureError(f"{header_name} does not match the body")
+
+
+def standard_webhooks_key(secret: str) -> bytes:
+    """`whsec_<base64>` secrets carry the key base64-encoded; other strings are used as they are."""
+    if secret.startswith("whsec_"):
+        try:
+            return base64.b64decode(secret[len("whsec_") :], validate=True)
+        except (binascii.Error, ValueError) as exc:
+            raise SignatureError("the configured whsec_ secret is not valid base64") from exc
+    return secret.encode("utf-8")
+
+
+def standard_webhooks_signature(secret: str, msg_id: str, timestamp: str, body: bytes) -> str:
+    signed = f"{msg_id}.{timestamp}.".encode() + body
+    digest = hmac.new(standard_webhooks_key(secret), signed, hashlib.sha256).digest()
+    return "v1," + base64.b64encode(digest).decode("ascii")
+
+
+def check_standard_webhooks(
+    secret: str, body: bytes, msg_id: str | None, timestamp: str | None, signatures: str | None, now: float | None = None
+) -> None:
+    """Standard Webhooks: HMAC over `id.timestamp.body`, timestamp within five minutes."""
+    if not (msg_id and timestamp and signatures):
+        raise SignatureError("missing webhook-id, webhook-timestamp or webhook-signature header")
+    try:
+        sent = int(timestamp)
+    except ValueError as exc:
+        raise SignatureError("webhook-timestamp is not an integer") from exc
+    if abs((now or time.time()) - sent) > STANDARD_WEBHOOKS_TOLERANCE_S:
+        raise SignatureError("webhook-timestamp is outside the five-minute tolerance")
+    expected = standard_webhooks_signature(secret, msg_id, timestamp, body).encode()
+    for candidate in signatures.split():
+        if candidate.startswith("v1,") and hmac.compare_digest(candidate.encode(), expected):
+            return
+    raise SignatureError("no webhook-signature matches the body")

@@ -1,0 +1,47 @@
+"""create_app(): the Flask app with its blueprints; the runtime it serves is built outside Flask."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Flask, Response, current_app, jsonify
+
+from hub.config import Settings
+from hub.runtime import Runtime
+
+
+def runtime() -> Runtime:
+    """The Runtime of the app handling this request."""
+    return current_app.extensions["hub"]
+
+
+def create_app(rt: Runtime | None = None, settings: Settings | None = None) -> Flask:
+    rt = rt or Runtime.create(settings)
+    app = Flask(__name__)
+    app.config.update(
+        SECRET_KEY=rt.settings.flask_secret_key(),
+        MAX_CONTENT_LENGTH=None,  # ingress enforces its own limit while reading, chunked bodies included
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Lax",
+        SESSION_COOKIE_SECURE=rt.settings.base_url.startswith("https://"),
+        JSON_SORT_KEYS=False,
+    )
+    app.extensions["hub"] = rt
+
+    from hub.api import api_blueprint
+    from hub.ingress import ingress
+
+    app.register_blueprint(ingress)
+    app.register_blueprint(api_blueprint, url_prefix="/api/v1")
+
+    @app.get("/healthz")
+    def healthz() -> Any:
+        if rt.db.ping():
+            return jsonify(status="ok")
+        return jsonify(status="unavailable", error="database does not answer"), 503
+
+    @app.get("/metrics")
+    def metrics() -> Response:
+        return Response(rt.metrics.render(), mimetype="text/plain; version=0.0.4")
+
+    return app

@@ -1,0 +1,310 @@
+"""The `hub` command: serve, init, users, tokens, recipes import/export, connectors, vault."""
+
+from __future__ import annotations
+
+import json
+import logging
+import signal
+import sys
+import threading
+from pathlib import Path
+from typing import Any
+
+import click
+import yaml
+
+from hub.config import Settings
+
+
+def _settings() -> Settings:
+    try:
+        return Settings.from_env()
+    except ValueError as exc:
+        raise click.ClickException(str(exc)) from exc
+
+
+def _runtime() -> Any:
+    from hub.runtime import Runtime
+    from hub.sdk.errors import VaultError
+
+    try:
+        return Runtime.create(_settings())
+    except VaultError as exc:
+        raise click.ClickException(exc.message) from exc
+
+
+def _logging() -> None:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s level=%(levelname)s logger=%(name)s %(message)s")
+
+
+@click.group()
+@click.version_option(package_name="integration-hub")
+def main() -> None:
+    """Integration hub: connect your CRM to finance, OA, e-signature, SMS, email and forms."""
+
+
+@main.command()
+def init() -> None:
+    """Create the data folder and database schema (idempotent)."""
+    rt = _runtime()
+    click.echo(f"database ready at {rt.settings.database_url.split('@')[-1]}; data folder {rt.settings.home}")
+    rt.close()
+
+
+def _start_engine(rt: Any, *, scheduler: bool, executor: bool) -> Any:
+    from hub.engine.executor import LocalExecutor
+    from hub.scheduler import Scheduler
+
+    if executor:
+        rt.executor = LocalExecutor(rt, rt.settings.workers)
+    sched = None
+    if scheduler:
+        sched = Scheduler(rt)
+        sched.start()
+    return sched
+
+
+def _serve_wsgi(rt: Any, host: str, port: int, threads: int, sched: Any) -> None:
+    from waitress import create_server
+
+    from hub.app import create_app
+
+    app = create_app(rt)
+    server = create_server(app, host=host, port=port, threads=threads, ident="hub", channel_timeout=60)
+
+    def stop(_signum: int, _frame: Any) -> None:
+        threading.Thread(target=server.close, daemon=True).start()
+
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
+    click.echo(f"hub listening on http://{host}:{port}", err=True)
+    try:
+        server.run()
+    finally:
+        if sched is not None:
+            sched.shutdown()
+        rt.close()
+
+
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=8000, show_default=True, type=int)
+@click.option("--threads", default=16, show_default=True, type=int, help="Web server threads.")
+def serve(host: str, port: int, threads: int) -> None:
+    """Web UI, API, webhooks, scheduler and workers in one process (a production WSGI server)."""
+    _logging()
+    rt = _runtime()
+    sched = _start_engine(rt, scheduler=True, executor=rt.settings.executor == "local")
+    _serve_wsgi(rt, host, port, threads, sched)
+
+
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=8000, show_default=True, type=int)
+@click.option("--threads", default=16, show_default=True, type=int)
+def web(host: str, port: int, threads: int) -> None:
+    """Only the web server: API, UI and webhook ingress; runs go to the workers."""
+    _logging()
+    rt = _runtime()
+    _serve_wsgi(rt, host, port, threads, None)
+
+
+def _block_until_signal() -> None:
+    done = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: done.set())
+    signal.signal(signal.SIGINT, lambda *_: done.set())
+    while not done.wait(1.0):
+        pass
+
+
+@main.command()
+def worker() -> None:
+    """Execute runs: claims due runs from the database and runs them in a thread pool."""
+    from hub.engine.sweeper import sweep
+
+    _logging()
+    rt = _runtime()
+    _start_engine(rt, scheduler=False, executor=True)
+    done = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: done.set())
+    signal.signal(signal.SIGINT, lambda *_: done.set())
+    click.echo("hub worker started", err=True)
+    while not done.wait(rt.settings.sweep_interval_s):
+        sweep(rt, fresh_s=0.0)
+    rt.close()
+
+
+@main.command()
+def scheduler() -> None:
+    """Polls, schedules and wake-ups; several may run, one holds the lease and works."""
+    _logging()
+    rt = _runtime()
+    sched = _start_engine(rt, scheduler=True, executor=False)
+    click.echo("hub scheduler started", err=True)
+    _block_until_signal()
+    sched.shutdown()
+    rt.close()
+
+
+@main.group()
+def users() -> None:
+    """Manage users."""
+
+
+@users.command("create")
+@click.argument("email")
+@click.option("--role", type=click.Choice(["admin", "editor", "viewer"]), required=True)
+@click.option("--password-stdin", is_flag=True, help="Read the password from standard input.")
+def users_create(email: str, role: str, password_stdin: bool) -> None:
+    from hub.audit import audit
+    from hub.sdk.errors import HubError
+    from hub.users import create_user
+
+    password = sys.stdin.readline().rstrip("\r\n") if password_stdin else None
+    if password_stdin and not password:
+        raise click.ClickException("no password on standard input")
+    rt = _runtime()
+    try:
+        with rt.db.transaction() as session:
+            user = create_user(session, email, role, password=password)
+            audit(session, "cli", "user.create", "user", str(user.id), {"email": email, "role": role})
+    except HubError as exc:
+        raise click.ClickException(exc.message) from exc
+    click.echo(f"created {role} {email}", err=True)
+
+
+@main.group()
+def tokens() -> None:
+    """Manage API tokens."""
+
+
+@tokens.command("create")
+@click.argument("email")
+@click.option("--name", default="cli", show_default=True)
+def tokens_create(email: str, name: str) -> None:
+    """Print a new API token for EMAIL on stdout (shown only once)."""
+    from sqlalchemy import select
+
+    from hub.audit import audit
+    from hub.db.models import User
+    from hub.users import create_token
+
+    rt = _runtime()
+    with rt.db.transaction() as session:
+        user = session.scalar(select(User).where(User.email == email))
+        if user is None:
+            raise click.ClickException(f"no user {email}: create one with `hub users create`")
+        token, raw = create_token(session, user, name)
+        audit(session, "cli", "token.create", "token", str(token.id), {"user": email, "name": name})
+    click.echo(raw)
+
+
+@main.group()
+def recipes() -> None:
+    """Import and export recipes."""
+
+
+@recipes.command("import")
+@click.argument("files", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path))
+def recipes_import(files: tuple[Path, ...]) -> None:
+    """Import recipe documents (JSON or YAML); each file holds one recipe or a list of them."""
+    from hub.audit import audit
+    from hub.recipe_store import hook_urls, save_recipe
+    from hub.sdk.errors import HubError
+
+    rt = _runtime()
+    failed = False
+    for path in files:
+        try:
+            loaded = yaml.safe_load(path.read_text(encoding="utf-8"))
+        except yaml.YAMLError as exc:
+            click.echo(f"{path}: not valid JSON or YAML: {exc}", err=True)
+            failed = True
+            continue
+        for index, document in enumerate(loaded if isinstance(loaded, list) else [loaded]):
+            try:
+                with rt.db.transaction() as session:
+                    recipe = save_recipe(session, rt, document, actor="cli")
+                    audit(session, "cli", "recipe.create", "recipe", str(recipe.id), {"name": recipe.name})
+                    urls = hook_urls(session, rt, recipe)
+            except HubError as exc:
+                click.echo(f"{path}[{index}]: {exc.message}", err=True)
+                failed = True
+                continue
+            extra = f" webhook {urls['webhook_url']}" if "webhook_url" in urls else ""
+            click.echo(f"imported recipe {recipe.id} '{recipe.name}' version {recipe.current_version}{extra}")
+    rt.close()
+    if failed:
+        sys.exit(1)
+
+
+@recipes.command("export")
+@click.argument("ids", nargs=-1, type=int)
+def recipes_export(ids: tuple[int, ...]) -> None:
+    """Print recipes as JSON (all, or the given ids), secrets replaced by [REDACTED]."""
+    from sqlalchemy import select
+
+    from hub.db.models import Recipe
+    from hub.recipe_store import current_document
+    from hub.recipes import without_secrets
+
+    rt = _runtime()
+    with rt.db.transaction() as session:
+        query = select(Recipe).where(Recipe.deleted_at.is_(None)).order_by(Recipe.id)
+        if ids:
+            query = query.where(Recipe.id.in_(ids))
+        found = list(session.scalars(query))
+        missing = set(ids) - {r.id for r in found}
+        if missing:
+            raise click.ClickException(f"no recipe with id {', '.join(map(str, sorted(missing)))}")
+        docs = [without_secrets(current_document(session, r), rt.registry) for r in found]
+    click.echo(json.dumps(docs if len(docs) != 1 or not ids else docs[0], indent=2, ensure_ascii=False))
+
+
+@main.group()
+def connectors() -> None:
+    """Installed connectors."""
+
+
+@connectors.command("list")
+def connectors_list() -> None:
+    """id, name, category, triggers, actions (tab-separated)."""
+    from hub.registry import default_registry
+
+    for connector in default_registry().all():
+        triggers = ",".join(connector.trigger_map) or "-"
+        actions = ",".join(connector.action_map) or "-"
+        click.echo(f"{connector.id}\t{connector.name}\t{connector.category}\t{triggers}\t{actions}")
+
+
+@main.group()
+def vault() -> None:
+    """Encryption keys."""
+
+
+@vault.command("rotate")
+@click.option("--new-key", is_flag=True, help="First add a new key to $HUB_HOME/vault.keys.")
+def vault_rotate(new_key: bool) -> None:
+    """Re-encrypt every stored secret under the newest key."""
+    from hub.audit import audit
+    from hub.connections import rotate_all
+    from hub.db.models import CacheEntry, Meta
+    from hub.runtime import VAULT_CHECK_KEY
+    from hub.vault import add_new_key
+
+    settings = _settings()
+    if new_key:
+        if settings.vault_keys:
+            raise click.ClickException("keys come from HUB_VAULT_KEYS: put the new key first there instead")
+        click.echo(f"added key {add_new_key(settings.home)}", err=True)
+    rt = _runtime()
+    with rt.db.transaction() as session:
+        count = rotate_all(session, rt.vault)
+        for entry in session.query(CacheEntry):
+            entry.value = rt.vault.rotate_token(entry.value)
+        check = session.get(Meta, VAULT_CHECK_KEY)
+        if check is not None:
+            check.value = rt.vault.check_token()
+        audit(session, "cli", "vault.rotate", "vault", None, {"connections": count})
+    click.echo(f"re-encrypted {count} connection(s) under the newest key")
+    rt.close()

@@ -1,0 +1,81 @@
+"""Settings from HUB_* environment variables, read once into one typed object."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+TRUE_WORDS = {"1", "true", "yes", "on"}
+
+
+def _flag(value: str | None) -> bool:
+    return (value or "").strip().lower() in TRUE_WORDS
+
+
+@dataclass
+class Settings:
+    home: Path
+    database_url: str
+    secret_key: str | None = None
+    vault_keys: str | None = None
+    executor: str = "local"
+    broker_url: str | None = None
+    allow_private_network: bool = False
+    max_webhook_bytes: int = 1024 * 1024
+    base_url: str = "http://127.0.0.1:8000"
+    workers: int = 8
+    scheduler_enabled: bool = True
+    sweep_interval_s: float = 2.0
+    lease_s: float = 60.0
+    extra: dict[str, str] = field(default_factory=dict)
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
+        env = os.environ if env is None else env
+        home = Path(env.get("HUB_HOME") or "./.hub").resolve()
+        executor = (env.get("HUB_EXECUTOR") or "local").strip().lower()
+        if executor not in ("local", "celery"):
+            raise ValueError(f"HUB_EXECUTOR must be 'local' or 'celery', not {executor!r}")
+        try:
+            max_bytes = int(env.get("HUB_MAX_WEBHOOK_BYTES") or 1024 * 1024)
+            workers = int(env.get("HUB_WORKERS") or 8)
+            lease_s = float(env.get("HUB_LEASE_S") or 60)
+            sweep_s = float(env.get("HUB_SWEEP_INTERVAL_S") or 2)
+        except ValueError as exc:
+            raise ValueError(
+                f"HUB_MAX_WEBHOOK_BYTES, HUB_WORKERS, HUB_LEASE_S and HUB_SWEEP_INTERVAL_S must be numbers: {exc}"
+            ) from exc
+        return cls(
+            home=home,
+            database_url=env.get("HUB_DATABASE_URL") or f"sqlite:///{home / 'hub.db'}",
+            secret_key=env.get("HUB_SECRET_KEY") or None,
+            vault_keys=env.get("HUB_VAULT_KEYS") or None,
+            executor=executor,
+            broker_url=env.get("HUB_BROKER_URL") or None,
+            allow_private_network=_flag(env.get("HUB_ALLOW_PRIVATE_NETWORK")),
+            max_webhook_bytes=max_bytes,
+            base_url=(env.get("HUB_BASE_URL") or "http://127.0.0.1:8000").rstrip("/"),
+            workers=workers,
+            lease_s=lease_s,
+            sweep_interval_s=sweep_s,
+        )
+
+    def ensure_home(self) -> None:
+        self.home.mkdir(mode=0o700, parents=True, exist_ok=True)
+
+    def flask_secret_key(self) -> str:
+        """HUB_SECRET_KEY, or one generated once into HUB_HOME with mode 0600."""
+        if self.secret_key:
+            return self.secret_key
+        self.ensure_home()
+        path = self.home / "secret_key"
+        try:
+            fd = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600)
+        except FileExistsError:
+            return path.read_text().strip()
+        with os.fdopen(fd, "w") as handle:
+            handle.write(secrets.token_urlsafe(48))
+        return path.read_text().strip()

@@ -1,0 +1,1 @@
+"""Runs and steps: intake, runner, retry policy, executors, leases, replay."""

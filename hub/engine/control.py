@@ -1,0 +1,116 @@
+"""What people do to runs: cancel, replay (whole, from a step, in bulk) and resolve held runs."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import delete, select
+from sqlalchemy.orm import Session
+
+from hub.connections import NotFound
+from hub.db.models import Recipe, Run, StepRun, Wait, utcnow
+from hub.sdk.errors import HubError
+
+if TYPE_CHECKING:
+    from hub.runtime import Runtime
+
+FINAL = ("succeeded", "failed", "filtered", "cancelled")
+
+
+class InvalidState(HubError):
+    """The run is not in a state that allows this."""
+
+    code = "invalid_state"
+
+
+def get_run(session: Session, run_id: int) -> Run:
+    run = session.get(Run, run_id)
+    if run is None:
+        raise NotFound(f"run {run_id} not found")
+    return run
+
+
+def cancel(session: Session, run_id: int) -> Run:
+    """Takes effect at once: the run is final now; a worker mid-step stops at its next write."""
+    run = get_run(session, run_id)
+    if run.status in FINAL:
+        raise InvalidState(f"run {run_id} is already {run.status}")
+    run.status, run.finished_at, run.wake_at = "cancelled", utcnow(), None
+    run.lease_owner = run.lease_expires_at = None
+    session.execute(delete(Wait).where(Wait.run_id == run_id))
+    for step in run.steps:
+        if step.status in ("pending", "running", "retrying", "waiting", "held"):
+            step.status = "cancelled"
+    return run
+
+
+def replay(session: Session, run_id: int, from_step: str | None = None) -> Run:
+    """A new run of the same event on the recipe's current version, from the start or from a step."""
+    original = get_run(session, run_id)
+    recipe = session.get(Recipe, original.recipe_id)
+    if recipe is None or recipe.deleted_at is not None:
+        raise NotFound(f"recipe {original.recipe_id} not found")
+    new = Run(
+        recipe_id=original.recipe_id,
+        recipe_version=recipe.current_version,
+        event_id=original.event_id,
+        status="queued",
+        replay_of=original.id,
+        from_step=from_step,
+    )
+    session.add(new)
+    session.flush()
+    if from_step:
+        main = [s for s in original.steps if s.phase == "main"]
+        ids = [s.step_id for s in main]
+        if from_step not in ids:
+            raise InvalidState(f"run {run_id} has no step '{from_step}' to replay from")
+        for step in main[: ids.index(from_step)]:
+            if step.status not in ("succeeded", "skipped"):
+                raise InvalidState(f"step '{step.step_id}' before '{from_step}' did not succeed; replay from it")
+            session.add(
+                StepRun(
+                    run_id=new.id,
+                    step_id=step.step_id,
+                    phase="main",
+                    position=step.position,
+                    status=step.status,
+                    input=step.input,
+                    output=step.output,
+                    finished_at=step.finished_at,
+                )
+            )
+    return new
+
+
+def replay_failed(session: Session, recipe_id: int, since: datetime | None) -> list[Run]:
+    """Replay every failed run of a recipe (since a time) that has not been replayed already."""
+    query = select(Run).where(Run.recipe_id == recipe_id, Run.status == "failed")
+    if since is not None:
+        query = query.where(Run.created_at >= since)
+    replayed = set(session.scalars(select(Run.replay_of).where(Run.replay_of.is_not(None))))
+    return [replay(session, run.id) for run in session.scalars(query.order_by(Run.id)) if run.id not in replayed]
+
+
+def resolve(session: Session, run_id: int, action: str, output: dict[str, Any] | None = None) -> Run:
+    """A person's decision on a held run: try the step again, take it as done, or fail it."""
+    run = get_run(session, run_id)
+    if run.status != "held":
+        raise InvalidState(f"run {run_id} is {run.status}, not held")
+    step = next((s for s in run.steps if s.status == "held"), None)
+    if step is None:
+        raise InvalidState(f"run {run_id} has no held step")
+    if action == "retry":
+        step.status = "pending"
+    elif action == "mark_done":
+        step.status, step.output, step.error, step.finished_at = "succeeded", output or {}, None, utcnow()
+    elif action == "fail":
+        step.status, step.finished_at = "failed", utcnow()
+        step.error = {**(step.error or {}), "message": "failed by a person after an unknown outcome"}
+    else:
+        raise InvalidState(f"unknown action '{action}': use retry, mark_done or fail")
+    run.status, run.wake_at, run.error = "queued", None, None
+    return run
+
+

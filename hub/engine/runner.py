@@ -1,0 +1,441 @@
+"""Executes one run step by step, writing every state change before acting on it.
+
+A run is claimed with a lease (compare-and-set on the runs row), so it is executed by one worker
+at a time even when it is dispatched twice, and a run left by a crashed worker is taken up again
+once its lease expires. An attempt row written before each action call, and still `started`
+when the run is taken up again, marks an unknown outcome: repeat-safe actions run again with the
+same idempotency key, the others are held for a person to decide.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from datetime import timedelta
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import and_, func, or_, select, update
+
+from hub import templating
+from hub.connections import merged_fields
+from hub.db.models import Connection, Event, Recipe, RecipeVersion, Run, StepAttempt, StepRun, Wait, utcnow
+from hub.engine.retry import RetryPolicy
+from hub.engine.stores import DbSecretStore, DbTokenCache
+from hub.recipes import step_type, validate_against
+from hub.redaction import redact
+from hub.sdk.auth import OAuth2
+from hub.sdk.context import Context
+from hub.sdk.errors import AuthError, HubError, PermanentError, RecipeError, RetryableError
+from hub.sdk.oauth import ensure_token
+
+if TYPE_CHECKING:
+    from hub.runtime import Runtime
+
+log = logging.getLogger("hub.runner")
+PARKED = "parked"
+FINAL = {"succeeded", "failed", "filtered", "cancelled"}
+
+
+class LostLease(Exception):
+    """The run was cancelled or taken over; this worker stops touching it."""
+
+
+def error_info(exc: BaseException, step_id: str | None = None) -> dict[str, Any]:
+    info: dict[str, Any] = {"message": str(getattr(exc, "message", None) or exc) or type(exc).__name__}
+    info["code"] = getattr(exc, "code", "internal_error")
+    info["type"] = type(exc).__name__
+    for name in ("vendor_code", "status", "path"):
+        value = getattr(exc, name, None)
+        if value is not None:
+            info[name] = value
+    if step_id:
+        info["step"] = step_id
+    return info
+
+
+class Runner:
+    def __init__(self, runtime: Runtime) -> None:
+        self.rt = runtime
+        self.db = runtime.db
+
+    # -- leases -------------------------------------------------------------------------------
+    def _lease_until(self) -> Any:
+        return utcnow() + timedelta(seconds=self.rt.settings.lease_s)
+
+    def claim(self, run_id: int) -> bool:
+        now = utcnow()
+        due = or_(Run.wake_at.is_(None), Run.wake_at <= now)
+        statement = (
+            update(Run)
+            .where(
+                Run.id == run_id,
+                or_(
+                    and_(Run.status == "queued", due),
+                    and_(Run.status == "waiting", Run.wake_at.is_not(None), Run.wake_at <= now),
+                    and_(Run.status == "running", Run.lease_expires_at < now),
+                ),
+            )
+            .values(
+                status="running",
+                lease_owner=self.rt.owner,
+                lease_expires_at=self._lease_until(),
+                wake_at=None,
+                started_at=func.coalesce(Run.started_at, now),
+            )
+            .execution_options(synchronize_session=False)
+        )
+        with self.db.transaction() as session:
+            return session.execute(statement).rowcount == 1
+
+    def _renew(self, session: Any) -> None:
+        statement = (
+            update(Run)
+            .where(Run.id == self.run_id, Run.lease_owner == self.rt.owner, Run.status == "running")
+            .values(lease_expires_at=self._lease_until())
+            .execution_options(synchronize_session=False)
+        )
+        if session.execute(statement).rowcount != 1:
+            raise LostLease()
+
+    def _release(self, status: str, *, wake_at: Any = None, error: dict[str, Any] | None = None) -> None:
+        values: dict[str, Any] = {"status": status, "lease_owner": None, "lease_expires_at": None, "wake_at": wake_at}
+        if status in FINAL:
+            values["finished_at"] = utcnow()
+        if error is not None:
+            values["error"] = error
+        statement = (
+            update(Run)
+            .where(Run.id == self.run_id, Run.lease_owner == self.rt.owner, Run.status == "running")
+            .values(**values)
+            .execution_options(synchronize_session=False)
+        )
+        with self.db.transaction() as session:
+            if session.execute(statement).rowcount != 1:
+                raise LostLease()
+        if status in FINAL or status == "held":
+            self.rt.metrics.runs_finished.labels(status).inc()
+
+    # -- entry point --------------------------------------------------------------------------
+    def execute(self, run_id: int) -> None:
+        """Run (or continue) `run_id` if it is due and nobody else holds it."""
+        if not self.claim(run_id):
+            return
+        self.run_id = run_id
+        try:
+            self._drive()
+        except LostLease:
+            log.info("event=run_stopped run=%s reason=cancelled_or_taken_over", run_id)
+        except Exception as exc:
+            log.exception("event=run_crashed run=%s", run_id)
+            try:
+                self._release("failed", error=error_info(exc))
+            except LostLease:
+                pass
+
+    def _load(self) -> None:
+        with self.db.transaction() as session:
+            run = session.get(Run, self.run_id)
+            assert run is not None
+            self.run = run
+            self.recipe = session.get(Recipe, run.recipe_id)
+            self.document = session.scalar(
+                select(RecipeVersion.document).where(
+                    RecipeVersion.recipe_id == run.recipe_id, RecipeVersion.version == run.recipe_version
+                )
+            )
+            self.event = session.scalar(select(Event.payload).where(Event.id == run.event_id)) or {}
+            self.states = {(s.phase, s.step_id): s for s in session.scalars(select(StepRun).where(StepRun.run_id == run.id))}
+        self.secrets: list[str] = []
+        self.context: dict[str, Any] = {
+            "event": self.event,
+            "steps": {},
+            "run": {"id": self.run.id, "started_at": (self.run.started_at or utcnow()).isoformat()},
+            "recipe": {"id": self.recipe.id, "name": self.recipe.name, "version": self.run.recipe_version},
+        }
+
+    def _drive(self) -> None:
+        self._load()
+        doc = self.document
+        if self.run.phase == "main":
+            if not self.states and not self.run.from_step and doc.get("filter"):
+                if not templating.evaluate_condition(doc["filter"], self.context, "$.filter"):
+                    self._release("filtered")
+                    return
+            outcome = self._run_steps("main", doc.get("steps") or [])
+            if outcome == PARKED:
+                return
+            if outcome is None:
+                self._release("succeeded")
+                return
+            self.run.error = outcome
+            if not doc.get("on_failure"):
+                self._release("failed", error=outcome)
+                return
+            with self.db.transaction() as session:
+                self._renew(session)
+                session.execute(update(Run).where(Run.id == self.run_id).values(phase="on_failure", error=outcome))
+        self.context["error"] = self.run.error or {}
+        outcome = self._run_steps("on_failure", doc.get("on_failure") or [])
+        if outcome == PARKED:
+            return
+        self._release("failed", error=self.run.error)
+
+    # -- steps --------------------------------------------------------------------------------
+    def _state(self, session: Any, phase: str, index: int, step_id: str) -> StepRun:
+        state = self.states.get((phase, step_id))
+        if state is None:
+            state = StepRun(run_id=self.run_id, step_id=step_id, phase=phase, position=index, status="pending")
+            session.add(state)
+            session.flush()
+            self.states[(phase, step_id)] = state
+        else:
+            state = session.merge(state)
+            self.states[(phase, step_id)] = state
+        return state
+
+    def _save_step(self, phase: str, index: int, step_id: str, **values: Any) -> None:
+        with self.db.transaction() as session:
+            self._renew(session)
+            state = self._state(session, phase, index, step_id)
+            for key, value in values.items():
+                setattr(state, key, value)
+
+    def _run_steps(self, phase: str, steps: list[dict[str, Any]]) -> Any:
+        base = "$.steps" if phase == "main" else "$.on_failure"
+        for index, step in enumerate(steps):
+            step_id = step["id"]
+            state = self.states.get((phase, step_id))
+            status = state.status if state else "pending"
+            if status in ("succeeded", "skipped"):
+                self.context["steps"][step_id] = state.output if state else None
+                continue
+            if status == "failed":
+                if step.get("continue_on_error"):
+                    self.context["steps"][step_id] = {"error": state.error if state else None}
+                    continue
+                return state.error if state else {"message": "step failed", "step": step_id}
+            path = f"{base}[{index}]"
+            try:
+                outcome = self._run_step(phase, index, step, status, path)
+            except (RecipeError, PermanentError) as exc:
+                error = error_info(exc, step_id)
+                self._save_step(phase, index, step_id, status="failed", error=error, finished_at=utcnow())
+                outcome = error
+            if outcome == PARKED:
+                return PARKED
+            if isinstance(outcome, dict) and "message" in outcome:
+                if step.get("continue_on_error"):
+                    self.context["steps"][step_id] = {"error": outcome}
+                    continue
+                return outcome
+        return None
+
+    def _run_step(self, phase: str, index: int, step: dict[str, Any], status: str, path: str) -> Any:
+        step_id = step["id"]
+        kind = step_type(step)
+        if status == "waiting" and kind == "delay":
+            self._save_step(phase, index, step_id, status="succeeded", output={}, finished_at=utcnow())
+            self.context["steps"][step_id] = {}
+            return None
+        if status in ("waiting", "held"):
+            return PARKED
+        if step.get("when") and not templating.evaluate_condition(step["when"], self.context, f"{path}.when"):
+            self._save_step(phase, index, step_id, status="skipped", finished_at=utcnow())
+            self.context["steps"][step_id] = None
+            return None
+        if kind == "delay":
+            return self._delay(phase, index, step, path)
+        if kind == "wait_for":
+            return self._wait_for(phase, index, step, path)
+        return self._action(phase, index, step, path)
+
+    def _delay(self, phase: str, index: int, step: dict[str, Any], path: str) -> Any:
+        seconds = templating.render_value(step["seconds"], self.context, f"{path}.seconds")
+        try:
+            seconds = float(seconds)
+        except (TypeError, ValueError) as exc:
+            raise RecipeError(f"{path}.seconds: not a number: {seconds!r}", path=f"{path}.seconds") from exc
+        if self.run.dry_run or seconds <= 0:
+            self._save_step(phase, index, step["id"], status="succeeded", input={"seconds": seconds}, output={})
+            self.context["steps"][step["id"]] = {}
+            return None
+        wake = utcnow() + timedelta(seconds=seconds)
+        self._save_step(phase, index, step["id"], status="waiting", input={"seconds": seconds}, started_at=utcnow())
+        self._release("waiting", wake_at=wake)
+        return PARKED
+
+    def _wait_for(self, phase: str, index: int, step: dict[str, Any], path: str) -> Any:
+        match = templating.render_value(step.get("match") or {}, self.context, f"{path}.match")
+        if self.run.dry_run:
+            self._save_step(phase, index, step["id"], status="succeeded", input={"match": match}, output={})
+            self.context["steps"][step["id"]] = {}
+            return None
+        connection_id = None
+        if step.get("connection"):
+            connection_id = self._connection(step["connection"], f"{path}.connection")[0].id
+        timeout = step.get("timeout_s")
+        with self.db.transaction() as session:
+            self._renew(session)
+            state = self._state(session, phase, index, step["id"])
+            state.status, state.input, state.started_at = "waiting", {"match": match}, utcnow()
+            session.add(
+                Wait(
+                    run_id=self.run_id,
+                    step_id=step["id"],
+                    recipe_id=self.run.recipe_id,
+                    connector=step["connector"],
+                    trigger=step["trigger"],
+                    connection_id=connection_id,
+                    match=match,
+                    expires_at=utcnow() + timedelta(seconds=float(timeout)) if timeout else None,
+                )
+            )
+        self._release("waiting")
+        return PARKED
+
+    def _connection(self, name: str, path: str) -> tuple[Connection, dict[str, Any]]:
+        with self.db.transaction() as session:
+            row = session.scalar(select(Connection).where(Connection.name == name))
+            if row is None:
+                raise RecipeError(f"{path}: unknown connection '{name}'", path=path)
+            fields = merged_fields(row, self.rt.vault)
+        return row, fields
+
+    def _action(self, phase: str, index: int, step: dict[str, Any], path: str) -> Any:
+        step_id = step["id"]
+        connector = self.rt.registry.get(step["connector"])
+        action = connector.action(step["action"]) if connector else None
+        if connector is None or action is None:
+            raise PermanentError(f"{path}: {step['connector']}.{step.get('action')} is not installed")
+        row, fields = (None, {})
+        if step.get("connection"):
+            row, fields = self._connection(step["connection"], f"{path}.connection")
+        secrets = [str(v) for k, v in fields.items() if k in connector.secret_fields() and v]
+        self.secrets.extend(secrets)
+        state = self.states.get((phase, step_id))
+        if state is not None and self._had_unknown_outcome(state):
+            if not action.repeat_safe:
+                return self._hold(phase, index, step_id, "the last attempt ended with an unknown outcome")
+        inputs = templating.render_value(step.get("input") or {}, self.context, f"{path}.input")
+        validate_against(action.input_schema, inputs, f"{path}.input", allow_templates=False)
+        stored_input = redact(inputs, self.secrets)
+        if self.run.dry_run:
+            output = action.sample_output
+            self._save_step(phase, index, step_id, status="succeeded", input=stored_input, output=output)
+            self.context["steps"][step_id] = output
+            return None
+        if row is not None:
+            wait = self.rt.limiter.try_acquire(row.id, row.concurrency_limit, row.rate_limit)
+            if wait > 0:
+                self._save_step(phase, index, step_id, input=stored_input, status="pending")
+                self._release("queued", wake_at=utcnow() + timedelta(seconds=wait))
+                return PARKED
+        try:
+            return self._attempt(phase, index, step, path, connector, action, row, fields, stored_input, inputs)
+        finally:
+            if row is not None:
+                self.rt.limiter.release(row.id)
+
+    def _had_unknown_outcome(self, state: StepRun) -> bool:
+        with self.db.transaction() as session:
+            rows = session.scalars(
+                select(StepAttempt).where(StepAttempt.step_run_id == state.id, StepAttempt.status == "started")
+            ).all()
+            for attempt in rows:
+                attempt.status, attempt.finished_at = "unknown", utcnow()
+                attempt.error = {"message": "the worker stopped during this attempt; outcome unknown"}
+            return bool(rows)
+
+    def _hold(self, phase: str, index: int, step_id: str, why: str) -> Any:
+        error = {"message": f"held for a decision: {why}", "code": "outcome_unknown", "step": step_id}
+        self._save_step(phase, index, step_id, status="held", error=error)
+        self._release("held", error=error)
+        return PARKED
+
+    def _attempt(
+        self,
+        phase: str,
+        index: int,
+        step: dict[str, Any],
+        path: str,
+        connector: Any,
+        action: Any,
+        row: Connection | None,
+        fields: dict[str, Any],
+        stored_input: Any,
+        inputs: dict[str, Any],
+    ) -> Any:
+        step_id = step["id"]
+        key = f"{self.run_id}:{step_id}"
+        with self.db.transaction() as session:
+            self._renew(session)
+            state = self._state(session, phase, index, step_id)
+            state.attempts += 1
+            state.status, state.input = "running", stored_input
+            state.started_at = state.started_at or utcnow()
+            attempt = StepAttempt(step_run_id=state.id, number=state.attempts, idempotency_key=key)
+            session.add(attempt)
+            session.flush()
+            attempt_id, number = attempt.id, state.attempts
+        ctx = Context(
+            connector=connector,
+            connection=dict(fields),
+            connection_id=row.id if row else None,
+            allow_private_network=self.rt.settings.allow_private_network,
+            idempotency_key=key,
+            run_id=str(self.run_id),
+            step_id=step_id,
+            cache=DbTokenCache(self.db, self.rt.vault),
+            secret_store=DbSecretStore(self.db, self.rt.vault, connector, row.id) if row else None,
+        )
+        started = time.monotonic()
+        outcome_label = "succeeded"
+        try:
+            try:
+                output = action.perform(ctx, inputs)
+            except AuthError:
+                if not isinstance(connector.auth, OAuth2) or ctx.secret_store is None:
+                    raise
+                ensure_token(ctx, force=True)
+                output = action.perform(ctx, inputs)
+        except HubError as exc:
+            outcome_label = "failed"
+            return self._attempt_failed(phase, index, step, attempt_id, number, action, exc)
+        except Exception as exc:
+            outcome_label = "failed"
+            log.exception("event=action_crashed run=%s step=%s", self.run_id, step_id)
+            return self._attempt_failed(phase, index, step, attempt_id, number, action, PermanentError(str(exc)))
+        finally:
+            elapsed = time.monotonic() - started
+            self.rt.metrics.step_seconds.labels(connector.id, action.key, outcome_label).observe(elapsed)
+        stored_output = redact(output if output is not None else {}, self.secrets + ctx.secrets())
+        with self.db.transaction() as session:
+            attempt = session.get(StepAttempt, attempt_id)
+            attempt.status, attempt.finished_at = "succeeded", utcnow()
+            attempt.duration_ms = round(elapsed * 1000, 2)
+            state = self._state(session, phase, index, step_id)
+            state.status, state.output, state.error, state.finished_at = "succeeded", stored_output, None, utcnow()
+            self._renew(session)
+        self.context["steps"][step_id] = stored_output
+        return None
+
+    def _attempt_failed(
+        self, phase: str, index: int, step: dict[str, Any], attempt_id: int, number: int, action: Any, exc: HubError
+    ) -> Any:
+        step_id = step["id"]
+        error = redact(error_info(exc, step_id), self.secrets)
+        unknown = isinstance(exc, RetryableError) and exc.outcome_unknown
+        policy = RetryPolicy.from_step(step)
+        with self.db.transaction() as session:
+            attempt = session.get(StepAttempt, attempt_id)
+            attempt.status = "unknown" if unknown else "failed"
+            attempt.error, attempt.finished_at = error, utcnow()
+        if unknown and not action.repeat_safe:
+            return self._hold(phase, index, step_id, error["message"])
+        if isinstance(exc, RetryableError) and number < policy.max_attempts:
+            delay = policy.delay(number, exc.retry_after)
+            self._save_step(phase, index, step_id, status="retrying", error=error)
+            self._release("queued", wake_at=utcnow() + timedelta(seconds=delay))
+            return PARKED
+        self._save_step(phase, index, step_id, status="failed", error=error, finished_at=utcnow())
+        return error

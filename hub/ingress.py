@@ -1,0 +1,156 @@
+"""POST /hooks/<token>: verify, parse, dedupe, store, then answer. Nothing is acknowledged unstored."""
+
+from __future__ import annotations
+
+import json
+import logging
+from typing import Any
+
+from flask import Blueprint, Response, request
+from sqlalchemy import select
+from werkzeug.datastructures import Headers
+
+from hub.app import runtime
+from hub.db.models import HookEndpoint, Recipe, RecipeVersion
+from hub.engine.intake import resolve_waits, store_events
+from hub.engine.poller import build_context
+from hub.jsonutil import dumps
+from hub.recipes import step_type
+from hub.sdk.errors import PermanentError, SignatureError
+from hub.sdk.types import InboundRequest, WebhookResponse
+
+log = logging.getLogger("hub.ingress")
+ingress = Blueprint("ingress", __name__)
+CHUNK = 64 * 1024
+
+
+def _error(status: int, code: str, message: str) -> Response:
+    body = json.dumps({"error": {"code": code, "message": message}})
+    return Response(body, status=status, mimetype="application/json")
+
+
+def _read_body(limit: int) -> bytes | None:
+    """The body, or None when it is over `limit`, whether or not Content-Length was sent."""
+    declared = request.content_length
+    if declared is not None and declared > limit:
+        return None
+    stream = request.stream
+    chunks: list[bytes] = []
+    size = 0
+    while True:
+        chunk = stream.read(min(CHUNK, limit + 1 - size))
+        if not chunk:
+            break
+        chunks.append(chunk)
+        size += len(chunk)
+        if size > limit:
+            return None
+    return b"".join(chunks)
+
+
+def _vendor_response(answer: WebhookResponse) -> Response:
+    body = answer.body
+    mimetype = None
+    if isinstance(body, dict):
+        body, mimetype = dumps(body), "application/json"
+    response = Response(body if body is not None else b"", status=answer.status, mimetype=mimetype)
+    for name, value in answer.headers.items():
+        response.headers[name] = value
+    return response
+
+
+def _lookup(token: str) -> tuple[Recipe, dict[str, Any], dict[str, Any], str | None] | None:
+    """(recipe, document, trigger spec, wait step id) for an enabled recipe's endpoint."""
+    with runtime().db.transaction() as session:
+        endpoint = session.scalar(select(HookEndpoint).where(HookEndpoint.token == token))
+        if endpoint is None:
+            return None
+        recipe = session.get(Recipe, endpoint.recipe_id)
+        if recipe is None or recipe.deleted_at is not None or not recipe.enabled:
+            return None
+        document = session.scalars(
+            select(RecipeVersion.document).where(
+                RecipeVersion.recipe_id == recipe.id, RecipeVersion.version == recipe.current_version
+            )
+        ).one()
+    if endpoint.step_id is None:
+        return recipe, document, document["trigger"], None
+    for step in [*document.get("steps", []), *document.get("on_failure", [])]:
+        if step["id"] == endpoint.step_id and step_type(step) == "wait_for":
+            return recipe, document, step, endpoint.step_id
+    return None
+
+
+@ingress.route("/hooks/<token>", methods=["GET", "POST", "PUT"])
+def receive(token: str) -> Response:
+    rt = runtime()
+    count = rt.metrics.webhooks
+    body = _read_body(rt.settings.max_webhook_bytes)
+    if body is None:
+        count.labels("too_large").inc()
+        return _error(413, "payload_too_large", f"body is larger than {rt.settings.max_webhook_bytes} bytes")
+    found = _lookup(token)
+    if found is None:
+        count.labels("unknown").inc()
+        return _error(404, "not_found", "no enabled recipe listens at this address")
+    recipe, _document, spec, wait_step = found
+    connector = rt.registry.get(spec["connector"])
+    trigger = connector.trigger(spec["trigger"]) if connector else None
+    if trigger is None or trigger.kind != "webhook":
+        count.labels("unknown").inc()
+        return _error(404, "not_found", f"trigger {spec['connector']}.{spec['trigger']} is not installed")
+    config = spec.get("config") or {}
+    hook_url = f"{rt.settings.base_url}/hooks/{token}"
+    query = request.query_string.decode("latin-1")
+    inbound = InboundRequest(
+        method=request.method,
+        url=f"{rt.settings.base_url}{request.path}" + (f"?{query}" if query else ""),
+        path=request.path,
+        headers=Headers(request.headers),
+        query=request.args.to_dict(flat=True),
+        body=body,
+        remote_addr=request.remote_addr,
+    )
+    ctx = build_context(rt, connector, spec.get("connection"), hook_url=hook_url)
+    try:
+        answer = trigger.handshake(ctx, config, inbound)
+        if answer is not None:
+            count.labels("handshake").inc()
+            return _vendor_response(answer)
+        if request.method == "GET":
+            return _error(405, "method_not_allowed", "send events with POST")
+        trigger.verify(ctx, config, inbound)
+    except SignatureError as exc:
+        count.labels("bad_signature").inc()
+        return _error(401, "bad_signature", exc.message)
+    except (ValueError, TypeError, KeyError, UnicodeError, PermanentError) as exc:
+        count.labels("bad_signature").inc()
+        return _error(401, "bad_signature", f"signature could not be checked: {exc}")
+    try:
+        events = trigger.parse(ctx, config, inbound)
+    except (PermanentError, ValueError, UnicodeError) as exc:
+        count.labels("bad_request").inc()
+        return _error(400, "bad_request", getattr(exc, "message", None) or str(exc))
+    run_ids: list[int] = []
+    with rt.db.transaction() as session:
+        stored = store_events(
+            session,
+            recipe_id=recipe.id,
+            recipe_version=recipe.current_version,
+            source="webhook" if wait_step is None else f"wait:{wait_step}",
+            events=events,
+            start_runs=wait_step is None,
+        )
+        run_ids.extend(s.run_id for s in stored if s.run_id)
+        for item, result in zip(events, stored, strict=True):
+            if not result.duplicate:
+                run_ids.extend(resolve_waits(session, connector.id, trigger.key, ctx.connection_id, item.data))
+    rt.dispatch(run_ids)
+    fresh = [s for s in stored if not s.duplicate]
+    count.labels("accepted" if fresh else "duplicate").inc()
+    answer = trigger.acknowledge(ctx, config, inbound, [str(s.event_id) for s in stored])
+    if answer is not None:
+        return _vendor_response(answer)
+    ids = [str(s.event_id) for s in stored]
+    payload = {"event_id": ids[0] if ids else None, "event_ids": ids}
+    return Response(json.dumps(payload), status=202 if fresh or not stored else 200, mimetype="application/json")

@@ -1,0 +1,129 @@
+"""Saving recipes: every save is a new immutable version; enabling sets up hooks and trigger state."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import secrets
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from hub.connections import NotFound, lookup_by_name
+from hub.db.models import HookEndpoint, Recipe, RecipeVersion, TriggerState, utcnow
+from hub.recipes import keep_secrets, step_type, validate_document
+
+if TYPE_CHECKING:
+    from hub.runtime import Runtime
+
+
+def trigger_signature(document: dict[str, Any]) -> str:
+    """A new signature means a different source: the poll cursor and seen items start over."""
+    spec = document["trigger"]
+    key = [spec["connector"], spec["trigger"], spec.get("connection"), spec.get("config") or {}]
+    return hashlib.sha256(json.dumps(key, sort_keys=True, default=str).encode()).hexdigest()
+
+
+def get_recipe(session: Session, recipe_id: int) -> Recipe:
+    recipe = session.get(Recipe, recipe_id)
+    if recipe is None or recipe.deleted_at is not None:
+        raise NotFound(f"recipe {recipe_id} not found")
+    return recipe
+
+
+def current_document(session: Session, recipe: Recipe) -> dict[str, Any]:
+    return session.scalars(
+        select(RecipeVersion.document).where(
+            RecipeVersion.recipe_id == recipe.id, RecipeVersion.version == recipe.current_version
+        )
+    ).one()
+
+
+def hook_urls(session: Session, runtime: Runtime, recipe: Recipe) -> dict[str, Any]:
+    """The webhook URL of a recipe's trigger and of each of its wait_for steps that takes webhooks."""
+    urls: dict[str, Any] = {}
+    for endpoint in session.scalars(select(HookEndpoint).where(HookEndpoint.recipe_id == recipe.id)):
+        url = f"{runtime.settings.base_url}/hooks/{endpoint.token}"
+        if endpoint.step_id is None:
+            urls["webhook_url"] = url
+        else:
+            urls.setdefault("wait_urls", {})[endpoint.step_id] = url
+    return urls
+
+
+def _ensure_endpoints(session: Session, runtime: Runtime, recipe: Recipe, document: dict[str, Any]) -> None:
+    wanted: set[str | None] = set()
+    trigger = runtime.registry.get(document["trigger"]["connector"])
+    if trigger and (t := trigger.trigger(document["trigger"]["trigger"])) and t.kind == "webhook":
+        wanted.add(None)
+    for step in [*document.get("steps", []), *document.get("on_failure", [])]:
+        if step_type(step) == "wait_for":
+            connector = runtime.registry.get(step["connector"])
+            t = connector.trigger(step["trigger"]) if connector else None
+            if t is not None and t.kind == "webhook":
+                wanted.add(step["id"])
+    existing = {e.step_id: e for e in session.scalars(select(HookEndpoint).where(HookEndpoint.recipe_id == recipe.id))}
+    for step_id, endpoint in existing.items():
+        if step_id not in wanted:
+            session.delete(endpoint)
+    for step_id in wanted - set(existing):
+        session.add(HookEndpoint(token=secrets.token_urlsafe(24), recipe_id=recipe.id, step_id=step_id))
+
+
+def _reset_trigger_state(session: Session, recipe: Recipe, document: dict[str, Any]) -> None:
+    signature = trigger_signature(document)
+    state = session.scalar(select(TriggerState).where(TriggerState.recipe_id == recipe.id))
+    start = document["trigger"].get("start") or "now"
+    backfill = datetime.fromisoformat(start["backfill_from"]) if isinstance(start, dict) else None
+    if state is not None and state.signature == signature:
+        return
+    if state is not None:
+        session.delete(state)
+        session.flush()
+    session.add(TriggerState(recipe_id=recipe.id, signature=signature, backfill_from=backfill))
+
+
+def save_recipe(
+    session: Session, runtime: Runtime, document: Any, *, recipe: Recipe | None = None, actor: str | None = None
+) -> Recipe:
+    """Validate and store `document` as a new recipe, or as the next version of `recipe`."""
+    if recipe is not None and isinstance(document, dict):
+        document = keep_secrets(document, current_document(session, recipe), runtime.registry)
+    doc = validate_document(document, runtime.registry, lookup_by_name(session))
+    if recipe is None:
+        recipe = Recipe(name=doc["name"], enabled=bool(doc["enabled"]), current_version=1)
+        session.add(recipe)
+        session.flush()
+        version = 1
+    else:
+        version = recipe.current_version + 1
+        recipe.name, recipe.current_version = doc["name"], version
+        recipe.enabled = bool(doc["enabled"])
+    session.add(RecipeVersion(recipe_id=recipe.id, version=version, document=doc, created_by=actor))
+    session.flush()
+    _ensure_endpoints(session, runtime, recipe, doc)
+    _reset_trigger_state(session, recipe, doc)
+    recipe.updated_at = utcnow()
+    return recipe
+
+
+def set_enabled(session: Session, recipe: Recipe, enabled: bool) -> None:
+    """Enabling a polling recipe starts it "from now" again unless it was set to backfill."""
+    if recipe.enabled == enabled:
+        return
+    recipe.enabled = enabled
+    recipe.updated_at = utcnow()
+    state = session.scalar(select(TriggerState).where(TriggerState.recipe_id == recipe.id))
+    if state is not None and enabled:
+        state.paused, state.paused_reason = False, None
+        state.auth_failures = state.consecutive_failures = 0
+        state.next_poll_at = None
+
+
+def delete_recipe(session: Session, recipe: Recipe) -> None:
+    recipe.deleted_at = utcnow()
+    recipe.enabled = False
+    for endpoint in session.scalars(select(HookEndpoint).where(HookEndpoint.recipe_id == recipe.id)):
+        session.delete(endpoint)

@@ -1,0 +1,244 @@
+"""The recipe document: schema validation, semantic checks against connectors, and JSON paths in errors."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterator
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+from jsonschema.exceptions import ValidationError, best_match
+
+from hub import templating
+from hub.registry import Registry
+from hub.sdk.connector import Connector
+from hub.sdk.errors import PermanentError, RecipeError
+
+SCHEMA_PATH = Path(__file__).resolve().parent.parent / "recipes" / "recipe.schema.json"
+
+# name -> connector id of that connection, or None when no such connection exists
+ConnectionLookup = Callable[[str], str | None]
+
+
+@lru_cache(maxsize=1)
+def recipe_schema() -> dict[str, Any]:
+    return json.loads(SCHEMA_PATH.read_text(encoding="utf-8"))
+
+
+@lru_cache(maxsize=1)
+def _validator() -> jsonschema.Draft202012Validator:
+    return jsonschema.Draft202012Validator(
+        recipe_schema(), format_checker=jsonschema.Draft202012Validator.FORMAT_CHECKER
+    )
+
+
+def json_path(parts: Any) -> str:
+    """['steps', 0, 'input'] -> '$.steps[0].input'."""
+    out = "$"
+    for part in parts:
+        out += f"[{part}]" if isinstance(part, int) else f".{part}"
+    return out
+
+
+def _schema_error(error: ValidationError, base: str = "$") -> RecipeError:
+    path = base + json_path(error.absolute_path)[1:]
+    return RecipeError(f"{path}: {error.message}", path=path)
+
+
+def step_type(step: dict[str, Any]) -> str:
+    return step.get("type") or "action"
+
+
+def iter_steps(document: dict[str, Any]) -> Iterator[tuple[str, int, dict[str, Any]]]:
+    """(phase, index, step) for main steps then on_failure steps."""
+    for index, step in enumerate(document.get("steps") or []):
+        yield "main", index, step
+    for index, step in enumerate(document.get("on_failure") or []):
+        yield "on_failure", index, step
+
+
+def step_path(phase: str, index: int) -> str:
+    return f"$.{'steps' if phase == 'main' else 'on_failure'}[{index}]"
+
+
+def _check_templates(value: Any, path: str) -> None:
+    if isinstance(value, str):
+        if templating.is_template(value):
+            templating.compile_check(value, path)
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            _check_templates(item, f"{path}.{key}")
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            _check_templates(item, f"{path}[{index}]")
+
+
+def _touches_template(instance: Any, error: ValidationError) -> bool:
+    """An input error caused by a templated value cannot be judged until the value is rendered."""
+    if isinstance(error.instance, str) and templating.is_template(error.instance):
+        return True
+    node = instance
+    for part in error.absolute_path:
+        try:
+            node = node[part]
+        except (KeyError, IndexError, TypeError):
+            return False
+        if isinstance(node, str) and templating.is_template(node):
+            return True
+    return False
+
+
+def validate_against(schema: dict[str, Any], value: Any, path: str, *, allow_templates: bool) -> None:
+    """Check `value` against a connector's JSON Schema; templated values are judged after rendering."""
+    validator = jsonschema.Draft202012Validator(schema, format_checker=jsonschema.Draft202012Validator.FORMAT_CHECKER)
+    errors = [
+        e for e in validator.iter_errors(value) if not (allow_templates and _touches_template(value, e))
+    ]
+    if errors:
+        raise _schema_error(best_match(errors), base=path)
+
+
+def _connector(registry: Registry, connector_id: str, path: str) -> Connector:
+    connector = registry.get(connector_id)
+    if connector is None:
+        known = ", ".join(c.id for c in registry.all())
+        raise RecipeError(f"{path}: unknown connector '{connector_id}' (known: {known})", path=path)
+    return connector
+
+
+def _check_connection(
+    connector: Connector, name: str | None, path: str, lookup: ConnectionLookup
+) -> None:
+    if not name:
+        if connector.needs_connection():
+            raise RecipeError(f"{path}: connector '{connector.id}' needs a connection", path=path)
+        return
+    found = lookup(name)
+    if found is None:
+        raise RecipeError(f"{path}: unknown connection '{name}'", path=path)
+    if found != connector.id:
+        raise RecipeError(
+            f"{path}: connection '{name}' belongs to connector '{found}', not '{connector.id}'", path=path
+        )
+
+
+def validate_document(document: Any, registry: Registry, lookup: ConnectionLookup) -> dict[str, Any]:
+    """Validate a recipe document fully; return it with defaults filled. Raises RecipeError with a path."""
+    if not isinstance(document, dict):
+        raise RecipeError("$: a recipe must be a JSON object", path="$")
+    errors = list(_validator().iter_errors(document))
+    if errors:
+        raise _schema_error(best_match(errors))
+    doc = json.loads(json.dumps(document))
+    doc.setdefault("enabled", True)
+    doc.setdefault("on_failure", [])
+    trigger_spec = doc["trigger"]
+    trigger_spec.setdefault("config", {})
+    connector = _connector(registry, trigger_spec["connector"], "$.trigger.connector")
+    trigger = connector.trigger(trigger_spec["trigger"])
+    if trigger is None:
+        keys = ", ".join(connector.trigger_map) or "none"
+        raise RecipeError(
+            f"$.trigger.trigger: connector '{connector.id}' has no trigger '{trigger_spec['trigger']}' "
+            f"(triggers: {keys})",
+            path="$.trigger.trigger",
+        )
+    _check_connection(connector, trigger_spec.get("connection"), "$.trigger.connection", lookup)
+    validate_against(trigger.config_schema, trigger_spec["config"], "$.trigger.config", allow_templates=False)
+    try:
+        trigger.check_config(trigger_spec["config"])
+    except PermanentError as exc:
+        raise RecipeError(f"$.trigger.config: {exc.message}", path="$.trigger.config") from exc
+    if doc.get("filter"):
+        templating.compile_check(doc["filter"], "$.filter")
+
+    seen: dict[str, str] = {}
+    for phase, index, step in iter_steps(doc):
+        base = step_path(phase, index)
+        if step["id"] in seen:
+            raise RecipeError(f"{base}.id: duplicate step id '{step['id']}'", path=f"{base}.id")
+        seen[step["id"]] = base
+        if step.get("when"):
+            templating.compile_check(step["when"], f"{base}.when")
+        kind = step_type(step)
+        if kind == "delay":
+            _check_templates(step["seconds"], f"{base}.seconds")
+            continue
+        step_connector = _connector(registry, step["connector"], f"{base}.connector")
+        _check_connection(step_connector, step.get("connection"), f"{base}.connection", lookup)
+        if kind == "wait_for":
+            if step_connector.trigger(step["trigger"]) is None:
+                raise RecipeError(
+                    f"{base}.trigger: connector '{step_connector.id}' has no trigger '{step['trigger']}'",
+                    path=f"{base}.trigger",
+                )
+            _check_templates(step.get("match") or {}, f"{base}.match")
+            continue
+        action = step_connector.action(step["action"])
+        if action is None:
+            keys = ", ".join(step_connector.action_map) or "none"
+            raise RecipeError(
+                f"{base}.action: connector '{step_connector.id}' has no action '{step['action']}' (actions: {keys})",
+                path=f"{base}.action",
+            )
+        step.setdefault("input", {})
+        _check_templates(step["input"], f"{base}.input")
+        validate_against(action.input_schema, step["input"], f"{base}.input", allow_templates=True)
+    return doc
+
+
+
+
+
+REDACTED = "[REDACTED]"
+
+
+def _secret_names(schema: dict[str, Any] | None) -> set[str]:
+    props = (schema or {}).get("properties") or {}
+    return {n for n, spec in props.items() if isinstance(spec, dict) and (spec.get("x-secret") or spec.get("writeOnly"))}
+
+
+def _secret_slots(document: dict[str, Any], registry: Registry) -> Iterator[tuple[str, dict[str, Any], str]]:
+    """(location, object, field) for every secret field set in a document's trigger config and steps."""
+    spec = document.get("trigger") or {}
+    connector = registry.get(spec.get("connector", ""))
+    trigger = connector.trigger(spec.get("trigger", "")) if connector else None
+    if trigger is not None:
+        config = spec.get("config") or {}
+        for name in _secret_names(trigger.config_schema) & set(config):
+            yield "trigger", config, name
+    for phase, _index, step in iter_steps(document):
+        connector = registry.get(step.get("connector", ""))
+        if connector is None:
+            continue
+        if step_type(step) == "action" and (action := connector.action(step.get("action", ""))):
+            values, schema = step.get("input") or {}, action.input_schema
+        elif step_type(step) == "wait_for" and (found := connector.trigger(step.get("trigger", ""))):
+            values, schema = step.get("config") or {}, found.config_schema
+        else:
+            continue
+        for name in _secret_names(schema) & set(values):
+            yield f"{phase}:{step.get('id')}", values, name
+
+
+def without_secrets(document: dict[str, Any], registry: Registry) -> dict[str, Any]:
+    """A copy fit for export and API answers: literal secret fields show as [REDACTED]."""
+    copy = json.loads(json.dumps(document, default=str))
+    for _where, holder, name in _secret_slots(copy, registry):
+        if holder[name] and not templating.is_template(str(holder[name])):
+            holder[name] = REDACTED
+    return copy
+
+
+def keep_secrets(new: dict[str, Any], old: dict[str, Any] | None, registry: Registry) -> dict[str, Any]:
+    """A [REDACTED] secret in a re-saved document keeps the previous version's value at that place."""
+    if old is None:
+        return new
+    old_values = {(where, name): holder[name] for where, holder, name in _secret_slots(old, registry)}
+    doc = json.loads(json.dumps(new, default=str))
+    for where, holder, name in _secret_slots(doc, registry):
+        if holder[name] == REDACTED and (where, name) in old_values:
+            holder[name] = old_values[(where, name)]
+    return doc

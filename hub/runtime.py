@@ -1,0 +1,85 @@
+"""The hub's parts wired together once per process; the web app, scheduler, workers and CLI share it.
+
+It never imports Flask, so every entry point (and every test) calls the same code.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+import uuid
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from sqlalchemy import select
+
+from hub.config import Settings
+from hub.db.migrate import upgrade
+from hub.db.models import Connection, Meta
+from hub.db.session import Database
+from hub.engine.limits import ConnectionLimiter
+from hub.metrics import Metrics
+from hub.registry import Registry, default_registry
+from hub.vault import Vault, load_keys
+
+if TYPE_CHECKING:
+    from hub.engine.executor import Executor
+
+log = logging.getLogger("hub.runtime")
+VAULT_CHECK_KEY = "vault_check"
+
+
+def process_id() -> str:
+    """A name for this process, unique across restarts, for leases."""
+    return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+
+
+def open_vault(settings: Settings, db: Database) -> Vault:
+    """Load the vault keys and prove they read this database's secrets; never generate over data."""
+    with db.transaction() as session:
+        check = session.get(Meta, VAULT_CHECK_KEY)
+        has_secrets = check is not None or session.scalar(
+            select(Connection.id).where(Connection.secrets.is_not(None)).limit(1)
+        ) is not None
+        vault = Vault(load_keys(settings.vault_keys, settings.home, allow_generate=not has_secrets))
+        if check is None:
+            session.add(Meta(key=VAULT_CHECK_KEY, value=vault.check_token()))
+        else:
+            vault.verify_check(check.value)
+    return vault
+
+
+@dataclass
+class Runtime:
+    settings: Settings
+    db: Database
+    vault: Vault
+    registry: Registry
+    limiter: ConnectionLimiter = field(default_factory=ConnectionLimiter)
+    metrics: Metrics = field(default_factory=Metrics)
+    owner: str = field(default_factory=process_id)
+    executor: Executor | None = None
+
+    @classmethod
+    def create(
+        cls, settings: Settings | None = None, *, migrate: bool = True, registry: Registry | None = None
+    ) -> Runtime:
+        settings = settings or Settings.from_env()
+        settings.ensure_home()
+        if migrate:
+            upgrade(settings.database_url)
+        db = Database(settings.database_url)
+        vault = open_vault(settings, db)
+        return cls(settings=settings, db=db, vault=vault, registry=registry or default_registry())
+
+    def dispatch(self, run_ids: list[int]) -> None:
+        """Hand stored runs to the executor; runs left undispatched are found by the sweeper."""
+        if self.executor is not None:
+            for run_id in run_ids:
+                self.executor.submit(run_id)
+
+    def close(self) -> None:
+        if self.executor is not None:
+            self.executor.shutdown(wait=False)
+        self.db.dispose()

@@ -1,0 +1,162 @@
+"""APScheduler jobs for polls, schedules and wake-ups, run by whichever process holds the lease.
+
+Every scheduler keeps its jobs in memory and reconciles them with the database every few seconds,
+so a recipe saved by any process gets its job replaced (a new version never runs beside the old).
+Only the holder of the `scheduler` lease row actually polls, fires and sweeps.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from datetime import timedelta
+from typing import TYPE_CHECKING, Any
+
+from apscheduler.schedulers.background import BackgroundScheduler
+from apscheduler.triggers.cron import CronTrigger
+from apscheduler.triggers.interval import IntervalTrigger
+from sqlalchemy import select, update
+
+from hub.db.models import Lease, Recipe, RecipeVersion, utcnow
+from hub.engine.intake import store_events
+from hub.engine.poller import poll_recipe
+from hub.engine.sweeper import sweep
+from hub.sdk.types import TriggerEvent
+
+if TYPE_CHECKING:
+    from hub.runtime import Runtime
+
+log = logging.getLogger("hub.scheduler")
+LEASE_NAME = "scheduler"
+
+
+class Scheduler:
+    def __init__(self, runtime: Runtime, *, lease_s: float = 15.0, sync_interval_s: float = 5.0) -> None:
+        self.rt = runtime
+        self.lease_s = lease_s
+        self.sync_interval_s = sync_interval_s
+        self._aps = BackgroundScheduler(timezone="UTC", job_defaults={"coalesce": True, "max_instances": 1})
+        self._jobs: dict[str, str] = {}  # job id -> signature (recipe version + interval spec)
+        self._leader = threading.Event()
+
+    @property
+    def is_leader(self) -> bool:
+        return self._leader.is_set()
+
+    def start(self) -> None:
+        self.renew_lease()
+        self._aps.add_job(self.renew_lease, IntervalTrigger(seconds=max(1.0, self.lease_s / 3)), id="lease")
+        self._aps.add_job(self.sync_jobs, IntervalTrigger(seconds=self.sync_interval_s), id="sync")
+        self._aps.add_job(
+            self._sweep, IntervalTrigger(seconds=self.rt.settings.sweep_interval_s), id="sweep"
+        )
+        self.sync_jobs()
+        self._aps.start()
+
+    def shutdown(self) -> None:
+        if self._aps.running:
+            self._aps.shutdown(wait=False)
+        if self.is_leader:
+            with self.rt.db.transaction() as session:
+                session.execute(
+                    update(Lease)
+                    .where(Lease.name == LEASE_NAME, Lease.owner == self.rt.owner)
+                    .values(expires_at=utcnow())
+                )
+            self._leader.clear()
+
+    # -- leadership ----------------------------------------------------------------------------
+    def renew_lease(self) -> bool:
+        """Take or keep the lease row; a lease not renewed in time passes to another scheduler."""
+        now = utcnow()
+        expires = now + timedelta(seconds=self.lease_s)
+        try:
+            with self.rt.db.transaction() as session:
+                lease = session.scalars(select(Lease).where(Lease.name == LEASE_NAME).with_for_update()).first()
+                if lease is None:
+                    session.add(Lease(name=LEASE_NAME, owner=self.rt.owner, expires_at=expires))
+                elif lease.owner == self.rt.owner or lease.expires_at < now:
+                    lease.owner, lease.expires_at = self.rt.owner, expires
+                else:
+                    self._leader.clear()
+                    return False
+        except Exception:  # a racing insert by another scheduler, or the database is down
+            log.warning("event=lease_renew_failed owner=%s", self.rt.owner, exc_info=True)
+            self._leader.clear()
+            return False
+        if not self.is_leader:
+            log.info("event=scheduler_leader owner=%s", self.rt.owner)
+        self._leader.set()
+        return True
+
+    # -- jobs ------------------------------------------------------------------------------------
+    def _sweep(self) -> None:
+        if self.is_leader:
+            sweep(self.rt)
+
+    def wanted_jobs(self) -> dict[str, tuple[str, Any, Any]]:
+        """job id -> (signature, APScheduler trigger, callable) for every enabled clock-driven recipe."""
+        wanted: dict[str, tuple[str, Any, Any]] = {}
+        with self.rt.db.transaction() as session:
+            rows = session.execute(
+                select(Recipe.id, Recipe.current_version, RecipeVersion.document)
+                .join(RecipeVersion, (RecipeVersion.recipe_id == Recipe.id) & (RecipeVersion.version == Recipe.current_version))
+                .where(Recipe.enabled.is_(True), Recipe.deleted_at.is_(None))
+            ).all()
+        for recipe_id, version, document in rows:
+            spec = document["trigger"]
+            connector = self.rt.registry.get(spec["connector"])
+            trigger = connector.trigger(spec["trigger"]) if connector else None
+            if trigger is None:
+                continue
+            job_id = f"recipe:{recipe_id}"
+            if trigger.kind == "polling":
+                seconds = max(trigger.min_interval_s, int(spec.get("interval_s") or trigger.default_interval_s))
+                wanted[job_id] = (f"{version}:poll:{seconds}", IntervalTrigger(seconds=seconds), self._poll_job(recipe_id))
+            elif trigger.kind == "schedule":
+                job = trigger.job_spec(spec.get("config") or {})
+                if job["type"] == "cron":
+                    aps_trigger = CronTrigger.from_crontab(job["expression"], timezone=job.get("timezone") or "UTC")
+                else:
+                    aps_trigger = IntervalTrigger(seconds=float(job["seconds"]))
+                wanted[job_id] = (f"{version}:{sorted(job.items())}", aps_trigger, self._schedule_job(recipe_id, version))
+        return wanted
+
+    def sync_jobs(self) -> None:
+        try:
+            wanted = self.wanted_jobs()
+        except Exception:
+            log.warning("event=sync_failed", exc_info=True)
+            return
+        for job_id in list(self._jobs):
+            if job_id not in wanted:
+                self._aps.remove_job(job_id)
+                del self._jobs[job_id]
+        for job_id, (signature, aps_trigger, func) in wanted.items():
+            if self._jobs.get(job_id) == signature:
+                continue
+            first = utcnow() + timedelta(seconds=1) if job_id not in self._jobs else None
+            self._aps.add_job(func, aps_trigger, id=job_id, replace_existing=True, next_run_time=first or aps_trigger.get_next_fire_time(None, utcnow()))
+            self._jobs[job_id] = signature
+
+    def _poll_job(self, recipe_id: int) -> Any:
+        def job() -> None:
+            if self.is_leader:
+                try:
+                    poll_recipe(self.rt, recipe_id)
+                except Exception:
+                    log.exception("event=poll_job_failed recipe=%s", recipe_id)
+
+        return job
+
+    def _schedule_job(self, recipe_id: int, version: int) -> Any:
+        def job() -> None:
+            if not self.is_leader:
+                return
+            fired = utcnow().replace(microsecond=0)
+            event = TriggerEvent(id=fired.isoformat(), data={"scheduled_at": fired.isoformat()})
+            with self.rt.db.transaction() as session:
+                stored = store_events(session, recipe_id=recipe_id, recipe_version=version, source="schedule", events=[event])
+            self.rt.dispatch([s.run_id for s in stored if s.run_id])
+
+        return job

@@ -1,0 +1,99 @@
+"""One tree of error types: connectors raise them, the engine decides what each means for a run."""
+
+from __future__ import annotations
+
+
+class HubError(Exception):
+    """Base of every error the hub raises on purpose."""
+
+    code = "hub_error"
+
+    def __init__(self, message: str, *, details: object = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.details = details
+
+
+class ConnectorError(HubError):
+    """A connector could not do its work; subclasses say whether trying again may help."""
+
+    code = "connector_error"
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        vendor_code: str | None = None,
+        status: int | None = None,
+        details: object = None,
+    ) -> None:
+        super().__init__(message, details=details)
+        self.vendor_code = vendor_code
+        self.status = status
+
+
+class RetryableError(ConnectorError):
+    """A passing failure (5xx, 429, timeout): the engine retries with backoff or after retry_after."""
+
+    code = "retryable"
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        retry_after: float | None = None,
+        outcome_unknown: bool = False,
+        vendor_code: str | None = None,
+        status: int | None = None,
+        details: object = None,
+    ) -> None:
+        super().__init__(message, vendor_code=vendor_code, status=status, details=details)
+        self.retry_after = retry_after
+        # True when the request may have reached the vendor (read timeout, reset after sending).
+        self.outcome_unknown = outcome_unknown
+
+
+class PermanentError(ConnectorError):
+    """A failure that repeating will not fix (4xx, validation): the step fails at once."""
+
+    code = "permanent"
+
+
+class AuthError(PermanentError):
+    """The vendor refused the connection's credentials."""
+
+    code = "auth"
+
+
+class SignatureError(PermanentError):
+    """An inbound webhook's signature is missing, malformed or wrong."""
+
+    code = "bad_signature"
+
+
+class BlockedAddressError(PermanentError):
+    """An outbound request aimed at an address the network guard forbids."""
+
+    code = "blocked_address"
+
+
+class RecipeError(HubError):
+    """A recipe document is invalid; `path` names the JSON path of the bad field."""
+
+    code = "invalid_recipe"
+
+    def __init__(self, message: str, *, path: str = "$", details: object = None) -> None:
+        super().__init__(message, details=details)
+        self.path = path
+
+
+class TemplateError(RecipeError):
+    """A template failed to compile or render, or broke a sandbox limit."""
+
+    code = "template_error"
+
+
+class VaultError(HubError):
+    """Secrets cannot be encrypted or decrypted with the configured keys."""
+
+    code = "vault_error"

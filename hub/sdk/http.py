@@ -1,0 +1,482 @@
+"""The one HTTP client connectors use: guarded, deadline-bound, redacting, and it turns every
+failure into the error type the engine needs to decide between retrying and failing the step."""
+
+from __future__ import annotations
+
+import codecs
+import datetime as dt
+import decimal
+import email.utils
+import http
+import json as _json
+import logging
+import re
+import threading
+import time
+import uuid
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import parse_qsl, quote, quote_plus, urlencode, urljoin, urlsplit, urlunsplit
+
+import requests
+from requests.structures import CaseInsensitiveDict
+from urllib3 import Timeout
+from urllib3.exceptions import HTTPError as Urllib3Error
+from urllib3.exceptions import NewConnectionError, ReadTimeoutError
+from urllib3.exceptions import SSLError as Urllib3SSLError
+
+from hub.sdk.errors import BlockedAddressError, PermanentError, RetryableError
+from hub.sdk.netguard import Guard, GuardedAdapter
+
+logger = logging.getLogger("hub.http")
+
+AuthHook = Callable[[requests.PreparedRequest], Any] | requests.auth.AuthBase
+ErrorParser = Callable[["HttpResponse"], tuple[str, str | None] | None]
+
+_REDIRECTS = {301, 302, 303, 307, 308}
+_SECRET_PARAM = re.compile(r"key|token|secret|sig|pass|pwd|auth|credential|session", re.I)
+_SECRET_HEADER = re.compile(r"api[-_]?key|token|secret|signature|auth|session|password|credential", re.I)
+_ABSOLUTE = re.compile(r"^[A-Za-z][A-Za-z0-9+.\-]*://")
+_ERROR_BODY_LIMIT = 64 * 1024
+_CHUNK = 64 * 1024
+REDACTED = "[REDACTED]"
+
+_sessions: dict[bool, requests.Session] = {}
+_sessions_lock = threading.Lock()
+
+
+class _NoCookies(requests.cookies.RequestsCookieJar):
+    """Shared sessions serve many tenants: a vendor cookie must never ride along to another call."""
+
+    def set_cookie(self, cookie: Any, *args: Any, **kwargs: Any) -> None:
+        return None
+
+
+def new_session(guard: Guard | None = None, *, allow_private: bool = False, pool_maxsize: int = 32) -> requests.Session:
+    """A session with guarded adapters, no cookie memory and no environment proxies/netrc."""
+    guard = guard or Guard(allow_private=allow_private)
+    session = requests.Session()
+    session.trust_env = False
+    session.cookies = _NoCookies()
+    session.headers["User-Agent"] = "integration-hub"
+    adapter = GuardedAdapter(guard, pool_connections=pool_maxsize, pool_maxsize=pool_maxsize)
+    session.mount("http://", adapter)
+    session.mount("https://", adapter)
+    return session
+
+
+def shared_session(allow_private: bool) -> requests.Session:
+    """The process-wide pooled session for one guard mode (so keep-alive spans connector calls)."""
+    with _sessions_lock:
+        if allow_private not in _sessions:
+            _sessions[allow_private] = new_session(allow_private=allow_private)
+        return _sessions[allow_private]
+
+
+def _charset(headers: Mapping[str, str]) -> str:
+    match = re.search(r"charset=\"?([^\";\s]+)", headers.get("Content-Type", ""), re.I)
+    if match:
+        try:
+            return codecs.lookup(match.group(1)).name
+        except LookupError:
+            pass
+    return "utf-8"
+
+
+@dataclass
+class HttpResponse:
+    """A fully read response: the body is bytes in memory, so it can be parsed more than once."""
+
+    status: int
+    headers: CaseInsensitiveDict[str]
+    content: bytes
+    url: str
+    elapsed_ms: float
+
+    @property
+    def text(self) -> str:
+        return self.content.decode(_charset(self.headers), errors="replace")
+
+    @property
+    def is_json(self) -> bool:
+        ctype = self.headers.get("Content-Type", "").split(";")[0].strip().lower()
+        return ctype == "application/json" or ctype.endswith("+json")
+
+    def json(self) -> Any:
+        """Parse the body; numbers with a fraction become Decimal so money stays exact."""
+        try:
+            return _json.loads(self.content.decode("utf-8-sig"), parse_float=decimal.Decimal)
+        except ValueError as e:
+            ctype = self.headers.get("Content-Type") or "no content type"
+            raise PermanentError(
+                f"response is not valid JSON ({ctype}): {e} [HTTP {self.status}]", status=self.status
+            ) from e
+
+
+def dumps_json(value: Any) -> bytes:
+    """JSON with Decimals written digit for digit (json.dumps would go through float) and
+    dates as ISO-8601."""
+    marker = uuid.uuid4().hex
+
+    def default(obj: Any) -> Any:
+        if isinstance(obj, decimal.Decimal):
+            if not obj.is_finite():
+                raise ValueError(f"{obj} cannot be written as a JSON number")
+            return f"{marker}{obj}{marker}"
+        if isinstance(obj, dt.date | dt.time):
+            return obj.isoformat()
+        raise TypeError(f"{type(obj).__name__} is not JSON serialisable")
+
+    text = _json.dumps(value, default=default, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+    return re.sub(f'"{marker}([^"]*){marker}"', r"\1", text).encode("utf-8")
+
+
+def parse_retry_after(value: str | None) -> float | None:
+    """Retry-After as seconds from now: either delta-seconds or an HTTP-date."""
+    if not value:
+        return None
+    value = value.strip()
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        pass
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=dt.UTC)
+    return max(0.0, (when - dt.datetime.now(dt.UTC)).total_seconds())
+
+
+def redact(text: str, secrets: Iterable[str]) -> str:
+    """Replace every known secret (also in its URL-encoded forms) by [REDACTED]."""
+    for secret in sorted({s for s in secrets if s}, key=len, reverse=True):
+        for form in {secret, quote(secret, safe=""), quote_plus(secret)}:
+            text = text.replace(form, REDACTED)
+    return text
+
+
+def redact_url(url: str, secrets: Iterable[str] = ()) -> str:
+    """The URL with passwords, secret-looking query values and known secrets replaced."""
+    try:
+        parts = urlsplit(url)
+        netloc = parts.netloc
+        if parts.password:
+            netloc = netloc.replace(f":{parts.password}@", f":{REDACTED}@", 1)
+        query = [(k, REDACTED if _SECRET_PARAM.search(k) else v) for k, v in parse_qsl(parts.query, True)]
+        url = urlunsplit((parts.scheme, netloc, parts.path, urlencode(query, safe="[]"), ""))
+    except ValueError:
+        pass
+    return redact(url, secrets)
+
+
+def _origin(url: str) -> tuple[str, str, int | None]:
+    parts = urlsplit(url)
+    scheme = parts.scheme.lower()
+    return scheme, (parts.hostname or "").lower(), parts.port or {"http": 80, "https": 443}.get(scheme)
+
+
+def _causes(exc: BaseException) -> Iterable[BaseException]:
+    """The exception and everything it wraps (requests nests urllib3 errors in args/reason)."""
+    seen: set[int] = set()
+    stack = [exc]
+    while stack:
+        e = stack.pop()
+        if id(e) in seen:
+            continue
+        seen.add(id(e))
+        yield e
+        nested = [*e.args, getattr(e, "reason", None), e.__cause__, e.__context__]
+        stack.extend(n for n in nested if isinstance(n, BaseException))
+
+
+class HttpClient:
+    """One connector call's client: base URL, auth, secrets and vendor name for messages."""
+
+    def __init__(
+        self,
+        *,
+        base_url: str | None = None,
+        allow_private: bool = False,
+        timeout: float = 30.0,
+        max_response_bytes: int = 10 * 2**20,
+        max_redirects: int = 5,
+        default_headers: dict[str, str] | None = None,
+        auth: AuthHook | None = None,
+        secrets: Iterable[str] = (),
+        vendor: str = "HTTP",
+        error_parser: ErrorParser | None = None,
+        session: requests.Session | None = None,
+    ) -> None:
+        self.base_url = base_url
+        self.allow_private = allow_private
+        self.timeout = timeout
+        self.max_response_bytes = max_response_bytes
+        self.max_redirects = max_redirects
+        self.default_headers = dict(default_headers or {})
+        self.auth = auth
+        self.secrets = [str(s) for s in secrets if s]
+        self.vendor = vendor
+        self.error_parser = error_parser
+        self.session = session or shared_session(allow_private)
+
+    def describe(self, method: str, url: str) -> str:
+        """'METHOD url' safe for logs and messages."""
+        return f"{method.upper()} {redact_url(url, self.secrets)}"
+
+    def get(self, url: str, **kwargs: Any) -> HttpResponse:
+        return self.request("GET", url, **kwargs)
+
+    def post(self, url: str, **kwargs: Any) -> HttpResponse:
+        return self.request("POST", url, **kwargs)
+
+    def put(self, url: str, **kwargs: Any) -> HttpResponse:
+        return self.request("PUT", url, **kwargs)
+
+    def patch(self, url: str, **kwargs: Any) -> HttpResponse:
+        return self.request("PATCH", url, **kwargs)
+
+    def delete(self, url: str, **kwargs: Any) -> HttpResponse:
+        return self.request("DELETE", url, **kwargs)
+
+    def request(
+        self,
+        method: str,
+        url: str,
+        *,
+        params: Mapping[str, Any] | Iterable[tuple[str, Any]] | None = None,
+        json: Any = None,
+        data: Any = None,
+        content: bytes | None = None,
+        headers: Mapping[str, str] | None = None,
+        timeout: float | None = None,
+        raise_for_status: bool = True,
+        expected: Iterable[int] | None = None,
+        idempotency_key: str | None = None,
+    ) -> HttpResponse:
+        """Send one call (following redirects by hand) and return the fully read response."""
+        if sum(x is not None for x in (json, data, content)) > 1:
+            raise ValueError("pass only one of json, data and content")
+        started = time.monotonic()
+        deadline = started + (self.timeout if timeout is None else timeout)
+        merged = CaseInsensitiveDict(self.session.headers)
+        merged.update(self.default_headers)
+        merged.update(headers or {})
+        body: Any = data if content is None else content
+        if json is not None:
+            body = dumps_json(json)
+            merged.setdefault("Content-Type", "application/json")
+        if idempotency_key:
+            merged["Idempotency-Key"] = idempotency_key
+        full_url = self._check_url(self._join(url))
+        try:
+            prep = requests.Request(method.upper(), full_url, headers=merged, params=params, data=body).prepare()
+        except requests.RequestException as e:
+            raise PermanentError(f"{self.vendor}: invalid request: {redact(str(e), self.secrets)}") from e
+        origin = _origin(prep.url or "")
+        auth_headers = self._apply_auth(prep)
+        trusted = True
+        for hop in range(self.max_redirects + 1):
+            resp = self._send(prep, deadline, hop)
+            location = resp.headers.get("Location")
+            if resp.status_code not in _REDIRECTS or not location:
+                break
+            resp.close()
+            if hop == self.max_redirects:
+                raise PermanentError(f"{self.vendor}: more than {self.max_redirects} redirects [HTTP {resp.status_code}]")
+            prep = prep.copy()
+            prep.prepare_url(self._check_url(urljoin(prep.url or "", location), redirect=True), None)
+            if resp.status_code == 303 and prep.method != "HEAD" or (
+                resp.status_code in (301, 302) and prep.method == "POST"
+            ):
+                prep.method, prep.body = "GET", None
+                for name in ("Content-Type", "Content-Length", "Transfer-Encoding"):
+                    prep.headers.pop(name, None)
+            if trusted and _origin(prep.url or "") != origin:
+                trusted = False  # once off the original origin, credentials never come back
+                for name in list(prep.headers):
+                    if name.lower() in auth_headers or name.lower() in ("cookie", "proxy-authorization"):
+                        del prep.headers[name]
+                    elif _SECRET_HEADER.search(name):
+                        del prep.headers[name]
+            elif trusted:
+                self._apply_auth(prep)
+        else:  # pragma: no cover - the loop always breaks or raises
+            raise AssertionError
+        limit = self.max_response_bytes
+        failing = resp.status_code >= 400 and raise_for_status and resp.status_code not in set(expected or ())
+        if failing:
+            limit = min(limit, _ERROR_BODY_LIMIT)
+        raw = self._read(resp, deadline, limit, truncate=failing, hop=hop)
+        result = HttpResponse(
+            status=resp.status_code,
+            headers=CaseInsensitiveDict(resp.headers),
+            content=raw,
+            url=prep.url or full_url,
+            elapsed_ms=round((time.monotonic() - started) * 1000, 1),
+        )
+        if failing:
+            raise self._status_error(result, prep.method or method)
+        return result
+
+    def _join(self, url: str) -> str:
+        if _ABSOLUTE.match(url):
+            return url
+        if self.base_url is None:
+            raise PermanentError(f"{self.vendor}: relative URL {url!r} needs a base_url")
+        return self.base_url.rstrip("/") + "/" + url.lstrip("/")
+
+    def _check_url(self, url: str, *, redirect: bool = False) -> str:
+        parts = urlsplit(url)
+        if parts.scheme.lower() not in ("http", "https") or not parts.hostname:
+            what = "redirect target" if redirect else "URL"
+            scheme = parts.scheme or "no scheme"
+            raise PermanentError(
+                f"{self.vendor}: only http and https URLs are allowed, {what} has {scheme!r}",
+                details={"url": redact_url(url, self.secrets)},
+            )
+        return url
+
+    def _apply_auth(self, prep: requests.PreparedRequest) -> set[str]:
+        """Run the auth hook; return the (lower-case) names of the headers it set or changed."""
+        if self.auth is None:
+            return set()
+        before = dict(prep.headers)
+        result = self.auth(prep)
+        if isinstance(result, requests.PreparedRequest) and result is not prep:
+            prep.__dict__.update(result.__dict__)
+        return {k.lower() for k, v in prep.headers.items() if before.get(k) != v}
+
+    def _send(self, prep: requests.PreparedRequest, deadline: float, hop: int) -> requests.Response:
+        method, shown = prep.method or "GET", redact_url(prep.url or "", self.secrets)
+        adapter = self.session.get_adapter(prep.url or "")
+        if not self.allow_private and not (isinstance(adapter, GuardedAdapter) and not adapter.guard.allow_private):
+            raise BlockedAddressError(f"{self.vendor}: refusing to send {method} {shown} through an unguarded session")
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            raise RetryableError(
+                f"{self.vendor}: time budget used up before {method} {shown}", outcome_unknown=hop > 0
+            )
+        t0 = time.monotonic()
+        try:
+            resp = adapter.send(
+                prep,
+                stream=True,
+                timeout=Timeout(total=remaining),
+                verify=self.session.verify,
+                cert=self.session.cert,
+                proxies={},
+            )
+        except Exception as e:
+            logger.info("%s %s -> %s in %.0f ms", method, shown, type(e).__name__, (time.monotonic() - t0) * 1000)
+            raise self._transport_error(e, method, shown, hop) from e
+        logger.info("%s %s -> %s in %.0f ms", method, shown, resp.status_code, (time.monotonic() - t0) * 1000)
+        return resp
+
+    def _transport_error(self, exc: Exception, method: str, shown: str, hop: int) -> Exception:
+        causes = list(_causes(exc))
+        for cause in causes:
+            if isinstance(cause, BlockedAddressError):
+                return cause
+        for cause in causes:
+            if isinstance(cause, PermanentError | RetryableError):
+                return cause
+        detail = redact(str(exc), self.secrets)
+        if isinstance(exc, requests.exceptions.ConnectTimeout):
+            what, unknown = "connect timeout", False
+        elif isinstance(exc, requests.exceptions.ReadTimeout) or any(isinstance(c, ReadTimeoutError) for c in causes):
+            what, unknown = "no response in time (read timeout)", True
+        elif isinstance(exc, requests.exceptions.SSLError):
+            if "CERTIFICATE_VERIFY_FAILED" in str(exc):
+                return PermanentError(f"{self.vendor}: TLS certificate check failed for {shown}: {detail}")
+            what, unknown = "TLS handshake failed", False
+        elif any(isinstance(c, NewConnectionError) for c in causes):
+            what, unknown = "could not connect", False  # includes DNS failures (NameResolutionError)
+        elif isinstance(exc, requests.exceptions.InvalidURL | requests.exceptions.InvalidHeader | ValueError):
+            return PermanentError(f"{self.vendor}: invalid request {method} {shown}: {detail}")
+        elif isinstance(exc, requests.RequestException | Urllib3Error | OSError):
+            what, unknown = "connection lost after sending", True
+        else:
+            return exc
+        return RetryableError(
+            f"{self.vendor}: {what} ({method} {shown}): {detail}",
+            outcome_unknown=unknown or hop > 0,
+            details={"method": method, "url": shown},
+        )
+
+    def _read(self, resp: requests.Response, deadline: float, limit: int, *, truncate: bool, hop: int) -> bytes:
+        """Read the body in chunks under the call's deadline and the size cap."""
+        raw = resp.raw
+        declared = resp.headers.get("Content-Length", "")
+        if not truncate and declared.isdigit() and int(declared) > limit:
+            resp.close()
+            raise PermanentError(f"{self.vendor}: response larger than {limit} bytes", status=resp.status_code)
+        buf = bytearray()
+        try:
+            while True:
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    raise ReadTimeoutError(None, None, "deadline passed")  # type: ignore[arg-type]
+                sock = getattr(getattr(raw, "connection", None), "sock", None)
+                if sock is not None:
+                    sock.settimeout(remaining)  # one slow recv must not outlive the budget
+                chunk = raw.read1(_CHUNK, decode_content=True)
+                if not chunk:
+                    break
+                buf += chunk
+                if len(buf) > limit:
+                    if truncate:
+                        del buf[limit:]
+                        break
+                    raise PermanentError(f"{self.vendor}: response larger than {limit} bytes", status=resp.status_code)
+        except (Urllib3Error, OSError, requests.RequestException) as e:
+            resp.close()
+            passed = time.monotonic() >= deadline
+            what = "time budget ran out while reading the response" if passed else "connection broke while reading"
+            unknown_ssl = isinstance(e, Urllib3SSLError)
+            raise RetryableError(
+                f"{self.vendor}: {what}: {redact(str(e), self.secrets)}",
+                outcome_unknown=True,
+                status=resp.status_code,
+                details={"tls": unknown_ssl} if unknown_ssl else None,
+            ) from e
+        except BaseException:
+            resp.close()
+            raise
+        resp.close()
+        return bytes(buf)
+
+    def _status_error(self, resp: HttpResponse, method: str) -> Exception:
+        from hub.sdk.errors import AuthError
+
+        parsed = None
+        if self.error_parser is not None:
+            try:
+                parsed = self.error_parser(resp)
+            except Exception:  # a broken parser must not hide the vendor's answer
+                logger.warning("%s error_parser failed", self.vendor, exc_info=True)
+        if parsed:
+            message, code = parsed
+        else:
+            message, code = " ".join(resp.text.split())[:300], None
+        if not message:
+            try:
+                message = http.HTTPStatus(resp.status).phrase
+            except ValueError:
+                message = "error"
+        text = f"{self.vendor}: {message}" + (f" (code {code})" if code else "") + f" [HTTP {resp.status}]"
+        text = redact(text, self.secrets)
+        details = {"method": method, "url": redact_url(resp.url, self.secrets)}
+        vendor_code = str(code) if code is not None else None
+        if resp.status == 429 or resp.status >= 500:
+            return RetryableError(
+                text,
+                retry_after=parse_retry_after(resp.headers.get("Retry-After")),
+                vendor_code=vendor_code,
+                status=resp.status,
+                details=details,
+            )
+        cls = AuthError if resp.status in (401, 403) else PermanentError
+        return cls(text, vendor_code=vendor_code, status=resp.status, details=details)

@@ -1,0 +1,284 @@
+"""Outbound network guard: connectors must not be steered at the hub's own network (SSRF).
+
+Recipes let users type URLs, and vendors answer with redirects, so every connection the hub
+opens is checked here: the host is resolved once, each address is classified, and the socket
+is opened to exactly the address that passed (pinned), so DNS rebinding between the check and
+the connect cannot swap in an internal address. Hostnames stay untouched for the Host header,
+TLS SNI and certificate checks.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import socket
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from requests.adapters import HTTPAdapter
+from urllib3.connection import HTTPConnection, HTTPSConnection
+from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
+from urllib3.exceptions import ConnectTimeoutError, NameResolutionError, NewConnectionError
+from urllib3.util.connection import allowed_gai_family
+
+from hub.sdk.errors import BlockedAddressError
+
+Resolver = Callable[[str, int], list[tuple[int, tuple[Any, ...]]]]
+Policy = Callable[[str], str | None]
+
+_V4, _V6 = ipaddress.IPv4Network, ipaddress.IPv6Network
+
+_METADATA = {
+    ipaddress.ip_address("169.254.169.254"): "cloud metadata endpoint",
+    ipaddress.ip_address("100.100.100.200"): "cloud metadata endpoint (Alibaba)",
+    ipaddress.ip_address("fd00:ec2::254"): "cloud metadata endpoint (AWS IPv6)",
+}
+
+# Explicit tables, not ipaddress.is_private: its lists changed between Python patch releases.
+_V4_RANGES = [
+    (_V4("0.0.0.0/8"), "unspecified ('this network')"),
+    (_V4("10.0.0.0/8"), "private network (RFC 1918)"),
+    (_V4("100.64.0.0/10"), "carrier-grade NAT (RFC 6598)"),
+    (_V4("127.0.0.0/8"), "loopback"),
+    (_V4("169.254.0.0/16"), "link-local"),
+    (_V4("172.16.0.0/12"), "private network (RFC 1918)"),
+    (_V4("192.0.0.0/24"), "IETF protocol assignments"),
+    (_V4("192.0.2.0/24"), "documentation range"),
+    (_V4("192.168.0.0/16"), "private network (RFC 1918)"),
+    (_V4("198.18.0.0/15"), "benchmarking range"),
+    (_V4("198.51.100.0/24"), "documentation range"),
+    (_V4("203.0.113.0/24"), "documentation range"),
+    (_V4("224.0.0.0/4"), "multicast"),
+    (_V4("255.255.255.255/32"), "broadcast"),
+    (_V4("240.0.0.0/4"), "reserved"),
+]
+
+_V6_RANGES = [
+    (_V6("::/128"), "unspecified"),
+    (_V6("::1/128"), "loopback"),
+    (_V6("fc00::/7"), "private network (unique local)"),
+    (_V6("fe80::/10"), "link-local"),
+    (_V6("fec0::/10"), "site-local (deprecated)"),
+    (_V6("ff00::/8"), "multicast"),
+    (_V6("100::/64"), "discard-only range"),
+    (_V6("2001:2::/48"), "benchmarking range"),
+    (_V6("2001:10::/28"), "non-routable identifier (ORCHID)"),
+    (_V6("2001:20::/28"), "non-routable identifier (ORCHIDv2)"),
+    (_V6("2001:db8::/32"), "documentation range"),
+    (_V6("3fff::/20"), "documentation range"),
+]
+
+_GLOBAL_UNICAST = _V6("2000::/3")
+_NAT64_WKP = _V6("64:ff9b::/96")
+_NAT64_LOCAL = _V6("64:ff9b:1::/48")
+
+
+def _judge_v4(addr: ipaddress.IPv4Address) -> str | None:
+    if addr in _METADATA:
+        return _METADATA[addr]
+    for net, reason in _V4_RANGES:
+        if addr in net:
+            return reason
+    return None
+
+
+def _embedded_v4(addr: ipaddress.IPv6Address) -> list[tuple[str, ipaddress.IPv4Address]]:
+    """Every IPv4 address an IPv6 form may carry to the wire (mapped, NAT64, 6to4, Teredo...)."""
+    n = int(addr)
+    found: list[tuple[str, ipaddress.IPv4Address]] = []
+    if addr.ipv4_mapped is not None:
+        found.append(("IPv4-mapped", addr.ipv4_mapped))
+    elif n >> 32 == 0 and n > 1:
+        found.append(("IPv4-compatible", ipaddress.IPv4Address(n)))
+    if addr in _NAT64_WKP:
+        found.append(("NAT64", ipaddress.IPv4Address(n & 0xFFFFFFFF)))
+    if addr in _NAT64_LOCAL:
+        # RFC 6052 /48 layout: v4 bits sit at 48-63 and 72-87 (skipping the u-octet); some
+        # deployments put it in the last 32 bits instead, so judge both.
+        high, low = (n >> 64) & 0xFFFF, (n >> 40) & 0xFFFF
+        found.append(("local NAT64", ipaddress.IPv4Address((high << 16) | low)))
+        found.append(("local NAT64", ipaddress.IPv4Address(n & 0xFFFFFFFF)))
+    if addr.sixtofour is not None:
+        found.append(("6to4", addr.sixtofour))
+    if addr.teredo is not None:
+        found.append(("Teredo", addr.teredo[1]))
+    return found
+
+
+def _judge_v6(addr: ipaddress.IPv6Address) -> str | None:
+    if addr in _METADATA:
+        return _METADATA[addr]
+    for net, reason in _V6_RANGES[:2]:
+        if addr in net:
+            return reason
+    for label, v4 in _embedded_v4(addr):
+        reason = _judge_v4(v4)
+        if reason:
+            return f"{reason} ({label} {v4})"
+    if addr.ipv4_mapped is not None or addr in _NAT64_WKP:
+        return None  # a public IPv4 address written in IPv6 form
+    if int(addr) >> 32 == 0:
+        return "deprecated IPv4-compatible address"
+    if addr in _NAT64_LOCAL:
+        return "local-use NAT64 prefix"
+    for net, reason in _V6_RANGES:
+        if addr in net:
+            return reason
+    if addr not in _GLOBAL_UNICAST:
+        return "outside global unicast space (reserved)"
+    return None
+
+
+def is_forbidden_address(ip: str) -> str | None:
+    """Why the guard refuses `ip` (loopback, private, metadata...), or None when it is public."""
+    try:
+        addr = ipaddress.ip_address(ip.strip().strip("[]"))
+    except ValueError:
+        return "not an IP address"
+    if isinstance(addr, ipaddress.IPv6Address):
+        return _judge_v6(ipaddress.IPv6Address(int(addr)))  # drop any %zone
+    return _judge_v4(addr)
+
+
+def resolve(host: str, port: int) -> list[tuple[int, tuple[Any, ...]]]:
+    """Default resolver: getaddrinfo as urllib3 would call it, as (family, sockaddr) pairs."""
+    out: list[tuple[int, tuple[Any, ...]]] = []
+    for family, _type, _proto, _canon, sockaddr in socket.getaddrinfo(
+        host, port, allowed_gai_family(), socket.SOCK_STREAM
+    ):
+        if (family, sockaddr) not in out:
+            out.append((family, sockaddr))
+    return out
+
+
+@dataclass(frozen=True)
+class Guard:
+    """The policy one session enforces. `resolver`/`is_forbidden` default to this module's
+    functions, looked up at call time, so tests may pass their own or monkeypatch the module."""
+
+    allow_private: bool = False
+    resolver: Resolver | None = None
+    is_forbidden: Policy | None = None
+
+    def resolve_host(self, host: str, port: int) -> list[tuple[int, tuple[Any, ...]]]:
+        return (self.resolver or resolve)(host, port)
+
+    def forbidden_reason(self, ip: str) -> str | None:
+        return (self.is_forbidden or is_forbidden_address)(ip)
+
+
+def blocked(host: str, ip: str, reason: str) -> BlockedAddressError:
+    return BlockedAddressError(
+        f"refusing to connect to {host} ({ip}): {reason}; set HUB_ALLOW_PRIVATE_NETWORK to allow",
+        details={"host": host, "ip": ip, "reason": reason},
+    )
+
+
+class _GuardedMixin:
+    """`_new_conn` that resolves once, checks, and connects to the checked address only."""
+
+    guard: Guard = Guard()
+    # Provided by urllib3's HTTPConnection.
+    host: str
+    port: int
+    timeout: Any
+    source_address: tuple[str, int] | None
+    socket_options: Any
+    _dns_host: str
+
+    def _new_conn(self) -> socket.socket:
+        if self.guard.allow_private:
+            return super()._new_conn()  # type: ignore[misc]
+        conn: Any = self
+        try:
+            candidates = self.guard.resolve_host(self._dns_host.strip("[]"), self.port)
+        except socket.gaierror as e:
+            raise NameResolutionError(self.host, conn, e) from e
+        if not candidates:
+            raise NameResolutionError(self.host, conn, socket.gaierror("no addresses"))
+        allowed, refused = [], []
+        for family, sockaddr in candidates:
+            reason = self.guard.forbidden_reason(str(sockaddr[0]))
+            if reason:
+                refused.append((str(sockaddr[0]), reason))
+            else:
+                allowed.append((family, sockaddr))
+        if not allowed:
+            raise blocked(self.host, *refused[0])
+        error: Exception | None = None
+        for family, sockaddr in allowed:
+            try:
+                sock = self._open(family, sockaddr)
+            except TimeoutError:
+                error = ConnectTimeoutError(
+                    conn, f"Connection to {self.host} ({sockaddr[0]}) timed out. (connect timeout={self.timeout})"
+                )
+            except OSError as e:
+                error = NewConnectionError(conn, f"Failed to establish a new connection: {e}")
+            else:
+                sys.audit("http.client.connect", self, self.host, self.port)
+                return sock
+        assert error is not None
+        raise error
+
+    def _open(self, family: int, sockaddr: tuple[Any, ...]) -> socket.socket:
+        sock = socket.socket(family, socket.SOCK_STREAM)
+        try:
+            for opt in self.socket_options or ():
+                sock.setsockopt(*opt)
+            if self.timeout is None or isinstance(self.timeout, int | float):
+                sock.settimeout(self.timeout)
+            if self.source_address:
+                sock.bind(self.source_address)
+            sock.connect(sockaddr)
+        except BaseException:
+            sock.close()
+            raise
+        return sock
+
+
+class GuardedHTTPConnection(_GuardedMixin, HTTPConnection):
+    """Plain-HTTP connection pinned to a checked address."""
+
+
+class GuardedHTTPSConnection(_GuardedMixin, HTTPSConnection):
+    """TLS connection pinned to a checked address; SNI and certificate use the hostname."""
+
+
+def guarded_pool_classes(guard: Guard) -> dict[str, type[HTTPConnectionPool]]:
+    """Pool classes for urllib3's PoolManager whose connections enforce `guard`."""
+    http_conn = type("GuardedHTTPConnection", (GuardedHTTPConnection,), {"guard": guard})
+    https_conn = type("GuardedHTTPSConnection", (GuardedHTTPSConnection,), {"guard": guard})
+    return {
+        "http": type("GuardedHTTPConnectionPool", (HTTPConnectionPool,), {"ConnectionCls": http_conn}),
+        "https": type("GuardedHTTPSConnectionPool", (HTTPSConnectionPool,), {"ConnectionCls": https_conn}),
+    }
+
+
+class GuardedAdapter(HTTPAdapter):
+    """A requests adapter whose pools only open guarded connections. `send` is inherited on
+    purpose: the `responses` test library patches HTTPAdapter.send."""
+
+    __attrs__ = [*HTTPAdapter.__attrs__, "guard"]
+
+    def __init__(self, guard: Guard | None = None, *, pool_connections: int = 32, pool_maxsize: int = 32) -> None:
+        self.guard = guard or Guard()
+        super().__init__(pool_connections=pool_connections, pool_maxsize=pool_maxsize)
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.guard = state.get("guard") or Guard()
+        super().__setstate__(state)
+
+    def init_poolmanager(self, connections: int, maxsize: int, block: bool = False, **pool_kwargs: Any) -> None:
+        super().init_poolmanager(connections, maxsize, block=block, **pool_kwargs)
+        self.poolmanager.pool_classes_by_scheme = guarded_pool_classes(self.guard)
+
+    def proxy_manager_for(self, proxy: str, **proxy_kwargs: Any) -> Any:
+        # Behind a proxy the guard would only see the proxy's address, never the target's.
+        if not self.guard.allow_private:
+            raise BlockedAddressError(
+                "refusing to send through a proxy: the network guard cannot check the target address; "
+                "set HUB_ALLOW_PRIVATE_NETWORK to allow"
+            )
+        return super().proxy_manager_for(proxy, **proxy_kwargs)

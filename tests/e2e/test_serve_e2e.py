@@ -1,0 +1,163 @@
+"""`hub serve` as a real process: API-created recipe relays templated webhooks to a sink exactly once,
+and a kill -9 mid-flight loses nothing and repeats nothing."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import requests
+
+from tests.e2e.harness import HubProcess, Sink, wait_until
+
+pytestmark = pytest.mark.e2e
+
+
+@pytest.fixture
+def sink() -> Iterator[Sink]:
+    server = Sink()
+    yield server
+    server.close()
+
+
+def bootstrap(hub: HubProcess) -> dict[str, str]:
+    hub.cli("users", "create", "ops@example.com", "--role", "admin", "--password-stdin", stdin="correct horse battery\n")
+    token = hub.cli("tokens", "create", "ops@example.com", "--name", "e2e")
+    assert token.startswith("hub_") and "\n" not in token
+    return {"Authorization": f"Bearer {token}"}
+
+
+def relay_recipe(sink_url: str) -> dict[str, Any]:
+    return {
+        "name": "Won deal -> sink",
+        "trigger": {"connector": "webhook", "trigger": "catch", "config": {"id_field": "deal.id"}},
+        "filter": "{{ event.deal.stage == 'won' }}",
+        "steps": [
+            {
+                "id": "notify",
+                "connector": "http",
+                "action": "request",
+                "input": {
+                    "method": "POST",
+                    "url": f"{sink_url}/deals",
+                    "json": {
+                        "deal": "{{ event.deal.id }}",
+                        "amount": "{{ event.deal.amount }}",
+                        "title": "Deal {{ event.deal.id }} won by {{ event.deal.owner | upper }}",
+                    },
+                },
+            }
+        ],
+    }
+
+
+def runs(hub: HubProcess, headers: dict[str, str]) -> list[dict[str, Any]]:
+    found: list[dict[str, Any]] = []
+    cursor = None
+    while True:
+        params = {"limit": 200, **({"cursor": cursor} if cursor else {})}
+        page = requests.get(f"{hub.url}/api/v1/runs", headers=headers, params=params, timeout=10).json()
+        found.extend(page["runs"])
+        cursor = page.get("next_cursor")
+        if not cursor:
+            return found
+
+
+def test_api_recipe_relays_every_templated_webhook_exactly_once(tmp_path: Path, sink: Sink) -> None:
+    hub = HubProcess(tmp_path / "home")
+    hub.start()
+    try:
+        headers = bootstrap(hub)
+        created = requests.post(f"{hub.url}/api/v1/recipes", json=relay_recipe(sink.url), headers=headers, timeout=10)
+        assert created.status_code == 201, created.text
+        hook = created.json()["webhook_url"]
+        for n in range(40):
+            stage = "won" if n % 4 else "lost"
+            deal = {"deal": {"id": f"D-{n}", "stage": stage, "amount": n * 100 + 0.5, "owner": "li"}}
+            answer = requests.post(hook, json=deal, timeout=10)
+            assert answer.status_code == 202, answer.text
+        assert requests.post(hook, json={"deal": {"id": "D-1", "stage": "won"}}, timeout=10).status_code == 200
+        wait_until(lambda: len(sink.requests) >= 30, what="30 deliveries")
+        wait_until(lambda: all(r["status"] in ("succeeded", "filtered") for r in runs(hub, headers)), what="runs to finish")
+        assert len(sink.requests) == 30
+        assert sorted(sink.by_key) == sorted({r["key"] for r in sink.requests})
+        bodies = {r["body"]["deal"]: r["body"] for r in sink.requests}
+        assert bodies["D-5"] == {"deal": "D-5", "amount": 500.5, "title": "Deal D-5 won by LI"}
+        statuses = [r["status"] for r in runs(hub, headers)]
+        assert statuses.count("succeeded") == 30 and statuses.count("filtered") == 10
+        metrics = requests.get(f"{hub.url}/metrics", timeout=10).text
+        assert 'hub_webhooks_total{result="accepted"} 40.0' in metrics
+    finally:
+        hub.stop()
+
+
+def test_kill_9_mid_flight_loses_nothing_and_repeats_nothing(tmp_path: Path) -> None:
+    sink = Sink(delay_s=0.05)
+    sink.items = [{"id": f"item-{n}", "n": n} for n in range(300)]
+    hub = HubProcess(tmp_path / "home", HUB_WORKERS="4")
+    hub.start()
+    accepted: list[str] = []
+    try:
+        headers = bootstrap(hub)
+        relay = requests.post(f"{hub.url}/api/v1/recipes", json=relay_recipe(sink.url), headers=headers, timeout=10)
+        hook = relay.json()["webhook_url"]
+        poll = {
+            "name": "poll items",
+            "trigger": {
+                "connector": "http",
+                "trigger": "poll_json",
+                "config": {"url": f"{sink.url}/items", "items_path": "data.items", "id_field": "id"},
+                "start": {"backfill_from": "2020-01-01T00:00:00+00:00"},
+                "interval_s": 10,
+            },
+            "steps": [
+                {"id": "fwd", "connector": "http", "action": "request",
+                 "input": {"method": "POST", "url": f"{sink.url}/items-seen", "json": {"item": "{{ event.id }}"}}}
+            ],
+        }
+        assert requests.post(f"{hub.url}/api/v1/recipes", json=poll, headers=headers, timeout=10).status_code == 201
+
+        def post(n: int) -> None:
+            try:
+                answer = requests.post(hook, json={"deal": {"id": f"K-{n}", "stage": "won", "amount": n, "owner": "x"}}, timeout=10)
+            except requests.RequestException:
+                return
+            if answer.status_code == 202:
+                accepted.append(f"K-{n}")
+
+        threads = [threading.Thread(target=post, args=(n,)) for n in range(120)]
+        for thread in threads[:80]:
+            thread.start()
+        wait_until(lambda: len(sink.requests) >= 10, what="deliveries in flight")
+        hub.kill()
+        for thread in threads[:80]:
+            thread.join()
+        hub.start()
+        for thread in threads[80:]:
+            thread.start()
+        for thread in threads[80:]:
+            thread.join()
+        wait_until(
+            lambda: {r["body"]["deal"] for r in sink.requests if r["path"] == "/deals"} >= set(accepted),
+            timeout_s=90,
+            what="every accepted event delivered",
+        )
+        wait_until(lambda: len({r["body"]["item"] for r in sink.requests if r["path"] == "/items-seen"}) == 300,
+                   timeout_s=90, what="every poll item delivered")
+        wait_until(lambda: all(r["status"] == "succeeded" for r in runs(hub, headers)), timeout_s=60, what="runs done")
+        all_runs = runs(hub, headers)
+        relay_runs = [r for r in all_runs if r["recipe_id"] == relay.json()["id"]]
+        run_deals = [r["event"]["deal"]["id"] for r in relay_runs]
+        assert len(run_deals) == len(set(run_deals))  # exactly one run per event
+        assert set(run_deals) >= set(accepted)  # every acknowledged event has its run
+        deliveries = [r for r in sink.requests if r["path"] == "/deals"]
+        assert len({r["key"] for r in deliveries}) == len(relay_runs)  # each delivered once by idempotency key
+        assert {r["body"]["deal"] for r in deliveries} == set(run_deals)
+        item_keys = {r["key"] for r in sink.requests if r["path"] == "/items-seen"}
+        assert len(item_keys) == 300 == len(all_runs) - len(relay_runs)  # each poll item taken once
+    finally:
+        hub.stop()
+        sink.close()

@@ -1,0 +1,80 @@
+"""A scriptable connector for engine tests: actions record their calls and fail on demand."""
+
+from __future__ import annotations
+
+from collections import deque
+from typing import Any
+
+from hub.registry import Registry
+from hub.sdk.auth import ApiKeyAuth
+from hub.sdk.connector import Action, Connector, PollingTrigger, WebhookTrigger
+from hub.sdk.context import Context
+from hub.sdk.types import InboundRequest, PollResult, TriggerEvent
+
+
+class _Scripted(Action):
+    input_schema = {"type": "object", "properties": {"value": {}, "amount": {}}, "additionalProperties": True}
+    sample_output = {"echo": "sample"}
+
+    def perform(self, ctx: Context, inputs: dict[str, Any]) -> dict[str, Any]:
+        kit: EngineKit = self.connector  # type: ignore[assignment]
+        kit.calls.append({"action": self.key, "inputs": inputs, "key": ctx.idempotency_key, "conn": ctx.connection})
+        if kit.script:
+            outcome = kit.script.popleft()
+            if isinstance(outcome, BaseException):
+                raise outcome
+        return {"echo": inputs.get("value"), "key": ctx.idempotency_key}
+
+
+class Echo(_Scripted):
+    key = "echo"
+    repeat_safe = True
+
+
+class Charge(_Scripted):
+    key = "charge"
+    repeat_safe = False
+
+
+class Items(PollingTrigger):
+    key = "items"
+    default_interval_s = 60
+
+    def poll(self, ctx: Context, config: dict[str, Any], cursor: str | None) -> PollResult:
+        kit: EngineKit = self.connector  # type: ignore[assignment]
+        kit.polls.append({"cursor": cursor, "since": ctx.since})
+        if kit.poll_error is not None:
+            raise kit.poll_error
+        return PollResult(items=[TriggerEvent(data=dict(i), id=str(i["id"])) for i in kit.items], cursor=str(len(kit.items)))
+
+
+class Hook(WebhookTrigger):
+    key = "hook"
+
+    def parse(self, ctx: Context, config: dict[str, Any], request: InboundRequest) -> list[TriggerEvent]:
+        data = request.json()
+        return [TriggerEvent(data=data, id=data.get("id"))]
+
+
+class EngineKit(Connector):
+    id = "enginekit"
+    name = "Engine kit"
+    auth = ApiKeyAuth()
+    triggers = (Items, Hook)
+    actions = (Echo, Charge)
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.calls: list[dict[str, Any]] = []
+        self.script: deque[Any] = deque()
+        self.items: list[dict[str, Any]] = []
+        self.poll_error: BaseException | None = None
+        self.polls: list[dict[str, Any]] = []
+
+
+def kit_registry() -> tuple[Registry, EngineKit]:
+    registry = Registry()
+    registry.load_entry_points()
+    kit = EngineKit()
+    registry.register(kit, source="tests")
+    return registry, kit

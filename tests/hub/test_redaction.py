@@ -1,0 +1,145 @@
+"""Redaction: secret strings and secret-named fields never reach logs."""
+
+from __future__ import annotations
+
+import pytest
+
+from hub.redaction import REDACTED, SECRET_KEY_PATTERN, redact, redact_headers
+
+
+def test_nested_structures_are_redacted_without_mutation() -> None:
+    original = {
+        "request": {
+            "url": "https://api.example.com/v1?key=s3cr3t-value",
+            "items": [{"note": "uses s3cr3t-value"}, ("tuple s3cr3t-value", 5)],
+        },
+        "count": 3,
+        "ok": True,
+        "none": None,
+    }
+    result = redact(original, ["s3cr3t-value"])
+    assert result == {
+        "request": {
+            "url": f"https://api.example.com/v1?key={REDACTED}",
+            "items": [{"note": f"uses {REDACTED}"}, (f"tuple {REDACTED}", 5)],
+        },
+        "count": 3,
+        "ok": True,
+        "none": None,
+    }
+    assert original["request"]["url"].endswith("s3cr3t-value")  # type: ignore[index]
+
+
+def test_secret_inside_longer_string_every_occurrence() -> None:
+    assert redact("Bearer abcd1234 then abcd1234.", ["abcd1234"]) == f"Bearer {REDACTED} then {REDACTED}."
+
+
+def test_overlapping_secrets_longest_first() -> None:
+    assert redact("token=abcdefgh", ["abcd", "abcdefgh"]) == f"token={REDACTED}"
+
+
+def test_short_and_non_string_secrets_are_ignored() -> None:
+    secrets = ["a1", "abc", "", None, 1234, "abcd"]
+    assert redact("a1 abc abcd 1234", secrets) == f"a1 abc {REDACTED} 1234"  # type: ignore[arg-type]
+
+
+def test_regex_characters_in_secrets_are_literal() -> None:
+    assert redact("x a.b*c+d y axbbbcd", ["a.b*c+d"]) == f"x {REDACTED} y axbbbcd"
+
+
+def test_secrets_in_dict_keys_are_redacted() -> None:
+    assert redact({"abcd1234": "v"}, ["abcd1234"]) == {REDACTED: "v"}
+
+
+def test_no_secrets_returns_equal_copy() -> None:
+    value = {"a": [1, {"b": "c"}]}
+    result = redact(value)
+    assert result == value
+    assert result is not value
+    assert result["a"] is not value["a"]
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "password",
+        "DB_PASSWORD",
+        "passwd",
+        "client_secret",
+        "secretValue",
+        "token",
+        "accessToken",
+        "refresh_token",
+        "api_key",
+        "API-Key",
+        "apikey",
+        "ApiKey",
+        "access_key",
+        "accessKey",
+        "private_key",
+        "Authorization",
+        "signature",
+        "X-Hub-Signature",
+        "cookie",
+        "Set-Cookie",
+    ],
+)
+def test_secret_key_names(name: str) -> None:
+    assert SECRET_KEY_PATTERN.search(name)
+    assert redact({name: "plain", "other": "plain"}) == {name: REDACTED, "other": "plain"}
+
+
+@pytest.mark.parametrize("name", ["username", "email", "url", "keyboard", "id", "amount", "author"])
+def test_ordinary_key_names(name: str) -> None:
+    assert not SECRET_KEY_PATTERN.search(name)
+    assert redact({name: "value"}) == {name: "value"}
+
+
+def test_secret_named_value_is_replaced_whole() -> None:
+    value = {"auth": {"token": {"value": "x", "expires": 3}, "user": "bob"}, "secrets": ["a", "b"]}
+    assert redact(value) == {"auth": {"token": REDACTED, "user": "bob"}, "secrets": REDACTED}
+
+
+def test_headers() -> None:
+    headers = {
+        "Authorization": "Bearer abc",
+        "Proxy-Authorization": "Basic xyz",
+        "Cookie": "sid=1",
+        "Set-Cookie": "sid=2",
+        "X-Api-Key": "k",
+        "X-Auth-Token": "t",
+        "X-Client-Secret": "s",
+        "X-Hub-Signature-256": "sha256=00",
+        "X-Idempotency-Key": "i",
+        "Content-Type": "application/json",
+        "User-Agent": "hub/0.1",
+        "Accept": "*/*",
+    }
+    result = redact_headers(headers)
+    hidden = {name for name, value in result.items() if value == REDACTED}
+    assert hidden == {
+        "Authorization",
+        "Proxy-Authorization",
+        "Cookie",
+        "Set-Cookie",
+        "X-Api-Key",
+        "X-Auth-Token",
+        "X-Client-Secret",
+        "X-Hub-Signature-256",
+        "X-Idempotency-Key",
+    }
+    assert result["Content-Type"] == "application/json"
+    assert list(result) == list(headers)
+
+
+def test_header_names_are_case_insensitive() -> None:
+    assert redact_headers({"authorization": "a", "COOKIE": "c", "x-API-key": "k"}) == {
+        "authorization": REDACTED,
+        "COOKIE": REDACTED,
+        "x-API-key": REDACTED,
+    }
+
+
+def test_header_values_with_known_secrets() -> None:
+    result = redact_headers({"Location": "https://x.test/cb?code=abcd1234"}, secrets=["abcd1234"])
+    assert result == {"Location": f"https://x.test/cb?code={REDACTED}"}
