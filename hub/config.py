@@ -46,7 +46,8 @@ class Settings:
             sweep_s = float(env.get("HUB_SWEEP_INTERVAL_S") or 2)
         except ValueError as exc:
             raise ValueError(
-                f"HUB_MAX_WEBHOOK_BYTES, HUB_WORKERS, HUB_LEASE_S and HUB_SWEEP_INTERVAL_S must be numbers: {exc}"
+                "HUB_MAX_WEBHOOK_BYTES, HUB_WORKERS, HUB_LEASE_S and HUB_SWEEP_INTERVAL_S "
+                f"must be numbers: {exc}"
             ) from exc
         return cls(
             home=home,

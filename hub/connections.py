@@ -75,7 +75,9 @@ def create_connection(
     connection = Connection(
         name=name,
         connector=connector.id,
-        concurrency_limit=concurrency_limit if concurrency_limit is not None else connector.default_concurrency,
+        concurrency_limit=concurrency_limit
+        if concurrency_limit is not None
+        else connector.default_concurrency,
         rate_limit=rate_limit if rate_limit is not None else connector.default_rate_limit,
     )
     store_fields(connection, connector, config, vault)

@@ -16,7 +16,7 @@ from hub.engine.intake import resolve_waits, store_events
 from hub.engine.poller import build_context
 from hub.jsonutil import dumps
 from hub.recipes import step_type
-from hub.sdk.errors import PermanentError, SignatureError
+from hub.sdk.errors import HubError, PermanentError, SignatureError
 from hub.sdk.types import InboundRequest, WebhookResponse
 
 log = logging.getLogger("hub.ingress")
@@ -111,7 +111,11 @@ def receive(token: str) -> Response:
         body=body,
         remote_addr=request.remote_addr,
     )
-    ctx = build_context(rt, connector, spec.get("connection"), hook_url=hook_url)
+    try:
+        ctx = build_context(rt, connector, spec.get("connection"), hook_url=hook_url)
+    except HubError as exc:  # the vendor retries a 503; the event is not lost
+        count.labels("unavailable").inc()
+        return _error(503, "connection_unavailable", exc.message)
     try:
         answer = trigger.handshake(ctx, config, inbound)
         if answer is not None:
@@ -144,7 +148,9 @@ def receive(token: str) -> Response:
         run_ids.extend(s.run_id for s in stored if s.run_id)
         for item, result in zip(events, stored, strict=True):
             if not result.duplicate:
-                run_ids.extend(resolve_waits(session, connector.id, trigger.key, ctx.connection_id, item.data))
+                run_ids.extend(
+                    resolve_waits(session, connector.id, trigger.key, ctx.connection_id, item.data)
+                )
     rt.dispatch(run_ids)
     fresh = [s for s in stored if not s.duplicate]
     count.labels("accepted" if fresh else "duplicate").inc()
@@ -153,4 +159,6 @@ def receive(token: str) -> Response:
         return _vendor_response(answer)
     ids = [str(s.event_id) for s in stored]
     payload = {"event_id": ids[0] if ids else None, "event_ids": ids}
-    return Response(json.dumps(payload), status=202 if fresh or not stored else 200, mimetype="application/json")
+    return Response(
+        json.dumps(payload), status=202 if fresh or not stored else 200, mimetype="application/json"
+    )

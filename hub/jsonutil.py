@@ -2,41 +2,34 @@
 
 from __future__ import annotations
 
+import datetime as dt
+import decimal
 import json
-import secrets
-from datetime import date, datetime
-from decimal import Decimal
+import re
+import uuid
 from typing import Any
 
 
-def _plain(value: Any, marker: str, found: list[str]) -> Any:
-    if isinstance(value, Decimal):
-        if not value.is_finite():
-            raise ValueError(f"{value} is not a JSON number")
-        found.append(str(value))
-        return f"{marker}{len(found) - 1}{marker}"
-    if isinstance(value, dict):
-        return {str(k): _plain(v, marker, found) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_plain(v, marker, found) for v in value]
-    if isinstance(value, datetime | date):
-        return value.isoformat()
-    if isinstance(value, bytes):
-        return value.decode("utf-8", errors="replace")
-    return value
+def dumps(value: Any, *, compact: bool = False) -> str:
+    """json.dumps where Decimal("12345678901234567.89") stays exactly those digits (never a float)."""
+    marker = uuid.uuid4().hex
 
+    def default(obj: Any) -> Any:
+        if isinstance(obj, decimal.Decimal):
+            if not obj.is_finite():
+                raise ValueError(f"{obj} cannot be written as a JSON number")
+            return f"{marker}{obj}{marker}"
+        if isinstance(obj, dt.date | dt.time):
+            return obj.isoformat()
+        if isinstance(obj, bytes):
+            return obj.decode("utf-8", errors="replace")
+        raise TypeError(f"{type(obj).__name__} is not JSON serialisable")
 
-def dumps(value: Any, **kwargs: Any) -> str:
-    """json.dumps where Decimal("12345678901234567.89") stays exactly those digits."""
-    marker = "\x00" + secrets.token_hex(4)
-    found: list[str] = []
-    text = json.dumps(_plain(value, marker, found), ensure_ascii=False, default=str, **kwargs)
-    for index, digits in enumerate(found):
-        text = text.replace(f'"{marker}{index}{marker}"'.replace("\x00", "\\u0000"), digits, 1)
-    return text
+    separators = (",", ":") if compact else None
+    text = json.dumps(value, default=default, ensure_ascii=False, separators=separators, allow_nan=False)
+    return re.sub(f'"{marker}([^"]*){marker}"', r"\1", text)
 
 
 def loads(text: str | bytes) -> Any:
     """json.loads with decimals as Decimal, so a stored amount is never rounded through float."""
-    return json.loads(text, parse_float=Decimal)
-
+    return json.loads(text, parse_float=decimal.Decimal)

@@ -64,7 +64,9 @@ def _ensure_endpoints(session: Session, runtime: Runtime, recipe: Recipe, docume
             t = connector.trigger(step["trigger"]) if connector else None
             if t is not None and t.kind == "webhook":
                 wanted.add(step["id"])
-    existing = {e.step_id: e for e in session.scalars(select(HookEndpoint).where(HookEndpoint.recipe_id == recipe.id))}
+    existing = {
+        e.step_id: e for e in session.scalars(select(HookEndpoint).where(HookEndpoint.recipe_id == recipe.id))
+    }
     for step_id, endpoint in existing.items():
         if step_id not in wanted:
             session.delete(endpoint)
@@ -86,7 +88,12 @@ def _reset_trigger_state(session: Session, recipe: Recipe, document: dict[str, A
 
 
 def save_recipe(
-    session: Session, runtime: Runtime, document: Any, *, recipe: Recipe | None = None, actor: str | None = None
+    session: Session,
+    runtime: Runtime,
+    document: Any,
+    *,
+    recipe: Recipe | None = None,
+    actor: str | None = None,
 ) -> Recipe:
     """Validate and store `document` as a new recipe, or as the next version of `recipe`."""
     if recipe is not None and isinstance(document, dict):

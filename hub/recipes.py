@@ -92,7 +92,9 @@ def _touches_template(instance: Any, error: ValidationError) -> bool:
 
 def validate_against(schema: dict[str, Any], value: Any, path: str, *, allow_templates: bool) -> None:
     """Check `value` against a connector's JSON Schema; templated values are judged after rendering."""
-    validator = jsonschema.Draft202012Validator(schema, format_checker=jsonschema.Draft202012Validator.FORMAT_CHECKER)
+    validator = jsonschema.Draft202012Validator(
+        schema, format_checker=jsonschema.Draft202012Validator.FORMAT_CHECKER
+    )
     errors = [
         e for e in validator.iter_errors(value) if not (allow_templates and _touches_template(value, e))
     ]
@@ -108,9 +110,7 @@ def _connector(registry: Registry, connector_id: str, path: str) -> Connector:
     return connector
 
 
-def _check_connection(
-    connector: Connector, name: str | None, path: str, lookup: ConnectionLookup
-) -> None:
+def _check_connection(connector: Connector, name: str | None, path: str, lookup: ConnectionLookup) -> None:
     if not name:
         if connector.needs_connection():
             raise RecipeError(f"{path}: connector '{connector.id}' needs a connection", path=path)
@@ -180,7 +180,8 @@ def validate_document(document: Any, registry: Registry, lookup: ConnectionLooku
         if action is None:
             keys = ", ".join(step_connector.action_map) or "none"
             raise RecipeError(
-                f"{base}.action: connector '{step_connector.id}' has no action '{step['action']}' (actions: {keys})",
+                f"{base}.action: connector '{step_connector.id}' has no action '{step['action']}' "
+                f"(actions: {keys})",
                 path=f"{base}.action",
             )
         step.setdefault("input", {})
@@ -189,15 +190,16 @@ def validate_document(document: Any, registry: Registry, lookup: ConnectionLooku
     return doc
 
 
-
-
-
 REDACTED = "[REDACTED]"
 
 
 def _secret_names(schema: dict[str, Any] | None) -> set[str]:
     props = (schema or {}).get("properties") or {}
-    return {n for n, spec in props.items() if isinstance(spec, dict) and (spec.get("x-secret") or spec.get("writeOnly"))}
+    return {
+        n
+        for n, spec in props.items()
+        if isinstance(spec, dict) and (spec.get("x-secret") or spec.get("writeOnly"))
+    }
 
 
 def _secret_slots(document: dict[str, Any], registry: Registry) -> Iterator[tuple[str, dict[str, Any], str]]:

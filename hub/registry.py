@@ -46,7 +46,9 @@ class Registry:
             try:
                 self.register(ep.load(), source=source)
             except Exception as exc:  # a broken plugin must not take the hub down
-                log.error("event=connector_load_failed entry_point=%s source=%s error=%s", ep.name, source, exc)
+                log.error(
+                    "event=connector_load_failed entry_point=%s source=%s error=%s", ep.name, source, exc
+                )
 
     def get(self, connector_id: str) -> Connector | None:
         found = self._items.get(connector_id)

@@ -39,9 +39,11 @@ def open_vault(settings: Settings, db: Database) -> Vault:
     """Load the vault keys and prove they read this database's secrets; never generate over data."""
     with db.transaction() as session:
         check = session.get(Meta, VAULT_CHECK_KEY)
-        has_secrets = check is not None or session.scalar(
-            select(Connection.id).where(Connection.secrets.is_not(None)).limit(1)
-        ) is not None
+        has_secrets = (
+            check is not None
+            or session.scalar(select(Connection.id).where(Connection.secrets.is_not(None)).limit(1))
+            is not None
+        )
         vault = Vault(load_keys(settings.vault_keys, settings.home, allow_generate=not has_secrets))
         if check is None:
             session.add(Meta(key=VAULT_CHECK_KEY, value=vault.check_token()))

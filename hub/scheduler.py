@@ -47,9 +47,7 @@ class Scheduler:
         self.renew_lease()
         self._aps.add_job(self.renew_lease, IntervalTrigger(seconds=max(1.0, self.lease_s / 3)), id="lease")
         self._aps.add_job(self.sync_jobs, IntervalTrigger(seconds=self.sync_interval_s), id="sync")
-        self._aps.add_job(
-            self._sweep, IntervalTrigger(seconds=self.rt.settings.sweep_interval_s), id="sweep"
-        )
+        self._aps.add_job(self._sweep, IntervalTrigger(seconds=self.rt.settings.sweep_interval_s), id="sweep")
         self.sync_jobs()
         self._aps.start()
 
@@ -72,7 +70,9 @@ class Scheduler:
         expires = now + timedelta(seconds=self.lease_s)
         try:
             with self.rt.db.transaction() as session:
-                lease = session.scalars(select(Lease).where(Lease.name == LEASE_NAME).with_for_update()).first()
+                lease = session.scalars(
+                    select(Lease).where(Lease.name == LEASE_NAME).with_for_update()
+                ).first()
                 if lease is None:
                     session.add(Lease(name=LEASE_NAME, owner=self.rt.owner, expires_at=expires))
                 elif lease.owner == self.rt.owner or lease.expires_at < now:
@@ -100,7 +100,11 @@ class Scheduler:
         with self.rt.db.transaction() as session:
             rows = session.execute(
                 select(Recipe.id, Recipe.current_version, RecipeVersion.document)
-                .join(RecipeVersion, (RecipeVersion.recipe_id == Recipe.id) & (RecipeVersion.version == Recipe.current_version))
+                .join(
+                    RecipeVersion,
+                    (RecipeVersion.recipe_id == Recipe.id)
+                    & (RecipeVersion.version == Recipe.current_version),
+                )
                 .where(Recipe.enabled.is_(True), Recipe.deleted_at.is_(None))
             ).all()
         for recipe_id, version, document in rows:
@@ -111,15 +115,27 @@ class Scheduler:
                 continue
             job_id = f"recipe:{recipe_id}"
             if trigger.kind == "polling":
-                seconds = max(trigger.min_interval_s, int(spec.get("interval_s") or trigger.default_interval_s))
-                wanted[job_id] = (f"{version}:poll:{seconds}", IntervalTrigger(seconds=seconds), self._poll_job(recipe_id))
+                seconds = max(
+                    trigger.min_interval_s, int(spec.get("interval_s") or trigger.default_interval_s)
+                )
+                wanted[job_id] = (
+                    f"{version}:poll:{seconds}",
+                    IntervalTrigger(seconds=seconds),
+                    self._poll_job(recipe_id),
+                )
             elif trigger.kind == "schedule":
                 job = trigger.job_spec(spec.get("config") or {})
                 if job["type"] == "cron":
-                    aps_trigger = CronTrigger.from_crontab(job["expression"], timezone=job.get("timezone") or "UTC")
+                    aps_trigger = CronTrigger.from_crontab(
+                        job["expression"], timezone=job.get("timezone") or "UTC"
+                    )
                 else:
                     aps_trigger = IntervalTrigger(seconds=float(job["seconds"]))
-                wanted[job_id] = (f"{version}:{sorted(job.items())}", aps_trigger, self._schedule_job(recipe_id, version))
+                wanted[job_id] = (
+                    f"{version}:{sorted(job.items())}",
+                    aps_trigger,
+                    self._schedule_job(recipe_id, version),
+                )
         return wanted
 
     def sync_jobs(self) -> None:
@@ -135,9 +151,17 @@ class Scheduler:
         for job_id, (signature, aps_trigger, func) in wanted.items():
             if self._jobs.get(job_id) == signature:
                 continue
-            first = utcnow() + timedelta(seconds=1) if job_id not in self._jobs else None
-            self._aps.add_job(func, aps_trigger, id=job_id, replace_existing=True, next_run_time=first or aps_trigger.get_next_fire_time(None, utcnow()))
+            first = aps_trigger.get_next_fire_time(None, utcnow())
+            if job_id in self._jobs:
+                self._aps.remove_job(job_id)
+            elif signature.split(":")[1] == "poll":
+                first = utcnow() + timedelta(seconds=1)  # a new polling recipe primes right away
+            self._aps.add_job(func, aps_trigger, id=job_id, next_run_time=first)
             self._jobs[job_id] = signature
+
+    def jobs(self) -> list[Any]:
+        """The APScheduler jobs this scheduler holds (for status pages and tests)."""
+        return self._aps.get_jobs()
 
     def _poll_job(self, recipe_id: int) -> Any:
         def job() -> None:
@@ -156,7 +180,9 @@ class Scheduler:
             fired = utcnow().replace(microsecond=0)
             event = TriggerEvent(id=fired.isoformat(), data={"scheduled_at": fired.isoformat()})
             with self.rt.db.transaction() as session:
-                stored = store_events(session, recipe_id=recipe_id, recipe_version=version, source="schedule", events=[event])
+                stored = store_events(
+                    session, recipe_id=recipe_id, recipe_version=version, source="schedule", events=[event]
+                )
             self.rt.dispatch([s.run_id for s in stored if s.run_id])
 
         return job

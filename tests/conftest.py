@@ -83,7 +83,7 @@ def runtime(settings: Settings) -> Iterator[Runtime]:
 
 
 @pytest.fixture
-def app(runtime: Runtime):  # noqa: ANN201
+def app(runtime: Runtime):
     from hub.app import create_app
 
     flask_app = create_app(runtime)
@@ -92,5 +92,5 @@ def app(runtime: Runtime):  # noqa: ANN201
 
 
 @pytest.fixture
-def client(app):  # noqa: ANN001, ANN201
+def client(app):
     return app.test_client()

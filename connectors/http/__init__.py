@@ -49,13 +49,31 @@ REQUEST_INPUT = {
     "additionalProperties": False,
     "properties": {
         "method": {"enum": METHODS, "default": "GET", "title": "Method"},
-        "url": {"type": "string", "title": "URL", "description": "Absolute, or relative to the connection's base URL."},
+        "url": {
+            "type": "string",
+            "title": "URL",
+            "description": "Absolute, or relative to the connection's base URL.",
+        },
         "headers": {"type": "object", "additionalProperties": {"type": "string"}, "title": "Headers"},
-        "query": {"type": "object", "additionalProperties": {"type": ["string", "number", "boolean"]}, "title": "Query"},
+        "query": {
+            "type": "object",
+            "additionalProperties": {"type": ["string", "number", "boolean"]},
+            "title": "Query",
+        },
         "json": {"title": "JSON body"},
-        "form": {"type": "object", "additionalProperties": {"type": ["string", "number", "boolean"]}, "title": "Form body"},
+        "form": {
+            "type": "object",
+            "additionalProperties": {"type": ["string", "number", "boolean"]},
+            "title": "Form body",
+        },
         "body": {"type": "string", "title": "Raw body"},
-        "timeout_s": {"type": "number", "minimum": 0.1, "maximum": 300, "default": 30, "title": "Timeout (s)"},
+        "timeout_s": {
+            "type": "number",
+            "minimum": 0.1,
+            "maximum": 300,
+            "default": 30,
+            "title": "Timeout (s)",
+        },
         "raise_for_status": {"type": "boolean", "default": True, "title": "Fail on HTTP 400 and above"},
     },
 }
@@ -100,7 +118,12 @@ class Request(Action):
             "text": {"type": "string"},
         },
     }
-    sample_output = {"status": 200, "headers": {"Content-Type": "application/json"}, "json": {"id": 1}, "text": '{"id": 1}'}
+    sample_output = {
+        "status": 200,
+        "headers": {"Content-Type": "application/json"},
+        "json": {"id": 1},
+        "text": '{"id": 1}',
+    }
 
     def perform(self, ctx: Context, inputs: dict[str, Any]) -> dict[str, Any]:
         return send(ctx, inputs, ctx.idempotency_key)
@@ -109,7 +132,9 @@ class Request(Action):
 class PollJson(PollingTrigger):
     key = "poll_json"
     title = "New items in a JSON endpoint"
-    description = "Polls a URL, takes the list at `items_path` and starts a run for each item not seen before."
+    description = (
+        "Polls a URL, takes the list at `items_path` and starts a run for each item not seen before."
+    )
     default_interval_s = 300
     config_schema = {
         "type": "object",
@@ -119,18 +144,26 @@ class PollJson(PollingTrigger):
             "url": {"type": "string", "title": "URL"},
             "headers": {"type": "object", "additionalProperties": {"type": "string"}},
             "query": {"type": "object", "additionalProperties": {"type": ["string", "number", "boolean"]}},
-            "items_path": {"type": "string", "default": "", "title": "Path to the list (empty: the answer itself)"},
+            "items_path": {
+                "type": "string",
+                "default": "",
+                "title": "Path to the list (empty: the answer itself)",
+            },
             "id_field": {"type": "string", "title": "Item id field (dotted path)"},
         },
     }
     sample = {"id": 42, "name": "Example item"}
 
     def poll(self, ctx: Context, config: dict[str, Any], cursor: str | None) -> PollResult:
-        answer = send(ctx, {"url": config["url"], "headers": config.get("headers"), "query": config.get("query")}, None)
+        answer = send(
+            ctx, {"url": config["url"], "headers": config.get("headers"), "query": config.get("query")}, None
+        )
         data = answer["json"]
         items = dotted(data, config["items_path"]) if config.get("items_path") else data
         if not isinstance(items, list):
-            raise PermanentError(f"no list at '{config.get('items_path') or '(root)'}' in the answer of {config['url']}")
+            raise PermanentError(
+                f"no list at '{config.get('items_path') or '(root)'}' in the answer of {config['url']}"
+            )
         events = []
         for item in items:
             item_id = dotted(item, config["id_field"]) if isinstance(item, dict) else None

@@ -18,7 +18,9 @@ class Interval(ScheduleTrigger):
         "type": "object",
         "required": ["seconds"],
         "additionalProperties": False,
-        "properties": {"seconds": {"type": "integer", "minimum": 10, "maximum": 31536000, "title": "Seconds"}},
+        "properties": {
+            "seconds": {"type": "integer", "minimum": 10, "maximum": 31536000, "title": "Seconds"}
+        },
     }
     sample = {"scheduled_at": "2026-01-01T09:00:00+00:00"}
 
@@ -35,7 +37,12 @@ class Cron(ScheduleTrigger):
         "additionalProperties": False,
         "properties": {
             "expression": {"type": "string", "title": "Cron expression", "examples": ["0 9 * * 1-5"]},
-            "timezone": {"type": "string", "default": "UTC", "title": "Time zone", "examples": ["Asia/Shanghai"]},
+            "timezone": {
+                "type": "string",
+                "default": "UTC",
+                "title": "Time zone",
+                "examples": ["Asia/Shanghai"],
+            },
         },
     }
     sample = {"scheduled_at": "2026-01-01T01:00:00+00:00"}

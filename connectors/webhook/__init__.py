@@ -46,7 +46,11 @@ class Catch(WebhookTrigger):
         "type": "object",
         "additionalProperties": False,
         "properties": {
-            "auth": {"enum": ["none", "hmac_sha256", "standard_webhooks"], "default": "none", "title": "Signature"},
+            "auth": {
+                "enum": ["none", "hmac_sha256", "standard_webhooks"],
+                "default": "none",
+                "title": "Signature",
+            },
             "secret": {"type": "string", "title": "Shared secret", "writeOnly": True, "x-secret": True},
             "signature_header": {"type": "string", "default": "X-Signature", "title": "Signature header"},
             "id_field": {"type": "string", "title": "Event id field (dotted path in the body)"},
@@ -110,7 +114,9 @@ class Post(Action):
         body = dumps(inputs.get("json")).encode("utf-8")
         headers = {"Content-Type": "application/json", **(inputs.get("headers") or {})}
         if inputs.get("secret"):
-            headers[inputs.get("signature_header") or "X-Signature"] = "sha256=" + hmac_hex(inputs["secret"], body)
+            headers[inputs.get("signature_header") or "X-Signature"] = "sha256=" + hmac_hex(
+                inputs["secret"], body
+            )
         response = ctx.http_client(base_url="").post(
             inputs["url"], content=body, headers=headers, idempotency_key=ctx.idempotency_key
         )

@@ -50,7 +50,12 @@ def standard_webhooks_signature(secret: str, msg_id: str, timestamp: str, body: 
 
 
 def check_standard_webhooks(
-    secret: str, body: bytes, msg_id: str | None, timestamp: str | None, signatures: str | None, now: float | None = None
+    secret: str,
+    body: bytes,
+    msg_id: str | None,
+    timestamp: str | None,
+    signatures: str | None,
+    now: float | None = None,
 ) -> None:
     """Standard Webhooks: HMAC over `id.timestamp.body`, timestamp within five minutes."""
     if not (msg_id and timestamp and signatures):

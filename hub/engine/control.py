@@ -13,7 +13,7 @@ from hub.db.models import Recipe, Run, StepRun, Wait, utcnow
 from hub.sdk.errors import HubError
 
 if TYPE_CHECKING:
-    from hub.runtime import Runtime
+    pass
 
 FINAL = ("succeeded", "failed", "filtered", "cancelled")
 
@@ -68,7 +68,9 @@ def replay(session: Session, run_id: int, from_step: str | None = None) -> Run:
             raise InvalidState(f"run {run_id} has no step '{from_step}' to replay from")
         for step in main[: ids.index(from_step)]:
             if step.status not in ("succeeded", "skipped"):
-                raise InvalidState(f"step '{step.step_id}' before '{from_step}' did not succeed; replay from it")
+                raise InvalidState(
+                    f"step '{step.step_id}' before '{from_step}' did not succeed; replay from it"
+                )
             session.add(
                 StepRun(
                     run_id=new.id,
@@ -90,7 +92,9 @@ def replay_failed(session: Session, recipe_id: int, since: datetime | None) -> l
     if since is not None:
         query = query.where(Run.created_at >= since)
     replayed = set(session.scalars(select(Run.replay_of).where(Run.replay_of.is_not(None))))
-    return [replay(session, run.id) for run in session.scalars(query.order_by(Run.id)) if run.id not in replayed]
+    return [
+        replay(session, run.id) for run in session.scalars(query.order_by(Run.id)) if run.id not in replayed
+    ]
 
 
 def resolve(session: Session, run_id: int, action: str, output: dict[str, Any] | None = None) -> Run:
@@ -112,5 +116,3 @@ def resolve(session: Session, run_id: int, action: str, output: dict[str, Any] |
         raise InvalidState(f"unknown action '{action}': use retry, mark_done or fail")
     run.status, run.wake_at, run.error = "queued", None, None
     return run
-
-

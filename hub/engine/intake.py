@@ -63,7 +63,11 @@ def resolve_waits(
     waits = session.scalars(select(Wait).where(Wait.connector == connector, Wait.trigger == trigger)).all()
     woken: list[int] = []
     for wait in waits:
-        if wait.connection_id is not None and connection_id is not None and wait.connection_id != connection_id:
+        if (
+            wait.connection_id is not None
+            and connection_id is not None
+            and wait.connection_id != connection_id
+        ):
             continue
         if not matches(wait.match or {}, data):
             continue

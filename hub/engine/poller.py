@@ -44,7 +44,9 @@ def build_context(runtime: Runtime, connector: Any, connection_name: str | None,
         connection_id=connection_id,
         allow_private_network=runtime.settings.allow_private_network,
         cache=DbTokenCache(runtime.db, runtime.vault),
-        secret_store=DbSecretStore(runtime.db, runtime.vault, connector, connection_id) if connection_id else None,
+        secret_store=DbSecretStore(runtime.db, runtime.vault, connector, connection_id)
+        if connection_id
+        else None,
         **extra,
     )
 
@@ -74,16 +76,25 @@ def poll_recipe(runtime: Runtime, recipe_id: int) -> dict[str, Any]:
         return {"skipped": "not_polling"}
     started = utcnow()
     try:
-        ctx = build_context(runtime, connector, spec.get("connection"), since=backfill if not primed else None)
+        ctx = build_context(
+            runtime, connector, spec.get("connection"), since=backfill if not primed else None
+        )
         result = trigger.poll(ctx, spec.get("config") or {}, cursor)
     except Exception as exc:
         runtime.metrics.polls.labels("error").inc()
         _record_failure(runtime, state_id, recipe_id, exc)
         return {"error": str(exc)}
     stored = store_poll_result(
-        runtime, recipe_id, version, state_id, result,
-        take=primed or backfill is not None, started=started,
-        connector_id=connector.id, trigger_key=trigger.key, connection_id=ctx.connection_id,
+        runtime,
+        recipe_id,
+        version,
+        state_id,
+        result,
+        take=primed or backfill is not None,
+        started=started,
+        connector_id=connector.id,
+        trigger_key=trigger.key,
+        connection_id=ctx.connection_id,
     )
     runtime.metrics.polls.labels("ok").inc()
     runtime.metrics.poll_items.inc(stored["new"])
@@ -118,7 +129,9 @@ def store_poll_result(
             new += 1
             if not take:
                 continue
-            stored = store_events(session, recipe_id=recipe_id, recipe_version=version, source="poll", events=[item])
+            stored = store_events(
+                session, recipe_id=recipe_id, recipe_version=version, source="poll", events=[item]
+            )
             run_ids.extend(s.run_id for s in stored if s.run_id)
             run_ids.extend(resolve_waits(session, connector_id, trigger_key, connection_id, item.data))
         state.cursor = result.cursor if result.cursor is not None else state.cursor

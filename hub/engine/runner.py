@@ -9,6 +9,7 @@ same idempotency key, the others are held for a person to decide.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import time
 from datetime import timedelta
@@ -98,7 +99,12 @@ class Runner:
             raise LostLease()
 
     def _release(self, status: str, *, wake_at: Any = None, error: dict[str, Any] | None = None) -> None:
-        values: dict[str, Any] = {"status": status, "lease_owner": None, "lease_expires_at": None, "wake_at": wake_at}
+        values: dict[str, Any] = {
+            "status": status,
+            "lease_owner": None,
+            "lease_expires_at": None,
+            "wake_at": wake_at,
+        }
         if status in FINAL:
             values["finished_at"] = utcnow()
         if error is not None:
@@ -127,10 +133,8 @@ class Runner:
             log.info("event=run_stopped run=%s reason=cancelled_or_taken_over", run_id)
         except Exception as exc:
             log.exception("event=run_crashed run=%s", run_id)
-            try:
+            with contextlib.suppress(LostLease):
                 self._release("failed", error=error_info(exc))
-            except LostLease:
-                pass
 
     def _load(self) -> None:
         with self.db.transaction() as session:
@@ -144,7 +148,10 @@ class Runner:
                 )
             )
             self.event = session.scalar(select(Event.payload).where(Event.id == run.event_id)) or {}
-            self.states = {(s.phase, s.step_id): s for s in session.scalars(select(StepRun).where(StepRun.run_id == run.id))}
+            self.states = {
+                (s.phase, s.step_id): s
+                for s in session.scalars(select(StepRun).where(StepRun.run_id == run.id))
+            }
         self.secrets: list[str] = []
         self.context: dict[str, Any] = {
             "event": self.event,
@@ -157,10 +164,14 @@ class Runner:
         self._load()
         doc = self.document
         if self.run.phase == "main":
-            if not self.states and not self.run.from_step and doc.get("filter"):
-                if not templating.evaluate_condition(doc["filter"], self.context, "$.filter"):
-                    self._release("filtered")
-                    return
+            fresh = not self.states and not self.run.from_step
+            if (
+                fresh
+                and doc.get("filter")
+                and not templating.evaluate_condition(doc["filter"], self.context, "$.filter")
+            ):
+                self._release("filtered")
+                return
             outcome = self._run_steps("main", doc.get("steps") or [])
             if outcome == PARKED:
                 return
@@ -173,7 +184,9 @@ class Runner:
                 return
             with self.db.transaction() as session:
                 self._renew(session)
-                session.execute(update(Run).where(Run.id == self.run_id).values(phase="on_failure", error=outcome))
+                session.execute(
+                    update(Run).where(Run.id == self.run_id).values(phase="on_failure", error=outcome)
+                )
         self.context["error"] = self.run.error or {}
         outcome = self._run_steps("on_failure", doc.get("on_failure") or [])
         if outcome == PARKED:
@@ -184,7 +197,9 @@ class Runner:
     def _state(self, session: Any, phase: str, index: int, step_id: str) -> StepRun:
         state = self.states.get((phase, step_id))
         if state is None:
-            state = StepRun(run_id=self.run_id, step_id=step_id, phase=phase, position=index, status="pending")
+            state = StepRun(
+                run_id=self.run_id, step_id=step_id, phase=phase, position=index, status="pending"
+            )
             session.add(state)
             session.flush()
             self.states[(phase, step_id)] = state
@@ -256,11 +271,15 @@ class Runner:
         except (TypeError, ValueError) as exc:
             raise RecipeError(f"{path}.seconds: not a number: {seconds!r}", path=f"{path}.seconds") from exc
         if self.run.dry_run or seconds <= 0:
-            self._save_step(phase, index, step["id"], status="succeeded", input={"seconds": seconds}, output={})
+            self._save_step(
+                phase, index, step["id"], status="succeeded", input={"seconds": seconds}, output={}
+            )
             self.context["steps"][step["id"]] = {}
             return None
         wake = utcnow() + timedelta(seconds=seconds)
-        self._save_step(phase, index, step["id"], status="waiting", input={"seconds": seconds}, started_at=utcnow())
+        self._save_step(
+            phase, index, step["id"], status="waiting", input={"seconds": seconds}, started_at=utcnow()
+        )
         self._release("waiting", wake_at=wake)
         return PARKED
 
@@ -313,9 +332,9 @@ class Runner:
         secrets = [str(v) for k, v in fields.items() if k in connector.secret_fields() and v]
         self.secrets.extend(secrets)
         state = self.states.get((phase, step_id))
-        if state is not None and self._had_unknown_outcome(state):
-            if not action.repeat_safe:
-                return self._hold(phase, index, step_id, "the last attempt ended with an unknown outcome")
+        crashed = state is not None and self._had_unknown_outcome(state)
+        if crashed and not action.repeat_safe:
+            return self._hold(phase, index, step_id, "the last attempt ended with an unknown outcome")
         inputs = templating.render_value(step.get("input") or {}, self.context, f"{path}.input")
         validate_against(action.input_schema, inputs, f"{path}.input", allow_templates=False)
         stored_input = redact(inputs, self.secrets)
@@ -331,7 +350,9 @@ class Runner:
                 self._release("queued", wake_at=utcnow() + timedelta(seconds=wait))
                 return PARKED
         try:
-            return self._attempt(phase, index, step, path, connector, action, row, fields, stored_input, inputs)
+            return self._attempt(
+                phase, index, step, path, connector, action, row, fields, stored_input, inputs
+            )
         finally:
             if row is not None:
                 self.rt.limiter.release(row.id)
@@ -339,7 +360,9 @@ class Runner:
     def _had_unknown_outcome(self, state: StepRun) -> bool:
         with self.db.transaction() as session:
             rows = session.scalars(
-                select(StepAttempt).where(StepAttempt.step_run_id == state.id, StepAttempt.status == "started")
+                select(StepAttempt).where(
+                    StepAttempt.step_run_id == state.id, StepAttempt.status == "started"
+                )
             ).all()
             for attempt in rows:
                 attempt.status, attempt.finished_at = "unknown", utcnow()
@@ -404,7 +427,9 @@ class Runner:
         except Exception as exc:
             outcome_label = "failed"
             log.exception("event=action_crashed run=%s step=%s", self.run_id, step_id)
-            return self._attempt_failed(phase, index, step, attempt_id, number, action, PermanentError(str(exc)))
+            return self._attempt_failed(
+                phase, index, step, attempt_id, number, action, PermanentError(str(exc))
+            )
         finally:
             elapsed = time.monotonic() - started
             self.rt.metrics.step_seconds.labels(connector.id, action.key, outcome_label).observe(elapsed)
@@ -414,13 +439,25 @@ class Runner:
             attempt.status, attempt.finished_at = "succeeded", utcnow()
             attempt.duration_ms = round(elapsed * 1000, 2)
             state = self._state(session, phase, index, step_id)
-            state.status, state.output, state.error, state.finished_at = "succeeded", stored_output, None, utcnow()
+            state.status, state.output, state.error, state.finished_at = (
+                "succeeded",
+                stored_output,
+                None,
+                utcnow(),
+            )
             self._renew(session)
         self.context["steps"][step_id] = stored_output
         return None
 
     def _attempt_failed(
-        self, phase: str, index: int, step: dict[str, Any], attempt_id: int, number: int, action: Any, exc: HubError
+        self,
+        phase: str,
+        index: int,
+        step: dict[str, Any],
+        attempt_id: int,
+        number: int,
+        action: Any,
+        exc: HubError,
     ) -> Any:
         step_id = step["id"]
         error = redact(error_info(exc, step_id), self.secrets)

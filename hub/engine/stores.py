@@ -8,7 +8,7 @@ from typing import Any
 
 from sqlalchemy import delete, select
 
-from hub.connections import store_fields, merged_fields
+from hub.connections import merged_fields, store_fields
 from hub.db.models import CacheEntry, Connection, utcnow
 from hub.db.session import Database
 from hub.sdk.connector import Connector

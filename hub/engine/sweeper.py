@@ -25,12 +25,18 @@ def expire_waits(runtime: Runtime) -> list[int]:
         waits = session.scalars(select(Wait).where(Wait.expires_at <= now).limit(BATCH)).all()
         for wait in waits:
             run = session.get(Run, wait.run_id)
-            step = session.scalar(select(StepRun).where(StepRun.run_id == wait.run_id, StepRun.step_id == wait.step_id))
+            step = session.scalar(
+                select(StepRun).where(StepRun.run_id == wait.run_id, StepRun.step_id == wait.step_id)
+            )
             session.delete(wait)
             if run is None or run.status != "waiting" or step is None:
                 continue
             step.status, step.finished_at = "failed", now
-            step.error = {"message": "timed out waiting for a matching event", "code": "timeout", "step": wait.step_id}
+            step.error = {
+                "message": "timed out waiting for a matching event",
+                "code": "timeout",
+                "step": wait.step_id,
+            }
             run.status, run.wake_at = "queued", None
             woken.append(run.id)
     return woken

@@ -129,7 +129,11 @@ class OAuth2(Auth):
             "client_secret": secret_field("Client secret"),
             "access_token": secret_field("Access token", "Filled in by the hub after consent."),
             "refresh_token": secret_field("Refresh token", "Filled in by the hub after consent."),
-            "expires_at": {"type": "number", "title": "Access token expiry (epoch seconds)", "readOnly": True},
+            "expires_at": {
+                "type": "number",
+                "title": "Access token expiry (epoch seconds)",
+                "readOnly": True,
+            },
         }
         if self.scopes:
             props["scopes"] = {

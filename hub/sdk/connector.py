@@ -51,7 +51,9 @@ class WebhookTrigger(Trigger):
 
     kind = "webhook"
 
-    def handshake(self, ctx: Context, config: dict[str, Any], request: InboundRequest) -> WebhookResponse | None:
+    def handshake(
+        self, ctx: Context, config: dict[str, Any], request: InboundRequest
+    ) -> WebhookResponse | None:
         """Answer a vendor's URL-verification request; None when this request is not one."""
         return None
 

@@ -13,7 +13,6 @@ import logging
 import re
 import threading
 import time
-import uuid
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -22,12 +21,12 @@ from urllib.parse import parse_qsl, quote, quote_plus, urlencode, urljoin, urlsp
 import requests
 from requests.structures import CaseInsensitiveDict
 from urllib3 import Timeout
+from urllib3.exceptions import ConnectTimeoutError, NameResolutionError, ReadTimeoutError
 from urllib3.exceptions import HTTPError as Urllib3Error
-from urllib3.exceptions import NewConnectionError, ReadTimeoutError
-from urllib3.exceptions import SSLError as Urllib3SSLError
 
-from hub.sdk.errors import BlockedAddressError, PermanentError, RetryableError
-from hub.sdk.netguard import Guard, GuardedAdapter
+from hub import jsonutil
+from hub.sdk.errors import AuthError, BlockedAddressError, HubError, PermanentError, RetryableError
+from hub.sdk.netguard import GuardedAdapter, guarded_session
 
 logger = logging.getLogger("hub.http")
 
@@ -38,39 +37,22 @@ _REDIRECTS = {301, 302, 303, 307, 308}
 _SECRET_PARAM = re.compile(r"key|token|secret|sig|pass|pwd|auth|credential|session", re.I)
 _SECRET_HEADER = re.compile(r"api[-_]?key|token|secret|signature|auth|session|password|credential", re.I)
 _ABSOLUTE = re.compile(r"^[A-Za-z][A-Za-z0-9+.\-]*://")
+_STRIP_ALWAYS = ("authorization", "proxy-authorization", "cookie")
 _ERROR_BODY_LIMIT = 64 * 1024
 _CHUNK = 64 * 1024
 REDACTED = "[REDACTED]"
+_PHRASES = {s.value: s.phrase for s in http.HTTPStatus}
+_WRAPPERS = (requests.RequestException, Urllib3Error)
 
 _sessions: dict[bool, requests.Session] = {}
 _sessions_lock = threading.Lock()
-
-
-class _NoCookies(requests.cookies.RequestsCookieJar):
-    """Shared sessions serve many tenants: a vendor cookie must never ride along to another call."""
-
-    def set_cookie(self, cookie: Any, *args: Any, **kwargs: Any) -> None:
-        return None
-
-
-def new_session(guard: Guard | None = None, *, allow_private: bool = False, pool_maxsize: int = 32) -> requests.Session:
-    """A session with guarded adapters, no cookie memory and no environment proxies/netrc."""
-    guard = guard or Guard(allow_private=allow_private)
-    session = requests.Session()
-    session.trust_env = False
-    session.cookies = _NoCookies()
-    session.headers["User-Agent"] = "integration-hub"
-    adapter = GuardedAdapter(guard, pool_connections=pool_maxsize, pool_maxsize=pool_maxsize)
-    session.mount("http://", adapter)
-    session.mount("https://", adapter)
-    return session
 
 
 def shared_session(allow_private: bool) -> requests.Session:
     """The process-wide pooled session for one guard mode (so keep-alive spans connector calls)."""
     with _sessions_lock:
         if allow_private not in _sessions:
-            _sessions[allow_private] = new_session(allow_private=allow_private)
+            _sessions[allow_private] = guarded_session(allow_private=allow_private)
         return _sessions[allow_private]
 
 
@@ -115,38 +97,21 @@ class HttpResponse:
 
 
 def dumps_json(value: Any) -> bytes:
-    """JSON with Decimals written digit for digit (json.dumps would go through float) and
-    dates as ISO-8601."""
-    marker = uuid.uuid4().hex
-
-    def default(obj: Any) -> Any:
-        if isinstance(obj, decimal.Decimal):
-            if not obj.is_finite():
-                raise ValueError(f"{obj} cannot be written as a JSON number")
-            return f"{marker}{obj}{marker}"
-        if isinstance(obj, dt.date | dt.time):
-            return obj.isoformat()
-        raise TypeError(f"{type(obj).__name__} is not JSON serialisable")
-
-    text = _json.dumps(value, default=default, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
-    return re.sub(f'"{marker}([^"]*){marker}"', r"\1", text).encode("utf-8")
+    """A request body: JSON with Decimals digit for digit and dates as ISO-8601."""
+    return jsonutil.dumps(value, compact=True).encode("utf-8")
 
 
 def parse_retry_after(value: str | None) -> float | None:
     """Retry-After as seconds from now: either delta-seconds or an HTTP-date."""
-    if not value:
-        return None
-    value = value.strip()
     try:
-        return max(0.0, float(value))
+        return max(0.0, float(value or ""))
     except ValueError:
         pass
     try:
-        when = email.utils.parsedate_to_datetime(value)
+        when = email.utils.parsedate_to_datetime(value or "")
     except (TypeError, ValueError):
         return None
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=dt.UTC)
+    when = when if when.tzinfo else when.replace(tzinfo=dt.UTC)
     return max(0.0, (when - dt.datetime.now(dt.UTC)).total_seconds())
 
 
@@ -178,18 +143,17 @@ def _origin(url: str) -> tuple[str, str, int | None]:
     return scheme, (parts.hostname or "").lower(), parts.port or {"http": 80, "https": 443}.get(scheme)
 
 
-def _causes(exc: BaseException) -> Iterable[BaseException]:
-    """The exception and everything it wraps (requests nests urllib3 errors in args/reason)."""
-    seen: set[int] = set()
+def _causes(exc: BaseException) -> list[BaseException]:
+    """The exception and everything it wraps, outermost first (requests nests urllib3 errors)."""
+    found: list[BaseException] = []
     stack = [exc]
     while stack:
-        e = stack.pop()
-        if id(e) in seen:
-            continue
-        seen.add(id(e))
-        yield e
-        nested = [*e.args, getattr(e, "reason", None), e.__cause__, e.__context__]
-        stack.extend(n for n in nested if isinstance(n, BaseException))
+        e = stack.pop(0)
+        if all(e is not f for f in found):
+            found.append(e)
+            nested = [*e.args, getattr(e, "reason", None), e.__cause__, e.__context__]
+            stack.extend(n for n in nested if isinstance(n, BaseException))
+    return found
 
 
 class HttpClient:
@@ -256,7 +220,9 @@ class HttpClient:
         expected: Iterable[int] | None = None,
         idempotency_key: str | None = None,
     ) -> HttpResponse:
-        """Send one call (following redirects by hand) and return the fully read response."""
+        """Send one call (following redirects by hand) and return the fully read response.
+
+        `timeout` is the whole call's budget. `expected` statuses are returned instead of raised."""
         if sum(x is not None for x in (json, data, content)) > 1:
             raise ValueError("pass only one of json, data and content")
         started = time.monotonic()
@@ -272,54 +238,51 @@ class HttpClient:
             merged["Idempotency-Key"] = idempotency_key
         full_url = self._check_url(self._join(url))
         try:
-            prep = requests.Request(method.upper(), full_url, headers=merged, params=params, data=body).prepare()
+            prep = requests.Request(
+                method.upper(), full_url, headers=merged, params=params, data=body
+            ).prepare()
         except requests.RequestException as e:
             raise PermanentError(f"{self.vendor}: invalid request: {redact(str(e), self.secrets)}") from e
-        origin = _origin(prep.url or "")
-        auth_headers = self._apply_auth(prep)
-        trusted = True
+        resp, prep = self._follow(prep, deadline)
+        failing = resp.status_code >= 400 and raise_for_status and resp.status_code not in set(expected or ())
+        limit = min(self.max_response_bytes, _ERROR_BODY_LIMIT) if failing else self.max_response_bytes
+        body_bytes = self._read(resp, deadline, limit, truncate=failing)
+        elapsed = round((time.monotonic() - started) * 1000, 1)
+        result = HttpResponse(
+            resp.status_code, CaseInsensitiveDict(resp.headers), body_bytes, prep.url or "", elapsed
+        )
+        if failing:
+            raise self._status_error(result, prep.method or method)
+        return result
+
+    def _follow(
+        self, prep: requests.PreparedRequest, deadline: float
+    ) -> tuple[requests.Response, requests.PreparedRequest]:
+        """Send and follow redirects by hand, so each hop is guarded and credentials stay home."""
+        origin, auth_headers, trusted = _origin(prep.url or ""), self._apply_auth(prep), True
         for hop in range(self.max_redirects + 1):
             resp = self._send(prep, deadline, hop)
-            location = resp.headers.get("Location")
-            if resp.status_code not in _REDIRECTS or not location:
-                break
+            status, location = resp.status_code, resp.headers.get("Location")
+            if status not in _REDIRECTS or not location:
+                return resp, prep
             resp.close()
             if hop == self.max_redirects:
-                raise PermanentError(f"{self.vendor}: more than {self.max_redirects} redirects [HTTP {resp.status_code}]")
+                break
             prep = prep.copy()
             prep.prepare_url(self._check_url(urljoin(prep.url or "", location), redirect=True), None)
-            if resp.status_code == 303 and prep.method != "HEAD" or (
-                resp.status_code in (301, 302) and prep.method == "POST"
-            ):
+            if (status == 303 and prep.method != "HEAD") or (status in (301, 302) and prep.method == "POST"):
                 prep.method, prep.body = "GET", None
                 for name in ("Content-Type", "Content-Length", "Transfer-Encoding"):
                     prep.headers.pop(name, None)
             if trusted and _origin(prep.url or "") != origin:
                 trusted = False  # once off the original origin, credentials never come back
                 for name in list(prep.headers):
-                    if name.lower() in auth_headers or name.lower() in ("cookie", "proxy-authorization"):
-                        del prep.headers[name]
-                    elif _SECRET_HEADER.search(name):
+                    lower = name.lower()
+                    if lower in auth_headers or lower in _STRIP_ALWAYS or _SECRET_HEADER.search(name):
                         del prep.headers[name]
             elif trusted:
                 self._apply_auth(prep)
-        else:  # pragma: no cover - the loop always breaks or raises
-            raise AssertionError
-        limit = self.max_response_bytes
-        failing = resp.status_code >= 400 and raise_for_status and resp.status_code not in set(expected or ())
-        if failing:
-            limit = min(limit, _ERROR_BODY_LIMIT)
-        raw = self._read(resp, deadline, limit, truncate=failing, hop=hop)
-        result = HttpResponse(
-            status=resp.status_code,
-            headers=CaseInsensitiveDict(resp.headers),
-            content=raw,
-            url=prep.url or full_url,
-            elapsed_ms=round((time.monotonic() - started) * 1000, 1),
-        )
-        if failing:
-            raise self._status_error(result, prep.method or method)
-        return result
+        raise PermanentError(f"{self.vendor}: more than {self.max_redirects} redirects [HTTP {status}]")
 
     def _join(self, url: str) -> str:
         if _ABSOLUTE.match(url):
@@ -330,14 +293,12 @@ class HttpClient:
 
     def _check_url(self, url: str, *, redirect: bool = False) -> str:
         parts = urlsplit(url)
-        if parts.scheme.lower() not in ("http", "https") or not parts.hostname:
-            what = "redirect target" if redirect else "URL"
-            scheme = parts.scheme or "no scheme"
-            raise PermanentError(
-                f"{self.vendor}: only http and https URLs are allowed, {what} has {scheme!r}",
-                details={"url": redact_url(url, self.secrets)},
-            )
-        return url
+        if parts.scheme.lower() in ("http", "https") and parts.hostname:
+            return url
+        what = f"redirect target {parts.scheme!r}" if redirect else repr(parts.scheme or url[:40])
+        raise PermanentError(
+            f"{self.vendor}: only http and https URLs are allowed, not {redact(what, self.secrets)}"
+        )
 
     def _apply_auth(self, prep: requests.PreparedRequest) -> set[str]:
         """Run the auth hook; return the (lower-case) names of the headers it set or changed."""
@@ -352,14 +313,18 @@ class HttpClient:
     def _send(self, prep: requests.PreparedRequest, deadline: float, hop: int) -> requests.Response:
         method, shown = prep.method or "GET", redact_url(prep.url or "", self.secrets)
         adapter = self.session.get_adapter(prep.url or "")
-        if not self.allow_private and not (isinstance(adapter, GuardedAdapter) and not adapter.guard.allow_private):
-            raise BlockedAddressError(f"{self.vendor}: refusing to send {method} {shown} through an unguarded session")
+        if not self.allow_private and not (
+            isinstance(adapter, GuardedAdapter) and not adapter.guard.allow_private
+        ):
+            raise BlockedAddressError(
+                f"{self.vendor}: refusing to send {method} {shown} through an unguarded session"
+            )
         remaining = deadline - time.monotonic()
         if remaining <= 0:
             raise RetryableError(
                 f"{self.vendor}: time budget used up before {method} {shown}", outcome_unknown=hop > 0
             )
-        t0 = time.monotonic()
+        t0, line = time.monotonic(), "%s %s -> %s in %.0f ms"
         try:
             resp = adapter.send(
                 prep,
@@ -370,30 +335,32 @@ class HttpClient:
                 proxies={},
             )
         except Exception as e:
-            logger.info("%s %s -> %s in %.0f ms", method, shown, type(e).__name__, (time.monotonic() - t0) * 1000)
-            raise self._transport_error(e, method, shown, hop) from e
-        logger.info("%s %s -> %s in %.0f ms", method, shown, resp.status_code, (time.monotonic() - t0) * 1000)
+            logger.info(line, method, shown, type(e).__name__, (time.monotonic() - t0) * 1000)
+            err = self._transport_error(e, method, shown, hop)
+            if err is e:
+                raise
+            raise err from (None if any(err is c for c in _causes(e)) else e)
+        logger.info(line, method, shown, resp.status_code, (time.monotonic() - t0) * 1000)
         return resp
 
     def _transport_error(self, exc: Exception, method: str, shown: str, hop: int) -> Exception:
+        """Map a requests/urllib3 failure to what the engine needs: was the request maybe sent?"""
         causes = list(_causes(exc))
-        for cause in causes:
-            if isinstance(cause, BlockedAddressError):
-                return cause
-        for cause in causes:
-            if isinstance(cause, PermanentError | RetryableError):
-                return cause
-        detail = redact(str(exc), self.secrets)
-        if isinstance(exc, requests.exceptions.ConnectTimeout):
-            what, unknown = "connect timeout", False
-        elif isinstance(exc, requests.exceptions.ReadTimeout) or any(isinstance(c, ReadTimeoutError) for c in causes):
-            what, unknown = "no response in time (read timeout)", True
+        ours = [c for c in causes if isinstance(c, HubError)]
+        if ours:  # e.g. BlockedAddressError raised inside the guarded connection
+            return next((c for c in ours if isinstance(c, BlockedAddressError)), ours[0])
+        root = next((c for c in causes if isinstance(c, OSError) and not isinstance(c, _WRAPPERS)), exc)
+        detail = redact(str(root), self.secrets)
+        if any(isinstance(c, NameResolutionError) for c in causes):
+            what, unknown = "DNS lookup failed", False
+        elif any(isinstance(c, ConnectTimeoutError) for c in causes):  # NewConnectionError included
+            what, unknown = "could not connect", False
+        elif any(isinstance(c, ReadTimeoutError) for c in causes):
+            what, unknown = "no answer in time (read timeout)", True
         elif isinstance(exc, requests.exceptions.SSLError):
             if "CERTIFICATE_VERIFY_FAILED" in str(exc):
-                return PermanentError(f"{self.vendor}: TLS certificate check failed for {shown}: {detail}")
+                return PermanentError(f"{self.vendor}: TLS certificate rejected for {shown}: {detail}")
             what, unknown = "TLS handshake failed", False
-        elif any(isinstance(c, NewConnectionError) for c in causes):
-            what, unknown = "could not connect", False  # includes DNS failures (NameResolutionError)
         elif isinstance(exc, requests.exceptions.InvalidURL | requests.exceptions.InvalidHeader | ValueError):
             return PermanentError(f"{self.vendor}: invalid request {method} {shown}: {detail}")
         elif isinstance(exc, requests.RequestException | Urllib3Error | OSError):
@@ -402,81 +369,63 @@ class HttpClient:
             return exc
         return RetryableError(
             f"{self.vendor}: {what} ({method} {shown}): {detail}",
-            outcome_unknown=unknown or hop > 0,
+            outcome_unknown=unknown or hop > 0,  # after a hop the vendor has already seen the call
             details={"method": method, "url": shown},
         )
 
-    def _read(self, resp: requests.Response, deadline: float, limit: int, *, truncate: bool, hop: int) -> bytes:
-        """Read the body in chunks under the call's deadline and the size cap."""
-        raw = resp.raw
-        declared = resp.headers.get("Content-Length", "")
-        if not truncate and declared.isdigit() and int(declared) > limit:
-            resp.close()
-            raise PermanentError(f"{self.vendor}: response larger than {limit} bytes", status=resp.status_code)
-        buf = bytearray()
+    def _read(self, resp: requests.Response, deadline: float, limit: int, *, truncate: bool) -> bytes:
+        """Read the body in chunks under the call's deadline and the size cap (truncate: keep a prefix)."""
+        too_big = PermanentError(
+            f"{self.vendor}: response larger than {limit} bytes", status=resp.status_code
+        )
+        declared, buf = resp.headers.get("Content-Length", ""), bytearray()
         try:
-            while True:
+            if not truncate and declared.isdigit() and int(declared) > limit:
+                raise too_big
+            while len(buf) <= limit:
                 remaining = deadline - time.monotonic()
                 if remaining <= 0:
                     raise ReadTimeoutError(None, None, "deadline passed")  # type: ignore[arg-type]
-                sock = getattr(getattr(raw, "connection", None), "sock", None)
+                sock = getattr(getattr(resp.raw, "connection", None), "sock", None)
                 if sock is not None:
                     sock.settimeout(remaining)  # one slow recv must not outlive the budget
-                chunk = raw.read1(_CHUNK, decode_content=True)
+                chunk = resp.raw.read1(_CHUNK, decode_content=True)
                 if not chunk:
-                    break
+                    return bytes(buf)
                 buf += chunk
-                if len(buf) > limit:
-                    if truncate:
-                        del buf[limit:]
-                        break
-                    raise PermanentError(f"{self.vendor}: response larger than {limit} bytes", status=resp.status_code)
-        except (Urllib3Error, OSError, requests.RequestException) as e:
-            resp.close()
-            passed = time.monotonic() >= deadline
-            what = "time budget ran out while reading the response" if passed else "connection broke while reading"
-            unknown_ssl = isinstance(e, Urllib3SSLError)
+            if truncate:
+                return bytes(buf[:limit])
+            raise too_big
+        except (Urllib3Error, OSError) as e:
+            late = time.monotonic() >= deadline
+            what = "time budget ran out while reading the body" if late else "connection broke while reading"
             raise RetryableError(
                 f"{self.vendor}: {what}: {redact(str(e), self.secrets)}",
                 outcome_unknown=True,
                 status=resp.status_code,
-                details={"tls": unknown_ssl} if unknown_ssl else None,
             ) from e
-        except BaseException:
-            resp.close()
-            raise
-        resp.close()
-        return bytes(buf)
+        finally:
+            resp.close()  # after a full read the connection is already back in the pool
 
     def _status_error(self, resp: HttpResponse, method: str) -> Exception:
-        from hub.sdk.errors import AuthError
-
+        """One actionable line: "<vendor>: <message> (code <code>) [HTTP <status>]"."""
         parsed = None
         if self.error_parser is not None:
             try:
                 parsed = self.error_parser(resp)
             except Exception:  # a broken parser must not hide the vendor's answer
                 logger.warning("%s error_parser failed", self.vendor, exc_info=True)
-        if parsed:
-            message, code = parsed
-        else:
-            message, code = " ".join(resp.text.split())[:300], None
+        message, code = parsed or (" ".join(resp.text.split())[:300], None)
         if not message:
-            try:
-                message = http.HTTPStatus(resp.status).phrase
-            except ValueError:
-                message = "error"
+            message = _PHRASES.get(resp.status, "error")
         text = f"{self.vendor}: {message}" + (f" (code {code})" if code else "") + f" [HTTP {resp.status}]"
-        text = redact(text, self.secrets)
-        details = {"method": method, "url": redact_url(resp.url, self.secrets)}
-        vendor_code = str(code) if code is not None else None
+        kwargs: dict[str, Any] = {
+            "vendor_code": None if code is None else str(code),
+            "status": resp.status,
+            "details": {"method": method, "url": redact_url(resp.url, self.secrets)},
+        }
         if resp.status == 429 or resp.status >= 500:
-            return RetryableError(
-                text,
-                retry_after=parse_retry_after(resp.headers.get("Retry-After")),
-                vendor_code=vendor_code,
-                status=resp.status,
-                details=details,
-            )
+            retry_after = parse_retry_after(resp.headers.get("Retry-After"))
+            return RetryableError(redact(text, self.secrets), retry_after=retry_after, **kwargs)
         cls = AuthError if resp.status in (401, 403) else PermanentError
-        return cls(text, vendor_code=vendor_code, status=resp.status, details=details)
+        return cls(redact(text, self.secrets), **kwargs)

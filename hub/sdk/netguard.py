@@ -16,6 +16,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+import requests
 from requests.adapters import HTTPAdapter
 from urllib3.connection import HTTPConnection, HTTPSConnection
 from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
@@ -168,7 +169,7 @@ class Guard:
         return (self.is_forbidden or is_forbidden_address)(ip)
 
 
-def blocked(host: str, ip: str, reason: str) -> BlockedAddressError:
+def _blocked(host: str, ip: str, reason: str) -> BlockedAddressError:
     return BlockedAddressError(
         f"refusing to connect to {host} ({ip}): {reason}; set HUB_ALLOW_PRIVATE_NETWORK to allow",
         details={"host": host, "ip": ip, "reason": reason},
@@ -205,14 +206,15 @@ class _GuardedMixin:
             else:
                 allowed.append((family, sockaddr))
         if not allowed:
-            raise blocked(self.host, *refused[0])
+            raise _blocked(self.host, *refused[0])
         error: Exception | None = None
         for family, sockaddr in allowed:
             try:
                 sock = self._open(family, sockaddr)
             except TimeoutError:
                 error = ConnectTimeoutError(
-                    conn, f"Connection to {self.host} ({sockaddr[0]}) timed out. (connect timeout={self.timeout})"
+                    conn,
+                    f"Connection to {self.host} ({sockaddr[0]}) timed out. (connect timeout={self.timeout})",
                 )
             except OSError as e:
                 error = NewConnectionError(conn, f"Failed to establish a new connection: {e}")
@@ -262,7 +264,9 @@ class GuardedAdapter(HTTPAdapter):
 
     __attrs__ = [*HTTPAdapter.__attrs__, "guard"]
 
-    def __init__(self, guard: Guard | None = None, *, pool_connections: int = 32, pool_maxsize: int = 32) -> None:
+    def __init__(
+        self, guard: Guard | None = None, *, pool_connections: int = 32, pool_maxsize: int = 32
+    ) -> None:
         self.guard = guard or Guard()
         super().__init__(pool_connections=pool_connections, pool_maxsize=pool_maxsize)
 
@@ -270,7 +274,9 @@ class GuardedAdapter(HTTPAdapter):
         self.guard = state.get("guard") or Guard()
         super().__setstate__(state)
 
-    def init_poolmanager(self, connections: int, maxsize: int, block: bool = False, **pool_kwargs: Any) -> None:
+    def init_poolmanager(
+        self, connections: int, maxsize: int, block: bool = False, **pool_kwargs: Any
+    ) -> None:
         super().init_poolmanager(connections, maxsize, block=block, **pool_kwargs)
         self.poolmanager.pool_classes_by_scheme = guarded_pool_classes(self.guard)
 
@@ -282,3 +288,26 @@ class GuardedAdapter(HTTPAdapter):
                 "set HUB_ALLOW_PRIVATE_NETWORK to allow"
             )
         return super().proxy_manager_for(proxy, **proxy_kwargs)
+
+
+class _NoCookies(requests.cookies.RequestsCookieJar):
+    """Shared sessions serve many tenants: a vendor's cookie must never ride along to another call."""
+
+    def set_cookie(self, cookie: Any, *args: Any, **kwargs: Any) -> None:
+        return None
+
+
+def guarded_session(
+    guard: Guard | None = None, *, allow_private: bool = False, pool_maxsize: int = 32
+) -> requests.Session:
+    """A session with guarded adapters, no cookie memory, and no proxies or netrc from the environment."""
+    session = requests.Session()
+    session.trust_env = False
+    session.cookies = _NoCookies()
+    session.headers["User-Agent"] = "integration-hub"
+    adapter = GuardedAdapter(
+        guard or Guard(allow_private=allow_private), pool_connections=pool_maxsize, pool_maxsize=pool_maxsize
+    )
+    session.mount("http://", adapter)
+    session.mount("https://", adapter)
+    return session

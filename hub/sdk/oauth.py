@@ -46,7 +46,9 @@ def authorize_url(auth: OAuth2, connection: dict[str, Any], redirect_uri: str, s
     return f"{base}{'&' if '?' in base else '?'}{urlencode(params)}"
 
 
-def _token_request(ctx: Context, auth: OAuth2, connection: dict[str, Any], form: dict[str, str]) -> dict[str, Any]:
+def _token_request(
+    ctx: Context, auth: OAuth2, connection: dict[str, Any], form: dict[str, str]
+) -> dict[str, Any]:
     import base64
 
     headers = {"Accept": "application/json"}

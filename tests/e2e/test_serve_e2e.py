@@ -24,7 +24,15 @@ def sink() -> Iterator[Sink]:
 
 
 def bootstrap(hub: HubProcess) -> dict[str, str]:
-    hub.cli("users", "create", "ops@example.com", "--role", "admin", "--password-stdin", stdin="correct horse battery\n")
+    hub.cli(
+        "users",
+        "create",
+        "ops@example.com",
+        "--role",
+        "admin",
+        "--password-stdin",
+        stdin="correct horse battery\n",
+    )
     token = hub.cli("tokens", "create", "ops@example.com", "--name", "e2e")
     assert token.startswith("hub_") and "\n" not in token
     return {"Authorization": f"Bearer {token}"}
@@ -71,7 +79,9 @@ def test_api_recipe_relays_every_templated_webhook_exactly_once(tmp_path: Path, 
     hub.start()
     try:
         headers = bootstrap(hub)
-        created = requests.post(f"{hub.url}/api/v1/recipes", json=relay_recipe(sink.url), headers=headers, timeout=10)
+        created = requests.post(
+            f"{hub.url}/api/v1/recipes", json=relay_recipe(sink.url), headers=headers, timeout=10
+        )
         assert created.status_code == 201, created.text
         hook = created.json()["webhook_url"]
         for n in range(40):
@@ -79,9 +89,14 @@ def test_api_recipe_relays_every_templated_webhook_exactly_once(tmp_path: Path, 
             deal = {"deal": {"id": f"D-{n}", "stage": stage, "amount": n * 100 + 0.5, "owner": "li"}}
             answer = requests.post(hook, json=deal, timeout=10)
             assert answer.status_code == 202, answer.text
-        assert requests.post(hook, json={"deal": {"id": "D-1", "stage": "won"}}, timeout=10).status_code == 200
+        assert (
+            requests.post(hook, json={"deal": {"id": "D-1", "stage": "won"}}, timeout=10).status_code == 200
+        )
         wait_until(lambda: len(sink.requests) >= 30, what="30 deliveries")
-        wait_until(lambda: all(r["status"] in ("succeeded", "filtered") for r in runs(hub, headers)), what="runs to finish")
+        wait_until(
+            lambda: all(r["status"] in ("succeeded", "filtered") for r in runs(hub, headers)),
+            what="runs to finish",
+        )
         assert len(sink.requests) == 30
         assert sorted(sink.by_key) == sorted({r["key"] for r in sink.requests})
         bodies = {r["body"]["deal"]: r["body"] for r in sink.requests}
@@ -102,7 +117,9 @@ def test_kill_9_mid_flight_loses_nothing_and_repeats_nothing(tmp_path: Path) -> 
     accepted: list[str] = []
     try:
         headers = bootstrap(hub)
-        relay = requests.post(f"{hub.url}/api/v1/recipes", json=relay_recipe(sink.url), headers=headers, timeout=10)
+        relay = requests.post(
+            f"{hub.url}/api/v1/recipes", json=relay_recipe(sink.url), headers=headers, timeout=10
+        )
         hook = relay.json()["webhook_url"]
         poll = {
             "name": "poll items",
@@ -114,15 +131,30 @@ def test_kill_9_mid_flight_loses_nothing_and_repeats_nothing(tmp_path: Path) -> 
                 "interval_s": 10,
             },
             "steps": [
-                {"id": "fwd", "connector": "http", "action": "request",
-                 "input": {"method": "POST", "url": f"{sink.url}/items-seen", "json": {"item": "{{ event.id }}"}}}
+                {
+                    "id": "fwd",
+                    "connector": "http",
+                    "action": "request",
+                    "input": {
+                        "method": "POST",
+                        "url": f"{sink.url}/items-seen",
+                        "json": {"item": "{{ event.id }}"},
+                    },
+                }
             ],
         }
-        assert requests.post(f"{hub.url}/api/v1/recipes", json=poll, headers=headers, timeout=10).status_code == 201
+        assert (
+            requests.post(f"{hub.url}/api/v1/recipes", json=poll, headers=headers, timeout=10).status_code
+            == 201
+        )
 
         def post(n: int) -> None:
             try:
-                answer = requests.post(hook, json={"deal": {"id": f"K-{n}", "stage": "won", "amount": n, "owner": "x"}}, timeout=10)
+                answer = requests.post(
+                    hook,
+                    json={"deal": {"id": f"K-{n}", "stage": "won", "amount": n, "owner": "x"}},
+                    timeout=10,
+                )
             except requests.RequestException:
                 return
             if answer.status_code == 202:
@@ -145,16 +177,25 @@ def test_kill_9_mid_flight_loses_nothing_and_repeats_nothing(tmp_path: Path) -> 
             timeout_s=90,
             what="every accepted event delivered",
         )
-        wait_until(lambda: len({r["body"]["item"] for r in sink.requests if r["path"] == "/items-seen"}) == 300,
-                   timeout_s=90, what="every poll item delivered")
-        wait_until(lambda: all(r["status"] == "succeeded" for r in runs(hub, headers)), timeout_s=60, what="runs done")
+        wait_until(
+            lambda: len({r["body"]["item"] for r in sink.requests if r["path"] == "/items-seen"}) == 300,
+            timeout_s=90,
+            what="every poll item delivered",
+        )
+        wait_until(
+            lambda: all(r["status"] == "succeeded" for r in runs(hub, headers)),
+            timeout_s=60,
+            what="runs done",
+        )
         all_runs = runs(hub, headers)
         relay_runs = [r for r in all_runs if r["recipe_id"] == relay.json()["id"]]
         run_deals = [r["event"]["deal"]["id"] for r in relay_runs]
         assert len(run_deals) == len(set(run_deals))  # exactly one run per event
         assert set(run_deals) >= set(accepted)  # every acknowledged event has its run
         deliveries = [r for r in sink.requests if r["path"] == "/deals"]
-        assert len({r["key"] for r in deliveries}) == len(relay_runs)  # each delivered once by idempotency key
+        assert len({r["key"] for r in deliveries}) == len(
+            relay_runs
+        )  # each delivered once by idempotency key
         assert {r["body"]["deal"] for r in deliveries} == set(run_deals)
         item_keys = {r["key"] for r in sink.requests if r["path"] == "/items-seen"}
         assert len(item_keys) == 300 == len(all_runs) - len(relay_runs)  # each poll item taken once

@@ -1,4 +1,4 @@
-"""Webhook ingress with the `webhook.catch` trigger: statuses of CONTRACT.md section 4, nothing stored half-way."""
+"""Webhook ingress with `webhook.catch`: the statuses of CONTRACT.md section 4, nothing stored half-way."""
 
 from __future__ import annotations
 
@@ -38,7 +38,9 @@ def counts(runtime: Runtime) -> tuple[int, int]:
 
 def test_json_event_is_stored_then_acknowledged_and_runs(runtime: Runtime, client: Any) -> None:
     token = make_recipe(runtime)
-    answer = client.post(f"/hooks/{token}", json={"deal": {"id": 7, "amount": 12.5}}, headers={"Authorization": "Bearer x"})
+    answer = client.post(
+        f"/hooks/{token}", json={"deal": {"id": 7, "amount": 12.5}}, headers={"Authorization": "Bearer x"}
+    )
     assert answer.status_code == 202
     event_id = answer.get_json()["event_id"]
     with runtime.db.transaction() as session:
@@ -58,7 +60,9 @@ def test_form_post_becomes_an_object(runtime: Runtime, client: Any) -> None:
     assert payload["name"] == "Li Lei" and payload["tag"] == ["a", "b"]
 
 
-def test_repeat_of_the_same_vendor_event_id_answers_200_without_a_second_run(runtime: Runtime, client: Any) -> None:
+def test_repeat_of_the_same_vendor_event_id_answers_200_without_a_second_run(
+    runtime: Runtime, client: Any
+) -> None:
     token = make_recipe(runtime, {"id_field": "event.id"})
     first = client.post(f"/hooks/{token}", json={"event": {"id": "evt_1"}})
     second = client.post(f"/hooks/{token}", json={"event": {"id": "evt_1"}})
@@ -102,7 +106,10 @@ def test_oversize_body_is_413_with_or_without_content_length(runtime: Runtime, c
             yield big[start : start + 65536]
 
     answer = client.post(
-        f"/hooks/{token}", data=chunks(), content_type="application/json", headers={"Transfer-Encoding": "chunked"}
+        f"/hooks/{token}",
+        data=chunks(),
+        content_type="application/json",
+        headers={"Transfer-Encoding": "chunked"},
     )
     assert answer.status_code == 413
     assert counts(runtime) == (0, 0)
@@ -114,13 +121,22 @@ def test_hmac_signature_checked(runtime: Runtime, client: Any, prefix: str) -> N
     body = json.dumps({"a": 1}).encode()
     good = prefix + hmac.new(b"s3cret", body, hashlib.sha256).hexdigest()
     headers = {"Content-Type": "application/json"}
-    assert client.post(f"/hooks/{token}", data=body, headers={**headers, "X-Signature": good}).status_code == 202
+    assert (
+        client.post(f"/hooks/{token}", data=body, headers={**headers, "X-Signature": good}).status_code == 202
+    )
     bad = prefix + hmac.new(b"other", body, hashlib.sha256).hexdigest()
-    assert client.post(f"/hooks/{token}", data=body, headers={**headers, "X-Signature": bad}).status_code == 401
+    assert (
+        client.post(f"/hooks/{token}", data=body, headers={**headers, "X-Signature": bad}).status_code == 401
+    )
     tampered = body.replace(b"1", b"2")
-    assert client.post(f"/hooks/{token}", data=tampered, headers={**headers, "X-Signature": good}).status_code == 401
+    assert (
+        client.post(f"/hooks/{token}", data=tampered, headers={**headers, "X-Signature": good}).status_code
+        == 401
+    )
     assert client.post(f"/hooks/{token}", data=body, headers=headers).status_code == 401
-    malformed = client.post(f"/hooks/{token}", data=body, headers={**headers, "X-Signature": "sha256=zz\u00e9"})
+    malformed = client.post(
+        f"/hooks/{token}", data=body, headers={**headers, "X-Signature": "sha256=zz\u00e9"}
+    )
     assert malformed.status_code == 401
     assert counts(runtime) == (1, 1)
 
@@ -132,14 +148,22 @@ def test_standard_webhooks_signature_and_timestamp(runtime: Runtime, client: Any
     now = str(int(time.time()))
     signature = standard_webhooks_signature(secret, "msg_1", now, body)
     headers = {"Content-Type": "application/json", "webhook-id": "msg_1", "webhook-timestamp": now}
-    ok = client.post(f"/hooks/{token}", data=body, headers={**headers, "webhook-signature": f"v1,AAAA {signature}"})
+    ok = client.post(
+        f"/hooks/{token}", data=body, headers={**headers, "webhook-signature": f"v1,AAAA {signature}"}
+    )
     assert ok.status_code == 202
     old = str(int(time.time()) - 3600)
     stale = standard_webhooks_signature(secret, "msg_2", old, body)
     answer = client.post(
-        f"/hooks/{token}", data=body, headers={**headers, "webhook-id": "msg_2", "webhook-timestamp": old, "webhook-signature": stale}
+        f"/hooks/{token}",
+        data=body,
+        headers={**headers, "webhook-id": "msg_2", "webhook-timestamp": old, "webhook-signature": stale},
     )
     assert answer.status_code == 401
-    garbage = client.post(f"/hooks/{token}", data=body, headers={**headers, "webhook-timestamp": "soon", "webhook-signature": "v1,"})
+    garbage = client.post(
+        f"/hooks/{token}",
+        data=body,
+        headers={**headers, "webhook-timestamp": "soon", "webhook-signature": "v1,"},
+    )
     assert garbage.status_code == 401
     assert counts(runtime) == (1, 1)

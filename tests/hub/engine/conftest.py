@@ -17,6 +17,13 @@ def kit_rt(settings: Settings) -> Iterator[tuple[Runtime, EngineKit]]:
     rt = Runtime.create(settings, registry=registry)
     rt.executor = InlineExecutor(rt)
     with rt.db.transaction() as session:
-        create_connection(session, registry, rt.vault, name="kit", connector_id="enginekit", config={"api_key": "sk_live_SECRET123"})
+        create_connection(
+            session,
+            registry,
+            rt.vault,
+            name="kit",
+            connector_id="enginekit",
+            config={"api_key": "sk_live_SECRET123"},
+        )
     yield rt, kit
     rt.close()

@@ -18,7 +18,9 @@ class _Scripted(Action):
 
     def perform(self, ctx: Context, inputs: dict[str, Any]) -> dict[str, Any]:
         kit: EngineKit = self.connector  # type: ignore[assignment]
-        kit.calls.append({"action": self.key, "inputs": inputs, "key": ctx.idempotency_key, "conn": ctx.connection})
+        kit.calls.append(
+            {"action": self.key, "inputs": inputs, "key": ctx.idempotency_key, "conn": ctx.connection}
+        )
         if kit.script:
             outcome = kit.script.popleft()
             if isinstance(outcome, BaseException):
@@ -45,7 +47,9 @@ class Items(PollingTrigger):
         kit.polls.append({"cursor": cursor, "since": ctx.since})
         if kit.poll_error is not None:
             raise kit.poll_error
-        return PollResult(items=[TriggerEvent(data=dict(i), id=str(i["id"])) for i in kit.items], cursor=str(len(kit.items)))
+        return PollResult(
+            items=[TriggerEvent(data=dict(i), id=str(i["id"])) for i in kit.items], cursor=str(len(kit.items))
+        )
 
 
 class Hook(WebhookTrigger):

@@ -30,13 +30,26 @@ def recipe(steps: list[dict[str, Any]], **extra: Any) -> dict[str, Any]:
 
 
 def echo(step_id: str, value: Any = "{{ event.name }}", **extra: Any) -> dict[str, Any]:
-    return {"id": step_id, "connector": "enginekit", "action": "echo", "connection": "kit", "input": {"value": value}, **extra}
+    return {
+        "id": step_id,
+        "connector": "enginekit",
+        "action": "echo",
+        "connection": "kit",
+        "input": {"value": value},
+        **extra,
+    }
 
 
 def start(rt: Runtime, document: dict[str, Any], event: dict[str, Any]) -> int:
     with rt.db.transaction() as session:
         r = save_recipe(session, rt, document)
-        stored = store_events(session, recipe_id=r.id, recipe_version=r.current_version, source="test", events=[TriggerEvent(data=event)])
+        stored = store_events(
+            session,
+            recipe_id=r.id,
+            recipe_version=r.current_version,
+            source="test",
+            events=[TriggerEvent(data=event)],
+        )
     run_id = stored[0].run_id
     assert run_id is not None
     Runner(rt).execute(run_id)
@@ -57,7 +70,9 @@ def make_due(rt: Runtime, run_id: int) -> None:
 
 def test_steps_run_in_order_with_templates_and_typed_values(kit_rt: tuple[Runtime, EngineKit]) -> None:
     rt, kit = kit_rt
-    doc = recipe([echo("first"), echo("second", "{{ steps.first.echo }}!"), echo("amount", "{{ event.amount }}")])
+    doc = recipe(
+        [echo("first"), echo("second", "{{ steps.first.echo }}!"), echo("amount", "{{ event.amount }}")]
+    )
     run_id = start(rt, doc, {"name": "Ada", "amount": Decimal("12.30")})
     run, steps = load(rt, run_id)
     assert run.status == "succeeded", run.error
@@ -119,10 +134,14 @@ def test_retries_stop_at_max_attempts_then_on_failure_runs(kit_rt: tuple[Runtime
     assert run.error["step"] == "a"
 
 
-def test_permanent_error_fails_at_once_and_continue_on_error_goes_on(kit_rt: tuple[Runtime, EngineKit]) -> None:
+def test_permanent_error_fails_at_once_and_continue_on_error_goes_on(
+    kit_rt: tuple[Runtime, EngineKit],
+) -> None:
     rt, kit = kit_rt
     kit.script.extend([PermanentError("bad request", vendor_code="E42")])
-    run_id = start(rt, recipe([echo("a", continue_on_error=True), echo("b", "{{ steps.a.error.vendor_code }}")]), {})
+    run_id = start(
+        rt, recipe([echo("a", continue_on_error=True), echo("b", "{{ steps.a.error.vendor_code }}")]), {}
+    )
     run, steps = load(rt, run_id)
     assert run.status == "succeeded"
     assert steps["a"].status == "failed" and steps["a"].attempts == 1
@@ -130,10 +149,17 @@ def test_permanent_error_fails_at_once_and_continue_on_error_goes_on(kit_rt: tup
     assert kit.calls[-1]["inputs"]["value"] == "E42"
 
 
-def test_unknown_outcome_of_unsafe_action_is_held_and_resolved_by_a_person(kit_rt: tuple[Runtime, EngineKit]) -> None:
+def test_unknown_outcome_of_unsafe_action_is_held_and_resolved_by_a_person(
+    kit_rt: tuple[Runtime, EngineKit],
+) -> None:
     rt, kit = kit_rt
     kit.script.extend([RetryableError("read timeout", outcome_unknown=True)])
-    doc = recipe([{"id": "pay", "connector": "enginekit", "action": "charge", "connection": "kit", "input": {}}, echo("after")])
+    doc = recipe(
+        [
+            {"id": "pay", "connector": "enginekit", "action": "charge", "connection": "kit", "input": {}},
+            echo("after"),
+        ]
+    )
     run_id = start(rt, doc, {"name": "x"})
     run, steps = load(rt, run_id)
     assert run.status == "held" and steps["pay"].status == "held"
@@ -158,17 +184,28 @@ def test_unknown_outcome_of_repeat_safe_action_is_retried(kit_rt: tuple[Runtime,
     assert len(kit.calls) == 2
 
 
-def test_crash_mid_attempt_resumes_safe_actions_and_holds_unsafe_ones(kit_rt: tuple[Runtime, EngineKit]) -> None:
+def test_crash_mid_attempt_resumes_safe_actions_and_holds_unsafe_ones(
+    kit_rt: tuple[Runtime, EngineKit],
+) -> None:
     rt, kit = kit_rt
-    doc = recipe([echo("a"), {"id": "pay", "connector": "enginekit", "action": "charge", "connection": "kit", "input": {}}])
+    doc = recipe(
+        [
+            echo("a"),
+            {"id": "pay", "connector": "enginekit", "action": "charge", "connection": "kit", "input": {}},
+        ]
+    )
     run_id = start(rt, doc, {"name": "x"})
     # Simulate a worker that died after writing the attempt row of step "pay" but before its result.
     with rt.db.transaction() as session:
         pay = session.scalar(select(StepRun).where(StepRun.run_id == run_id, StepRun.step_id == "pay"))
         pay.status, pay.output = "running", None
-        session.add(StepAttempt(step_run_id=pay.id, number=2, idempotency_key=f"{run_id}:pay", status="started"))
+        session.add(
+            StepAttempt(step_run_id=pay.id, number=2, idempotency_key=f"{run_id}:pay", status="started")
+        )
         session.execute(
-            update(Run).where(Run.id == run_id).values(status="running", lease_owner="dead", lease_expires_at=utcnow() - timedelta(seconds=1))
+            update(Run)
+            .where(Run.id == run_id)
+            .values(status="running", lease_owner="dead", lease_expires_at=utcnow() - timedelta(seconds=1))
         )
     calls_before = len(kit.calls)
     sweep(rt, fresh_s=0)
@@ -176,7 +213,9 @@ def test_crash_mid_attempt_resumes_safe_actions_and_holds_unsafe_ones(kit_rt: tu
     assert run.status == "held"
     assert len(kit.calls) == calls_before
     with rt.db.transaction() as session:
-        statuses = list(session.scalars(select(StepAttempt.status).where(StepAttempt.step_run_id == steps["pay"].id)))
+        statuses = list(
+            session.scalars(select(StepAttempt.status).where(StepAttempt.step_run_id == steps["pay"].id))
+        )
     assert "unknown" in statuses
 
 
@@ -184,9 +223,13 @@ def test_live_lease_is_not_stolen(kit_rt: tuple[Runtime, EngineKit]) -> None:
     rt, kit = kit_rt
     with rt.db.transaction() as session:
         r = save_recipe(session, rt, recipe([echo("a")]))
-        stored = store_events(session, recipe_id=r.id, recipe_version=1, source="test", events=[TriggerEvent(data={})])
+        stored = store_events(
+            session, recipe_id=r.id, recipe_version=1, source="test", events=[TriggerEvent(data={})]
+        )
         session.execute(
-            update(Run).where(Run.id == stored[0].run_id).values(status="running", lease_owner="other", lease_expires_at=utcnow() + timedelta(seconds=60))
+            update(Run)
+            .where(Run.id == stored[0].run_id)
+            .values(status="running", lease_owner="other", lease_expires_at=utcnow() + timedelta(seconds=60))
         )
     Runner(rt).execute(stored[0].run_id)
     assert kit.calls == []
@@ -207,7 +250,15 @@ def wait_doc() -> dict[str, Any]:
     return recipe(
         [
             echo("start"),
-            {"id": "approved", "type": "wait_for", "connector": "enginekit", "trigger": "hook", "match": {"instance": "{{ event.id }}"}, "timeout_s": 600},
+            {
+                "id": "approved",
+                "type": "wait_for",
+                "connector": "enginekit",
+                "trigger": "hook",
+                "connection": "kit",
+                "match": {"instance": "{{ event.id }}"},
+                "timeout_s": 600,
+            },
             echo("done", "{{ steps.approved.status }}", when="{{ steps.approved.status == 'APPROVED' }}"),
         ]
     )
@@ -218,11 +269,13 @@ def test_wait_for_resumes_on_a_matching_event_only(kit_rt: tuple[Runtime, Engine
     run_id = start(rt, wait_doc(), {"id": "I-7", "name": "x"})
     assert load(rt, run_id)[0].status == "waiting"
     with rt.db.transaction() as session:
-        assert resolve_waits(session, "enginekit", "hook", None, {"instance": "I-8", "status": "APPROVED"}) == []
+        assert (
+            resolve_waits(session, "enginekit", "hook", None, {"instance": "I-8", "status": "APPROVED"}) == []
+        )
         woken = resolve_waits(session, "enginekit", "hook", None, {"instance": "I-7", "status": "APPROVED"})
     assert woken == [run_id]
     Runner(rt).execute(run_id)
-    run, steps = load(rt, run_id)
+    run, _steps = load(rt, run_id)
     assert run.status == "succeeded"
     assert kit.calls[-1]["inputs"]["value"] == "APPROVED"
     with rt.db.transaction() as session:
@@ -267,7 +320,18 @@ def test_replay_from_a_step_reuses_earlier_outputs(kit_rt: tuple[Runtime, Engine
 
 def test_secrets_are_redacted_from_stored_input(kit_rt: tuple[Runtime, EngineKit]) -> None:
     rt, kit = kit_rt
-    run_id = start(rt, recipe([echo("a", "key is {{ event.k }}", )]), {"k": "sk_live_SECRET123"})
+    run_id = start(
+        rt,
+        recipe(
+            [
+                echo(
+                    "a",
+                    "key is {{ event.k }}",
+                )
+            ]
+        ),
+        {"k": "sk_live_SECRET123"},
+    )
     _, steps = load(rt, run_id)
     assert kit.calls[0]["inputs"]["value"] == "key is sk_live_SECRET123"
     assert "sk_live_SECRET123" not in str(steps["a"].input)
@@ -277,7 +341,13 @@ def test_dry_run_renders_inputs_and_performs_nothing(kit_rt: tuple[Runtime, Engi
     rt, kit = kit_rt
     with rt.db.transaction() as session:
         r = save_recipe(session, rt, recipe([echo("a"), echo("b", "{{ steps.a.echo }}")]))
-        stored = store_events(session, recipe_id=r.id, recipe_version=1, source="test", events=[TriggerEvent(data={"name": "Ada"})])
+        stored = store_events(
+            session,
+            recipe_id=r.id,
+            recipe_version=1,
+            source="test",
+            events=[TriggerEvent(data={"name": "Ada"})],
+        )
         session.execute(update(Run).where(Run.id == stored[0].run_id).values(dry_run=True))
     Runner(rt).execute(stored[0].run_id)
     run, steps = load(rt, stored[0].run_id)

@@ -1,0 +1,147 @@
+"""Recipe validation: every error names the JSON path of the bad field; secrets never leave in exports."""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+import pytest
+
+from hub.recipes import keep_secrets, recipe_schema, validate_document, without_secrets
+from hub.registry import Registry
+from hub.sdk.errors import RecipeError
+
+CONNECTIONS = {"smtp": "email", "api": "http"}
+
+
+@pytest.fixture(scope="module")
+def registry() -> Registry:
+    found = Registry()
+    found.load_entry_points()
+    return found
+
+
+def base() -> dict[str, Any]:
+    return {
+        "name": "Won deal",
+        "trigger": {
+            "connector": "webhook",
+            "trigger": "catch",
+            "config": {"auth": "hmac_sha256", "secret": "topsecret"},
+        },
+        "filter": "{{ event.amount > 1000 }}",
+        "steps": [
+            {
+                "id": "call",
+                "connector": "http",
+                "action": "request",
+                "connection": "api",
+                "input": {"method": "POST", "url": "https://example.com/x", "json": {"a": "{{ event.a }}"}},
+            },
+            {"id": "pause", "type": "delay", "seconds": 60},
+            {
+                "id": "sign",
+                "connector": "webhook",
+                "action": "post",
+                "input": {"url": "https://example.com", "secret": "k2"},
+            },
+        ],
+        "on_failure": [
+            {
+                "id": "alert",
+                "connector": "email",
+                "action": "send_email",
+                "connection": "smtp",
+                "input": {"to": "ops@example.com", "subject": "failed: {{ error.message }}", "text": "x"},
+            }
+        ],
+    }
+
+
+def check(registry: Registry, document: Any) -> dict[str, Any]:
+    return validate_document(document, registry, CONNECTIONS.get)
+
+
+def error_path(registry: Registry, document: Any) -> str:
+    with pytest.raises(RecipeError) as caught:
+        check(registry, document)
+    assert caught.value.path in caught.value.message
+    return caught.value.path
+
+
+def test_valid_document_gets_defaults(registry: Registry) -> None:
+    doc = check(registry, base())
+    assert doc["enabled"] is True
+
+
+def mutate(change: Any) -> dict[str, Any]:
+    doc = base()
+    change(doc)
+    return doc
+
+
+@pytest.mark.parametrize(
+    ("change", "path"),
+    [
+        (lambda d: d.pop("name"), "$"),
+        (lambda d: d["steps"][0].update(connector="nope"), "$.steps[0].connector"),
+        (lambda d: d["steps"][0].update(action="nope"), "$.steps[0].action"),
+        (lambda d: d["steps"][0].update(connection="missing"), "$.steps[0].connection"),
+        (lambda d: d["steps"][0].update(connection="smtp"), "$.steps[0].connection"),
+        (lambda d: d["steps"][0]["input"].update(method="FETCH"), "$.steps[0].input.method"),
+        (lambda d: d["steps"][0]["input"].pop("url"), "$.steps[0].input"),
+        (lambda d: d["steps"][0]["input"]["json"].update(a="{{ event.a "), "$.steps[0].input.json.a"),
+        (lambda d: d.update(filter="{% if %}"), "$.filter"),
+        (lambda d: d["steps"][1].update(id="call"), "$.steps[1].id"),
+        (lambda d: d["steps"][1].update(seconds=-5), "$.steps[1].seconds"),
+        (lambda d: d["steps"][0].update(id="Bad Id"), "$.steps[0].id"),
+        (lambda d: d["steps"][0].update(extra=1), "$.steps[0]"),
+        (lambda d: d["trigger"].update(trigger="nope"), "$.trigger.trigger"),
+        (lambda d: d["trigger"]["config"].update(auth="md5"), "$.trigger.config.auth"),
+        (lambda d: d["trigger"]["config"].pop("secret"), "$.trigger.config"),
+        (lambda d: d["on_failure"][0].update(connection=None), "$.on_failure[0].connection"),
+        (lambda d: d["on_failure"][0]["input"].pop("subject"), "$.on_failure[0].input"),
+    ],
+)
+def test_errors_name_the_path(registry: Registry, change: Any, path: str) -> None:
+    assert error_path(registry, mutate(change)) == path
+
+
+def test_templated_values_are_judged_after_rendering(registry: Registry) -> None:
+    doc = base()
+    doc["steps"][0]["input"]["method"] = "{{ event.method }}"
+    doc["steps"][0]["input"]["timeout_s"] = "{{ event.timeout }}"
+    check(registry, doc)
+
+
+def test_bad_cron_is_caught_at_save(registry: Registry) -> None:
+    doc = base()
+    doc["trigger"] = {"connector": "schedule", "trigger": "cron", "config": {"expression": "61 * * * *"}}
+    assert error_path(registry, doc) == "$.trigger.config"
+    doc["trigger"]["config"] = {"expression": "0 9 * * 1-5", "timezone": "Mars/Olympus"}
+    assert error_path(registry, doc) == "$.trigger.config"
+    doc["trigger"]["config"]["timezone"] = "Asia/Shanghai"
+    check(registry, doc)
+
+
+def test_not_an_object(registry: Registry) -> None:
+    assert error_path(registry, ["not", "a", "recipe"]) == "$"
+
+
+def test_export_hides_secrets_and_resave_keeps_them(registry: Registry) -> None:
+    doc = check(registry, base())
+    public = without_secrets(doc, registry)
+    text = str(public)
+    assert "topsecret" not in text and "k2" not in text
+    assert public["trigger"]["config"]["secret"] == "[REDACTED]"
+    edited = copy.deepcopy(public)
+    edited["name"] = "renamed"
+    restored = keep_secrets(edited, doc, registry)
+    assert restored["trigger"]["config"]["secret"] == "topsecret"
+    assert restored["steps"][2]["input"]["secret"] == "k2"
+
+
+def test_schema_file_is_valid_json_schema() -> None:
+    import jsonschema
+
+    jsonschema.Draft202012Validator.check_schema(recipe_schema())
