@@ -54,6 +54,12 @@ class HubSandbox(ImmutableSandboxedEnvironment):
             loop.iter = nodes.Call(nodes.EnvironmentAttribute("hub_loop"), [loop.iter], [], None, None)
         return tree
 
+    def wrap_str_format(self, value: Any) -> Any:
+        owner = getattr(value, "__self__", None)
+        if isinstance(owner, str) and getattr(value, "__name__", "") in ("format", "format_map"):
+            template_limits.check_format_widths(owner)
+        return super().wrap_str_format(value)
+
     def call_binop(self, context: Any, operator: str, left: Any, right: Any) -> Any:
         template_limits.check_binop(operator, left, right)
         return super().call_binop(context, operator, left, right)
