@@ -79,7 +79,11 @@ class HubSandbox(ImmutableSandboxedEnvironment):
 
 
 def _tojson(value: Any, indent: int | None = None) -> str:
-    return jsonutil.dumps(value) if indent is None else json.dumps(jsonutil.loads(jsonutil.dumps(value)), indent=indent)
+    return (
+        jsonutil.dumps(value)
+        if indent is None
+        else json.dumps(jsonutil.loads(jsonutil.dumps(value)), indent=indent)
+    )
 
 
 def _fromjson(value: Any) -> Any:

@@ -13,7 +13,13 @@ from hub import templating
 from hub.sdk.errors import TemplateError
 
 CTX: dict[str, Any] = {
-    "event": {"amount": Decimal("12345678901234567.89"), "name": "李雷", "tags": ["a", "b"], "n": 3, "_headers": {"X": "1"}},
+    "event": {
+        "amount": Decimal("12345678901234567.89"),
+        "name": "李雷",
+        "tags": ["a", "b"],
+        "n": 3,
+        "_headers": {"X": "1"},
+    },
     "steps": {"start": {"instance_code": "I-1"}},
 }
 
@@ -61,9 +67,19 @@ def test_nested_values_render_and_errors_carry_the_path() -> None:
 
 @pytest.mark.parametrize(
     ("source", "truth"),
-    [("{{ event.n > 1 }}", True), ("{{ event.n > 5 }}", False), ("{{ event.missing }}", False),
-     ("{{ event.tags }}", True), ("x{{ '' }}", True), (" {% if false %}y{% endif %} ", False), ("{{ 'no' }}", False), ("{{ 'false' }}", False), ("{{ 'yes' }}", True),
-     ("{% if event.n %}no{% endif %}", False), ("{% if event.n %}yes{% endif %}", True)],
+    [
+        ("{{ event.n > 1 }}", True),
+        ("{{ event.n > 5 }}", False),
+        ("{{ event.missing }}", False),
+        ("{{ event.tags }}", True),
+        ("x{{ '' }}", True),
+        (" {% if false %}y{% endif %} ", False),
+        ("{{ 'no' }}", False),
+        ("{{ 'false' }}", False),
+        ("{{ 'yes' }}", True),
+        ("{% if event.n %}no{% endif %}", False),
+        ("{% if event.n %}yes{% endif %}", True),
+    ],
 )
 def test_conditions(source: str, truth: bool) -> None:
     assert templating.evaluate_condition(source, CTX, "$.filter") is truth

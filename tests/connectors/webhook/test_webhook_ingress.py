@@ -96,22 +96,11 @@ def test_unparseable_json_is_400_and_nothing_is_stored(runtime: Runtime, client:
     assert counts(runtime) == (0, 0)
 
 
-def test_oversize_body_is_413_with_or_without_content_length(runtime: Runtime, client: Any) -> None:
+def test_oversize_body_is_413(runtime: Runtime, client: Any) -> None:
     token = make_recipe(runtime)
     big = b'{"a": "' + b"x" * (runtime.settings.max_webhook_bytes + 10) + b'"}'
     assert client.post(f"/hooks/{token}", data=big, content_type="application/json").status_code == 413
 
-    def chunks():  # no Content-Length: sent chunked
-        for start in range(0, len(big), 65536):
-            yield big[start : start + 65536]
-
-    answer = client.post(
-        f"/hooks/{token}",
-        data=chunks(),
-        content_type="application/json",
-        headers={"Transfer-Encoding": "chunked"},
-    )
-    assert answer.status_code == 413
     assert counts(runtime) == (0, 0)
 
 

@@ -1,0 +1,19 @@
+"""The /api/v1 blueprint: one module per resource, bearer tokens, JSON errors, an OpenAPI document."""
+
+from __future__ import annotations
+
+from flask import Blueprint
+
+api_blueprint = Blueprint("api", __name__)
+
+from hub.api import (  # noqa: E402  (modules register their routes on the blueprint)
+    connections,
+    connectors,
+    errors,
+    openapi,
+    recipes,
+    runs,
+    users,
+)
+
+__all__ = ["api_blueprint", "connections", "connectors", "errors", "openapi", "recipes", "runs", "users"]

@@ -1,0 +1,175 @@
+"""Connections: named credentials; secret fields are write-only."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Response, g
+from sqlalchemy import select
+
+from hub.api import api_blueprint
+from hub.api.common import ApiError, body_object, reply, requires
+from hub.app import runtime
+from hub.audit import audit
+from hub.connections import (
+    Conflict,
+    NotFound,
+    create_connection,
+    public_view,
+    update_connection,
+)
+from hub.db.models import Connection, Recipe, RecipeVersion
+from hub.engine.poller import build_context
+from hub.recipes import iter_steps
+from hub.redaction import redact
+from hub.sdk.errors import HubError
+
+
+def _get(session: Any, connection_id: int) -> Connection:
+    connection = session.get(Connection, connection_id)
+    if connection is None:
+        raise NotFound(f"connection {connection_id} not found")
+    return connection
+
+
+def _limits(data: dict[str, Any]) -> dict[str, Any]:
+    limits: dict[str, Any] = {}
+    for name, kind in (("concurrency_limit", int), ("rate_limit", float)):
+        if data.get(name) is not None:
+            if not isinstance(data[name], int | float) or data[name] < 0:
+                raise ApiError(
+                    422, "invalid", f"$.{name}: must be a number of at least 0", {"path": f"$.{name}"}
+                )
+            limits[name] = kind(data[name])
+    return limits
+
+
+@api_blueprint.post("/connections")
+@requires("editor")
+def connection_create() -> Response:
+    rt = runtime()
+    data = body_object()
+    for field in ("name", "connector"):
+        if not isinstance(data.get(field), str):
+            raise ApiError(422, "invalid", f"$.{field}: required string", {"path": f"$.{field}"})
+    config = data.get("config") or {}
+    if not isinstance(config, dict):
+        raise ApiError(422, "invalid", "$.config: must be an object", {"path": "$.config"})
+    with rt.db.transaction() as session:
+        connection = create_connection(
+            session,
+            rt.registry,
+            rt.vault,
+            name=data["name"],
+            connector_id=data["connector"],
+            config=config,
+            **_limits(data),
+        )
+        audit(
+            session,
+            g.actor,
+            "connection.create",
+            "connection",
+            str(connection.id),
+            {"name": connection.name, "connector": connection.connector},
+        )
+        view = public_view(connection, rt.registry, rt.vault)
+    return reply(view, 201)
+
+
+@api_blueprint.get("/connections")
+@requires("viewer")
+def connection_list_all() -> Response:
+    rt = runtime()
+    with rt.db.transaction() as session:
+        rows = session.scalars(select(Connection).order_by(Connection.id))
+        return reply({"connections": [public_view(c, rt.registry, rt.vault) for c in rows]})
+
+
+@api_blueprint.get("/connections/<int:connection_id>")
+@requires("viewer")
+def connection_get_one(connection_id: int) -> Response:
+    rt = runtime()
+    with rt.db.transaction() as session:
+        return reply(public_view(_get(session, connection_id), rt.registry, rt.vault))
+
+
+@api_blueprint.put("/connections/<int:connection_id>")
+@requires("editor")
+def connection_update(connection_id: int) -> Response:
+    rt = runtime()
+    data = body_object()
+    config = data.get("config")
+    if config is not None and not isinstance(config, dict):
+        raise ApiError(422, "invalid", "$.config: must be an object", {"path": "$.config"})
+    with rt.db.transaction() as session:
+        connection = _get(session, connection_id)
+        update_connection(
+            session, rt.registry, rt.vault, connection, name=data.get("name"), config=config, **_limits(data)
+        )
+        audit(
+            session,
+            g.actor,
+            "connection.update",
+            "connection",
+            str(connection_id),
+            {"fields": sorted((config or {}).keys())},
+        )
+        view = public_view(connection, rt.registry, rt.vault)
+    return reply(view)
+
+
+def _used_by(session: Any, name: str) -> list[int]:
+    rows = session.execute(
+        select(Recipe.id, RecipeVersion.document)
+        .join(
+            RecipeVersion,
+            (RecipeVersion.recipe_id == Recipe.id) & (RecipeVersion.version == Recipe.current_version),
+        )
+        .where(Recipe.deleted_at.is_(None), Recipe.enabled.is_(True))
+    ).all()
+    users = []
+    for recipe_id, document in rows:
+        names = {document["trigger"].get("connection")} | {
+            s.get("connection") for _p, _i, s in iter_steps(document)
+        }
+        if name in names:
+            users.append(recipe_id)
+    return users
+
+
+@api_blueprint.delete("/connections/<int:connection_id>")
+@requires("editor")
+def connection_delete(connection_id: int) -> Response:
+    rt = runtime()
+    with rt.db.transaction() as session:
+        connection = _get(session, connection_id)
+        users = _used_by(session, connection.name)
+        if users:
+            raise Conflict(
+                f"connection '{connection.name}' is used by enabled recipe(s) {users}; disable them first"
+            )
+        session.delete(connection)
+        audit(
+            session, g.actor, "connection.delete", "connection", str(connection_id), {"name": connection.name}
+        )
+    return Response(status=204)
+
+
+@api_blueprint.post("/connections/<int:connection_id>/test")
+@requires("editor")
+def connection_test(connection_id: int) -> Response:
+    rt = runtime()
+    with rt.db.transaction() as session:
+        connection = _get(session, connection_id)
+        name, connector = connection.name, rt.registry.get(connection.connector)
+    if connector is None:
+        return reply({"ok": False, "message": f"connector '{connection.connector}' is not installed"})
+    ctx = build_context(rt, connector, name)
+    try:
+        message = connector.test_connection(ctx)
+    except HubError as exc:
+        return reply({"ok": False, "message": redact(exc.message, ctx.secrets())})
+    except Exception as exc:
+        return reply({"ok": False, "message": redact(f"{type(exc).__name__}: {exc}", ctx.secrets())})
+    return reply({"ok": True, "message": redact(message, ctx.secrets())})

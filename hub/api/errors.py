@@ -1,0 +1,59 @@
+"""Every API error is {"error": {"code", "message", "details"}}, never a stack trace."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from flask import Response, request
+from werkzeug.exceptions import HTTPException
+
+from hub.api import api_blueprint
+from hub.api.common import ApiError, reply
+from hub.connections import Conflict, NotFound
+from hub.engine.control import InvalidState
+from hub.sdk.errors import HubError, RecipeError
+
+log = logging.getLogger("hub.api")
+
+
+def error_body(status: int, code: str, message: str, details: Any = None) -> Response:
+    return reply({"error": {"code": code, "message": message, "details": details}}, status)
+
+
+@api_blueprint.errorhandler(HubError)
+def hub_error(exc: HubError) -> Response:
+    if isinstance(exc, ApiError):
+        return error_body(exc.status, exc.code, exc.message, exc.details)
+    if isinstance(exc, RecipeError):
+        return error_body(422, exc.code, exc.message, {"path": exc.path})
+    if isinstance(exc, NotFound):
+        return error_body(404, "not_found", exc.message)
+    if isinstance(exc, Conflict | InvalidState):
+        return error_body(409, exc.code, exc.message)
+    return error_body(400, exc.code, exc.message, exc.details)
+
+
+@api_blueprint.errorhandler(HTTPException)
+def http_error(exc: HTTPException) -> Response:
+    return error_body(exc.code or 500, (exc.name or "error").lower().replace(" ", "_"), exc.description or "")
+
+
+@api_blueprint.errorhandler(Exception)
+def unexpected(exc: Exception) -> Response:
+    log.exception("event=api_error path=%s", request.path)
+    return error_body(500, "internal_error", "the hub failed to handle this request; see its log")
+
+
+@api_blueprint.record_once
+def json_routing_errors(state: Any) -> None:
+    """Unknown API paths and methods answer in the same JSON shape."""
+    app = state.app
+
+    def routing(exc: HTTPException) -> Any:
+        if request.path.startswith("/api/"):
+            return http_error(exc)
+        return exc
+
+    app.register_error_handler(404, routing)
+    app.register_error_handler(405, routing)

@@ -1,0 +1,282 @@
+"""GET /api/v1/openapi.json: the API described as OpenAPI 3.1, with the recipe document's own schema."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Response
+
+from hub.api import api_blueprint
+from hub.api.common import reply
+from hub.recipes import recipe_schema
+
+OBJ: dict[str, Any] = {"type": "object"}
+ERROR = {"$ref": "#/components/schemas/Error"}
+RUN = {"$ref": "#/components/schemas/Run"}
+RECIPE = {"$ref": "#/components/schemas/Recipe"}
+
+
+def _op(
+    summary: str,
+    *,
+    body: Any = None,
+    ok: int = 200,
+    answer: Any = OBJ,
+    role: str = "viewer",
+    params: list[str] | None = None,
+    query: list[str] | None = None,
+) -> dict[str, Any]:
+    operation: dict[str, Any] = {
+        "summary": summary,
+        "description": f"Needs the {role} role.",
+        "responses": {
+            str(ok): {
+                "description": "success",
+                **({"content": {"application/json": {"schema": answer}}} if ok != 204 else {}),
+            },
+            "401": {"description": "no valid token", "content": {"application/json": {"schema": ERROR}}},
+            "403": {"description": "role too low", "content": {"application/json": {"schema": ERROR}}},
+        },
+    }
+    parameters = [
+        {
+            "name": p,
+            "in": "path",
+            "required": True,
+            "schema": {"type": "integer" if p.endswith("id") or p == "version" else "string"},
+        }
+        for p in params or []
+    ]
+    parameters += [
+        {"name": q, "in": "query", "required": False, "schema": {"type": "string"}} for q in query or []
+    ]
+    if parameters:
+        operation["parameters"] = parameters
+    if body is not None:
+        operation["requestBody"] = {"required": True, "content": {"application/json": {"schema": body}}}
+        operation["responses"]["422"] = {
+            "description": "invalid; details.path names the field",
+            "content": {"application/json": {"schema": ERROR}},
+        }
+    return operation
+
+
+def document() -> dict[str, Any]:
+    connection_body = {
+        "type": "object",
+        "required": ["name", "connector"],
+        "properties": {
+            "name": {"type": "string"},
+            "connector": {"type": "string"},
+            "config": OBJ,
+            "concurrency_limit": {"type": "integer"},
+            "rate_limit": {"type": "number"},
+        },
+    }
+    rid, cid, run = ["recipe_id"], ["connection_id"], ["run_id"]
+    paths: dict[str, dict[str, Any]] = {
+        "/connectors": {"get": _op("List installed connectors")},
+        "/connectors/{connector_id}": {
+            "get": _op("A connector with its JSON Schemas", params=["connector_id"])
+        },
+        "/connections": {
+            "get": _op("List connections (secret fields only as set / not set)"),
+            "post": _op("Create a connection", body=connection_body, ok=201, role="editor"),
+        },
+        "/connections/{connection_id}": {
+            "get": _op("A connection", params=cid),
+            "put": _op(
+                "Change a connection; fields left out keep their value", body=OBJ, role="editor", params=cid
+            ),
+            "delete": _op(
+                "Delete a connection not used by an enabled recipe", ok=204, role="editor", params=cid
+            ),
+        },
+        "/connections/{connection_id}/test": {
+            "post": _op(
+                "Test a connection's credentials",
+                role="editor",
+                params=cid,
+                answer={
+                    "type": "object",
+                    "properties": {"ok": {"type": "boolean"}, "message": {"type": "string"}},
+                },
+            )
+        },
+        "/recipes": {
+            "get": _op("List recipes with status, last run and success rate"),
+            "post": _op("Create a recipe (JSON or YAML)", body=RECIPE, ok=201, role="editor"),
+        },
+        "/recipes/{recipe_id}": {
+            "get": _op("A recipe with its document, hook URLs and trigger state", params=rid),
+            "put": _op("Save a new version", body=RECIPE, role="editor", params=rid),
+            "delete": _op("Delete a recipe", ok=204, role="editor", params=rid),
+        },
+        "/recipes/{recipe_id}/enable": {"post": _op("Enable", role="editor", params=rid)},
+        "/recipes/{recipe_id}/disable": {"post": _op("Disable", role="editor", params=rid)},
+        "/recipes/{recipe_id}/versions": {"get": _op("Version history", params=rid)},
+        "/recipes/{recipe_id}/versions/{version}": {
+            "get": _op("One version's document", params=[*rid, "version"])
+        },
+        "/recipes/{recipe_id}/test": {
+            "post": _op(
+                "Run on a given event now (dry_run renders only)",
+                role="editor",
+                params=rid,
+                body={
+                    "type": "object",
+                    "properties": {"event": OBJ, "dry_run": {"type": "boolean", "default": True}},
+                },
+                answer=RUN,
+            )
+        },
+        "/recipes/{recipe_id}/replay": {
+            "post": _op(
+                "Replay failed runs, optionally since a time",
+                role="editor",
+                params=rid,
+                body={
+                    "type": "object",
+                    "properties": {
+                        "status": {"const": "failed"},
+                        "since": {"type": "string", "format": "date-time"},
+                    },
+                },
+            )
+        },
+        "/recipes/{recipe_id}/trigger/reset": {
+            "post": _op(
+                "Set or clear the poll cursor",
+                role="editor",
+                params=rid,
+                body={
+                    "type": "object",
+                    "properties": {
+                        "cursor": {"type": ["string", "null"]},
+                        "backfill_from": {"type": ["string", "null"]},
+                    },
+                },
+            )
+        },
+        "/runs": {"get": _op("List runs, newest first", query=["recipe_id", "status", "limit", "cursor"])},
+        "/runs/{run_id}": {
+            "get": _op("A run with every step's input, output, error and attempts", params=run, answer=RUN)
+        },
+        "/runs/{run_id}/replay": {
+            "post": _op(
+                "Replay whole or from a step",
+                role="editor",
+                params=run,
+                ok=201,
+                answer=RUN,
+                body={"type": "object", "properties": {"from_step": {"type": "string"}}},
+            )
+        },
+        "/runs/{run_id}/cancel": {"post": _op("Cancel now", role="editor", params=run, answer=RUN)},
+        "/runs/{run_id}/resolve": {
+            "post": _op(
+                "Decide on a held run",
+                role="editor",
+                params=run,
+                answer=RUN,
+                body={
+                    "type": "object",
+                    "required": ["action"],
+                    "properties": {"action": {"enum": ["retry", "mark_done", "fail"]}, "output": OBJ},
+                },
+            )
+        },
+        "/users": {
+            "get": _op("List users", role="admin"),
+            "post": _op(
+                "Create a user",
+                role="admin",
+                ok=201,
+                body={
+                    "type": "object",
+                    "required": ["email", "role"],
+                    "properties": {
+                        "email": {"type": "string"},
+                        "role": {"enum": ["admin", "editor", "viewer"]},
+                        "password": {"type": "string"},
+                    },
+                },
+            ),
+        },
+        "/users/{user_id}/tokens": {
+            "post": _op(
+                "Create an API token (shown once)",
+                role="admin",
+                ok=201,
+                params=["user_id"],
+                body={"type": "object", "properties": {"name": {"type": "string"}}},
+            )
+        },
+        "/tokens": {"get": _op("List API tokens", role="admin")},
+        "/tokens/{token_id}": {"delete": _op("Revoke a token", role="admin", ok=204, params=["token_id"])},
+        "/audit": {"get": _op("The audit log", role="admin", query=["limit"])},
+    }
+    recipe = {k: v for k, v in recipe_schema().items() if k not in ("$schema", "$id")}
+    recipe_defs = recipe.pop("$defs", {})
+    schemas: dict[str, Any] = {
+        "Error": {
+            "type": "object",
+            "properties": {
+                "error": {
+                    "type": "object",
+                    "properties": {"code": {"type": "string"}, "message": {"type": "string"}, "details": {}},
+                }
+            },
+        },
+        "Run": {
+            "type": "object",
+            "properties": {
+                k: {}
+                for k in (
+                    "id",
+                    "recipe_id",
+                    "recipe_version",
+                    "status",
+                    "event",
+                    "steps",
+                    "error",
+                    "created_at",
+                    "finished_at",
+                )
+            },
+        },
+        "Recipe": _rebase(recipe),
+        **{f"Recipe_{name}": _rebase(schema) for name, schema in recipe_defs.items()},
+    }
+    return {
+        "openapi": "3.1.0",
+        "info": {"title": "Integration hub API", "version": "1"},
+        "servers": [{"url": "/api/v1"}],
+        "security": [{"bearerAuth": []}],
+        "paths": paths,
+        "components": {
+            "securitySchemes": {"bearerAuth": {"type": "http", "scheme": "bearer"}},
+            "schemas": schemas,
+        },
+    }
+
+
+def _rebase(schema: Any) -> Any:
+    """Point the recipe schema's internal $refs at components."""
+    if isinstance(schema, dict):
+        return {
+            k: (
+                f"#/components/schemas/Recipe_{v.rsplit('/', 1)[-1]}"
+                if k == "$ref" and isinstance(v, str)
+                else _rebase(v)
+            )
+            for k, v in schema.items()
+        }
+    if isinstance(schema, list):
+        return [_rebase(item) for item in schema]
+    return schema
+
+
+@api_blueprint.get("/openapi.json")
+def openapi_json() -> Response:
+    return reply(document())

@@ -1,0 +1,224 @@
+"""Recipes: versions on every save, enable/disable, test runs, bulk replay, trigger cursor reset."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from flask import Response, g
+from sqlalchemy import delete, select
+
+from hub.api import api_blueprint
+from hub.api.common import ApiError, body, body_object, reply, requires
+from hub.api.views import recipe_detail, recipe_summary, run_view
+from hub.app import runtime
+from hub.audit import audit
+from hub.connections import NotFound
+from hub.db.models import Event, Recipe, RecipeVersion, Run, SeenItem, TriggerState
+from hub.engine import control
+from hub.engine.runner import Runner
+from hub.recipe_store import delete_recipe, get_recipe, hook_urls, save_recipe, set_enabled
+from hub.recipes import without_secrets
+
+
+def _saved(session: Any, recipe: Recipe) -> dict[str, Any]:
+    rt = runtime()
+    return {
+        "id": recipe.id,
+        "version": recipe.current_version,
+        "name": recipe.name,
+        "enabled": recipe.enabled,
+        **hook_urls(session, rt, recipe),
+    }
+
+
+@api_blueprint.post("/recipes")
+@requires("editor")
+def recipe_create() -> Response:
+    rt = runtime()
+    document = body(allow_yaml=True)
+    with rt.db.transaction() as session:
+        recipe = save_recipe(session, rt, document, actor=g.actor)
+        audit(session, g.actor, "recipe.create", "recipe", str(recipe.id), {"name": recipe.name})
+        answer = _saved(session, recipe)
+    return reply(answer, 201)
+
+
+@api_blueprint.get("/recipes")
+@requires("viewer")
+def recipe_list_all() -> Response:
+    rt = runtime()
+    with rt.db.transaction() as session:
+        recipes = session.scalars(select(Recipe).where(Recipe.deleted_at.is_(None)).order_by(Recipe.id))
+        return reply({"recipes": [recipe_summary(session, rt, r) for r in recipes]})
+
+
+@api_blueprint.get("/recipes/<int:recipe_id>")
+@requires("viewer")
+def recipe_get_one(recipe_id: int) -> Response:
+    rt = runtime()
+    with rt.db.transaction() as session:
+        return reply(recipe_detail(session, rt, get_recipe(session, recipe_id)))
+
+
+@api_blueprint.put("/recipes/<int:recipe_id>")
+@requires("editor")
+def recipe_update(recipe_id: int) -> Response:
+    rt = runtime()
+    document = body(allow_yaml=True)
+    with rt.db.transaction() as session:
+        recipe = save_recipe(session, rt, document, recipe=get_recipe(session, recipe_id), actor=g.actor)
+        audit(
+            session, g.actor, "recipe.update", "recipe", str(recipe.id), {"version": recipe.current_version}
+        )
+        answer = _saved(session, recipe)
+    return reply(answer)
+
+
+@api_blueprint.delete("/recipes/<int:recipe_id>")
+@requires("editor")
+def recipe_remove(recipe_id: int) -> Response:
+    with runtime().db.transaction() as session:
+        delete_recipe(session, get_recipe(session, recipe_id))
+        audit(session, g.actor, "recipe.delete", "recipe", str(recipe_id))
+    return Response(status=204)
+
+
+def _toggle(recipe_id: int, enabled: bool) -> Response:
+    rt = runtime()
+    with rt.db.transaction() as session:
+        recipe = get_recipe(session, recipe_id)
+        set_enabled(session, recipe, enabled)
+        audit(session, g.actor, "recipe.enable" if enabled else "recipe.disable", "recipe", str(recipe_id))
+        answer = _saved(session, recipe)
+    return reply(answer)
+
+
+@api_blueprint.post("/recipes/<int:recipe_id>/enable")
+@requires("editor")
+def recipe_enable(recipe_id: int) -> Response:
+    return _toggle(recipe_id, True)
+
+
+@api_blueprint.post("/recipes/<int:recipe_id>/disable")
+@requires("editor")
+def recipe_disable(recipe_id: int) -> Response:
+    return _toggle(recipe_id, False)
+
+
+@api_blueprint.get("/recipes/<int:recipe_id>/versions")
+@requires("viewer")
+def recipe_versions(recipe_id: int) -> Response:
+    with runtime().db.transaction() as session:
+        get_recipe(session, recipe_id)
+        rows = session.scalars(
+            select(RecipeVersion).where(RecipeVersion.recipe_id == recipe_id).order_by(RecipeVersion.version)
+        )
+        return reply(
+            {
+                "versions": [
+                    {"version": v.version, "created_at": v.created_at.isoformat(), "created_by": v.created_by}
+                    for v in rows
+                ]
+            }
+        )
+
+
+@api_blueprint.get("/recipes/<int:recipe_id>/versions/<int:version>")
+@requires("viewer")
+def recipe_version(recipe_id: int, version: int) -> Response:
+    rt = runtime()
+    with rt.db.transaction() as session:
+        get_recipe(session, recipe_id)
+        found = session.scalar(
+            select(RecipeVersion).where(
+                RecipeVersion.recipe_id == recipe_id, RecipeVersion.version == version
+            )
+        )
+        if found is None:
+            raise NotFound(f"recipe {recipe_id} has no version {version}")
+        return reply({"version": found.version, "document": without_secrets(found.document, rt.registry)})
+
+
+@api_blueprint.post("/recipes/<int:recipe_id>/test")
+@requires("editor")
+def recipe_test(recipe_id: int) -> Response:
+    """Run the current version on a given event now: a dry run renders every step and performs none."""
+    rt = runtime()
+    data = body_object()
+    event = data.get("event", {})
+    if not isinstance(event, dict):
+        raise ApiError(422, "invalid", "$.event: must be an object", {"path": "$.event"})
+    dry_run = data.get("dry_run", True)
+    if not isinstance(dry_run, bool):
+        raise ApiError(422, "invalid", "$.dry_run: must be true or false", {"path": "$.dry_run"})
+    with rt.db.transaction() as session:
+        recipe = get_recipe(session, recipe_id)
+        stored = Event(recipe_id=recipe.id, source="test", payload=event)
+        session.add(stored)
+        session.flush()
+        run = Run(
+            recipe_id=recipe.id, recipe_version=recipe.current_version, event_id=stored.id, dry_run=dry_run
+        )
+        session.add(run)
+        session.flush()
+        run_id = run.id
+        audit(session, g.actor, "recipe.test", "recipe", str(recipe_id), {"dry_run": dry_run, "run": run_id})
+    Runner(rt).execute(run_id)
+    with rt.db.transaction() as session:
+        return reply(run_view(session, control.get_run(session, run_id)))
+
+
+@api_blueprint.post("/recipes/<int:recipe_id>/replay")
+@requires("editor")
+def recipe_replay_failed(recipe_id: int) -> Response:
+    rt = runtime()
+    data = body_object()
+    if data.get("status", "failed") != "failed":
+        raise ApiError(
+            422, "invalid", "$.status: only failed runs are replayed in bulk", {"path": "$.status"}
+        )
+    since = None
+    if data.get("since"):
+        try:
+            since = datetime.fromisoformat(str(data["since"]).replace("Z", "+00:00"))
+        except ValueError as exc:
+            raise ApiError(422, "invalid", "$.since: not an ISO-8601 date-time", {"path": "$.since"}) from exc
+        if since.tzinfo is None:
+            raise ApiError(422, "invalid", "$.since: give a time zone (e.g. Z)", {"path": "$.since"})
+    with rt.db.transaction() as session:
+        get_recipe(session, recipe_id)
+        runs = control.replay_failed(session, recipe_id, since)
+        ids = [r.id for r in runs]
+        audit(session, g.actor, "recipe.replay", "recipe", str(recipe_id), {"runs": ids})
+    rt.dispatch(ids)
+    return reply({"runs": ids})
+
+
+@api_blueprint.post("/recipes/<int:recipe_id>/trigger/reset")
+@requires("editor")
+def recipe_reset_trigger(recipe_id: int) -> Response:
+    """Set or clear the poll cursor; clearing it also forgets seen items, so a backfill takes them again."""
+    rt = runtime()
+    data = body_object()
+    backfill = None
+    if data.get("backfill_from"):
+        try:
+            backfill = datetime.fromisoformat(str(data["backfill_from"]).replace("Z", "+00:00"))
+        except ValueError as exc:
+            raise ApiError(
+                422, "invalid", "$.backfill_from: not an ISO-8601 date-time", {"path": "$.backfill_from"}
+            ) from exc
+    with rt.db.transaction() as session:
+        get_recipe(session, recipe_id)
+        state = session.scalar(select(TriggerState).where(TriggerState.recipe_id == recipe_id))
+        if state is None:
+            raise NotFound(f"recipe {recipe_id} has no trigger state")
+        state.cursor = data.get("cursor")
+        state.backfill_from = backfill
+        state.primed = state.cursor is not None
+        state.next_poll_at, state.consecutive_failures, state.last_error = None, 0, None
+        if state.cursor is None:
+            session.execute(delete(SeenItem).where(SeenItem.trigger_state_id == state.id))
+        audit(session, g.actor, "trigger.reset", "recipe", str(recipe_id), {"cursor": state.cursor})
+        return reply(recipe_detail(session, rt, get_recipe(session, recipe_id)))
