@@ -6,13 +6,21 @@ from typing import Any
 
 from flask import Flask, Response, current_app, jsonify
 
+from sqlalchemy import func, select
+
 from hub.config import Settings
+from hub.db.models import Run
 from hub.runtime import Runtime
 
 
 def runtime() -> Runtime:
     """The Runtime of the app handling this request."""
     return current_app.extensions["hub"]
+
+
+def run_counts(rt: Runtime) -> dict[str, int]:
+    with rt.db.transaction() as session:
+        return dict(session.execute(select(Run.status, func.count()).group_by(Run.status)).all())
 
 
 def create_app(rt: Runtime | None = None, settings: Settings | None = None) -> Flask:
@@ -27,6 +35,7 @@ def create_app(rt: Runtime | None = None, settings: Settings | None = None) -> F
         JSON_SORT_KEYS=False,
     )
     app.extensions["hub"] = rt
+    rt.metrics.watch_runs(lambda: run_counts(rt))
 
     from hub.api import api_blueprint
     from hub.ingress import ingress
