@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Any
 
 from flask import Flask, Response, current_app, jsonify
-
 from sqlalchemy import func, select
 
 from hub.config import Settings

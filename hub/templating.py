@@ -64,7 +64,7 @@ class HubSandbox(ImmutableSandboxedEnvironment):
         template_limits.check_binop(operator, left, right)
         return super().call_binop(context, operator, left, right)
 
-    def call(__self, __context: Any, __obj: Any, *args: Any, **kwargs: Any) -> Any:  # noqa: N805
+    def call(__self, __context: Any, __obj: Any, *args: Any, **kwargs: Any) -> Any:
         template_limits.check_time()
         template_limits.check_method_call(__obj, args, kwargs)
         return super().call(__context, __obj, *args, **kwargs)
