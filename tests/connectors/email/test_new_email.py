@@ -1,4 +1,4 @@
-"""new_email against an in-process IMAP server: start from now, new mail once, batches, UIDVALIDITY, backfill."""
+"""new_email against an in-process IMAP server: start from now, new mail once, batches, backfill."""
 
 from __future__ import annotations
 
