@@ -14,8 +14,12 @@ def install_fake_distribution(root: Path) -> None:
     """What `pip install acme-hub-connector` leaves on sys.path: a module and its dist-info."""
     (root / "acme_hub.py").write_text(
         "from hub.sdk.connector import Action, Connector\n"
-        "class Ping(Action):\n    key = 'ping'\n    def perform(self, ctx, inputs):\n        return {'pong': True}\n"
-        "class Acme(Connector):\n    id = 'acme'\n    name = 'Acme CRM'\n    category = 'crm'\n    actions = (Ping,)\n"
+        "class Ping(Action):\n"
+        "    key = 'ping'\n"
+        "    def perform(self, ctx, inputs):\n"
+        "        return {'pong': True}\n"
+        "class Acme(Connector):\n"
+        "    id, name, category, actions = 'acme', 'Acme CRM', 'crm', (Ping,)\n"
         "connector = Acme()\n"
     )
     (root / "acme_broken.py").write_text("raise RuntimeError('broken plugin')\n")

@@ -1,4 +1,4 @@
-"""OAuth2 token lifecycle: refresh before expiry, saved back encrypted, concurrent refreshes keep the newest."""
+"""OAuth2 tokens: refreshed before expiry, saved back encrypted, one refresh when two workers race."""
 
 from __future__ import annotations
 
