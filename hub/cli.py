@@ -213,6 +213,7 @@ def recipes() -> None:
 def recipes_import(files: tuple[Path, ...]) -> None:
     """Import recipe documents (JSON or YAML); each file holds one recipe or a list of them."""
     from hub.audit import audit
+    from hub.engine.subscriptions import sync_subscription
     from hub.recipe_store import hook_urls, save_recipe
     from hub.sdk.errors import HubError
 
@@ -235,6 +236,9 @@ def recipes_import(files: tuple[Path, ...]) -> None:
                 click.echo(f"{path}[{index}]: {exc.message}", err=True)
                 failed = True
                 continue
+            problem = sync_subscription(rt, recipe.id)
+            if problem:
+                click.echo(f"{path}[{index}]: warning: {problem}", err=True)
             extra = f" webhook {urls['webhook_url']}" if "webhook_url" in urls else ""
             click.echo(f"imported recipe {recipe.id} '{recipe.name}' version {recipe.current_version}{extra}")
     rt.close()

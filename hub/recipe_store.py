@@ -81,10 +81,16 @@ def _reset_trigger_state(session: Session, recipe: Recipe, document: dict[str, A
     backfill = datetime.fromisoformat(start["backfill_from"]) if isinstance(start, dict) else None
     if state is not None and state.signature == signature:
         return
+    subscription = None
     if state is not None:
+        subscription = state.subscription  # removed with its old settings by sync_subscription
         session.delete(state)
         session.flush()
-    session.add(TriggerState(recipe_id=recipe.id, signature=signature, backfill_from=backfill))
+    session.add(
+        TriggerState(
+            recipe_id=recipe.id, signature=signature, backfill_from=backfill, subscription=subscription
+        )
+    )
 
 
 def save_recipe(

@@ -17,8 +17,15 @@ from hub.connections import NotFound
 from hub.db.models import Event, Recipe, RecipeVersion, Run, SeenItem, TriggerState
 from hub.engine import control
 from hub.engine.runner import Runner
+from hub.engine.subscriptions import sync_subscription
 from hub.recipe_store import delete_recipe, get_recipe, hook_urls, save_recipe, set_enabled
 from hub.recipes import without_secrets
+
+
+def _with_subscription(recipe_id: int, answer: dict[str, Any]) -> dict[str, Any]:
+    """Register or remove the vendor-side webhook; a failure is shown, the save stands."""
+    problem = sync_subscription(runtime(), recipe_id)
+    return {**answer, "warnings": [problem]} if problem else answer
 
 
 def _saved(session: Any, recipe: Recipe) -> dict[str, Any]:
@@ -41,7 +48,7 @@ def recipe_create() -> Response:
         recipe = save_recipe(session, rt, document, actor=g.actor)
         audit(session, g.actor, "recipe.create", "recipe", str(recipe.id), {"name": recipe.name})
         answer = _saved(session, recipe)
-    return reply(answer, 201)
+    return reply(_with_subscription(answer["id"], answer), 201)
 
 
 @api_blueprint.get("/recipes")
@@ -72,7 +79,7 @@ def recipe_update(recipe_id: int) -> Response:
             session, g.actor, "recipe.update", "recipe", str(recipe.id), {"version": recipe.current_version}
         )
         answer = _saved(session, recipe)
-    return reply(answer)
+    return reply(_with_subscription(recipe_id, answer))
 
 
 @api_blueprint.delete("/recipes/<int:recipe_id>")
@@ -81,6 +88,7 @@ def recipe_remove(recipe_id: int) -> Response:
     with runtime().db.transaction() as session:
         delete_recipe(session, get_recipe(session, recipe_id))
         audit(session, g.actor, "recipe.delete", "recipe", str(recipe_id))
+    sync_subscription(runtime(), recipe_id)
     return Response(status=204)
 
 
@@ -91,7 +99,7 @@ def _toggle(recipe_id: int, enabled: bool) -> Response:
         set_enabled(session, recipe, enabled)
         audit(session, g.actor, "recipe.enable" if enabled else "recipe.disable", "recipe", str(recipe_id))
         answer = _saved(session, recipe)
-    return reply(answer)
+    return reply(_with_subscription(recipe_id, answer))
 
 
 @api_blueprint.post("/recipes/<int:recipe_id>/enable")

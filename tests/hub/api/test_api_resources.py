@@ -8,7 +8,7 @@ from typing import Any
 from sqlalchemy import select
 
 from hub.db.models import AuditEntry, Connection
-from hub.sdk.errors import RetryableError
+from hub.sdk.errors import PermanentError, RetryableError
 
 
 def echo_recipe(**extra: Any) -> dict[str, Any]:
@@ -223,3 +223,39 @@ def test_runs_list_filter_page_replay_cancel_and_resolve(api: Any) -> None:
     assert resolved["status"] == "failed"
     cancelled = client.post(f"/api/v1/runs/{run['id']}/cancel", headers=headers["editor"])
     assert cancelled.status_code == 409
+
+
+def test_vendor_webhook_is_registered_while_enabled_and_follows_trigger_changes(api: Any) -> None:
+    client, _rt, kit, headers = api
+    make_connection(client, headers["editor"])
+    doc = {
+        "name": "sub",
+        "trigger": {
+            "connector": "enginekit",
+            "trigger": "hook",
+            "connection": "kit1",
+            "config": {"topic": "deal"},
+        },
+        "steps": [],
+    }
+    recipe = client.post("/api/v1/recipes", json=doc, headers=headers["editor"]).get_json()
+    assert [(r["url"], r["topic"]) for r in kit.registered] == [(recipe["webhook_url"], "deal")]
+    client.put(f"/api/v1/recipes/{recipe['id']}", json={**doc, "name": "renamed"}, headers=headers["editor"])
+    assert len(kit.registered) == 1  # same trigger: the registration stays
+    doc["trigger"]["config"]["topic"] = "invoice"
+    changed = client.put(f"/api/v1/recipes/{recipe['id']}", json=doc, headers=headers["editor"])
+    assert changed.status_code == 200, changed.get_json()
+    assert [r["topic"] for r in kit.registered] == ["invoice"]  # old one removed, new one made
+    client.post(f"/api/v1/recipes/{recipe['id']}/disable", headers=headers["editor"])
+    assert kit.registered == []
+    kit.subscribe_error = PermanentError("app not approved for webhooks")
+    answer = client.post(f"/api/v1/recipes/{recipe['id']}/enable", headers=headers["editor"]).get_json()
+    assert "app not approved" in answer["warnings"][0]
+    detail = client.get(f"/api/v1/recipes/{recipe['id']}", headers=headers["viewer"]).get_json()
+    assert "app not approved" in detail["trigger_state"]["last_error"]
+    kit.subscribe_error = None
+    client.post(f"/api/v1/recipes/{recipe['id']}/disable", headers=headers["editor"])
+    client.post(f"/api/v1/recipes/{recipe['id']}/enable", headers=headers["editor"])
+    assert len(kit.registered) == 1
+    client.delete(f"/api/v1/recipes/{recipe['id']}", headers=headers["editor"])
+    assert kit.registered == []

@@ -54,6 +54,19 @@ class Items(PollingTrigger):
 
 class Hook(WebhookTrigger):
     key = "hook"
+    config_schema = {"type": "object", "properties": {"topic": {"type": "string"}}}
+
+    def subscribe(self, ctx: Context, config: dict[str, Any], hook_url: str) -> dict[str, Any] | None:
+        kit: EngineKit = self.connector  # type: ignore[assignment]
+        if kit.subscribe_error is not None:
+            raise kit.subscribe_error
+        registration = {"id": f"sub-{len(kit.registered) + 1}", "url": hook_url, "topic": config.get("topic")}
+        kit.registered.append(registration)
+        return {"id": registration["id"]}
+
+    def unsubscribe(self, ctx: Context, config: dict[str, Any], state: dict[str, Any]) -> None:
+        kit: EngineKit = self.connector  # type: ignore[assignment]
+        kit.registered = [r for r in kit.registered if r["id"] != state["id"]]
 
     def parse(self, ctx: Context, config: dict[str, Any], request: InboundRequest) -> list[TriggerEvent]:
         data = request.json()
@@ -74,6 +87,8 @@ class EngineKit(Connector):
         self.items: list[dict[str, Any]] = []
         self.poll_error: BaseException | None = None
         self.polls: list[dict[str, Any]] = []
+        self.registered: list[dict[str, Any]] = []
+        self.subscribe_error: BaseException | None = None
 
 
 def kit_registry() -> tuple[Registry, EngineKit]:
