@@ -20,17 +20,15 @@ from hub.runtime import Runtime
 from hub.sdk.errors import VaultError
 
 
+def add_smtp_connection(session: Any, rt: Runtime) -> None:
+    config = {"host": "smtp.example.com", "from": "a@example.com", "password": "pw-123456"}
+    create_connection(session, rt.registry, rt.vault, name="smtp", connector_id="email", config=config)
+
+
 def test_wrong_vault_key_refuses_to_start(settings: Settings) -> None:
     rt = Runtime.create(settings)
     with rt.db.transaction() as session:
-        create_connection(
-            session,
-            rt.registry,
-            rt.vault,
-            name="smtp",
-            connector_id="email",
-            config={"host": "smtp.example.com", "from": "a@example.com", "password": "pw-123456"},
-        )
+        add_smtp_connection(session, rt)
     rt.close()
     settings.vault_keys = Fernet.generate_key().decode()
     with pytest.raises(VaultError, match="refusing to start"):
@@ -45,14 +43,7 @@ def test_missing_key_file_with_encrypted_data_refuses_instead_of_generating(
     rt = Runtime.create(settings)  # generates vault.keys once, mode 0600
     assert (home / "vault.keys").stat().st_mode & 0o777 == 0o600
     with rt.db.transaction() as session:
-        create_connection(
-            session,
-            rt.registry,
-            rt.vault,
-            name="smtp",
-            connector_id="email",
-            config={"host": "smtp.example.com", "from": "a@example.com", "password": "pw-123456"},
-        )
+        add_smtp_connection(session, rt)
     rt.close()
     (home / "vault.keys").unlink()
     with pytest.raises(VaultError, match="refusing to generate"):
@@ -117,14 +108,7 @@ def test_cli_users_tokens_import_export_rotate(cli_env: dict[str, str], tmp_path
     settings = Settings.from_env(cli_env)
     rt = Runtime.create(settings)
     with rt.db.transaction() as session:
-        create_connection(
-            session,
-            rt.registry,
-            rt.vault,
-            name="smtp",
-            connector_id="email",
-            config={"host": "smtp.example.com", "from": "a@example.com", "password": "pw-123456"},
-        )
+        add_smtp_connection(session, rt)
         before = session.scalar(select(Connection.secrets))
     rt.close()
     rotated = run(cli_env, "vault", "rotate", "--new-key")
