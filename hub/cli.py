@@ -67,10 +67,14 @@ def _start_engine(rt: Any, *, scheduler: bool, executor: bool) -> Any:
 
 
 def _serve_wsgi(rt: Any, host: str, port: int, threads: int, sched: Any) -> None:
+    import os
+
     from waitress import create_server
 
     from hub.app import create_app
 
+    if not os.environ.get("HUB_BASE_URL"):  # show webhook addresses on the port actually served
+        rt.settings.base_url = f"http://{host}:{port}"
     app = create_app(rt)
     server = create_server(app, host=host, port=port, threads=threads, ident="hub", channel_timeout=60)
 
