@@ -175,6 +175,7 @@ def validate_document(document: Any, registry: Registry, lookup: ConnectionLooku
                     path=f"{base}.trigger",
                 )
             _check_templates(step.get("match") or {}, f"{base}.match")
+            _check_templates(step.get("config") or {}, f"{base}.config")
             continue
         action = step_connector.action(step["action"])
         if action is None:

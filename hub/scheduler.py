@@ -21,6 +21,7 @@ from hub.db.models import Lease, Recipe, RecipeVersion, utcnow
 from hub.engine.intake import store_events
 from hub.engine.poller import poll_recipe
 from hub.engine.sweeper import sweep
+from hub.engine.wait_poller import poll_waits
 from hub.sdk.types import TriggerEvent
 
 if TYPE_CHECKING:
@@ -93,6 +94,7 @@ class Scheduler:
     def _sweep(self) -> None:
         if self.is_leader:
             sweep(self.rt)
+            poll_waits(self.rt)
 
     def wanted_jobs(self) -> dict[str, tuple[str, Any, Any]]:
         """job id -> (signature, APScheduler trigger, callable) for every enabled clock-driven recipe."""

@@ -261,6 +261,11 @@ class Wait(Base):
     connection_id: Mapped[int | None] = mapped_column(ForeignKey("connections.id", ondelete="SET NULL"))
     match: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict)
     expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
+    # Set when the trigger is a polling one: the hub polls it on behalf of this wait.
+    config: Mapped[dict[str, Any] | None] = mapped_column(JSONType)
+    cursor: Mapped[str | None] = mapped_column(Text)
+    next_poll_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
+    last_error: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 

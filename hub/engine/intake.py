@@ -69,19 +69,23 @@ def resolve_waits(
             and wait.connection_id != connection_id
         ):
             continue
-        if not matches(wait.match or {}, data):
-            continue
-        step = session.scalars(
-            select(StepRun).where(StepRun.run_id == wait.run_id, StepRun.step_id == wait.step_id)
-        ).first()
-        run = session.get(Run, wait.run_id)
-        session.delete(wait)
-        if step is None or run is None or run.status != "waiting":
-            continue
-        step.status, step.output, step.finished_at = "succeeded", data, utcnow()
-        run.status, run.wake_at = "queued", None
-        woken.append(run.id)
+        if matches(wait.match or {}, data) and (run_id := finish_wait(session, wait, data)) is not None:
+            woken.append(run_id)
     return woken
+
+
+def finish_wait(session: Session, wait: Wait, data: dict[str, Any]) -> int | None:
+    """Complete a wait_for step with the event that satisfied it; the run to dispatch, if still waiting."""
+    step = session.scalars(
+        select(StepRun).where(StepRun.run_id == wait.run_id, StepRun.step_id == wait.step_id)
+    ).first()
+    run = session.get(Run, wait.run_id)
+    session.delete(wait)
+    if step is None or run is None or run.status != "waiting":
+        return None
+    step.status, step.output, step.finished_at = "succeeded", data, utcnow()
+    run.status, run.wake_at = "queued", None
+    return run.id
 
 
 def store_events(

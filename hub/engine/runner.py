@@ -292,6 +292,14 @@ class Runner:
         connection_id = None
         if step.get("connection"):
             connection_id = self._connection(step["connection"], f"{path}.connection")[0].id
+        connector = self.rt.registry.get(step["connector"])
+        trigger = connector.trigger(step["trigger"]) if connector else None
+        polled = trigger is not None and trigger.kind == "polling"
+        config = (
+            templating.render_value(step.get("config") or {}, self.context, f"{path}.config")
+            if polled
+            else None
+        )
         timeout = step.get("timeout_s")
         with self.db.transaction() as session:
             self._renew(session)
@@ -307,6 +315,8 @@ class Runner:
                     connection_id=connection_id,
                     match=match,
                     expires_at=utcnow() + timedelta(seconds=float(timeout)) if timeout else None,
+                    config=config,
+                    next_poll_at=utcnow() if polled else None,
                 )
             )
         self._release("waiting")

@@ -354,3 +354,41 @@ def test_dry_run_renders_inputs_and_performs_nothing(kit_rt: tuple[Runtime, Engi
     assert run.status == "succeeded" and kit.calls == []
     assert steps["a"].input == {"value": "Ada"}
     assert steps["b"].input == {"value": "sample"}
+
+
+def test_wait_for_on_a_polling_trigger_polls_until_a_match(kit_rt: tuple[Runtime, EngineKit]) -> None:
+    from hub.engine.wait_poller import poll_waits
+
+    rt, kit = kit_rt
+    doc = recipe(
+        [
+            {
+                "id": "approved",
+                "type": "wait_for",
+                "connector": "enginekit",
+                "trigger": "items",
+                "connection": "kit",
+                "config": {"instance": "{{ event.id }}"},
+                "match": {"instance": "{{ event.id }}", "status": "APPROVED"},
+            },
+            echo("done", "{{ steps.approved.status }}"),
+        ]
+    )
+    run_id = start(rt, doc, {"id": "I-5"})
+    kit.items = [{"id": 1, "instance": "I-5", "status": "RUNNING"}]
+    assert poll_waits(rt) == []
+    with rt.db.transaction() as session:
+        wait = session.scalar(select(Wait))
+        assert wait.config == {"instance": "I-5"} and wait.cursor == "1"
+        assert wait.next_poll_at > utcnow()
+    assert poll_waits(rt) == []  # not due again yet
+    assert len(kit.polls) == 1
+    kit.items.append({"id": 2, "instance": "I-5", "status": "APPROVED"})
+    with rt.db.transaction() as session:
+        session.execute(update(Wait).values(next_poll_at=utcnow()))
+    assert poll_waits(rt) == [run_id]  # the InlineExecutor ran it on dispatch
+    assert kit.polls[-1]["cursor"] == "1"
+    run, steps = load(rt, run_id)
+    assert run.status == "succeeded"
+    assert steps["approved"].output["status"] == "APPROVED"
+    assert kit.calls[-1]["inputs"]["value"] == "APPROVED"
