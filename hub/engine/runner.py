@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import contextlib
 import logging
-import time
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
@@ -19,21 +18,15 @@ from sqlalchemy import and_, func, or_, select, update
 
 from hub import templating
 from hub.connections import merged_fields
-from hub.db.models import Connection, Event, Recipe, RecipeVersion, Run, StepAttempt, StepRun, Wait, utcnow
-from hub.engine.retry import RetryPolicy
-from hub.engine.stores import DbSecretStore, DbTokenCache
-from hub.recipes import step_type, validate_against
-from hub.redaction import redact
-from hub.sdk.auth import OAuth2
-from hub.sdk.context import Context
-from hub.sdk.errors import AuthError, HubError, PermanentError, RecipeError, RetryableError
-from hub.sdk.oauth import ensure_token
+from hub.db.models import Connection, Event, Recipe, RecipeVersion, Run, StepRun, Wait, utcnow
+from hub.engine.actions import PARKED, ActionSteps, error_info
+from hub.recipes import step_type
+from hub.sdk.errors import PermanentError, RecipeError
 
 if TYPE_CHECKING:
     from hub.runtime import Runtime
 
 log = logging.getLogger("hub.runner")
-PARKED = "parked"
 FINAL = {"succeeded", "failed", "filtered", "cancelled"}
 
 
@@ -41,20 +34,7 @@ class LostLease(Exception):
     """The run was cancelled or taken over; this worker stops touching it."""
 
 
-def error_info(exc: BaseException, step_id: str | None = None) -> dict[str, Any]:
-    info: dict[str, Any] = {"message": str(getattr(exc, "message", None) or exc) or type(exc).__name__}
-    info["code"] = getattr(exc, "code", "internal_error")
-    info["type"] = type(exc).__name__
-    for name in ("vendor_code", "status", "path"):
-        value = getattr(exc, name, None)
-        if value is not None:
-            info[name] = value
-    if step_id:
-        info["step"] = step_id
-    return info
-
-
-class Runner:
+class Runner(ActionSteps):
     def __init__(self, runtime: Runtime) -> None:
         self.rt = runtime
         self.db = runtime.db
@@ -329,160 +309,3 @@ class Runner:
                 raise RecipeError(f"{path}: unknown connection '{name}'", path=path)
             fields = merged_fields(row, self.rt.vault)
         return row, fields
-
-    def _action(self, phase: str, index: int, step: dict[str, Any], path: str) -> Any:
-        step_id = step["id"]
-        connector = self.rt.registry.get(step["connector"])
-        action = connector.action(step["action"]) if connector else None
-        if connector is None or action is None:
-            raise PermanentError(f"{path}: {step['connector']}.{step.get('action')} is not installed")
-        row, fields = (None, {})
-        if step.get("connection"):
-            row, fields = self._connection(step["connection"], f"{path}.connection")
-        secrets = [str(v) for k, v in fields.items() if k in connector.secret_fields() and v]
-        self.secrets.extend(secrets)
-        state = self.states.get((phase, step_id))
-        crashed = state is not None and self._had_unknown_outcome(state)
-        if crashed and not action.repeat_safe:
-            return self._hold(phase, index, step_id, "the last attempt ended with an unknown outcome")
-        inputs = templating.render_value(step.get("input") or {}, self.context, f"{path}.input")
-        validate_against(action.input_schema, inputs, f"{path}.input", allow_templates=False)
-        stored_input = redact(inputs, self.secrets)
-        if self.run.dry_run:
-            output = action.sample_output
-            self._save_step(phase, index, step_id, status="succeeded", input=stored_input, output=output)
-            self.context["steps"][step_id] = output
-            return None
-        if row is not None:
-            wait = self.rt.limiter.try_acquire(row.id, row.concurrency_limit, row.rate_limit)
-            if wait > 0:
-                self._save_step(phase, index, step_id, input=stored_input, status="pending")
-                self._release("queued", wake_at=utcnow() + timedelta(seconds=wait))
-                return PARKED
-        try:
-            return self._attempt(
-                phase, index, step, path, connector, action, row, fields, stored_input, inputs
-            )
-        finally:
-            if row is not None:
-                self.rt.limiter.release(row.id)
-
-    def _had_unknown_outcome(self, state: StepRun) -> bool:
-        with self.db.transaction() as session:
-            rows = session.scalars(
-                select(StepAttempt).where(
-                    StepAttempt.step_run_id == state.id, StepAttempt.status == "started"
-                )
-            ).all()
-            for attempt in rows:
-                attempt.status, attempt.finished_at = "unknown", utcnow()
-                attempt.error = {"message": "the worker stopped during this attempt; outcome unknown"}
-            return bool(rows)
-
-    def _hold(self, phase: str, index: int, step_id: str, why: str) -> Any:
-        error = {"message": f"held for a decision: {why}", "code": "outcome_unknown", "step": step_id}
-        self._save_step(phase, index, step_id, status="held", error=error)
-        self._release("held", error=error)
-        return PARKED
-
-    def _attempt(
-        self,
-        phase: str,
-        index: int,
-        step: dict[str, Any],
-        path: str,
-        connector: Any,
-        action: Any,
-        row: Connection | None,
-        fields: dict[str, Any],
-        stored_input: Any,
-        inputs: dict[str, Any],
-    ) -> Any:
-        step_id = step["id"]
-        key = f"{self.run_id}:{step_id}"
-        with self.db.transaction() as session:
-            self._renew(session)
-            state = self._state(session, phase, index, step_id)
-            state.attempts += 1
-            state.status, state.input = "running", stored_input
-            state.started_at = state.started_at or utcnow()
-            attempt = StepAttempt(step_run_id=state.id, number=state.attempts, idempotency_key=key)
-            session.add(attempt)
-            session.flush()
-            attempt_id, number = attempt.id, state.attempts
-        ctx = Context(
-            connector=connector,
-            connection=dict(fields),
-            connection_id=row.id if row else None,
-            allow_private_network=self.rt.settings.allow_private_network,
-            idempotency_key=key,
-            run_id=str(self.run_id),
-            step_id=step_id,
-            cache=DbTokenCache(self.db, self.rt.vault),
-            secret_store=DbSecretStore(self.db, self.rt.vault, connector, row.id) if row else None,
-        )
-        started = time.monotonic()
-        outcome_label = "succeeded"
-        try:
-            try:
-                output = action.perform(ctx, inputs)
-            except AuthError:
-                if not isinstance(connector.auth, OAuth2) or ctx.secret_store is None:
-                    raise
-                ensure_token(ctx, force=True)
-                output = action.perform(ctx, inputs)
-        except HubError as exc:
-            outcome_label = "failed"
-            return self._attempt_failed(phase, index, step, attempt_id, number, action, exc)
-        except Exception as exc:
-            outcome_label = "failed"
-            log.exception("event=action_crashed run=%s step=%s", self.run_id, step_id)
-            return self._attempt_failed(
-                phase, index, step, attempt_id, number, action, PermanentError(str(exc))
-            )
-        finally:
-            elapsed = time.monotonic() - started
-            self.rt.metrics.step_seconds.labels(connector.id, action.key, outcome_label).observe(elapsed)
-        stored_output = redact(output if output is not None else {}, self.secrets + ctx.secrets())
-        with self.db.transaction() as session:
-            attempt = session.get(StepAttempt, attempt_id)
-            attempt.status, attempt.finished_at = "succeeded", utcnow()
-            attempt.duration_ms = round(elapsed * 1000, 2)
-            state = self._state(session, phase, index, step_id)
-            state.status, state.output, state.error, state.finished_at = (
-                "succeeded",
-                stored_output,
-                None,
-                utcnow(),
-            )
-            self._renew(session)
-        self.context["steps"][step_id] = stored_output
-        return None
-
-    def _attempt_failed(
-        self,
-        phase: str,
-        index: int,
-        step: dict[str, Any],
-        attempt_id: int,
-        number: int,
-        action: Any,
-        exc: HubError,
-    ) -> Any:
-        step_id = step["id"]
-        error = redact(error_info(exc, step_id), self.secrets)
-        unknown = isinstance(exc, RetryableError) and exc.outcome_unknown
-        policy = RetryPolicy.from_step(step)
-        with self.db.transaction() as session:
-            attempt = session.get(StepAttempt, attempt_id)
-            attempt.status = "unknown" if unknown else "failed"
-            attempt.error, attempt.finished_at = error, utcnow()
-        if unknown and not action.repeat_safe:
-            return self._hold(phase, index, step_id, error["message"])
-        if isinstance(exc, RetryableError) and number < policy.max_attempts:
-            delay = policy.delay(number, exc.retry_after)
-            self._save_step(phase, index, step_id, status="retrying", error=error)
-            self._release("queued", wake_at=utcnow() + timedelta(seconds=delay))
-            return PARKED
-        self._save_step(phase, index, step_id, status="failed", error=error, finished_at=utcnow())
-        return error
