@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import secrets
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 TRUE_WORDS = {"1", "true", "yes", "on"}
@@ -27,10 +27,8 @@ class Settings:
     max_webhook_bytes: int = 1024 * 1024
     base_url: str = "http://127.0.0.1:8000"
     workers: int = 8
-    scheduler_enabled: bool = True
     sweep_interval_s: float = 2.0
     lease_s: float = 60.0
-    extra: dict[str, str] = field(default_factory=dict)
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:

@@ -60,10 +60,6 @@ class LocalExecutor:
             with self._lock:
                 self._pending.discard(run_id)
 
-    def busy(self) -> int:
-        with self._lock:
-            return len(self._pending)
-
     def shutdown(self, wait: bool = True) -> None:
         with self._lock:
             self._closed = True
