@@ -38,8 +38,10 @@ def create_app(rt: Runtime | None = None, settings: Settings | None = None) -> F
 
     from hub.api import api_blueprint
     from hub.ingress import ingress
+    from hub.oauth_flow import oauth_callback
 
     app.register_blueprint(ingress)
+    app.register_blueprint(oauth_callback)
     app.register_blueprint(api_blueprint, url_prefix="/api/v1")
 
     @app.get("/healthz")

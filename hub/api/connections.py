@@ -173,3 +173,18 @@ def connection_test(connection_id: int) -> Response:
     except Exception as exc:
         return reply({"ok": False, "message": redact(f"{type(exc).__name__}: {exc}", ctx.secrets())})
     return reply({"ok": True, "message": redact(message, ctx.secrets())})
+
+
+@api_blueprint.post("/connections/<int:connection_id>/oauth/authorize")
+@requires("editor")
+def connection_oauth_authorize(connection_id: int) -> Response:
+    """Start the OAuth2 consent: answers the URL to open in a browser."""
+    from hub.oauth_flow import start
+
+    data = body_object()
+    redirect_uri = data.get("redirect_uri")
+    if redirect_uri is not None and not isinstance(redirect_uri, str):
+        raise ApiError(422, "invalid", "$.redirect_uri: must be a string", {"path": "$.redirect_uri"})
+    with runtime().db.transaction() as session:
+        connection = _get(session, connection_id)
+    return reply(start(connection, redirect_uri, g.actor))

@@ -103,6 +103,14 @@ def document() -> dict[str, Any]:
                 },
             )
         },
+        "/connections/{connection_id}/oauth/authorize": {
+            "post": _op(
+                "Start OAuth2 consent; open authorize_url in a browser",
+                role="editor",
+                params=cid,
+                body={"type": "object", "properties": {"redirect_uri": {"type": "string"}}},
+            )
+        },
         "/recipes": {
             "get": _op("List recipes with status, last run and success rate"),
             "post": _op("Create a recipe (JSON or YAML)", body=RECIPE, ok=201, role="editor"),
