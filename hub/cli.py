@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import logging
 import signal
 import sys
@@ -256,6 +255,7 @@ def recipes_export(ids: tuple[int, ...]) -> None:
     """Print recipes as JSON (all, or the given ids), secrets replaced by [REDACTED]."""
     from sqlalchemy import select
 
+    from hub import jsonutil
     from hub.db.models import Recipe
     from hub.recipe_store import current_document
     from hub.recipes import without_secrets
@@ -270,7 +270,7 @@ def recipes_export(ids: tuple[int, ...]) -> None:
         if missing:
             raise click.ClickException(f"no recipe with id {', '.join(map(str, sorted(missing)))}")
         docs = [without_secrets(current_document(session, r), rt.registry) for r in found]
-    click.echo(json.dumps(docs if len(docs) != 1 or not ids else docs[0], indent=2, ensure_ascii=False))
+    click.echo(jsonutil.dumps(docs if len(docs) != 1 or not ids else docs[0], indent=2))
 
 
 @main.group()

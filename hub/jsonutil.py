@@ -10,7 +10,7 @@ import uuid
 from typing import Any
 
 
-def dumps(value: Any, *, compact: bool = False) -> str:
+def dumps(value: Any, *, compact: bool = False, indent: int | None = None) -> str:
     """json.dumps where Decimal("12345678901234567.89") stays exactly those digits (never a float)."""
     marker = uuid.uuid4().hex
 
@@ -26,7 +26,9 @@ def dumps(value: Any, *, compact: bool = False) -> str:
         raise TypeError(f"{type(obj).__name__} is not JSON serialisable")
 
     separators = (",", ":") if compact else None
-    text = json.dumps(value, default=default, ensure_ascii=False, separators=separators, allow_nan=False)
+    text = json.dumps(
+        value, default=default, ensure_ascii=False, separators=separators, allow_nan=False, indent=indent
+    )
     return re.sub(f'"{marker}([^"]*){marker}"', r"\1", text)
 
 

@@ -11,7 +11,7 @@ from typing import Any
 import jsonschema
 from jsonschema.exceptions import ValidationError, best_match
 
-from hub import templating
+from hub import jsonutil, templating
 from hub.registry import Registry
 from hub.sdk.connector import Connector
 from hub.sdk.errors import PermanentError, RecipeError
@@ -131,7 +131,7 @@ def validate_document(document: Any, registry: Registry, lookup: ConnectionLooku
     errors = list(_validator().iter_errors(document))
     if errors:
         raise _schema_error(best_match(errors))
-    doc = json.loads(json.dumps(document))
+    doc = jsonutil.loads(jsonutil.dumps(document))
     doc.setdefault("enabled", True)
     doc.setdefault("on_failure", [])
     trigger_spec = doc["trigger"]
@@ -228,7 +228,7 @@ def _secret_slots(document: dict[str, Any], registry: Registry) -> Iterator[tupl
 
 def without_secrets(document: dict[str, Any], registry: Registry) -> dict[str, Any]:
     """A copy fit for export and API answers: literal secret fields show as [REDACTED]."""
-    copy = json.loads(json.dumps(document, default=str))
+    copy = jsonutil.loads(jsonutil.dumps(document))
     for _where, holder, name in _secret_slots(copy, registry):
         if holder[name] and not templating.is_template(str(holder[name])):
             holder[name] = REDACTED
@@ -240,7 +240,7 @@ def keep_secrets(new: dict[str, Any], old: dict[str, Any] | None, registry: Regi
     if old is None:
         return new
     old_values = {(where, name): holder[name] for where, holder, name in _secret_slots(old, registry)}
-    doc = json.loads(json.dumps(new, default=str))
+    doc = jsonutil.loads(jsonutil.dumps(new))
     for where, holder, name in _secret_slots(doc, registry):
         if holder[name] == REDACTED and (where, name) in old_values:
             holder[name] = old_values[(where, name)]

@@ -1,276 +1,411 @@
-"""The hub's own sandboxed Jinja environment: recipe values, filters and conditions.
+"""The hub's own sandboxed Jinja environment for recipe values, filters and `when` conditions.
 
-Never Flask's environment: an ImmutableSandboxedEnvironment with no loader, a small set of
-globals, and the limits of hub.template_limits applied to every call, loop and operator.
-A value that is exactly one `{{ expression }}` keeps the expression's type.
+Never Flask's environment: an ImmutableSandboxedEnvironment with no loader, a short list of
+globals, and the limits of hub.template_limits on every call, loop, operator and output. A value
+that is exactly one `{{ expression }}` keeps the expression's Python type (Decimal money stays
+Decimal); anything else renders to text. Every failure becomes a TemplateError naming the JSON path.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import decimal
+import functools
 import json
 import re
-from functools import lru_cache
+import types
+import uuid
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from dataclasses import dataclass
+from decimal import Decimal
 from typing import Any
 
 from jinja2 import ChainableUndefined, Undefined, nodes
-from jinja2.compiler import CodeGenerator, Frame
-from jinja2.exceptions import TemplateSyntaxError
+from jinja2.environment import Template, TemplateExpression
+from jinja2.exceptions import SecurityError, TemplateSyntaxError, UndefinedError
 from jinja2.sandbox import ImmutableSandboxedEnvironment
+from jinja2.visitor import NodeTransformer
+from markupsafe import Markup
 
-from hub import jsonutil, template_limits
+from hub import template_limits as tl
 from hub.sdk.errors import TemplateError
+from hub.template_limits import DEFAULT_LIMITS, LimitExceeded, Limits
 
-_SINGLE = re.compile(r"^\s*\{\{(?P<expr>.*?)\}\}\s*$", re.DOTALL)
-_FALSE_WORDS = {"", "false", "0", "no", "none", "null", "off"}
+__all__ = [
+    "DEFAULT_LIMITS",
+    "Limits",
+    "compile_check",
+    "environment",
+    "evaluate_condition",
+    "is_template",
+    "render_text",
+    "render_value",
+]
+
+_FALSE_WORDS = frozenset({"", "false", "0", "no", "none", "null"})
+_IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
 
-class _LimitedCodeGenerator(CodeGenerator):
-    def visit_Concat(self, node: nodes.Concat, frame: Frame) -> None:
-        self.write("environment.hub_join((")
-        for arg in node.nodes:
-            self.visit(arg, frame)
-            self.write(", ")
-        self.write("))")
+class _Guard(NodeTransformer):
+    """Rewrites the parsed template so loops, `~` and literals go through the limit checks."""
+
+    @staticmethod
+    def _wrap(name: str, args: list[nodes.Expr], lineno: int) -> nodes.Call:
+        return nodes.Call(
+            nodes.EnvironmentAttribute(name, lineno=lineno), args, [], None, None, lineno=lineno
+        )
+
+    def visit_For(self, node: nodes.For) -> nodes.For:
+        self.generic_visit(node)
+        node.iter = self._wrap("hub_iter", [node.iter], node.lineno)
+        return node
+
+    def visit_Concat(self, node: nodes.Concat) -> nodes.Call:
+        self.generic_visit(node)
+        return self._wrap("hub_concat", node.nodes, node.lineno)
+
+    def visit_List(self, node: nodes.Expr) -> nodes.Expr:
+        self.generic_visit(node)
+        if isinstance(node, nodes.Tuple) and node.ctx != "load":
+            return node
+        return self._wrap("hub_container", [node], node.lineno)
+
+    visit_Tuple = visit_Dict = visit_List
 
 
 class HubSandbox(ImmutableSandboxedEnvironment):
-    """Jinja's immutable sandbox plus time, size and loop limits."""
+    """Jinja's immutable sandbox plus deadlines, size limits and outright refusal of internals."""
 
-    code_generator_class = _LimitedCodeGenerator
-    intercepted_binops = frozenset({"*", "**", "+", "%"})
+    intercepted_binops = frozenset(tl._BINOPS)
+    intercepted_unops = frozenset({"+", "-"})
+    hub_iter = staticmethod(tl.guard_iter)
+    hub_concat = staticmethod(tl.concat_values)
+    hub_container = staticmethod(tl.checked_container)
 
-    hub_join = staticmethod(template_limits.checked_join)
-    hub_loop = staticmethod(template_limits.timed_iter)
+    def __init__(self) -> None:
+        # optimized=False: no constant folding, so nothing a template says runs at compile time.
+        super().__init__(
+            autoescape=False,
+            undefined=ChainableUndefined,
+            finalize=tl.finalize,
+            keep_trailing_newline=True,
+            optimized=False,
+        )
+        self.concat = tl.bounded_concat  # type: ignore[assignment]
+
+    def _generate(
+        self, source: nodes.Template, name: str | None, filename: str | None, defer_init: bool = False
+    ) -> str:
+        _Guard().visit(source)
+        source.set_environment(self)
+        return super()._generate(source, name, filename, defer_init=defer_init)
 
     def unsafe_undefined(self, obj: Any, attribute: str) -> Undefined:
         """Refuse, rather than quietly render empty, any reach for internals."""
-        raise TemplateError(f"access to attribute '{attribute}' of {type(obj).__name__} is not allowed")
-
-    def _parse(self, source: str, name: str | None, filename: str | None) -> nodes.Template:
-        tree = super()._parse(source, name, filename)
-        for loop in tree.find_all(nodes.For):
-            loop.iter = nodes.Call(nodes.EnvironmentAttribute("hub_loop"), [loop.iter], [], None, None)
-        return tree
-
-    def wrap_str_format(self, value: Any) -> Any:
-        owner = getattr(value, "__self__", None)
-        if isinstance(owner, str) and getattr(value, "__name__", "") in ("format", "format_map"):
-            template_limits.check_format_widths(owner)
-        return super().wrap_str_format(value)
-
-    def call_binop(self, context: Any, operator: str, left: Any, right: Any) -> Any:
-        template_limits.check_binop(operator, left, right)
-        return super().call_binop(context, operator, left, right)
-
-    def call(__self, __context: Any, __obj: Any, *args: Any, **kwargs: Any) -> Any:
-        template_limits.check_time()
-        template_limits.check_method_call(__obj, args, kwargs)
-        return super().call(__context, __obj, *args, **kwargs)
+        raise SecurityError(f"access to attribute {attribute!r} of a {type(obj).__name__} is not allowed")
 
     def getattr(self, obj: Any, attribute: str) -> Any:
-        template_limits.check_time()
+        tl.checkpoint()
+        if attribute.startswith("_"):
+            if isinstance(obj, Mapping) and attribute in obj:
+                return obj[attribute]  # payload data such as `_id`, never the Python attribute
+            return self.unsafe_undefined(obj, attribute)
         return super().getattr(obj, attribute)
 
     def getitem(self, obj: Any, argument: Any) -> Any:
-        template_limits.check_time()
+        tl.checkpoint()
         return super().getitem(obj, argument)
+
+    def call(self, context: Any, obj: Any, /, *args: Any, **kwargs: Any) -> Any:
+        tl.checkpoint()
+        args = tl.check_call(obj, args, kwargs)
+        return tl.check_result(super().call(context, obj, *args, **kwargs), "a call result")
+
+    def call_binop(self, context: Any, operator: str, left: Any, right: Any) -> Any:
+        return tl.binop(operator, left, right)
+
+    def call_unop(self, context: Any, operator: str, arg: Any) -> Any:
+        tl.checkpoint()
+        return super().call_unop(context, operator, arg)
+
+    def wrap_str_format(self, value: Any) -> Callable[..., str] | None:
+        """`str.format` / `format_map` through a formatter that is both sandboxed and size-bounded."""
+        if not isinstance(value, types.MethodType | types.BuiltinMethodType):
+            return None
+        owner = getattr(value, "__self__", None)
+        if value.__name__ not in ("format", "format_map") or not isinstance(owner, str):
+            return None
+        is_map = value.__name__ == "format_map"
+
+        def wrapper(*args: Any, **kwargs: Any) -> str:
+            if is_map:
+                if kwargs or len(args) != 1:
+                    raise TypeError("format_map() takes exactly one positional argument")
+                args, kwargs = (), args[0]
+            formatter: tl.LimitedFormatter | tl.LimitedEscapeFormatter
+            if isinstance(owner, Markup):
+                formatter = tl.LimitedEscapeFormatter(self, escape=owner.escape)
+            else:
+                formatter = tl.LimitedFormatter(self)
+            return type(owner)(formatter.vformat(owner, args, kwargs))
+
+        return functools.update_wrapper(wrapper, value)
+
+
+# -- filters and globals ----------------------------------------------------------------------------
+
+
+def _now() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
 
 
 def _tojson(value: Any, indent: int | None = None) -> str:
-    return (
-        jsonutil.dumps(value)
-        if indent is None
-        else json.dumps(jsonutil.loads(jsonutil.dumps(value)), indent=indent)
-    )
+    """Plain JSON (not HTML-escaped): Decimals as their exact digits, dates as ISO-8601."""
+    if indent is not None and not (isinstance(indent, int) and 0 <= indent <= 16):
+        raise ValueError("tojson indent must be an integer from 0 to 16")
+    marker = uuid.uuid4().hex
+
+    def default(obj: Any) -> Any:
+        if isinstance(obj, Decimal):
+            if not obj.is_finite():
+                raise ValueError(f"{obj} cannot be written as a JSON number")
+            return f"{marker}{obj}{marker}"
+        if isinstance(obj, dt.date | dt.time):
+            return obj.isoformat()
+        if isinstance(obj, Undefined):
+            return None
+        if isinstance(obj, tl.GuardedRange | set | frozenset | Iterator):
+            return list(tl.guard_iter(obj))
+        raise TypeError(f"a {type(obj).__name__} cannot be written as JSON")
+
+    text = json.dumps(value, default=default, ensure_ascii=False, indent=indent, allow_nan=False)
+    return re.sub(f'"{marker}([^"]*){marker}"', r"\1", text)
 
 
-def _fromjson(value: Any) -> Any:
-    try:
-        return jsonutil.loads(str(value))
-    except ValueError as exc:
-        raise TemplateError(f"fromjson: not valid JSON: {exc}") from exc
+def _fromjson(value: str) -> Any:
+    return json.loads(str(value), parse_float=Decimal)
 
 
-def _decimal(value: Any) -> decimal.Decimal:
-    try:
-        return decimal.Decimal(str(value).strip())
-    except decimal.InvalidOperation as exc:
-        raise TemplateError(f"decimal: {value!r} is not a number") from exc
+def _decimal(value: Any) -> Decimal:
+    if isinstance(value, bool) or not isinstance(value, str | int | float | Decimal):
+        raise TypeError(f"decimal: cannot convert a {type(value).__name__}")
+    return Decimal(repr(value) if isinstance(value, float) else str(value).strip())
 
 
 def _datetime(value: Any) -> dt.datetime:
+    """ISO-8601 text to an aware datetime; naive values are taken as UTC."""
     if isinstance(value, dt.datetime):
         parsed = value
+    elif isinstance(value, dt.date):
+        parsed = dt.datetime(value.year, value.month, value.day)
+    elif isinstance(value, str):
+        parsed = dt.datetime.fromisoformat(value.strip())
     else:
-        try:
-            parsed = dt.datetime.fromisoformat(str(value).strip().replace("Z", "+00:00"))
-        except ValueError as exc:
-            raise TemplateError(f"datetime: {value!r} is not an ISO-8601 date-time") from exc
+        raise TypeError(f"datetime: cannot convert a {type(value).__name__}")
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=dt.UTC)
 
 
 def _isoformat(value: Any) -> str:
-    return _datetime(value).isoformat()
+    return value.isoformat() if isinstance(value, dt.date | dt.time) else _datetime(value).isoformat()
 
 
-def _strftime(value: Any, pattern: str) -> str:
-    template_limits.check_format_widths(pattern)
-    return _datetime(value).strftime(pattern)
+def _strftime(value: Any, fmt: str) -> str:
+    tl.check_size(len(fmt) * 16, "a strftime result")
+    return (value if isinstance(value, dt.date) else _datetime(value)).strftime(fmt)
 
 
-@lru_cache(maxsize=1)
+_FILTERS: dict[str, Callable[..., Any]] = {
+    "tojson": _tojson,
+    "fromjson": _fromjson,
+    "decimal": _decimal,
+    "datetime": _datetime,
+    "isoformat": _isoformat,
+    "strftime": _strftime,
+}
+
+
+@functools.cache
 def environment() -> HubSandbox:
-    env = HubSandbox(autoescape=False, undefined=ChainableUndefined, keep_trailing_newline=True, cache_size=0)
+    """The one environment every recipe template compiles in (created on first use)."""
+    env = HubSandbox()
     for name in ("lipsum", "cycler", "joiner"):
         env.globals.pop(name, None)
-    env.globals["now"] = lambda: dt.datetime.now(dt.UTC)
-    for name in ("center", "indent", "replace", "join", "format"):
-        env.filters[name] = _guard_filter(name, env.filters[name])
-    env.filters.update(
-        tojson=_tojson,
-        fromjson=_fromjson,
-        decimal=_decimal,
-        datetime=_datetime,
-        isoformat=_isoformat,
-        strftime=_strftime,
-    )
+    env.globals.update(range=tl.template_range, now=_now)
+    for name in ("pprint", "urlize"):  # HTML/debug helpers with no use in payloads
+        env.filters.pop(name, None)
+    env.filters.update(tl.BOUNDED_FILTERS)
+    env.filters.update(_FILTERS)
+    env.filters = {name: tl.post_checked(func) for name, func in env.filters.items()}
     return env
 
 
-def _guard_filter(name: str, original: Any) -> Any:
-    """Wrap a built-in filter with pre-checks, keeping Jinja's pass-context/eval-context marker."""
-    marker = getattr(original, "jinja_pass_arg", None)
-
-    def check(value: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
-        template_limits.check_time()
-        widths = [a for a in (*args, *kwargs.values()) if isinstance(a, int) and not isinstance(a, bool)]
-        if name in ("center", "indent") and widths:
-            lines = str(value).count("\n") + 1
-            template_limits.check_size(max(widths) * lines + len(str(value)), f"the {name} filter")
-        elif name == "replace" and len(args) >= 2:
-            template_limits.check_method_call(str(value).replace, (str(args[0]), str(args[1])), {})
-        elif name == "join" and isinstance(value, list | tuple):
-            separator = str(args[0]) if args else ""
-            template_limits.check_size(sum(len(str(v)) for v in value) + len(separator) * len(value), "join")
-        elif name == "format":
-            template_limits.check_format_widths(str(value))
-
-    if marker is None:
-
-        def plain(value: Any, *args: Any, **kwargs: Any) -> Any:
-            check(value, args, kwargs)
-            return original(value, *args, **kwargs)
-
-        return plain
-
-    def passing(first: Any, value: Any, *args: Any, **kwargs: Any) -> Any:
-        check(value, args, kwargs)
-        return original(first, value, *args, **kwargs)
-
-    passing.jinja_pass_arg = marker  # type: ignore[attr-defined]
-    return passing
+# -- compiling and rendering -------------------------------------------------------------------------
 
 
-def is_template(value: str) -> bool:
-    return "{{" in value or "{%" in value or "{#" in value
+@dataclass(frozen=True)
+class _Compiled:
+    template: Template
+    expression: TemplateExpression | None  # set when the source is exactly one `{{ expression }}`
 
 
-def _fail(path: str, exc: BaseException) -> TemplateError:
-    if isinstance(exc, TemplateError):
-        message = exc.message
-    elif isinstance(exc, TemplateSyntaxError):
-        message = f"template syntax error on line {exc.lineno}: {exc.message}"
-    elif isinstance(exc, RecursionError):
-        message = "template recursion is too deep"
-    else:
-        message = f"{type(exc).__name__}: {exc}"
-    return TemplateError(f"{path}: {message}", path=path)
-
-
-@lru_cache(maxsize=4096)
-def _compiled(source: str) -> Any:
-    return environment().from_string(source)
-
-
-@lru_cache(maxsize=4096)
-def _compiled_expression(expression: str) -> Any:
-    return environment().compile_expression(expression, undefined_to_none=False)
-
-
-def _single_expression(source: str) -> str | None:
-    match = _SINGLE.match(source)
-    if match is None:
+def _lone_expression(tree: nodes.Template) -> nodes.Expr | None:
+    if len(tree.body) != 1 or not isinstance(tree.body[0], nodes.Output):
         return None
-    expr = match.group("expr")
-    return None if ("{{" in expr or "}}" in expr or "{%" in expr or "{#" in expr) else expr
+    parts = [n for n in tree.body[0].nodes if not (isinstance(n, nodes.TemplateData) and not n.data.strip())]
+    if len(parts) == 1 and not isinstance(parts[0], nodes.TemplateData):
+        return parts[0]
+    return None
 
 
-def compile_check(source: str, path: str) -> None:
-    """Raise TemplateError naming `path` when `source` does not parse."""
-    try:
-        _compiled(source)
-    except Exception as exc:
-        raise _fail(path, exc) from exc
+@functools.lru_cache(maxsize=2048)
+def _compile(source: str) -> _Compiled:
+    env = environment()
+    template = env.from_string(env.parse(source))
+    expr = _lone_expression(env.parse(source))  # a fresh tree: from_string rewrote the first one
+    if expr is None:
+        return _Compiled(template, None)
+    body = [nodes.Assign(nodes.Name("result", "store"), expr, lineno=expr.lineno)]
+    return _Compiled(template, TemplateExpression(env.from_string(nodes.Template(body, lineno=1)), True))
 
 
-def _native(value: Any) -> Any:
-    return None if isinstance(value, Undefined) else value
+def _describe(exc: BaseException) -> str:
+    if isinstance(exc, TemplateSyntaxError):
+        text = f"syntax error at line {exc.lineno}: {exc.message}"
+    elif isinstance(exc, LimitExceeded):
+        text = str(exc)
+    elif isinstance(exc, SecurityError):
+        text = f"not allowed: {exc}"
+    elif isinstance(exc, UndefinedError):
+        text = f"undefined value: {exc.message}"
+    elif isinstance(exc, RecursionError):
+        text = "recursion too deep"
+    else:
+        text = f"{type(exc).__name__}: {exc}"
+    return " ".join(text.split())[:300]
 
 
-def _render_string(source: str, context: dict[str, Any], path: str) -> Any:
-    if not is_template(source):
-        return source
-    try:
-        expression = _single_expression(source)
-        if expression is not None:
-            return _native(_compiled_expression(expression)(**context))
-        return render_text_unchecked(source, context)
-    except Exception as exc:
-        raise _fail(path, exc) from exc
+def _error(exc: BaseException, path: str) -> TemplateError:
+    return TemplateError(f"{path}: {_describe(exc)}", path=path)
 
 
-def render_text_unchecked(source: str, context: dict[str, Any]) -> str:
-    limit = template_limits.LIMITS.max_output_chars
+def _to_native(value: Any, limits: Limits, depth: int = 0) -> Any:
+    """Make an expression's result JSON-like: no Undefined, generators or ranges leak out."""
+    if depth > limits.max_depth:
+        raise LimitExceeded(f"the result is nested deeper than {limits.max_depth} levels")
+    if value is None or isinstance(value, Undefined):
+        return None
+    if isinstance(value, bool | int | float | Decimal | dt.date | dt.time):
+        return value
+    if isinstance(value, str):
+        return str(value)  # a Markup becomes a plain str
+    if isinstance(value, Mapping):
+        result = {}
+        for key, item in value.items():
+            if not isinstance(key, str | int | float | bool | Decimal) and key is not None:
+                raise TypeError(f"a {type(key).__name__} cannot be a key of the result")
+            result[key] = _to_native(item, limits, depth + 1)
+        return result
+    if isinstance(value, Iterable) and not isinstance(value, bytes | bytearray):
+        return [_to_native(item, limits, depth + 1) for item in tl.guard_iter(value)]
+    raise TypeError(f"a {type(value).__name__} is not a JSON-like value")
+
+
+def _check_text(text: str, limits: Limits, size: int = 0) -> int:
+    size += len(text) if text.isascii() else len(text.encode("utf-8", "surrogatepass"))
+    if size > limits.max_output_bytes:
+        raise LimitExceeded(f"output exceeds {limits.max_output_bytes} bytes")
+    return size
+
+
+def _text(template: Template, context: Mapping[str, Any], limits: Limits) -> str:
+    """Render chunk by chunk, stopping as soon as the output passes the cap."""
     parts: list[str] = []
     size = 0
-    for chunk in _compiled(source).generate(**context):
-        size += len(chunk)
-        if size > limit:
-            raise TemplateError(f"output exceeds {limit} characters")
+    for chunk in template.generate(context):
+        size = _check_text(chunk, limits, size)
         parts.append(chunk)
     return "".join(parts)
 
 
-def _walk(value: Any, context: dict[str, Any], path: str) -> Any:
+def _render_string(source: str, context: Mapping[str, Any], path: str, limits: Limits, native: bool) -> Any:
+    if not is_template(source):
+        return source
+    try:
+        compiled = _compile(source)
+        if native and compiled.expression is not None:
+            tl.measure(raw := compiled.expression(context), "the result")
+            value = _to_native(raw, limits)
+            if isinstance(value, str):
+                _check_text(value, limits)
+            return value
+        return _text(compiled.template, context, limits)
+    except Exception as exc:
+        raise _error(exc, path) from exc
+
+
+def _child(path: str, key: Any) -> str:
+    if isinstance(key, str) and _IDENTIFIER.match(key):
+        return f"{path}.{key}"
+    return f"{path}[{json.dumps(key, ensure_ascii=False, default=str)}]"
+
+
+def _render(value: Any, context: Mapping[str, Any], path: str, limits: Limits) -> Any:
     if isinstance(value, str):
-        return _render_string(value, context, path)
+        return _render_string(value, context, path, limits, native=True)
     if isinstance(value, dict):
-        return {key: _walk(item, context, f"{path}.{key}") for key, item in value.items()}
-    if isinstance(value, list):
-        return [_walk(item, context, f"{path}[{index}]") for index, item in enumerate(value)]
+        return {key: _render(item, context, _child(path, key), limits) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [_render(item, context, f"{path}[{index}]", limits) for index, item in enumerate(value)]
     return value
 
 
-def render_value(value: Any, context: dict[str, Any], path: str = "$") -> Any:
-    """Render every string in a JSON-like value; a lone `{{ expr }}` keeps its native type."""
-    with template_limits.Deadline():
-        return _walk(value, context, path)
+# -- public API --------------------------------------------------------------------------------------
 
 
-def render_text(source: str, context: dict[str, Any], path: str = "$") -> str:
-    """Render a template to text, whatever it holds."""
-    with template_limits.Deadline():
-        try:
-            return render_text_unchecked(source, context)
-        except Exception as exc:
-            raise _fail(path, exc) from exc
+def is_template(value: str) -> bool:
+    """Whether a string holds Jinja syntax; plain strings are passed through without compiling."""
+    return "{{" in value or "{%" in value or "{#" in value
 
 
-def evaluate_condition(source: str, context: dict[str, Any], path: str) -> bool:
-    """Truthiness of a `filter` or `when`: native for one expression, else of the rendered text."""
-    value = render_value(source, context, path)
+def compile_check(source: str, path: str) -> None:
+    """At save time: raise TemplateError naming `path` and the line when `source` does not compile."""
+    try:
+        _compile(source)
+    except Exception as exc:
+        raise _error(exc, path) from exc
+
+
+def render_value(
+    value: Any, context: Mapping[str, Any], path: str = "$", *, limits: Limits | None = None
+) -> Any:
+    """Render every string in a JSON-like value (dict keys excluded) under one deadline.
+
+    A string that is exactly one `{{ expression }}` keeps the expression's native type (an undefined
+    result becomes None), so numbers, lists and Decimal money reach connectors unchanged.
+    """
+    with tl.budget(limits) as active:
+        return _render(value, context, path, active)
+
+
+def render_text(
+    source: str, context: Mapping[str, Any], path: str = "$", *, limits: Limits | None = None
+) -> str:
+    """Render a template to text, even when it is a single expression."""
+    with tl.budget(limits) as active:
+        return _render_string(source, context, path, active, native=False)
+
+
+def evaluate_condition(
+    source: str, context: Mapping[str, Any], path: str, *, limits: Limits | None = None
+) -> bool:
+    """Truth of a recipe `filter` or step `when`.
+
+    One expression is evaluated natively; a text result (or a string expression result) is false when
+    it reads "", "false", "0", "no", "none" or "null" (any case, stripped), so form values behave.
+    """
+    with tl.budget(limits) as active:
+        value = (
+            _render_string(source, context, path, active, native=True) if isinstance(source, str) else source
+        )
     if isinstance(value, str):
         return value.strip().lower() not in _FALSE_WORDS
     return bool(value)

@@ -1,4 +1,9 @@
-"""Users with roles, argon2id password hashes, and API tokens stored only as hashes."""
+"""Users with roles, argon2id password hashes, and API tokens stored only as hashes.
+
+Passwords are hashed with argon2id at OWASP's current minimum cost (Password Storage Cheat Sheet):
+m=19 MiB (memory_cost=19456 KiB), t=2 iterations, p=1 degree of parallelism. Hashes made with other
+parameters are upgraded the next time their password is verified.
+"""
 
 from __future__ import annotations
 
@@ -17,29 +22,59 @@ from hub.db.models import ApiToken, User, utcnow
 from hub.sdk.errors import RecipeError
 
 ROLES = ("viewer", "editor", "admin")
-# OWASP's current minimum for argon2id: 19 MiB of memory, 2 iterations, 1 degree of parallelism.
+MIN_PASSWORD = 10
+TOKEN_PREFIX = "hub_"  # noqa: S105 (a marker that makes leaked tokens easy to scan for)
+LAST_USED_RESOLUTION = timedelta(minutes=1)
+
 _hasher = PasswordHasher(time_cost=2, memory_cost=19456, parallelism=1)
 _DUMMY_HASH = _hasher.hash("not a real password")
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
-MIN_PASSWORD = 10
+
+
+class InvalidInput(RecipeError):
+    """A user or token field is invalid; `path` names it."""
+
+    code = "invalid"
 
 
 def role_allows(role: str, needed: str) -> bool:
-    return role in ROLES and ROLES.index(role) >= ROLES.index(needed)
+    """Whether `role` is at least `needed` in viewer < editor < admin."""
+    return role in ROLES and needed in ROLES and ROLES.index(role) >= ROLES.index(needed)
 
 
 def hash_password(password: str) -> str:
-    if len(password) < MIN_PASSWORD:
-        raise RecipeError(f"$.password: at least {MIN_PASSWORD} characters", path="$.password")
+    if not isinstance(password, str) or len(password) < MIN_PASSWORD:
+        raise InvalidInput(f"$.password: at least {MIN_PASSWORD} characters", path="$.password")
     return _hasher.hash(password)
+
+
+def set_password(user: User, password: str) -> None:
+    user.password_hash = hash_password(password)
+
+
+def verify_password(user: User | None, password: str) -> bool:
+    """Check a password in about the same time whether or not the user (or a hash) exists.
+
+    A match on a hash made with other parameters re-hashes it at the current cost.
+    """
+    stored = user.password_hash if user is not None and user.password_hash else None
+    try:
+        _hasher.verify(stored or _DUMMY_HASH, password)
+    except (VerificationError, InvalidHashError):
+        return False
+    if stored is None or user is None:
+        return False
+    if _hasher.check_needs_rehash(stored):
+        user.password_hash = _hasher.hash(password)
+    return True
 
 
 def create_user(session: Session, email: str, role: str, password: str | None = None) -> User:
     email = email.strip().lower()
     if not _EMAIL.match(email):
-        raise RecipeError(f"$.email: '{email}' is not an email address", path="$.email")
+        raise InvalidInput(f"$.email: '{email}' is not an email address", path="$.email")
     if role not in ROLES:
-        raise RecipeError(f"$.role: must be one of {', '.join(ROLES)}", path="$.role")
+        raise InvalidInput(f"$.role: must be one of {', '.join(ROLES)}", path="$.role")
     if session.scalar(select(User.id).where(User.email == email)) is not None:
         raise Conflict(f"a user {email} already exists")
     user = User(email=email, role=role, password_hash=hash_password(password) if password else None)
@@ -49,18 +84,12 @@ def create_user(session: Session, email: str, role: str, password: str | None = 
 
 
 def authenticate(session: Session, email: str, password: str) -> User | None:
-    """The user when the password matches; the same work is done for unknown users."""
+    """The user when the password matches; unknown and disabled users cost the same work."""
     user = session.scalar(select(User).where(User.email == email.strip().lower()))
-    stored = user.password_hash if user is not None and user.password_hash and not user.disabled else None
-    try:
-        _hasher.verify(stored or _DUMMY_HASH, password)
-    except (VerificationError, InvalidHashError):
+    if user is not None and user.disabled:
+        verify_password(None, password)
         return None
-    if stored is None or user is None:
-        return None
-    if _hasher.check_needs_rehash(stored):
-        user.password_hash = _hasher.hash(password)
-    return user
+    return user if verify_password(user, password) else None
 
 
 def _digest(raw: str) -> str:
@@ -68,8 +97,8 @@ def _digest(raw: str) -> str:
 
 
 def create_token(session: Session, user: User, name: str) -> tuple[ApiToken, str]:
-    """A new token: 256 random bits, so a plain SHA-256 of it is a safe thing to store."""
-    raw = "hub_" + secrets.token_urlsafe(32)
+    """A new token (shown once): 256 random bits, so a plain SHA-256 of it is a safe thing to store."""
+    raw = TOKEN_PREFIX + secrets.token_urlsafe(32)
     token = ApiToken(user_id=user.id, name=name, token_hash=_digest(raw), prefix=raw[:8])
     session.add(token)
     session.flush()
@@ -77,11 +106,14 @@ def create_token(session: Session, user: User, name: str) -> tuple[ApiToken, str
 
 
 def token_user(session: Session, raw: str) -> User | None:
+    """The owner of a live token; last_used_at is written at most once a minute."""
+    if not raw:
+        return None
     token = session.scalar(select(ApiToken).where(ApiToken.token_hash == _digest(raw)))
     if token is None or token.revoked_at is not None or token.user.disabled:
         return None
     now = utcnow()
-    if token.last_used_at is None or now - token.last_used_at > timedelta(minutes=1):
+    if token.last_used_at is None or now - token.last_used_at >= LAST_USED_RESOLUTION:
         token.last_used_at = now
     return token.user
 

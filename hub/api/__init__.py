@@ -6,7 +6,8 @@ from flask import Blueprint
 
 api_blueprint = Blueprint("api", __name__)
 
-from hub.api import (  # noqa: E402  (modules register their routes on the blueprint)
+from hub.api import (  # noqa: E402  (modules register their routes and handlers on the blueprint)
+    auth,
     connections,
     connectors,
     errors,
@@ -16,4 +17,14 @@ from hub.api import (  # noqa: E402  (modules register their routes on the bluep
     users,
 )
 
-__all__ = ["api_blueprint", "connections", "connectors", "errors", "openapi", "recipes", "runs", "users"]
+__all__ = [
+    "api_blueprint",
+    "auth",
+    "connections",
+    "connectors",
+    "errors",
+    "openapi",
+    "recipes",
+    "runs",
+    "users",
+]

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import math
+from decimal import Decimal
 from typing import Any
 
 from flask import Response, g
 from sqlalchemy import select
 
 from hub.api import api_blueprint
-from hub.api.common import ApiError, body_object, reply, requires
+from hub.api.auth import requires
+from hub.api.common import ApiError, body_object, reply
 from hub.app import runtime
 from hub.audit import audit
 from hub.connections import (
@@ -33,14 +36,17 @@ def _get(session: Any, connection_id: int) -> Connection:
 
 
 def _limits(data: dict[str, Any]) -> dict[str, Any]:
+    """concurrency_limit (a whole number) and rate_limit (per second); 0 clears, null or absent keeps."""
     limits: dict[str, Any] = {}
-    for name, kind in (("concurrency_limit", int), ("rate_limit", float)):
-        if data.get(name) is not None:
-            if not isinstance(data[name], int | float) or data[name] < 0:
-                raise ApiError(
-                    422, "invalid", f"$.{name}: must be a number of at least 0", {"path": f"$.{name}"}
-                )
-            limits[name] = kind(data[name])
+    for name, whole in (("concurrency_limit", True), ("rate_limit", False)):
+        value = data.get(name)
+        if value is None:
+            continue
+        number = isinstance(value, int | float | Decimal) and not isinstance(value, bool)
+        if not number or not math.isfinite(value) or value < 0 or (whole and value != int(value)):
+            kind = "a whole number" if whole else "a number"
+            raise ApiError(422, "invalid", f"$.{name}: must be {kind} of at least 0", {"path": f"$.{name}"})
+        limits[name] = int(value) if whole else float(value)
     return limits
 
 
@@ -102,10 +108,18 @@ def connection_update(connection_id: int) -> Response:
     config = data.get("config")
     if config is not None and not isinstance(config, dict):
         raise ApiError(422, "invalid", "$.config: must be an object", {"path": "$.config"})
+    name = data.get("name")
+    if name is not None and (not isinstance(name, str) or not name.strip()):
+        raise ApiError(422, "invalid", "$.name: must be a non-empty string", {"path": "$.name"})
     with rt.db.transaction() as session:
         connection = _get(session, connection_id)
+        if name is not None and name != connection.name and (users := _used_by(session, connection.name)):
+            raise Conflict(
+                f"connection '{connection.name}' is used by enabled recipe(s) {users} by name; "
+                "disable them before renaming it"
+            )
         update_connection(
-            session, rt.registry, rt.vault, connection, name=data.get("name"), config=config, **_limits(data)
+            session, rt.registry, rt.vault, connection, name=name, config=config, **_limits(data)
         )
         audit(
             session,
@@ -159,20 +173,24 @@ def connection_delete(connection_id: int) -> Response:
 @api_blueprint.post("/connections/<int:connection_id>/test")
 @requires("editor")
 def connection_test(connection_id: int) -> Response:
+    """Ask the connector to check the stored credentials; failures answer ok=false, secrets redacted."""
     rt = runtime()
     with rt.db.transaction() as session:
         connection = _get(session, connection_id)
-        name, connector = connection.name, rt.registry.get(connection.connector)
+        name, connector_id = connection.name, connection.connector
+    connector = rt.registry.get(connector_id)
     if connector is None:
-        return reply({"ok": False, "message": f"connector '{connection.connector}' is not installed"})
-    ctx = build_context(rt, connector, name)
+        return reply({"ok": False, "message": f"connector '{connector_id}' is not installed"})
+    secrets: list[str] = []
     try:
+        ctx = build_context(rt, connector, name)
+        secrets = ctx.secrets()
         message = connector.test_connection(ctx)
     except HubError as exc:
-        return reply({"ok": False, "message": redact(exc.message, ctx.secrets())})
+        return reply({"ok": False, "message": redact(exc.message, secrets)})
     except Exception as exc:
-        return reply({"ok": False, "message": redact(f"{type(exc).__name__}: {exc}", ctx.secrets())})
-    return reply({"ok": True, "message": redact(message, ctx.secrets())})
+        return reply({"ok": False, "message": redact(f"{type(exc).__name__}: {exc}", secrets)})
+    return reply({"ok": True, "message": redact(str(message or "the connection works"), secrets)})
 
 
 @api_blueprint.post("/connections/<int:connection_id>/oauth/authorize")

@@ -5,7 +5,8 @@ from __future__ import annotations
 from flask import Response
 
 from hub.api import api_blueprint
-from hub.api.common import reply, requires
+from hub.api.auth import requires
+from hub.api.common import reply
 from hub.app import runtime
 from hub.connections import NotFound
 

@@ -1,4 +1,8 @@
-"""Every API error is {"error": {"code", "message", "details"}}, never a stack trace."""
+"""Every API error is {"error": {"code", "message", "details"}}, never a stack trace.
+
+RecipeError (and TemplateError) -> 422 with details.path; NotFound -> 404; Conflict and InvalidState
+-> 409; any other HubError -> 400; werkzeug's HTTP errors keep their status; the rest -> 500.
+"""
 
 from __future__ import annotations
 
@@ -17,14 +21,18 @@ from hub.sdk.errors import HubError, RecipeError
 log = logging.getLogger("hub.api")
 
 
-def error_body(status: int, code: str, message: str, details: Any = None) -> Response:
-    return reply({"error": {"code": code, "message": message, "details": details}}, status)
+def error_body(
+    status: int, code: str, message: str, details: Any = None, headers: dict[str, str] | None = None
+) -> Response:
+    answer = reply({"error": {"code": code, "message": message, "details": details}}, status)
+    answer.headers.update(headers or {})
+    return answer
 
 
 @api_blueprint.errorhandler(HubError)
 def hub_error(exc: HubError) -> Response:
     if isinstance(exc, ApiError):
-        return error_body(exc.status, exc.code, exc.message, exc.details)
+        return error_body(exc.status, exc.code, exc.message, exc.details, exc.headers)
     if isinstance(exc, RecipeError):
         return error_body(422, exc.code, exc.message, {"path": exc.path})
     if isinstance(exc, NotFound):
@@ -36,18 +44,20 @@ def hub_error(exc: HubError) -> Response:
 
 @api_blueprint.errorhandler(HTTPException)
 def http_error(exc: HTTPException) -> Response:
-    return error_body(exc.code or 500, (exc.name or "error").lower().replace(" ", "_"), exc.description or "")
+    headers = {k: v for k, v in exc.get_headers() if k.lower() in ("allow", "retry-after")}
+    code = (exc.name or "error").lower().replace(" ", "_")
+    return error_body(exc.code or 500, code, exc.description or "", headers=headers)
 
 
 @api_blueprint.errorhandler(Exception)
 def unexpected(exc: Exception) -> Response:
-    log.exception("event=api_error path=%s", request.path)
+    log.exception("event=api_error method=%s path=%s", request.method, request.path)
     return error_body(500, "internal_error", "the hub failed to handle this request; see its log")
 
 
 @api_blueprint.record_once
 def json_routing_errors(state: Any) -> None:
-    """Unknown API paths and methods answer in the same JSON shape."""
+    """Unknown API paths and methods (raised before the blueprint is chosen) answer in the same shape."""
     app = state.app
 
     def routing(exc: HTTPException) -> Any:

@@ -7,6 +7,7 @@ from typing import Any
 from flask import Response
 
 from hub.api import api_blueprint
+from hub.api.auth import public
 from hub.api.common import reply
 from hub.recipes import recipe_schema
 
@@ -14,6 +15,67 @@ OBJ: dict[str, Any] = {"type": "object"}
 ERROR = {"$ref": "#/components/schemas/Error"}
 RUN = {"$ref": "#/components/schemas/Run"}
 RECIPE = {"$ref": "#/components/schemas/Recipe"}
+STRING_PARAMS = {"connector_id"}
+QUERY_TYPES: dict[str, Any] = {
+    "recipe_id": {"type": "integer"},
+    "limit": {"type": "integer", "minimum": 1},
+    "cursor": {"type": "string", "description": "next_cursor of the previous page"},
+    "status": {
+        "enum": ["queued", "running", "waiting", "held", "succeeded", "failed", "filtered", "cancelled"]
+    },
+}
+
+_TIME = {"type": ["string", "null"], "format": "date-time"}
+_ATTEMPT = {
+    "type": "object",
+    "properties": {
+        "number": {"type": "integer"},
+        "status": {"type": "string"},
+        "idempotency_key": {"type": ["string", "null"]},
+        "started_at": _TIME,
+        "finished_at": _TIME,
+        "duration_ms": {"type": ["number", "null"]},
+        "error": {},
+    },
+}
+_STEP = {
+    "type": "object",
+    "properties": {
+        "id": {"type": "string"},
+        "phase": {"enum": ["main", "on_failure"]},
+        "status": {"type": "string"},
+        "attempts": {"type": "integer"},
+        "input": {"description": "rendered input, secrets redacted"},
+        "output": {"description": "secrets redacted"},
+        "error": {},
+        "started_at": _TIME,
+        "finished_at": _TIME,
+        "attempt_log": {"type": "array", "items": _ATTEMPT},
+    },
+}
+RUN_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "required": ["id", "recipe_id", "recipe_version", "status", "created_at"],
+    "properties": {
+        "id": {"type": "integer"},
+        "recipe_id": {"type": "integer"},
+        "recipe_version": {"type": "integer"},
+        "status": QUERY_TYPES["status"],
+        "dry_run": {"type": "boolean"},
+        "event": {"description": "the trigger's item; secret headers and fields redacted"},
+        "steps": {"type": "array", "items": _STEP, "description": "absent in lists"},
+        "error": {},
+        "replay_of": {"type": ["integer", "null"]},
+        "from_step": {"type": ["string", "null"]},
+        "created_at": _TIME,
+        "started_at": _TIME,
+        "finished_at": _TIME,
+    },
+}
+
+
+def _error(description: str) -> dict[str, Any]:
+    return {"description": description, "content": {"application/json": {"schema": ERROR}}}
 
 
 def _op(
@@ -25,17 +87,18 @@ def _op(
     role: str = "viewer",
     params: list[str] | None = None,
     query: list[str] | None = None,
+    yaml: bool = False,
 ) -> dict[str, Any]:
+    success: dict[str, Any] = {"description": "success"}
+    if ok != 204:
+        success["content"] = {"application/json": {"schema": answer}}
     operation: dict[str, Any] = {
         "summary": summary,
         "description": f"Needs the {role} role.",
         "responses": {
-            str(ok): {
-                "description": "success",
-                **({"content": {"application/json": {"schema": answer}}} if ok != 204 else {}),
-            },
-            "401": {"description": "no valid token", "content": {"application/json": {"schema": ERROR}}},
-            "403": {"description": "role too low", "content": {"application/json": {"schema": ERROR}}},
+            str(ok): success,
+            "401": _error("no valid bearer token (WWW-Authenticate: Bearer)"),
+            "403": _error("the token's role is too low"),
         },
     }
     parameters = [
@@ -43,21 +106,28 @@ def _op(
             "name": p,
             "in": "path",
             "required": True,
-            "schema": {"type": "integer" if p.endswith("id") or p == "version" else "string"},
+            "schema": {"type": "string" if p in STRING_PARAMS else "integer"},
         }
         for p in params or []
     ]
     parameters += [
-        {"name": q, "in": "query", "required": False, "schema": {"type": "string"}} for q in query or []
+        {"name": q, "in": "query", "required": False, "schema": QUERY_TYPES.get(q, {"type": "string"})}
+        for q in query or []
     ]
     if parameters:
         operation["parameters"] = parameters
+    if params:
+        operation["responses"]["404"] = _error("no such object")
+    if query:
+        operation["responses"]["400"] = _error("a bad query parameter, named in the message")
     if body is not None:
-        operation["requestBody"] = {"required": True, "content": {"application/json": {"schema": body}}}
-        operation["responses"]["422"] = {
-            "description": "invalid; details.path names the field",
-            "content": {"application/json": {"schema": ERROR}},
-        }
+        content: dict[str, Any] = {"application/json": {"schema": body}}
+        if yaml:
+            content["application/yaml"] = {"schema": body}
+        operation["requestBody"] = {"required": True, "content": content}
+        operation["responses"]["422"] = _error("invalid; details.path names the field")
+    if role != "viewer":
+        operation["responses"]["409"] = _error("conflicts with the current state")
     return operation
 
 
@@ -113,11 +183,11 @@ def document() -> dict[str, Any]:
         },
         "/recipes": {
             "get": _op("List recipes with status, last run and success rate"),
-            "post": _op("Create a recipe (JSON or YAML)", body=RECIPE, ok=201, role="editor"),
+            "post": _op("Create a recipe (JSON or YAML)", body=RECIPE, ok=201, role="editor", yaml=True),
         },
         "/recipes/{recipe_id}": {
             "get": _op("A recipe with its document, hook URLs and trigger state", params=rid),
-            "put": _op("Save a new version", body=RECIPE, role="editor", params=rid),
+            "put": _op("Save a new version", body=RECIPE, role="editor", params=rid, yaml=True),
             "delete": _op("Delete a recipe", ok=204, role="editor", params=rid),
         },
         "/recipes/{recipe_id}/enable": {"post": _op("Enable", role="editor", params=rid)},
@@ -236,23 +306,7 @@ def document() -> dict[str, Any]:
                 }
             },
         },
-        "Run": {
-            "type": "object",
-            "properties": {
-                k: {}
-                for k in (
-                    "id",
-                    "recipe_id",
-                    "recipe_version",
-                    "status",
-                    "event",
-                    "steps",
-                    "error",
-                    "created_at",
-                    "finished_at",
-                )
-            },
-        },
+        "Run": RUN_SCHEMA,
         "Recipe": _rebase(recipe),
         **{f"Recipe_{name}": _rebase(schema) for name, schema in recipe_defs.items()},
     }
@@ -286,5 +340,6 @@ def _rebase(schema: Any) -> Any:
 
 
 @api_blueprint.get("/openapi.json")
+@public
 def openapi_json() -> Response:
     return reply(document())

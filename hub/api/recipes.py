@@ -6,20 +6,37 @@ from datetime import datetime
 from typing import Any
 
 from flask import Response, g
-from sqlalchemy import delete, select
+from sqlalchemy import select
 
 from hub.api import api_blueprint
-from hub.api.common import ApiError, body, body_object, reply, requires
+from hub.api.auth import requires
+from hub.api.common import ApiError, body, body_object, reply
 from hub.api.views import recipe_detail, recipe_summary, run_view
 from hub.app import runtime
 from hub.audit import audit
 from hub.connections import NotFound
-from hub.db.models import Event, Recipe, RecipeVersion, Run, SeenItem, TriggerState
+from hub.db.models import Event, Recipe, RecipeVersion, Run, TriggerState
 from hub.engine import control
 from hub.engine.runner import Runner
 from hub.engine.subscriptions import sync_subscription
 from hub.recipe_store import delete_recipe, get_recipe, hook_urls, save_recipe, set_enabled
 from hub.recipes import without_secrets
+
+
+def _instant(data: dict[str, Any], field: str) -> datetime | None:
+    """An optional ISO-8601 date-time with a time zone from the body; 422 naming the field otherwise."""
+    value = data.get(field)
+    if value is None:
+        return None
+    try:
+        instant = datetime.fromisoformat(str(value).replace("Z", "+00:00"))
+    except ValueError as exc:
+        raise ApiError(
+            422, "invalid", f"$.{field}: not an ISO-8601 date-time", {"path": f"$.{field}"}
+        ) from exc
+    if instant.tzinfo is None:
+        raise ApiError(422, "invalid", f"$.{field}: give a time zone (e.g. Z)", {"path": f"$.{field}"})
+    return instant
 
 
 def _with_subscription(recipe_id: int, answer: dict[str, Any]) -> dict[str, Any]:
@@ -186,14 +203,7 @@ def recipe_replay_failed(recipe_id: int) -> Response:
         raise ApiError(
             422, "invalid", "$.status: only failed runs are replayed in bulk", {"path": "$.status"}
         )
-    since = None
-    if data.get("since"):
-        try:
-            since = datetime.fromisoformat(str(data["since"]).replace("Z", "+00:00"))
-        except ValueError as exc:
-            raise ApiError(422, "invalid", "$.since: not an ISO-8601 date-time", {"path": "$.since"}) from exc
-        if since.tzinfo is None:
-            raise ApiError(422, "invalid", "$.since: give a time zone (e.g. Z)", {"path": "$.since"})
+    since = _instant(data, "since")
     with rt.db.transaction() as session:
         get_recipe(session, recipe_id)
         runs = control.replay_failed(session, recipe_id, since)
@@ -206,27 +216,30 @@ def recipe_replay_failed(recipe_id: int) -> Response:
 @api_blueprint.post("/recipes/<int:recipe_id>/trigger/reset")
 @requires("editor")
 def recipe_reset_trigger(recipe_id: int) -> Response:
-    """Set or clear the poll cursor; clearing it also forgets seen items, so a backfill takes them again."""
+    """Set (or clear) the poll cursor and the backfill start; seen items are kept, so nothing repeats.
+
+    The trigger becomes unprimed: its next poll starts from `cursor` and takes what it finds as
+    already seen ("from now"), unless `backfill_from` is given, in which case those items start runs.
+    """
     rt = runtime()
     data = body_object()
-    backfill = None
-    if data.get("backfill_from"):
-        try:
-            backfill = datetime.fromisoformat(str(data["backfill_from"]).replace("Z", "+00:00"))
-        except ValueError as exc:
-            raise ApiError(
-                422, "invalid", "$.backfill_from: not an ISO-8601 date-time", {"path": "$.backfill_from"}
-            ) from exc
+    cursor = data.get("cursor")
+    if cursor is not None and not isinstance(cursor, str):
+        raise ApiError(422, "invalid", "$.cursor: must be a string or null", {"path": "$.cursor"})
+    backfill = _instant(data, "backfill_from")
     with rt.db.transaction() as session:
-        get_recipe(session, recipe_id)
+        recipe = get_recipe(session, recipe_id)
         state = session.scalar(select(TriggerState).where(TriggerState.recipe_id == recipe_id))
         if state is None:
             raise NotFound(f"recipe {recipe_id} has no trigger state")
-        state.cursor = data.get("cursor")
-        state.backfill_from = backfill
-        state.primed = state.cursor is not None
+        state.cursor, state.backfill_from, state.primed = cursor, backfill, False
         state.next_poll_at, state.consecutive_failures, state.last_error = None, 0, None
-        if state.cursor is None:
-            session.execute(delete(SeenItem).where(SeenItem.trigger_state_id == state.id))
-        audit(session, g.actor, "trigger.reset", "recipe", str(recipe_id), {"cursor": state.cursor})
-        return reply(recipe_detail(session, rt, get_recipe(session, recipe_id)))
+        audit(
+            session,
+            g.actor,
+            "trigger.reset",
+            "recipe",
+            str(recipe_id),
+            {"cursor": cursor, "backfill_from": backfill.isoformat() if backfill else None},
+        )
+        return reply(recipe_detail(session, rt, recipe))

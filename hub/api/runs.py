@@ -6,13 +6,15 @@ from flask import Response, g, request
 from sqlalchemy import select
 
 from hub.api import api_blueprint
-from hub.api.common import ApiError, body_object, int_arg, reply, requires
+from hub.api.auth import requires
+from hub.api.common import ApiError, body_object, int_arg, reply
 from hub.api.views import run_view
 from hub.app import runtime
 from hub.audit import audit
 from hub.db.models import Run
 from hub.engine import control
 
+RESOLUTIONS = ("retry", "mark_done", "fail")
 STATUSES = ("queued", "running", "waiting", "held", "succeeded", "failed", "filtered", "cancelled")
 
 
@@ -50,16 +52,12 @@ def run_get_run(run_id: int) -> Response:
 def run_replay(run_id: int) -> Response:
     rt = runtime()
     data = body_object()
+    from_step = data.get("from_step")
+    if from_step is not None and not isinstance(from_step, str):
+        raise ApiError(422, "invalid", "$.from_step: must be a step id", {"path": "$.from_step"})
     with rt.db.transaction() as session:
-        new = control.replay(session, run_id, from_step=data.get("from_step"))
-        audit(
-            session,
-            g.actor,
-            "run.replay",
-            "run",
-            str(run_id),
-            {"new_run": new.id, "from_step": data.get("from_step")},
-        )
+        new = control.replay(session, run_id, from_step=from_step or None)
+        audit(session, g.actor, "run.replay", "run", str(run_id), {"new_run": new.id, "from_step": from_step})
         new_id = new.id
     rt.dispatch([new_id])
     with rt.db.transaction() as session:
@@ -80,12 +78,16 @@ def run_cancel(run_id: int) -> Response:
 def run_resolve(run_id: int) -> Response:
     rt = runtime()
     data = body_object()
-    output = data.get("output")
+    action, output = data.get("action"), data.get("output")
+    if action not in RESOLUTIONS:
+        raise ApiError(
+            422, "invalid", f"$.action: must be one of {', '.join(RESOLUTIONS)}", {"path": "$.action"}
+        )
     if output is not None and not isinstance(output, dict):
         raise ApiError(422, "invalid", "$.output: must be an object", {"path": "$.output"})
     with rt.db.transaction() as session:
-        control.resolve(session, run_id, str(data.get("action", "")), output)
-        audit(session, g.actor, "run.resolve", "run", str(run_id), {"action": data.get("action")})
+        control.resolve(session, run_id, action, output)
+        audit(session, g.actor, "run.resolve", "run", str(run_id), {"action": action})
     rt.dispatch([run_id])
     with rt.db.transaction() as session:
         return reply(run_view(session, control.get_run(session, run_id)))

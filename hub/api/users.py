@@ -6,7 +6,8 @@ from flask import Response, g
 from sqlalchemy import select
 
 from hub.api import api_blueprint
-from hub.api.common import ApiError, body_object, int_arg, reply, requires
+from hub.api.auth import requires
+from hub.api.common import ApiError, body_object, int_arg, reply
 from hub.app import runtime
 from hub.audit import audit
 from hub.connections import NotFound
@@ -35,8 +36,11 @@ def user_list_users() -> Response:
 @requires("admin")
 def user_add_user() -> Response:
     data = body_object()
-    if not isinstance(data.get("email"), str) or not isinstance(data.get("role"), str):
-        raise ApiError(422, "invalid", "$.email and $.role are required strings", {"path": "$"})
+    for field in ("email", "role"):
+        if not isinstance(data.get(field), str):
+            raise ApiError(422, "invalid", f"$.{field}: required string", {"path": f"$.{field}"})
+    if data.get("password") is not None and not isinstance(data["password"], str):
+        raise ApiError(422, "invalid", "$.password: must be a string", {"path": "$.password"})
     with runtime().db.transaction() as session:
         user = create_user(session, data["email"], data["role"], password=data.get("password"))
         audit(session, g.actor, "user.create", "user", str(user.id), {"email": user.email, "role": user.role})
@@ -47,11 +51,14 @@ def user_add_user() -> Response:
 @requires("admin")
 def user_add_token(user_id: int) -> Response:
     data = body_object()
+    name = data.get("name") or "api"
+    if not isinstance(name, str) or len(name) > 200:
+        raise ApiError(422, "invalid", "$.name: a string of at most 200 characters", {"path": "$.name"})
     with runtime().db.transaction() as session:
         user = session.get(User, user_id)
         if user is None:
             raise NotFound(f"user {user_id} not found")
-        token, raw = create_token(session, user, str(data.get("name") or "api"))
+        token, raw = create_token(session, user, name)
         audit(session, g.actor, "token.create", "token", str(token.id), {"user": user.email})
         return reply({"id": token.id, "token": raw, "prefix": token.prefix, "name": token.name}, 201)
 

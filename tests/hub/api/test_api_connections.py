@@ -1,0 +1,127 @@
+"""Connectors' metadata, and connections whose secret fields are write-only."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from sqlalchemy import select
+
+from hub.db.models import Connection
+from hub.runtime import Runtime
+from tests.hub.api.conftest import audit_log, make_connection, two_step_recipe
+
+H = dict[str, dict[str, str]]
+SECRET = "pa55word-VERY-secret"
+
+
+def test_connectors_list_and_detail(client: Any, kit: Any, headers: H) -> None:
+    listed = client.get("/api/v1/connectors", headers=headers["viewer"]).get_json()["connectors"]
+    mine = next(c for c in listed if c["id"] == "testkit")
+    assert mine["name"] == "Test kit" and mine["category"] == "testing"
+    assert mine["triggers"] == ["inbox", "feed"] and mine["actions"] == ["record", "pay"]
+    assert {"icon", "docs_url"} <= set(mine)
+    detail = client.get("/api/v1/connectors/testkit", headers=headers["viewer"]).get_json()
+    assert detail["connection_schema"]["properties"]["password"]["writeOnly"] is True
+    assert detail["actions"][0]["input_schema"]["type"] == "object"
+    assert detail["triggers"][0]["config_schema"]["type"] == "object"
+    assert client.get("/api/v1/connectors/nope", headers=headers["viewer"]).status_code == 404
+
+
+def test_secret_fields_are_never_returned(client: Any, runtime: Runtime, kit: Any, headers: H) -> None:
+    editor, viewer = headers["editor"], headers["viewer"]
+    created = make_connection(client, editor, region="eu")
+    assert created["secrets"] == {"password": True} and created["config"] == {
+        "username": "ada",
+        "region": "eu",
+    }
+    changed = client.put(
+        f"/api/v1/connections/{created['id']}",
+        json={"config": {"region": "us"}, "rate_limit": 2.5},
+        headers=editor,
+    )
+    assert changed.status_code == 200
+    kept = changed.get_json()
+    assert (
+        kept["secrets"] == {"password": True}
+        and kept["config"]["region"] == "us"
+        and kept["rate_limit"] == 2.5
+    )
+    test = client.post(f"/api/v1/connections/{created['id']}/test", headers=editor).get_json()
+    assert test == {
+        "ok": True,
+        "message": "signed in as ada",
+    }  # the kept password still reaches the connector
+    texts = [
+        json.dumps(created),
+        json.dumps(kept),
+        client.get(f"/api/v1/connections/{created['id']}", headers=viewer).get_data(as_text=True),
+        client.get("/api/v1/connections", headers=viewer).get_data(as_text=True),
+        client.get("/api/v1/audit", headers=headers["admin"]).get_data(as_text=True),
+    ]
+    assert all(SECRET not in text for text in texts)
+    with runtime.db.transaction() as session:
+        row = session.scalar(select(Connection))
+        assert SECRET not in (row.secrets or "") and SECRET not in json.dumps(row.config)
+        assert runtime.vault.decrypt(row.secrets) == {"password": SECRET}
+
+
+def test_connection_test_failure_is_redacted(client: Any, kit: Any, headers: H) -> None:
+    created = make_connection(client, headers["editor"], region="refuse")
+    answer = client.post(f"/api/v1/connections/{created['id']}/test", headers=headers["editor"])
+    assert answer.status_code == 200
+    result = answer.get_json()
+    assert result["ok"] is False and "refused for ada" in result["message"]
+    assert SECRET not in answer.get_data(as_text=True)
+    assert (
+        client.post(f"/api/v1/connections/{created['id']}/test", headers=headers["viewer"]).status_code == 403
+    )
+    assert client.post("/api/v1/connections/999/test", headers=headers["editor"]).status_code == 404
+
+
+def test_connection_validation(client: Any, kit: Any, headers: H) -> None:
+    editor = headers["editor"]
+
+    def post(body: Any) -> Any:
+        return client.post("/api/v1/connections", json=body, headers=editor)
+
+    def path(answer: Any) -> str:
+        assert answer.status_code == 422, answer.get_json()
+        return answer.get_json()["error"]["details"]["path"]
+
+    assert path(post({"name": "x", "connector": "nope"})) == "$.connector"
+    assert path(post({"connector": "testkit"})) == "$.name"
+    assert path(post({"name": "x", "connector": "testkit", "config": {"username": 5, "password": "p"}})) == (
+        "$.config.username"
+    )
+    assert path(post({"name": "x", "connector": "testkit", "config": {"username": "a"}})) == "$.config"
+    config = {"username": "a", "password": "p-123456"}
+    assert (
+        path(post({"name": "x", "connector": "testkit", "config": config, "rate_limit": -1}))
+        == "$.rate_limit"
+    )
+    assert path(post({"name": "x", "connector": "testkit", "config": config, "concurrency_limit": 1.5})) == (
+        "$.concurrency_limit"
+    )
+    made = make_connection(client, editor)
+    duplicate = post({"name": "kit1", "connector": "testkit", "config": config})
+    assert duplicate.status_code == 409 and duplicate.get_json()["error"]["code"] == "conflict"
+    assert client.get("/api/v1/connections/999", headers=editor).status_code == 404
+    renamed = client.put(f"/api/v1/connections/{made['id']}", json={"name": "kit2"}, headers=editor)
+    assert renamed.status_code == 200 and renamed.get_json()["name"] == "kit2"
+    assert renamed.get_json()["secrets"] == {"password": True}
+
+
+def test_connection_in_use_by_an_enabled_recipe(client: Any, runtime: Runtime, kit: Any, headers: H) -> None:
+    editor = headers["editor"]
+    connection = make_connection(client, editor)
+    recipe = client.post("/api/v1/recipes", json=two_step_recipe(), headers=editor).get_json()
+    in_use = client.delete(f"/api/v1/connections/{connection['id']}", headers=editor)
+    assert in_use.status_code == 409 and str(recipe["id"]) in in_use.get_json()["error"]["message"]
+    rename = client.put(f"/api/v1/connections/{connection['id']}", json={"name": "elsewhere"}, headers=editor)
+    assert rename.status_code == 409  # recipes refer to connections by name
+    client.post(f"/api/v1/recipes/{recipe['id']}/disable", headers=editor)
+    assert client.delete(f"/api/v1/connections/{connection['id']}", headers=editor).status_code == 204
+    assert client.get(f"/api/v1/connections/{connection['id']}", headers=editor).status_code == 404
+    actions = [a for who, a in audit_log(runtime) if who == "editor@example.com"]
+    assert actions[0] == "connection.create" and actions[-1] == "connection.delete"

@@ -1,0 +1,224 @@
+"""Recipes through the API: validation with JSON paths, versions, enable/disable, test runs, trigger reset."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from hub.engine.poller import poll_recipe
+from hub.runtime import Runtime
+from tests.hub.api.conftest import audit_log, make_connection, two_step_recipe
+
+H = dict[str, dict[str, str]]
+
+
+def create(client: Any, headers: dict[str, str], document: dict[str, Any]) -> dict[str, Any]:
+    answer = client.post("/api/v1/recipes", json=document, headers=headers)
+    assert answer.status_code == 201, answer.get_json()
+    return answer.get_json()
+
+
+def error_path(answer: Any) -> str:
+    assert answer.status_code == 422, answer.get_json()
+    return answer.get_json()["error"]["details"]["path"]
+
+
+def test_create_read_update_versions_and_delete(client: Any, runtime: Runtime, kit: Any, headers: H) -> None:
+    editor, viewer = headers["editor"], headers["viewer"]
+    make_connection(client, editor)
+    recipe = create(client, editor, two_step_recipe())
+    assert recipe["version"] == 1 and recipe["name"] == "two steps" and recipe["enabled"] is True
+    assert recipe["webhook_url"].startswith("http://127.0.0.1:8000/hooks/")
+
+    changed = client.put(
+        f"/api/v1/recipes/{recipe['id']}", json=two_step_recipe(name="renamed"), headers=editor
+    )
+    assert changed.status_code == 200 and changed.get_json()["version"] == 2
+    assert changed.get_json()["webhook_url"] == recipe["webhook_url"]  # the address survives new versions
+    versions = client.get(f"/api/v1/recipes/{recipe['id']}/versions", headers=viewer).get_json()["versions"]
+    assert [v["version"] for v in versions] == [1, 2]
+    assert all(v["created_by"] == "editor@example.com" and v["created_at"] for v in versions)
+    first = client.get(f"/api/v1/recipes/{recipe['id']}/versions/1", headers=viewer).get_json()
+    assert first["version"] == 1 and first["document"]["name"] == "two steps"
+    assert client.get(f"/api/v1/recipes/{recipe['id']}/versions/9", headers=viewer).status_code == 404
+
+    detail = client.get(f"/api/v1/recipes/{recipe['id']}", headers=viewer).get_json()
+    assert detail["document"]["name"] == "renamed" and detail["version"] == 2
+    assert detail["webhook_url"] == recipe["webhook_url"]
+    listed = client.get("/api/v1/recipes", headers=viewer).get_json()["recipes"]
+    assert [(r["id"], r["name"], r["version"]) for r in listed] == [(recipe["id"], "renamed", 2)]
+    assert listed[0]["trigger"] == {"connector": "testkit", "trigger": "inbox", "connection": "kit1"}
+
+    assert client.delete(f"/api/v1/recipes/{recipe['id']}", headers=editor).status_code == 204
+    assert client.get(f"/api/v1/recipes/{recipe['id']}", headers=viewer).status_code == 404
+    assert client.get("/api/v1/recipes", headers=viewer).get_json()["recipes"] == []
+    assert (
+        client.put(f"/api/v1/recipes/{recipe['id']}", json=two_step_recipe(), headers=editor).status_code
+        == 404
+    )
+    actions = [a for who, a in audit_log(runtime) if who == "editor@example.com"]
+    assert actions == ["connection.create", "recipe.create", "recipe.update", "recipe.delete"]
+
+
+def test_enable_and_disable(client: Any, runtime: Runtime, kit: Any, headers: H) -> None:
+    editor, viewer = headers["editor"], headers["viewer"]
+    make_connection(client, editor)
+    recipe = create(client, editor, two_step_recipe(enabled=False))
+    assert recipe["enabled"] is False
+    enabled = client.post(f"/api/v1/recipes/{recipe['id']}/enable", headers=editor)
+    assert enabled.status_code == 200 and enabled.get_json()["enabled"] is True
+    assert client.get(f"/api/v1/recipes/{recipe['id']}", headers=viewer).get_json()["enabled"] is True
+    disabled = client.post(f"/api/v1/recipes/{recipe['id']}/disable", headers=editor).get_json()
+    assert disabled["enabled"] is False
+    hook = "/hooks/" + recipe["webhook_url"].rsplit("/", 1)[1]
+    assert client.post(hook, json={"v": 1}).status_code == 404  # a disabled recipe takes no events
+    assert client.post(f"/api/v1/recipes/{recipe['id']}/enable", headers=viewer).status_code == 403
+    assert client.post("/api/v1/recipes/999/enable", headers=editor).status_code == 404
+    assert ("editor@example.com", "recipe.enable") in audit_log(runtime)
+    assert ("editor@example.com", "recipe.disable") in audit_log(runtime)
+
+
+def test_validation_errors_name_the_json_path(client: Any, kit: Any, headers: H) -> None:
+    editor = headers["editor"]
+    make_connection(client, editor)
+    client.post(
+        "/api/v1/connections",
+        json={"name": "other1", "connector": "otherkit", "config": {"api_key": "k-123456"}},
+        headers=editor,
+    )
+
+    def post(change: Any) -> Any:
+        document = two_step_recipe()
+        change(document)
+        return client.post("/api/v1/recipes", json=document, headers=editor)
+
+    assert error_path(post(lambda d: d["steps"][0].update(connector="nope"))) == "$.steps[0].connector"
+    assert error_path(post(lambda d: d["steps"][1].update(action="nope"))) == "$.steps[1].action"
+    assert error_path(post(lambda d: d["steps"][0].update(connection="missing"))) == "$.steps[0].connection"
+    wrong = post(lambda d: d["steps"][1].update(connection="other1"))
+    assert error_path(wrong) == "$.steps[1].connection" and "otherkit" in wrong.get_json()["error"]["message"]
+    syntax = post(lambda d: d["steps"][1]["input"].update(value="{{ steps.a.echo "))
+    assert error_path(syntax) == "$.steps[1].input.value"
+    assert error_path(post(lambda d: d.pop("name"))) == "$"
+    assert error_path(post(lambda d: d["trigger"].update(trigger="nope"))) == "$.trigger.trigger"
+    not_object = client.post("/api/v1/recipes", json=["a"], headers=editor)
+    assert not_object.status_code == 422 and not_object.get_json()["error"]["details"]["path"] == "$"
+
+
+def test_yaml_import(client: Any, kit: Any, headers: H) -> None:
+    make_connection(client, headers["editor"])
+    text = """
+name: from yaml
+trigger: {connector: testkit, trigger: inbox, connection: kit1}
+steps:
+  - id: a
+    connector: testkit
+    action: record
+    connection: kit1
+    input: {value: "{{ event.v }}", amount: 12.50}
+"""
+    for content_type in ("application/yaml", "text/yaml"):
+        answer = client.post(
+            "/api/v1/recipes", data=text, content_type=content_type, headers=headers["editor"]
+        )
+        assert answer.status_code == 201, answer.get_json()
+        assert answer.get_json()["name"] == "from yaml" and answer.get_json()["version"] == 1
+    broken = client.post(
+        "/api/v1/recipes", data="name: [unclosed", content_type="application/yaml", headers=headers["editor"]
+    )
+    assert broken.status_code == 400 and "YAML" in broken.get_json()["error"]["message"]
+    bomb = "a: &a [x, x]\nb: &b [*a, *a]\nc: [*b, *b]\n"
+    refused = client.post("/api/v1/recipes", data=bomb, content_type="text/yaml", headers=headers["editor"])
+    assert refused.status_code == 400 and "aliases" in refused.get_json()["error"]["message"]
+
+
+def test_dry_run_renders_and_performs_nothing(client: Any, runtime: Runtime, kit: Any, headers: H) -> None:
+    make_connection(client, headers["editor"])
+    recipe = create(client, headers["editor"], two_step_recipe())
+    answer = client.post(
+        f"/api/v1/recipes/{recipe['id']}/test",
+        json={"event": {"v": "hi"}, "dry_run": True},
+        headers=headers["editor"],
+    )
+    assert answer.status_code == 200
+    run = answer.get_json()
+    assert run["status"] == "succeeded" and run["dry_run"] is True
+    assert run["event"] == {"v": "hi"} and run["recipe_version"] == 1
+    assert [s["id"] for s in run["steps"]] == ["a", "b"]
+    assert [s["input"] for s in run["steps"]] == [{"value": "hi"}, {"value": "sample+"}]
+    assert kit.calls == []
+    assert (
+        client.post(f"/api/v1/recipes/{recipe['id']}/test", json={}, headers=headers["viewer"]).status_code
+        == 403
+    )
+
+
+def test_live_test_run_performs_each_step_once(client: Any, kit: Any, headers: H) -> None:
+    make_connection(client, headers["editor"])
+    recipe = create(client, headers["editor"], two_step_recipe(enabled=False))  # a test needs no enabling
+    run = client.post(
+        f"/api/v1/recipes/{recipe['id']}/test",
+        json={"event": {"v": "hi"}, "dry_run": False},
+        headers=headers["editor"],
+    ).get_json()
+    assert run["status"] == "succeeded" and run["dry_run"] is False
+    assert [s["output"] for s in run["steps"]] == [{"echo": "hi"}, {"echo": "hi+"}]
+    assert [c["inputs"] for c in kit.calls] == [{"value": "hi"}, {"value": "hi+"}]
+    assert run["steps"][0]["attempt_log"][0]["idempotency_key"] == f"{run['id']}:a"
+    same = client.get(f"/api/v1/runs/{run['id']}", headers=headers["viewer"]).get_json()
+    assert same == run
+    bad = client.post(f"/api/v1/recipes/{recipe['id']}/test", json={"event": [1]}, headers=headers["editor"])
+    assert error_path(bad) == "$.event"
+
+
+def test_decimal_numbers_in_recipes_keep_their_type(client: Any, kit: Any, headers: H) -> None:
+    make_connection(client, headers["editor"])
+    document = two_step_recipe()
+    document["steps"][0]["input"]["amount"] = 12.50
+    answer = client.post("/api/v1/recipes", json=document, headers=headers["editor"])
+    assert answer.status_code == 201, answer.get_json()
+    detail = client.get(f"/api/v1/recipes/{answer.get_json()['id']}", headers=headers["viewer"]).get_json()
+    assert detail["document"]["steps"][0]["input"]["amount"] == 12.5
+
+
+def test_trigger_reset_sets_the_cursor_and_keeps_seen_items(
+    client: Any, runtime: Runtime, kit: Any, headers: H
+) -> None:
+    editor = headers["editor"]
+    make_connection(client, editor)
+    document = two_step_recipe(name="feed")
+    document["trigger"] = {"connector": "testkit", "trigger": "feed", "connection": "kit1", "config": {}}
+    recipe = create(client, editor, document)
+    assert "webhook_url" not in recipe
+    kit.items = [{"id": 1, "v": "one"}]
+    assert poll_recipe(runtime, recipe["id"])["primed"] == 1  # first poll: start from now
+    state = client.get(f"/api/v1/recipes/{recipe['id']}", headers=headers["viewer"]).get_json()[
+        "trigger_state"
+    ]
+    assert state["cursor"] == "c1" and state["primed"] is True and state["items_taken"] == 0
+
+    reset = client.post(
+        f"/api/v1/recipes/{recipe['id']}/trigger/reset",
+        json={"cursor": None, "backfill_from": "2024-01-01T00:00:00Z"},
+        headers=editor,
+    )
+    assert reset.status_code == 200
+    state = reset.get_json()["trigger_state"]
+    assert state["cursor"] is None and state["primed"] is False
+    assert state["backfill_from"].startswith("2024-01-01T00:00:00")
+    kit.items.append({"id": 2, "v": "two"})
+    result = poll_recipe(runtime, recipe["id"])
+    assert kit.polls[-1]["cursor"] is None and kit.polls[-1]["since"].year == 2024
+    assert result["new"] == 1  # item 1 was seen before the reset and is not taken again
+    assert [c["inputs"]["value"] for c in kit.calls] == ["two", "two+"]
+
+    moved = client.post(
+        f"/api/v1/recipes/{recipe['id']}/trigger/reset", json={"cursor": "c9"}, headers=editor
+    ).get_json()["trigger_state"]
+    assert moved["cursor"] == "c9" and moved["primed"] is False and moved["backfill_from"] is None
+    poll_recipe(runtime, recipe["id"])
+    assert kit.polls[-1]["cursor"] == "c9"
+    bad = client.post(
+        f"/api/v1/recipes/{recipe['id']}/trigger/reset", json={"backfill_from": "yesterday"}, headers=editor
+    )
+    assert error_path(bad) == "$.backfill_from"
+    assert ("editor@example.com", "trigger.reset") in audit_log(runtime)
