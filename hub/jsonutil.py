@@ -7,10 +7,17 @@ import decimal
 import json
 import re
 import uuid
+from collections.abc import Callable
 from typing import Any
 
 
-def dumps(value: Any, *, compact: bool = False, indent: int | None = None) -> str:
+def dumps(
+    value: Any,
+    *,
+    compact: bool = False,
+    indent: int | None = None,
+    fallback: Callable[[Any], Any] | None = None,
+) -> str:
     """json.dumps where Decimal("12345678901234567.89") stays exactly those digits (never a float)."""
     marker = uuid.uuid4().hex
 
@@ -23,6 +30,8 @@ def dumps(value: Any, *, compact: bool = False, indent: int | None = None) -> st
             return obj.isoformat()
         if isinstance(obj, bytes):
             return obj.decode("utf-8", errors="replace")
+        if fallback is not None:
+            return fallback(obj)
         raise TypeError(f"{type(obj).__name__} is not JSON serialisable")
 
     separators = (",", ":") if compact else None

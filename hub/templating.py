@@ -13,7 +13,6 @@ import functools
 import json
 import re
 import types
-import uuid
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from decimal import Decimal
@@ -26,6 +25,7 @@ from jinja2.sandbox import ImmutableSandboxedEnvironment
 from jinja2.visitor import NodeTransformer
 from markupsafe import Markup
 
+from hub import jsonutil
 from hub import template_limits as tl
 from hub.sdk.errors import TemplateError
 from hub.template_limits import DEFAULT_LIMITS, LimitExceeded, Limits
@@ -162,23 +162,15 @@ def _tojson(value: Any, indent: int | None = None) -> str:
     """Plain JSON (not HTML-escaped): Decimals as their exact digits, dates as ISO-8601."""
     if indent is not None and not (isinstance(indent, int) and 0 <= indent <= 16):
         raise ValueError("tojson indent must be an integer from 0 to 16")
-    marker = uuid.uuid4().hex
 
-    def default(obj: Any) -> Any:
-        if isinstance(obj, Decimal):
-            if not obj.is_finite():
-                raise ValueError(f"{obj} cannot be written as a JSON number")
-            return f"{marker}{obj}{marker}"
-        if isinstance(obj, dt.date | dt.time):
-            return obj.isoformat()
+    def fallback(obj: Any) -> Any:
         if isinstance(obj, Undefined):
             return None
         if isinstance(obj, tl.GuardedRange | set | frozenset | Iterator):
             return list(tl.guard_iter(obj))
         raise TypeError(f"a {type(obj).__name__} cannot be written as JSON")
 
-    text = json.dumps(value, default=default, ensure_ascii=False, indent=indent, allow_nan=False)
-    return re.sub(f'"{marker}([^"]*){marker}"', r"\1", text)
+    return jsonutil.dumps(value, indent=indent, fallback=fallback)
 
 
 def _fromjson(value: str) -> Any:
