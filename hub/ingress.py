@@ -8,11 +8,12 @@ from typing import Any
 
 from flask import Blueprint, Response, request
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 from werkzeug.datastructures import Headers
 
 from hub.app import runtime
 from hub.db.models import HookEndpoint, Recipe, RecipeVersion
-from hub.engine.intake import resolve_waits, store_events
+from hub.engine.intake import Stored, resolve_waits, store_events
 from hub.engine.poller import build_context
 from hub.jsonutil import dumps
 from hub.recipes import step_type
@@ -61,7 +62,7 @@ def _vendor_response(answer: WebhookResponse) -> Response:
 
 def _lookup(token: str) -> tuple[Recipe, dict[str, Any], dict[str, Any], str | None] | None:
     """(recipe, document, trigger spec, wait step id) for an enabled recipe's endpoint."""
-    with runtime().db.transaction() as session:
+    with runtime().db.read() as session:
         endpoint = session.scalar(select(HookEndpoint).where(HookEndpoint.token == token))
         if endpoint is None:
             return None
@@ -135,8 +136,8 @@ def receive(token: str) -> Response:
     except (PermanentError, ValueError, UnicodeError) as exc:
         count.labels("bad_request").inc()
         return _error(400, "bad_request", getattr(exc, "message", None) or str(exc))
-    run_ids: list[int] = []
-    with rt.db.transaction() as session:
+
+    def store(session: Session) -> tuple[list[Stored], list[int]]:
         stored = store_events(
             session,
             recipe_id=recipe.id,
@@ -145,12 +146,15 @@ def receive(token: str) -> Response:
             events=events,
             start_runs=wait_step is None,
         )
-        run_ids.extend(s.run_id for s in stored if s.run_id)
+        run_ids = [s.run_id for s in stored if s.run_id]
         for item, result in zip(events, stored, strict=True):
             if not result.duplicate:
                 run_ids.extend(
                     resolve_waits(session, connector.id, trigger.key, ctx.connection_id, item.data)
                 )
+        return stored, run_ids
+
+    stored, run_ids = rt.db.write(store)
     rt.dispatch(run_ids)
     fresh = [s for s in stored if not s.duplicate]
     count.labels("accepted" if fresh else "duplicate").inc()

@@ -2,22 +2,30 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import threading
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import create_engine, event, text
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from hub import jsonutil
+from hub.db.committer import GroupCommitter
+
+T = TypeVar("T")
+
+
+_reading = threading.local()
 
 
 def _sqlite_pragmas(engine: Engine) -> None:
     """WAL for concurrent readers, foreign keys on, and writers that wait instead of failing.
 
-    Transactions begin IMMEDIATE: a deferred transaction that reads and then writes can fail with
-    SQLITE_BUSY_SNAPSHOT under concurrent writers, which busy_timeout does not retry.
+    Write transactions begin IMMEDIATE: a deferred transaction that reads and then writes can fail
+    with SQLITE_BUSY_SNAPSHOT under concurrent writers, which busy_timeout does not retry. Read-only
+    units of work (Database.read) begin deferred and never wait for the write lock.
     """
 
     @event.listens_for(engine, "connect")
@@ -32,7 +40,7 @@ def _sqlite_pragmas(engine: Engine) -> None:
 
     @event.listens_for(engine, "begin")
     def _on_begin(connection: Any) -> None:
-        connection.exec_driver_sql("BEGIN IMMEDIATE")
+        connection.exec_driver_sql("BEGIN" if getattr(_reading, "active", False) else "BEGIN IMMEDIATE")
 
 
 def make_engine(url: str, **kwargs: Any) -> Engine:
@@ -59,6 +67,10 @@ class Database:
         self.url = url
         self.engine = make_engine(url, **engine_kwargs)
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
+        # SQLite has one writer at a time. Threads of this process queue on a lock, which hands over
+        # at once, instead of on SQLite's busy handler, which sleeps and polls (seconds of tail latency).
+        self._write_lock = threading.RLock() if self.engine.dialect.name == "sqlite" else None
+        self._committer = GroupCommitter(self) if self._write_lock is not None else None
 
     @property
     def dialect(self) -> str:
@@ -70,6 +82,40 @@ class Database:
     @contextmanager
     def transaction(self) -> Iterator[Session]:
         """A session committed on success and rolled back on any error."""
+        if self._write_lock is None:
+            yield from self._unit_of_work()
+            return
+        outer = getattr(_reading, "active", False)
+        _reading.active = False
+        try:
+            with self._write_lock:
+                yield from self._unit_of_work()
+        finally:
+            _reading.active = outer
+
+    def write(self, fn: Callable[[Session], T]) -> T:
+        """Apply `fn` in a write transaction, committed when this returns. On SQLite, writes of
+        concurrent threads are grouped into one commit (PostgreSQL keeps one transaction each, so
+        row locks stay short and batches of unrelated work never deadlock each other)."""
+        if self._committer is None:
+            with self.transaction() as session:
+                return fn(session)
+        return self._committer.submit(fn)
+
+    @contextmanager
+    def read(self) -> Iterator[Session]:
+        """A read-only session: a consistent snapshot that never waits for writers. Do not write in it."""
+        if self._write_lock is None:
+            yield from self._unit_of_work()
+            return
+        outer = getattr(_reading, "active", False)
+        _reading.active = True
+        try:
+            yield from self._unit_of_work()
+        finally:
+            _reading.active = outer
+
+    def _unit_of_work(self) -> Iterator[Session]:
         session = self._sessions()
         try:
             yield session

@@ -12,7 +12,7 @@ import time
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import insert, select, update
 
 from hub import templating
 from hub.db.models import Connection, StepAttempt, StepRun, utcnow
@@ -123,16 +123,29 @@ class ActionSteps:
     ) -> Any:
         step_id = step["id"]
         key = f"{self.run_id}:{step_id}"
-        with self.db.transaction() as session:
+
+        def start(session: Any) -> tuple[int, int]:
             self._renew(session)
-            state = self._state(session, phase, index, step_id)
-            state.attempts += 1
-            state.status, state.input = "running", stored_input
-            state.started_at = state.started_at or utcnow()
-            attempt = StepAttempt(step_run_id=state.id, number=state.attempts, idempotency_key=key)
-            session.add(attempt)
-            session.flush()
-            attempt_id, number = attempt.id, state.attempts
+            known = self.states.get((phase, step_id))
+            number = (known.attempts if known else 0) + 1
+            state = self._state(
+                session,
+                phase,
+                index,
+                step_id,
+                attempts=number,
+                status="running",
+                input=stored_input,
+                started_at=(known.started_at if known else None) or utcnow(),
+            )
+            attempt_id = session.execute(
+                insert(StepAttempt)
+                .values(step_run_id=state.id, number=number, idempotency_key=key, status="started")
+                .returning(StepAttempt.id)
+            ).scalar_one()
+            return attempt_id, number
+
+        attempt_id, number = self.db.write(start)
         ctx = Context(
             connector=connector,
             connection=dict(fields),
@@ -167,18 +180,27 @@ class ActionSteps:
             elapsed = time.monotonic() - started
             self.rt.metrics.step_seconds.labels(connector.id, action.key, outcome_label).observe(elapsed)
         stored_output = redact(output if output is not None else {}, self.secrets + ctx.secrets())
-        with self.db.transaction() as session:
-            attempt = session.get(StepAttempt, attempt_id)
-            attempt.status, attempt.finished_at = "succeeded", utcnow()
-            attempt.duration_ms = round(elapsed * 1000, 2)
-            state = self._state(session, phase, index, step_id)
-            state.status, state.output, state.error, state.finished_at = (
-                "succeeded",
-                stored_output,
-                None,
-                utcnow(),
-            )
+
+        def succeed(session: Any) -> None:
             self._renew(session)
+            session.execute(
+                update(StepAttempt)
+                .where(StepAttempt.id == attempt_id)
+                .values(status="succeeded", finished_at=utcnow(), duration_ms=round(elapsed * 1000, 2))
+                .execution_options(synchronize_session=False)
+            )
+            self._state(
+                session,
+                phase,
+                index,
+                step_id,
+                status="succeeded",
+                output=stored_output,
+                error=None,
+                finished_at=utcnow(),
+            )
+
+        self.db.write(succeed)
         self.context["steps"][step_id] = stored_output
         return None
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import insert, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -116,16 +116,16 @@ def store_events(
             stored.append(Stored(event_id=int(existing or 0), run_id=None, duplicate=True))
             continue
         if event_id is None:
-            event = Event(**values)
-            session.add(event)
-            session.flush()
-            event_id = event.id
+            event_id = session.execute(insert(Event).values(**values).returning(Event.id)).scalar_one()
         run_id = None
         if start_runs:
-            run = Run(recipe_id=recipe_id, recipe_version=recipe_version, event_id=event_id, status="queued")
-            session.add(run)
-            session.flush()
-            run_id = run.id
+            run_id = session.execute(
+                insert(Run)
+                .values(
+                    recipe_id=recipe_id, recipe_version=recipe_version, event_id=event_id, status="queued"
+                )
+                .returning(Run.id)
+            ).scalar_one()
         stored.append(Stored(event_id=event_id, run_id=run_id, duplicate=False))
     return stored
 

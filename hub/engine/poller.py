@@ -33,7 +33,7 @@ def build_context(runtime: Runtime, connector: Any, connection_name: str | None,
     fields: dict[str, Any] = {}
     connection_id = None
     if connection_name:
-        with runtime.db.transaction() as session:
+        with runtime.db.read() as session:
             row = session.scalar(select(Connection).where(Connection.name == connection_name))
             if row is None:
                 raise AuthError(f"connection '{connection_name}' no longer exists")

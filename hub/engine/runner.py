@@ -14,7 +14,7 @@ import logging
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import and_, func, or_, select, update
+from sqlalchemy import and_, func, insert, or_, select, update
 
 from hub import templating
 from hub.connections import merged_fields
@@ -65,8 +65,7 @@ class Runner(ActionSteps):
             )
             .execution_options(synchronize_session=False)
         )
-        with self.db.transaction() as session:
-            return session.execute(statement).rowcount == 1
+        return self.db.write(lambda session: session.execute(statement).rowcount == 1)
 
     def _renew(self, session: Any) -> None:
         statement = (
@@ -95,9 +94,12 @@ class Runner(ActionSteps):
             .values(**values)
             .execution_options(synchronize_session=False)
         )
-        with self.db.transaction() as session:
+
+        def release(session: Any) -> None:
             if session.execute(statement).rowcount != 1:
                 raise LostLease()
+
+        self.db.write(release)
         if status in FINAL or status == "held":
             self.rt.metrics.runs_finished.labels(status).inc()
 
@@ -117,7 +119,7 @@ class Runner(ActionSteps):
                 self._release("failed", error=error_info(exc))
 
     def _load(self) -> None:
-        with self.db.transaction() as session:
+        with self.db.read() as session:
             run = session.get(Run, self.run_id)
             assert run is not None
             self.run = run
@@ -174,26 +176,39 @@ class Runner(ActionSteps):
         self._release("failed", error=self.run.error)
 
     # -- steps --------------------------------------------------------------------------------
-    def _state(self, session: Any, phase: str, index: int, step_id: str) -> StepRun:
+    def _state(self, session: Any, phase: str, index: int, step_id: str, **values: Any) -> StepRun:
+        """The step's record, created on first use, with `values` written to it (Core statements:
+        the ORM unit of work costs several times more on this hot path)."""
         state = self.states.get((phase, step_id))
         if state is None:
-            state = StepRun(
-                run_id=self.run_id, step_id=step_id, phase=phase, position=index, status="pending"
+            row = {"status": "pending", "attempts": 0, **values}
+            state_id = session.execute(
+                insert(StepRun)
+                .values(run_id=self.run_id, step_id=step_id, phase=phase, position=index, **row)
+                .returning(StepRun.id)
+            ).scalar_one()
+            state = StepRun(id=state_id, run_id=self.run_id, step_id=step_id, phase=phase, position=index)
+            for key, value in row.items():
+                setattr(state, key, value)
+            self.states[(phase, step_id)] = state
+            return state
+        if values:
+            session.execute(
+                update(StepRun)
+                .where(StepRun.id == state.id)
+                .values(**values)
+                .execution_options(synchronize_session=False)
             )
-            session.add(state)
-            session.flush()
-            self.states[(phase, step_id)] = state
-        else:
-            state = session.merge(state)
-            self.states[(phase, step_id)] = state
+            for key, value in values.items():
+                setattr(state, key, value)
         return state
 
     def _save_step(self, phase: str, index: int, step_id: str, **values: Any) -> None:
-        with self.db.transaction() as session:
+        def save(session: Any) -> None:
             self._renew(session)
-            state = self._state(session, phase, index, step_id)
-            for key, value in values.items():
-                setattr(state, key, value)
+            self._state(session, phase, index, step_id, **values)
+
+        self.db.write(save)
 
     def _run_steps(self, phase: str, steps: list[dict[str, Any]]) -> Any:
         base = "$.steps" if phase == "main" else "$.on_failure"
@@ -283,8 +298,15 @@ class Runner(ActionSteps):
         timeout = step.get("timeout_s")
         with self.db.transaction() as session:
             self._renew(session)
-            state = self._state(session, phase, index, step["id"])
-            state.status, state.input, state.started_at = "waiting", {"match": match}, utcnow()
+            self._state(
+                session,
+                phase,
+                index,
+                step["id"],
+                status="waiting",
+                input={"match": match},
+                started_at=utcnow(),
+            )
             session.add(
                 Wait(
                     run_id=self.run_id,
@@ -303,7 +325,7 @@ class Runner(ActionSteps):
         return PARKED
 
     def _connection(self, name: str, path: str) -> tuple[Connection, dict[str, Any]]:
-        with self.db.transaction() as session:
+        with self.db.read() as session:
             row = session.scalar(select(Connection).where(Connection.name == name))
             if row is None:
                 raise RecipeError(f"{path}: unknown connection '{name}'", path=path)
