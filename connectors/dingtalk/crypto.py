@@ -1,0 +1,111 @@
+"""DingTalk's event-callback crypto (HTTP push mode).
+
+msg_signature = sha1 of the sorted, concatenated [token, timestamp, nonce, encrypt]. `encrypt` is
+base64 of AES-256-CBC (key = base64decode(EncodingAESKey + "="), IV = key[:16], PKCS#7 padding to
+32-byte blocks) over 16 random bytes + 4-byte big-endian length + message + owner key (the app's
+AppKey for event subscriptions, the CorpId for older corp callbacks, the SuiteKey for ISV suites).
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import hmac
+import os
+import secrets
+import struct
+import time
+
+from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
+
+from hub.sdk.errors import SignatureError
+
+BLOCK = 32
+
+
+def msg_signature(token: str, timestamp: str, nonce: str, encrypt: str) -> str:
+    joined = "".join(sorted([token, timestamp, nonce, encrypt])).encode("utf-8")
+    return hashlib.sha1(joined, usedforsecurity=False).hexdigest()  # SHA-1 is DingTalk's choice
+
+
+def aes_key(encoding_aes_key: str) -> bytes:
+    """The 43-character EncodingAESKey is base64 of the 32-byte key without its '=' padding."""
+    try:
+        key = base64.b64decode(encoding_aes_key.strip() + "=", validate=True)
+    except (binascii.Error, ValueError) as exc:
+        raise SignatureError("the DingTalk EncodingAESKey is not valid base64") from exc
+    if len(key) != 32:
+        raise SignatureError("the DingTalk EncodingAESKey must be 43 characters (a 32-byte key)")
+    return key
+
+
+def _cipher(key: bytes) -> Cipher:
+    return Cipher(algorithms.AES(key), modes.CBC(key[:16]))
+
+
+def encrypt(encoding_aes_key: str, owner_key: str, message: str, random16: bytes | None = None) -> str:
+    key = aes_key(encoding_aes_key)
+    body = message.encode("utf-8")
+    plain = (random16 or os.urandom(16)) + struct.pack(">I", len(body)) + body + owner_key.encode("utf-8")
+    pad = BLOCK - len(plain) % BLOCK
+    plain += bytes([pad]) * pad
+    encryptor = _cipher(key).encryptor()
+    return base64.b64encode(encryptor.update(plain) + encryptor.finalize()).decode("ascii")
+
+
+def decrypt(encoding_aes_key: str, encrypted: str) -> tuple[str, str]:
+    """(message, owner key); SignatureError when the ciphertext or its padding is malformed."""
+    key = aes_key(encoding_aes_key)
+    try:
+        raw = base64.b64decode(encrypted, validate=True)
+    except (binascii.Error, ValueError) as exc:
+        raise SignatureError("encrypt is not valid base64") from exc
+    if not raw or len(raw) % 16:
+        raise SignatureError("encrypt is not a whole number of AES blocks")
+    decryptor = _cipher(key).decryptor()
+    plain = decryptor.update(raw) + decryptor.finalize()
+    pad = plain[-1]
+    if not 1 <= pad <= BLOCK or plain[-pad:] != bytes([pad]) * pad:
+        raise SignatureError("encrypt has bad padding (wrong EncodingAESKey?)")
+    plain = plain[:-pad]
+    if len(plain) < 20:
+        raise SignatureError("encrypt is too short")
+    (length,) = struct.unpack(">I", plain[16:20])
+    if 20 + length > len(plain):
+        raise SignatureError("encrypt declares a message longer than itself")
+    try:
+        return plain[20 : 20 + length].decode("utf-8"), plain[20 + length :].decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise SignatureError("decrypted message is not UTF-8") from exc
+
+
+def check_signature(token: str, timestamp: str, nonce: str, encrypt_value: str, given: str) -> None:
+    expected = msg_signature(token, timestamp, nonce, encrypt_value)
+    if not hmac.compare_digest(expected.encode(), given.strip().lower().encode()):
+        raise SignatureError("DingTalk msg_signature does not match")
+
+
+def check_fresh(timestamp: str, max_age_s: float, now: float | None = None) -> None:
+    """DingTalk's timestamp is in milliseconds; refuse requests older (or newer) than the window."""
+    try:
+        sent = int(timestamp) / 1000
+    except ValueError as exc:
+        raise SignatureError("DingTalk timestamp is not a number") from exc
+    if abs((now if now is not None else time.time()) - sent) > max_age_s:
+        raise SignatureError(f"DingTalk timestamp is outside the {int(max_age_s)} s window (replayed?)")
+
+
+def encrypted_reply(
+    token: str, encoding_aes_key: str, owner_key: str, message: str = "success", now: float | None = None
+) -> dict[str, str]:
+    """The body DingTalk expects back: the encrypted message with its own signature."""
+    stamp = str(int((now if now is not None else time.time()) * 1000))
+    nonce = secrets.token_hex(4)
+    sealed = encrypt(encoding_aes_key, owner_key, message)
+    return {
+        "msg_signature": msg_signature(token, stamp, nonce, sealed),
+        "timeStamp": stamp,
+        "nonce": nonce,
+        "encrypt": sealed,
+    }

@@ -1,0 +1,34 @@
+"""Typeform-Signature: `sha256=` + base64(HMAC-SHA256(secret, raw body)), no timestamp.
+
+Typeform signs the body only, so a captured request can be replayed as it is: replays are stopped
+by the hub's dedupe on the event id (event_id, or the response token)."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+
+from hub.sdk.errors import SignatureError
+
+HEADER = "Typeform-Signature"
+
+
+def signature(secret: str, body: bytes) -> str:
+    digest = hmac.new(secret.encode("utf-8"), body, hashlib.sha256).digest()
+    return "sha256=" + base64.b64encode(digest).decode("ascii")
+
+
+def check(secret: str | None, body: bytes, header_value: str | None) -> None:
+    if not secret:
+        raise SignatureError(
+            "the connection has no webhook_secret: enable the recipe so the hub registers the webhook, "
+            "or set the secret you gave Typeform"
+        )
+    if not header_value:
+        raise SignatureError(f"missing {HEADER} header")
+    if not header_value.startswith("sha256="):
+        raise SignatureError(f"{HEADER} is not of the form sha256=<base64>")
+    expected = signature(secret, body).encode("ascii")
+    if not hmac.compare_digest(header_value.strip().encode("utf-8", "replace"), expected):
+        raise SignatureError(f"{HEADER} does not match the body")
