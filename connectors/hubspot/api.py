@@ -1,0 +1,46 @@
+"""One place that sends CRM v3 calls, so every action shares auth, rate-limit and error handling."""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import quote
+
+from connectors.hubspot.auth import client
+from connectors.hubspot.errors import rate_limited
+from hub.sdk.context import Context
+from hub.sdk.errors import PermanentError
+
+OBJECT_TYPE = {"type": "string", "minLength": 1, "title": "Object type", "description": "contacts, deals, …"}
+
+
+def segment(value: Any, what: str) -> str:
+    """A path segment, refused when empty so `/objects/deals/` never becomes a list call."""
+    text = str(value if value is not None else "").strip()
+    if not text:
+        raise PermanentError(f"HubSpot: {what} is empty")
+    return quote(text, safe="")
+
+
+def call(
+    ctx: Context, method: str, path: str, *, json: Any = None, params: dict[str, Any] | None = None
+) -> dict[str, Any]:
+    response = client(ctx).request(
+        method, path, json=json, params=params, headers={"Accept": "application/json"}, expected=(429,)
+    )
+    if response.status == 429:
+        raise rate_limited(response)
+    if not response.content:
+        return {}
+    body = response.json()
+    if not isinstance(body, dict):
+        raise PermanentError(f"HubSpot: unexpected answer to {method} {path}: not a JSON object")
+    return body
+
+
+def search(ctx: Context, object_type: str, body: dict[str, Any]) -> dict[str, Any]:
+    return call(ctx, "POST", f"/crm/v3/objects/{segment(object_type, 'object type')}/search", json=body)
+
+
+def next_after(page: dict[str, Any]) -> str | None:
+    after = ((page.get("paging") or {}).get("next") or {}).get("after")
+    return str(after) if after not in (None, "") else None

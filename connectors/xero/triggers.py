@@ -1,0 +1,187 @@
+"""Xero triggers: an invoice poll (If-Modified-Since + page=N) and signed webhooks with their handshake."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from connectors.xero.api import call, iso, parse_date, quoted
+from hub.sdk.connector import PollingTrigger, WebhookTrigger
+from hub.sdk.context import Context
+from hub.sdk.errors import PermanentError, SignatureError
+from hub.sdk.types import InboundRequest, PollResult, TriggerEvent, WebhookResponse
+
+PAGE_SIZE = 100  # what GET /Invoices returns per page
+
+
+class InvoiceChanged(PollingTrigger):
+    key = "invoice_changed"
+    title = "Invoice created or changed"
+    description = (
+        "GET /Invoices with If-Modified-Since (the cursor minus an overlap window), oldest change first, "
+        "100 per page; one run per invoice version (InvoiceID + UpdatedDateUTC)."
+    )
+    default_interval_s = 300
+    min_interval_s = 60  # 60 calls per minute per organisation is Xero's whole budget
+    config_schema = {
+        "type": "object",
+        "additionalProperties": False,
+        "properties": {
+            "type": {"enum": ["ACCREC", "ACCPAY", "ANY"], "default": "ACCREC", "title": "Invoice type"},
+            "statuses": {
+                "type": "array",
+                "items": {"enum": ["DRAFT", "SUBMITTED", "AUTHORISED", "PAID", "VOIDED", "DELETED"]},
+                "title": "Only these statuses",
+            },
+            "overlap_s": {"type": "integer", "minimum": 0, "maximum": 3600, "default": 120},
+            "max_pages": {"type": "integer", "minimum": 1, "maximum": 50, "default": 10},
+        },
+    }
+    sample = {
+        "InvoiceID": "d4956132-ed94-4dd7-9eaa-aa22dfdf06f2",
+        "InvoiceNumber": "INV-0001",
+        "Type": "ACCREC",
+        "Status": "AUTHORISED",
+        "Total": "40.00",
+        "AmountDue": "40.00",
+        "Contact": {"ContactID": "a3675fc4-f8dd-4f03-ba5b-f1870566bcd7", "Name": "Barney Rubble"},
+        "updated_at": "2026-11-20T10:00:00.000Z",
+    }
+
+    def poll(self, ctx: Context, config: dict[str, Any], cursor: str | None) -> PollResult:
+        if cursor:
+            start = parse_date(cursor)
+            if start is None:
+                raise PermanentError(f"Xero: stored cursor {cursor!r} is not a date")
+        else:
+            start = ctx.since or datetime.now(UTC)
+            start = start if start.tzinfo else start.replace(tzinfo=UTC)
+        since = start - timedelta(seconds=int(config.get("overlap_s", 120)))
+        params: dict[str, Any] = {"order": "UpdatedDateUTC ASC"}
+        kind = config.get("type") or "ACCREC"
+        if kind != "ANY":
+            params["where"] = f"Type=={quoted(kind)}"
+        if config.get("statuses"):
+            params["Statuses"] = ",".join(config["statuses"])
+        headers = {"If-Modified-Since": since.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S")}
+        items: list[TriggerEvent] = []
+        seen: set[str] = set()
+        newest: datetime | None = start if cursor else None
+        for page in range(1, int(config.get("max_pages") or 10) + 1):
+            answer = call(ctx, "GET", "/Invoices", params={**params, "page": page}, headers=headers)
+            invoices = answer.get("Invoices") or []
+            for invoice in invoices:
+                updated = parse_date(invoice.get("UpdatedDateUTC"))
+                if updated is None or not invoice.get("InvoiceID"):
+                    raise PermanentError("Xero: an invoice in the answer has no InvoiceID or UpdatedDateUTC")
+                item_id = f"{invoice['InvoiceID']}:{int(updated.timestamp() * 1000)}"
+                if item_id in seen:
+                    continue
+                seen.add(item_id)
+                items.append(TriggerEvent(data={**invoice, "updated_at": iso(updated)}, id=item_id))
+                newest = updated if newest is None else max(newest, updated)
+            if len(invoices) < PAGE_SIZE:
+                break
+        # Only as far as the invoices returned now (stored with the cursor), never to the clock.
+        anchor = newest or start
+        return PollResult(
+            items=items, cursor=anchor.isoformat(timespec="milliseconds").replace("+00:00", "Z")
+        )
+
+
+def xero_signature(key: str, body: bytes) -> str:
+    return base64.b64encode(hmac.new(key.encode("utf-8"), body, hashlib.sha256).digest()).decode()
+
+
+def signature_ok(ctx: Context, request: InboundRequest) -> bool:
+    key = str(ctx.connection.get("webhook_key") or "")
+    given = (request.header("x-xero-signature") or "").strip()
+    if not key or not given:
+        return False
+    return hmac.compare_digest(given.encode(), xero_signature(key, request.body).encode())
+
+
+class Webhook(WebhookTrigger):
+    key = "webhook"
+    title = "Contact or invoice event (webhook)"
+    description = (
+        "Xero's webhook events, checked with x-xero-signature and the connection's webhook key; answers "
+        "the intent-to-receive check with 200 or 401 and an empty body, as Xero requires."
+    )
+    config_schema = {
+        "type": "object",
+        "additionalProperties": False,
+        "properties": {
+            "categories": {
+                "type": "array",
+                "items": {"enum": ["INVOICE", "CONTACT", "CREDITNOTE", "SUBSCRIPTION"]},
+                "title": "Only these event categories",
+            },
+            "event_types": {"type": "array", "items": {"enum": ["CREATE", "UPDATE"]}},
+            "all_tenants": {
+                "type": "boolean",
+                "default": False,
+                "title": "Keep events of every organisation (default: only the connection's tenant)",
+            },
+        },
+    }
+    sample = {
+        "resourceUrl": "https://api.xero.com/api.xro/2.0/Invoices/d4956132-ed94-4dd7-9eaa-aa22dfdf06f2",
+        "resourceId": "d4956132-ed94-4dd7-9eaa-aa22dfdf06f2",
+        "eventDateUtc": "2026-11-20T10:00:00.000",
+        "eventType": "UPDATE",
+        "eventCategory": "INVOICE",
+        "tenantId": "c2cc9b6e-9458-4c7d-93cc-f02b81b0594f",
+        "tenantType": "ORGANISATION",
+    }
+
+    def handshake(
+        self, ctx: Context, config: dict[str, Any], request: InboundRequest
+    ) -> WebhookResponse | None:
+        # Xero wants an empty 401 for any bad signature (the hub's default 401 has a JSON body).
+        if not signature_ok(ctx, request):
+            return WebhookResponse(status=401, body=b"")
+        try:
+            events = request.json().get("events")
+        except (PermanentError, AttributeError):
+            return None  # parse() reports the malformed body
+        if events == []:  # intent to receive: a signed batch with no events
+            return WebhookResponse(status=200, body=b"")
+        return None
+
+    def verify(self, ctx: Context, config: dict[str, Any], request: InboundRequest) -> None:
+        if not signature_ok(ctx, request):
+            raise SignatureError("Xero: x-xero-signature does not match the body")
+
+    def parse(self, ctx: Context, config: dict[str, Any], request: InboundRequest) -> list[TriggerEvent]:
+        body = request.json()
+        if not isinstance(body, dict) or not isinstance(body.get("events"), list):
+            raise PermanentError("Xero: webhook body has no events list")
+        categories = set(config.get("categories") or [])
+        kinds = set(config.get("event_types") or [])
+        tenant = ctx.connection.get("tenant_id")
+        out = []
+        for event in body["events"]:
+            if not isinstance(event, dict) or not event.get("resourceId"):
+                raise PermanentError("Xero: a webhook event has no resourceId")
+            if categories and event.get("eventCategory") not in categories:
+                continue
+            if kinds and event.get("eventType") not in kinds:
+                continue
+            if tenant and not config.get("all_tenants") and event.get("tenantId") != tenant:
+                continue
+            # Xero events carry no id of their own; a redelivery repeats all of these.
+            event_id = ":".join(
+                str(event.get(k) or "")
+                for k in ("tenantId", "eventCategory", "resourceId", "eventType", "eventDateUtc")
+            )
+            out.append(TriggerEvent(data=event, id=event_id))
+        return out
+
+    def acknowledge(
+        self, ctx: Context, config: dict[str, Any], request: InboundRequest, event_ids: list[str]
+    ) -> WebhookResponse | None:
+        return WebhookResponse(status=200, body=b"")
