@@ -20,6 +20,8 @@ from hub import templating
 from hub.connections import merged_fields
 from hub.db.models import Connection, Event, Recipe, RecipeVersion, Run, StepRun, Wait, utcnow
 from hub.engine.actions import PARKED, ActionSteps, error_info
+from hub.jsonutil import dumps
+from hub.recipe_store import hook_urls
 from hub.recipes import step_type
 from hub.sdk.errors import PermanentError, RecipeError
 
@@ -28,6 +30,11 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("hub.runner")
 FINAL = {"succeeded", "failed", "filtered", "cancelled"}
+
+
+def _mentions_hook_urls(document: dict[str, Any]) -> bool:
+    text = dumps(document)
+    return "webhook_url" in text or "wait_urls" in text
 
 
 class LostLease(Exception):
@@ -141,6 +148,9 @@ class Runner(ActionSteps):
             "run": {"id": self.run.id, "started_at": (self.run.started_at or utcnow()).isoformat()},
             "recipe": {"id": self.recipe.id, "name": self.recipe.name, "version": self.run.recipe_version},
         }
+        if _mentions_hook_urls(self.document):  # so a step can hand a vendor the URL its wait_for listens at
+            with self.db.read() as session:
+                self.context["recipe"].update(hook_urls(session, self.rt, self.recipe))
 
     def _drive(self) -> None:
         self._load()

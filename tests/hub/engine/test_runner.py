@@ -392,3 +392,15 @@ def test_wait_for_on_a_polling_trigger_polls_until_a_match(kit_rt: tuple[Runtime
     assert run.status == "succeeded"
     assert steps["approved"].output["status"] == "APPROVED"
     assert kit.calls[-1]["inputs"]["value"] == "APPROVED"
+
+
+def test_steps_can_hand_a_vendor_the_url_their_wait_for_listens_at(kit_rt: tuple[Runtime, EngineKit]) -> None:
+    rt, kit = kit_rt
+    doc = wait_doc()
+    doc["steps"][0]["input"] = {"value": "{{ recipe.wait_urls.approved }}|{{ recipe.webhook_url }}"}
+    run_id = start(rt, doc, {"id": "I-1", "name": "x"})
+    assert load(rt, run_id)[0].status == "waiting"
+    wait_url, webhook_url = kit.calls[0]["inputs"]["value"].split("|")
+    assert wait_url.startswith(f"{rt.settings.base_url}/hooks/")
+    assert webhook_url.startswith(f"{rt.settings.base_url}/hooks/")
+    assert wait_url != webhook_url
