@@ -44,6 +44,10 @@ def create_app(rt: Runtime | None = None, settings: Settings | None = None) -> F
     app.register_blueprint(oauth_callback)
     app.register_blueprint(api_blueprint, url_prefix="/api/v1")
 
+    from hub.web import init_web
+
+    init_web(app)  # the browser UI at /, after the blueprints it exempts from CSRF
+
     @app.get("/healthz")
     def healthz() -> Any:
         if rt.db.ping():

@@ -1,0 +1,47 @@
+"""The browser UI: server-rendered pages on the core modules, with session sign-in, CSRF and roles.
+
+`init_web(app)` registers the blueprint at `/` and the extensions it needs (CSRF, Babel). CSRF
+protection applies to every form of the UI; the JSON API, the webhook ingress and the OAuth callback
+authenticate in their own ways and are exempt.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from flask import Blueprint, Flask
+from flask_wtf.csrf import CSRFProtect
+
+web = Blueprint(
+    "web", __name__, template_folder="templates", static_folder="static", static_url_path="/assets"
+)
+csrf = CSRFProtect()
+SESSION_LIFETIME = timedelta(hours=12)
+
+
+def init_web(app: Flask) -> None:
+    """Mount the UI on `app`; CSRF covers every blueprint except those that authenticate otherwise."""
+    from hub.web import i18n
+
+    app.config["WTF_CSRF_TIME_LIMIT"] = None  # the token is bound to the session, which expires itself
+    app.config["PERMANENT_SESSION_LIFETIME"] = SESSION_LIFETIME
+    csrf.init_app(app)
+    for name in ("api", "ingress", "oauth"):
+        blueprint = app.blueprints.get(name)
+        if blueprint is not None:
+            csrf.exempt(blueprint)
+    i18n.init_babel(app)
+    from hub.web.common import role_label, status_label
+
+    app.jinja_env.globals.update(role_label=role_label, status_label=status_label)  # for imported macros
+
+    from hub.web import (  # noqa: F401  (modules register their routes on the blueprint)
+        auth,
+        views_connections,
+        views_dashboard,
+        views_recipes,
+        views_runs,
+        views_users,
+    )
+
+    app.register_blueprint(web)

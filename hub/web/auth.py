@@ -1,0 +1,248 @@
+"""Sign-in with the hub's users: session cookies, role checks on every page, rate-limited attempts.
+
+Every UI route declares the least role it needs with `@page(role)` or is marked `@open_page`; a route
+with neither is refused, as in the API, so a forgotten decorator cannot open a page.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections import deque
+from collections.abc import Callable
+from functools import wraps
+from typing import Any, TypeVar
+from urllib.parse import urlsplit
+
+from flask import abort, current_app, g, redirect, render_template, request, session, url_for
+from flask_babel import get_locale
+from flask_babel import gettext as _
+from flask_wtf.csrf import CSRFError
+from sqlalchemy import select
+
+from hub.app import runtime
+from hub.audit import audit
+from hub.db.models import User
+from hub.users import ROLES, authenticate, role_allows
+from hub.web import web
+from hub.web.i18n import LANGUAGES
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+class LoginLimiter:
+    """Failed sign-ins per client address and per (address, email) in a sliding window.
+
+    Kept in process memory: each web process counts its own attempts, which still caps guessing
+    at a few attempts per minute per process.
+    """
+
+    def __init__(self, per_account: int = 5, per_address: int = 20, window_s: float = 300.0) -> None:
+        self.per_account, self.per_address, self.window_s = per_account, per_address, window_s
+        self._failures: dict[tuple[str, ...], deque[float]] = {}
+        self._lock = threading.Lock()
+
+    def _recent(self, key: tuple[str, ...], now: float) -> deque[float]:
+        times = self._failures.setdefault(key, deque())
+        while times and now - times[0] > self.window_s:
+            times.popleft()
+        return times
+
+    def retry_after(self, address: str, email: str) -> int:
+        """Seconds to wait before another attempt is allowed; 0 when one is allowed now."""
+        now = time.monotonic()
+        with self._lock:
+            waits = []
+            for key, limit in (((address,), self.per_address), ((address, email), self.per_account)):
+                times = self._recent(key, now)
+                if len(times) >= limit:
+                    waits.append(int(self.window_s - (now - times[0])) + 1)
+            return max(waits, default=0)
+
+    def failed(self, address: str, email: str) -> None:
+        now = time.monotonic()
+        with self._lock:
+            if len(self._failures) > 10_000:  # forget keys whose failures have all aged out
+                for key in [k for k, t in self._failures.items() if not t or now - t[-1] > self.window_s]:
+                    del self._failures[key]
+            self._recent((address,), now).append(now)
+            self._recent((address, email), now).append(now)
+
+    def succeeded(self, address: str, email: str) -> None:
+        with self._lock:
+            self._failures.pop((address, email), None)
+
+
+def limiter() -> LoginLimiter:
+    return current_app.extensions.setdefault("hub_login_limiter", LoginLimiter())
+
+
+def current_user() -> User | None:
+    """The signed-in user, re-read on every request so a disabled user or changed role takes effect."""
+    if "web_user" in g:
+        return g.web_user
+    user = None
+    user_id = session.get("uid")
+    if user_id is not None:
+        with runtime().db.transaction() as db:
+            found = db.get(User, user_id)
+            if found is not None and not found.disabled and found.password_hash:
+                db.expunge(found)
+                user = found
+        if user is None:
+            session.clear()
+    g.web_user = user
+    if user is not None:
+        g.actor, g.role = user.email, user.role
+        if user.locale in LANGUAGES:
+            g.web_locale = user.locale
+    return user
+
+
+def page(role: str) -> Callable[[F], F]:
+    """Signed-in users with at least `role`; others are sent to sign in or refused with 403."""
+    if role not in ROLES:
+        raise ValueError(f"unknown role {role!r}")
+
+    def decorate(view: F) -> F:
+        @wraps(view)
+        def guarded(*args: Any, **kwargs: Any) -> Any:
+            user = current_user()
+            if user is None:
+                return redirect(url_for("web.login", next=request.full_path.rstrip("?")))
+            if not role_allows(user.role, role):
+                abort(403)
+            return view(*args, **kwargs)
+
+        guarded.required_role = role  # type: ignore[attr-defined]
+        return guarded  # type: ignore[return-value]
+
+    return decorate
+
+
+def open_page(view: F) -> F:
+    view.public = True  # type: ignore[attr-defined]
+    return view
+
+
+def can(role: str) -> bool:
+    user = current_user()
+    return user is not None and role_allows(user.role, role)
+
+
+@web.before_request
+def fail_closed() -> None:
+    view = current_app.view_functions.get(request.endpoint or "")
+    if view is None or getattr(view, "public", False) or getattr(view, "required_role", None):
+        return
+    if request.endpoint == "web.static":
+        return
+    abort(403)
+
+
+@web.app_context_processor
+def inject_user() -> dict[str, Any]:
+    return {"current_user": current_user(), "can": can, "languages": LANGUAGES, "get_locale": get_locale}
+
+
+def _safe_next(target: str | None) -> str:
+    """Only same-site paths: an open redirect after sign-in would help phishing."""
+    if not target:
+        return url_for("web.dashboard")
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//"):
+        return url_for("web.dashboard")
+    return target
+
+
+@web.route("/login", methods=["GET", "POST"])
+@open_page
+def login() -> Any:
+    error = None
+    status = 200
+    email = ""
+    if request.method == "POST":
+        email = (request.form.get("email") or "").strip().lower()
+        password = request.form.get("password") or ""
+        address = request.remote_addr or "?"
+        wait = limiter().retry_after(address, email)
+        if wait:
+            error = _("Too many failed sign-in attempts. Try again in %(seconds)s seconds.", seconds=wait)
+            page_html = render_template("login.html", error=error, email=email)
+            return page_html, 429, {"Retry-After": str(wait)}
+        with runtime().db.transaction() as db:
+            user = authenticate(db, email, password)
+            user_id = user.id if user else None
+            if user is not None:
+                audit(db, user.email, "user.login", "user", str(user.id))
+        if user_id is None:
+            limiter().failed(address, email)
+            error, status = _("The email or password is wrong, or the account is disabled."), 401
+        else:
+            limiter().succeeded(address, email)
+            keep_locale = session.get("locale")
+            session.clear()  # a fresh session on sign-in: nothing from before carries over
+            session.permanent = True
+            session["uid"] = user_id
+            if keep_locale:
+                session["locale"] = keep_locale
+            return redirect(_safe_next(request.args.get("next")))
+    return render_template("login.html", error=error, email=email), status
+
+
+@web.post("/logout")
+@open_page
+def logout() -> Any:
+    session.clear()
+    return redirect(url_for("web.login"))
+
+
+@web.post("/language")
+@open_page
+def set_language() -> Any:
+    """Anyone may pick a language; for a signed-in user it is stored as their setting."""
+    chosen = request.form.get("language")
+    if chosen not in LANGUAGES:
+        abort(400)
+    session["locale"] = chosen
+    user = current_user()
+    if user is not None:
+        with runtime().db.transaction() as db:
+            stored = db.scalar(select(User).where(User.id == user.id))
+            if stored is not None:
+                stored.locale = chosen
+    return redirect(_safe_next(request.form.get("next")))
+
+
+@web.after_request
+def page_headers(response: Any) -> Any:
+    """Pages hold personal data and one-time tokens: not cached, not framed, scripts only from us."""
+    response.headers.setdefault("Cache-Control", "no-store")
+    response.headers.setdefault("X-Frame-Options", "DENY")
+    response.headers.setdefault("X-Content-Type-Options", "nosniff")
+    response.headers.setdefault("Referrer-Policy", "same-origin")
+    response.headers.setdefault(
+        "Content-Security-Policy",
+        "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+        "object-src 'none'; base-uri 'none'; frame-ancestors 'none'",
+    )
+    return response
+
+
+@web.errorhandler(CSRFError)
+def csrf_refused(exc: CSRFError) -> Any:
+    message = _(
+        "This form has expired or was not sent by this site (%(reason)s). Reload the page and try again.",
+        reason=exc.description,
+    )
+    return render_template("error.html", code=400, message=message), 400
+
+
+@web.errorhandler(403)
+def forbidden(_exc: Any) -> Any:
+    return render_template("error.html", code=403, message=_("Your role does not allow this page.")), 403
+
+
+@web.errorhandler(404)
+def missing(_exc: Any) -> Any:
+    return render_template("error.html", code=404, message=_("This page does not exist.")), 404

@@ -1,0 +1,49 @@
+"""Small helpers every page module shares: messages from core errors, flashing, redirects."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import flash
+from flask_babel import gettext as _
+
+from hub.sdk.errors import HubError, RecipeError
+from hub.web.recipe_form import split_error
+
+
+def error_map(exc: HubError) -> dict[str, str]:
+    """A core error as {JSON path: message}; errors without a path go under '$'."""
+    if isinstance(exc, RecipeError):
+        path, message = split_error(exc.path, exc.message)
+        return {path: message}
+    return {"$": exc.message}
+
+
+def flash_error(exc: HubError | str) -> None:
+    flash(exc if isinstance(exc, str) else exc.message, "error")
+
+
+def flash_ok(message: str) -> None:
+    flash(message, "ok")
+
+
+def role_label(role: str) -> str:
+    labels = {"viewer": _("viewer"), "editor": _("editor"), "admin": _("admin")}
+    return labels.get(role, role)
+
+
+def status_label(status: str | None) -> str:
+    labels: dict[str, Any] = {
+        "queued": _("queued"),
+        "running": _("running"),
+        "waiting": _("waiting"),
+        "held": _("held"),
+        "succeeded": _("succeeded"),
+        "failed": _("failed"),
+        "filtered": _("filtered"),
+        "cancelled": _("cancelled"),
+        "pending": _("pending"),
+        "retrying": _("retrying"),
+        "skipped": _("skipped"),
+    }
+    return labels.get(status or "", status or "")

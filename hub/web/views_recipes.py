@@ -1,0 +1,404 @@
+"""Recipes: list, the guided editor with its raw JSON/YAML view, the recipe page (webhook URL,
+enable/disable, versions with diffs, test with a sample event), on the same core as /api/v1/recipes."""
+
+from __future__ import annotations
+
+import difflib
+from decimal import Decimal
+from typing import Any
+
+import yaml
+from flask import abort, g, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from sqlalchemy import select
+
+from hub import jsonutil
+from hub.api.common import _NoAliasLoader  # the API's alias-free YAML loader, reused
+from hub.api.views import recipe_detail, recipe_summary, run_view
+from hub.app import runtime
+from hub.audit import audit
+from hub.db.models import Connection, Event, Recipe, RecipeVersion, Run
+from hub.engine import control
+from hub.engine.runner import Runner
+from hub.engine.subscriptions import sync_subscription
+from hub.recipe_store import delete_recipe, get_recipe, save_recipe, set_enabled
+from hub.recipes import without_secrets
+from hub.sdk.errors import HubError
+from hub.web import web
+from hub.web.auth import page
+from hub.web.common import error_map, flash_error, flash_ok
+from hub.web.recipe_form import (
+    PHASES,
+    STEP_KINDS,
+    Uids,
+    build_view,
+    canonical,
+    guided_problem,
+    new_step,
+    next_uid,
+    parse_form,
+)
+
+BLANK: dict[str, Any] = {"name": "", "trigger": {"connector": "", "trigger": "", "config": {}}, "steps": []}
+
+
+class _YamlDumper(yaml.SafeDumper):
+    """YAML that writes Decimals as their digits."""
+
+
+_YamlDumper.add_representer(
+    Decimal, lambda dumper, value: dumper.represent_scalar("tag:yaml.org,2002:float", str(value))
+)
+
+
+def to_text(doc: dict[str, Any], fmt: str) -> str:
+    if fmt == "yaml":
+        return yaml.dump(doc, Dumper=_YamlDumper, allow_unicode=True, sort_keys=False)
+    return jsonutil.dumps(doc, indent=2)
+
+
+def from_text(text: str, fmt: str) -> Any:
+    if fmt == "yaml":
+        return yaml.load(text, Loader=_NoAliasLoader)  # noqa: S506 (a SafeLoader without aliases)
+    return jsonutil.loads(text)
+
+
+def _recipe_or_404(db: Any, recipe_id: int) -> Recipe:
+    try:
+        return get_recipe(db, recipe_id)
+    except HubError:
+        abort(404)
+
+
+@web.get("/recipes")
+@page("viewer")
+def recipes() -> Any:
+    rt = runtime()
+    with rt.db.transaction() as db:
+        rows = db.scalars(select(Recipe).where(Recipe.deleted_at.is_(None)).order_by(Recipe.name))
+        items = [recipe_summary(db, rt, r) for r in rows]
+    return render_template("recipes.html", recipes=items)
+
+
+def _sample_event(db: Any, recipe_id: int | None) -> Any:
+    """The recipe's latest real event (not a test one), or None to use the trigger's sample."""
+    if recipe_id is None:
+        return None
+    return db.scalar(
+        select(Event.payload)
+        .where(Event.recipe_id == recipe_id, Event.source != "test")
+        .order_by(Event.id.desc())
+        .limit(1)
+    )
+
+
+def _normalise(doc: dict[str, Any]) -> None:
+    """After a connector is chosen, pick its first trigger/action when the chosen one is not its own."""
+    registry = runtime().registry
+    trigger = doc.setdefault("trigger", {})
+    connector = registry.get(trigger.get("connector") or "")
+    if connector is not None and connector.trigger(trigger.get("trigger") or "") is None:
+        trigger["trigger"] = next(iter(connector.trigger_map), "")
+        trigger["config"] = {}
+    for step in [*(doc.get("steps") or []), *(doc.get("on_failure") or [])]:
+        connector = registry.get(step.get("connector") or "")
+        if connector is None:
+            continue
+        if step.get("type") == "wait_for":
+            if connector.trigger(step.get("trigger") or "") is None:
+                step["trigger"], step["config"] = next(iter(connector.trigger_map), ""), {}
+        elif connector.action(step.get("action") or "") is None:
+            step["action"], step["input"] = next(iter(connector.action_map), ""), {}
+
+
+def _apply_op(op: str, doc: dict[str, Any], uids: Uids) -> None:
+    """Add (to the main steps or, with `fadd`, to on_failure), move or remove a step."""
+    verb, _sep, arg = op.partition(":")
+    if verb in ("add", "fadd") and arg in STEP_KINDS:
+        key = "steps" if verb == "add" else "on_failure"
+        everything = [*(doc.get("steps") or []), *(doc.get("on_failure") or [])]
+        doc.setdefault(key, []).append(new_step(arg, everything))
+        keys = uids.setdefault(key, [])
+        keys.append(next_uid(keys, PHASES[key][1]))
+        return
+    for key, keys in uids.items():
+        if arg not in keys:
+            continue
+        steps = doc.setdefault(key, [])
+        index = keys.index(arg)
+        if verb == "remove":
+            del steps[index], keys[index]
+        elif verb in ("up", "down"):
+            other = index - 1 if verb == "up" else index + 1
+            if 0 <= other < len(steps):
+                steps[index], steps[other] = steps[other], steps[index]
+                keys[index], keys[other] = keys[other], keys[index]
+        return
+
+
+def _editor_page(
+    doc: dict[str, Any],
+    recipe_id: int | None,
+    errors: dict[str, str],
+    uids: Uids | None,
+    status: int = 200,
+) -> Any:
+    rt = runtime()
+    with rt.db.transaction() as db:
+        sample = _sample_event(db, recipe_id)
+        connections: dict[str, list[str]] = {}
+        for name, connector in db.execute(
+            select(Connection.name, Connection.connector).order_by(Connection.name)
+        ):
+            connections.setdefault(connector, []).append(name)
+        webhook_url = None
+        if recipe_id is not None:
+            webhook_url = recipe_summary(db, rt, _recipe_or_404(db, recipe_id)).get("webhook_url")
+    view = build_view(doc, rt.registry, errors, uids, sample)
+    connectors = sorted(rt.registry.all(), key=lambda c: (c.name or c.id).lower())
+    return render_template(
+        "recipe_editor.html",
+        view=view,
+        recipe_id=recipe_id,
+        trigger_connectors=[(c.id, c.name or c.id) for c in connectors if c.trigger_map],
+        action_connectors=[(c.id, c.name or c.id) for c in connectors if c.action_map],
+        connections=connections,
+        webhook_url=webhook_url,
+        picker_data={s.uid: s.picker for s in [*view.steps, *view.failure_steps]},
+    ), status
+
+
+def _raw_page(text: str, fmt: str, recipe_id: int | None, error: str | None = None, status: int = 200) -> Any:
+    return render_template("recipe_raw.html", text=text, fmt=fmt, recipe_id=recipe_id, error=error), status
+
+
+def _save(doc: Any, recipe_id: int | None) -> int:
+    rt = runtime()
+    with rt.db.transaction() as db:
+        if recipe_id is None:
+            recipe = save_recipe(db, rt, doc, actor=g.actor)
+            audit(db, g.actor, "recipe.create", "recipe", str(recipe.id), {"name": recipe.name})
+        else:
+            recipe = save_recipe(db, rt, doc, recipe=_recipe_or_404(db, recipe_id), actor=g.actor)
+            audit(db, g.actor, "recipe.update", "recipe", str(recipe.id), {"version": recipe.current_version})
+        saved_id = recipe.id
+    problem = sync_subscription(rt, saved_id)
+    if problem:
+        flash_error(
+            _("Saved, but the vendor did not accept the webhook registration: %(problem)s", problem=problem)
+        )
+    return saved_id
+
+
+def _editor(recipe_id: int | None) -> Any:
+    rt = runtime()
+    if request.method == "GET":
+        if recipe_id is None:
+            return _editor_page(jsonutil.loads(jsonutil.dumps(BLANK)), None, {}, None)
+        with rt.db.transaction() as db:
+            doc = recipe_detail(db, rt, _recipe_or_404(db, recipe_id))["document"]
+        return _editor_page(doc, recipe_id, {}, None)
+    op = request.form.get("op") or "refresh"
+    if op in ("apply_raw", "save_raw", "raw_format"):
+        fmt = "yaml" if request.form.get("format") == "yaml" else "json"
+        text = request.form.get("raw") or ""
+        try:
+            doc = from_text(text, request.form.get("from_format") or fmt)
+        except (ValueError, yaml.YAMLError, RecursionError) as exc:
+            return _raw_page(
+                text,
+                fmt,
+                recipe_id,
+                _("This is not valid %(format)s: %(error)s", format=fmt.upper(), error=exc),
+                422,
+            )
+        if not isinstance(doc, dict):
+            return _raw_page(text, fmt, recipe_id, _("A recipe must be an object."), 422)
+        if op == "raw_format":
+            return _raw_page(to_text(doc, fmt), fmt, recipe_id)
+        if op == "apply_raw" and (problem := guided_problem(doc)):
+            return _raw_page(text, fmt, recipe_id, problem, 422)
+        if op == "save_raw":
+            try:
+                saved = _save(doc, recipe_id)
+            except HubError as exc:
+                message = next(iter(error_map(exc).items()))
+                return _raw_page(text, fmt, recipe_id, f"{message[0]}: {message[1]}", 422)
+            flash_ok(_("Recipe saved."))
+            return redirect(url_for("web.recipe_page", recipe_id=saved))
+        return _editor_page(doc, recipe_id, {}, None)
+    doc, form_errors, uids = parse_form(request.form, rt.registry)
+    _apply_op(op, doc, uids)
+    _normalise(doc)
+    if op == "raw":
+        return _raw_page(to_text(doc, "json"), "json", recipe_id)
+    if op == "save":
+        if form_errors:
+            return _editor_page(doc, recipe_id, dict(form_errors), uids, 422)
+        try:
+            saved = _save(doc, recipe_id)
+        except HubError as exc:
+            return _editor_page(doc, recipe_id, error_map(exc), uids, 422)
+        flash_ok(_("Recipe saved."))
+        return redirect(url_for("web.recipe_page", recipe_id=saved))
+    return _editor_page(doc, recipe_id, dict(form_errors), uids)
+
+
+@web.route("/recipes/new", methods=["GET", "POST"])
+@page("editor")
+def recipe_new() -> Any:
+    return _editor(None)
+
+
+@web.route("/recipes/<int:recipe_id>/edit", methods=["GET", "POST"])
+@page("editor")
+def recipe_edit(recipe_id: int) -> Any:
+    return _editor(recipe_id)
+
+
+@web.get("/recipes/<int:recipe_id>")
+@page("viewer")
+def recipe_page(recipe_id: int) -> Any:
+    rt = runtime()
+    with rt.db.transaction() as db:
+        recipe = _recipe_or_404(db, recipe_id)
+        detail = recipe_detail(db, rt, recipe)
+        versions = list(
+            db.execute(
+                select(RecipeVersion.version, RecipeVersion.created_at, RecipeVersion.created_by)
+                .where(RecipeVersion.recipe_id == recipe_id)
+                .order_by(RecipeVersion.version.desc())
+            )
+        )
+        recent = [
+            run_view(db, r, with_steps=False)
+            for r in db.scalars(
+                select(Run).where(Run.recipe_id == recipe_id).order_by(Run.id.desc()).limit(10)
+            )
+        ]
+        sample = _sample_event(db, recipe_id)
+    connector = rt.registry.get(detail["document"]["trigger"]["connector"])
+    trigger = connector.trigger(detail["document"]["trigger"]["trigger"]) if connector else None
+    if sample is None:
+        sample = trigger.sample if trigger else {}
+    if isinstance(sample, dict):
+        sample = {k: v for k, v in sample.items() if k != "_headers"}
+    return render_template(
+        "recipe_page.html",
+        recipe=detail,
+        versions=versions,
+        runs=recent,
+        sample=jsonutil.dumps(sample, indent=2),
+        trigger_kind=trigger.kind if trigger else None,
+    )
+
+
+def _toggle(recipe_id: int, enabled: bool) -> Any:
+    rt = runtime()
+    with rt.db.transaction() as db:
+        set_enabled(db, _recipe_or_404(db, recipe_id), enabled)
+        audit(db, g.actor, "recipe.enable" if enabled else "recipe.disable", "recipe", str(recipe_id))
+    problem = sync_subscription(rt, recipe_id)
+    if problem:
+        flash_error(problem)
+    flash_ok(_("Recipe enabled.") if enabled else _("Recipe disabled."))
+    return redirect(url_for("web.recipe_page", recipe_id=recipe_id))
+
+
+@web.post("/recipes/<int:recipe_id>/enable")
+@page("editor")
+def recipe_enable(recipe_id: int) -> Any:
+    return _toggle(recipe_id, True)
+
+
+@web.post("/recipes/<int:recipe_id>/disable")
+@page("editor")
+def recipe_disable(recipe_id: int) -> Any:
+    return _toggle(recipe_id, False)
+
+
+@web.post("/recipes/<int:recipe_id>/delete")
+@page("editor")
+def recipe_delete(recipe_id: int) -> Any:
+    rt = runtime()
+    with rt.db.transaction() as db:
+        delete_recipe(db, _recipe_or_404(db, recipe_id))
+        audit(db, g.actor, "recipe.delete", "recipe", str(recipe_id))
+    sync_subscription(rt, recipe_id)
+    flash_ok(_("Recipe deleted."))
+    return redirect(url_for("web.recipes"))
+
+
+def _version_doc(db: Any, recipe_id: int, version: int) -> dict[str, Any]:
+    found = db.scalar(
+        select(RecipeVersion.document).where(
+            RecipeVersion.recipe_id == recipe_id, RecipeVersion.version == version
+        )
+    )
+    if found is None:
+        abort(404)
+    return without_secrets(found, runtime().registry)
+
+
+@web.get("/recipes/<int:recipe_id>/versions/<int:version>")
+@page("viewer")
+def recipe_version(recipe_id: int, version: int) -> Any:
+    """One version, and its differences from another (the previous one unless `against` is given)."""
+    against = request.args.get("against", type=int) or max(version - 1, 1)
+    with runtime().db.transaction() as db:
+        recipe = _recipe_or_404(db, recipe_id)
+        name, current = recipe.name, recipe.current_version
+        new = _version_doc(db, recipe_id, version)
+        old = _version_doc(db, recipe_id, against)
+    lines = list(
+        difflib.unified_diff(
+            to_text(canonical(old), "json").splitlines(),
+            to_text(canonical(new), "json").splitlines(),
+            fromfile=f"v{against}",
+            tofile=f"v{version}",
+            lineterm="",
+            n=3,
+        )
+    )
+    return render_template(
+        "recipe_version.html",
+        recipe_id=recipe_id,
+        name=name,
+        version=version,
+        against=against,
+        current=current,
+        diff=lines,
+        text=to_text(new, "json"),
+    )
+
+
+@web.post("/recipes/<int:recipe_id>/test")
+@page("editor")
+def recipe_test(recipe_id: int) -> Any:
+    """As POST /api/v1/recipes/{id}/test: run the current version on an event now, dry or live."""
+    rt = runtime()
+    dry_run = request.form.get("mode") != "live"
+    try:
+        event = jsonutil.loads(request.form.get("event") or "{}")
+    except ValueError as exc:
+        flash_error(_("The sample event is not valid JSON: %(error)s", error=exc))
+        return redirect(url_for("web.recipe_page", recipe_id=recipe_id))
+    if not isinstance(event, dict):
+        flash_error(_("The sample event must be a JSON object."))
+        return redirect(url_for("web.recipe_page", recipe_id=recipe_id))
+    with rt.db.transaction() as db:
+        recipe = _recipe_or_404(db, recipe_id)
+        stored = Event(recipe_id=recipe.id, source="test", payload=event)
+        db.add(stored)
+        db.flush()
+        run = Run(
+            recipe_id=recipe.id, recipe_version=recipe.current_version, event_id=stored.id, dry_run=dry_run
+        )
+        db.add(run)
+        db.flush()
+        run_id = run.id
+        audit(db, g.actor, "recipe.test", "recipe", str(recipe_id), {"dry_run": dry_run, "run": run_id})
+    Runner(rt).execute(run_id)
+    with rt.db.transaction() as db:
+        control.get_run(db, run_id)
+    return redirect(url_for("web.run_page", run_id=run_id))

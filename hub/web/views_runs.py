@@ -1,0 +1,141 @@
+"""Runs: a filterable list, a run page (steps, attempts, rendered input, output, errors; secrets
+redacted by the API's own run view), replay whole or from a step, cancel, resolve held runs."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from flask import g, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from sqlalchemy import select
+
+from hub import jsonutil
+from hub.api.runs import RESOLUTIONS, STATUSES
+from hub.api.views import run_view
+from hub.app import runtime
+from hub.audit import audit
+from hub.db.models import Recipe, Run
+from hub.engine import control
+from hub.sdk.errors import HubError
+from hub.web import web
+from hub.web.auth import page
+from hub.web.common import flash_error, flash_ok
+
+PAGE_SIZE = 50
+
+
+def _instant(text: str | None) -> datetime | None:
+    """A `datetime-local` value, read as UTC (the page says so)."""
+    if not text:
+        return None
+    try:
+        value = datetime.fromisoformat(text)
+    except ValueError:
+        return None
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
+
+
+@web.get("/runs")
+@page("viewer")
+def runs() -> Any:
+    recipe_id = request.args.get("recipe_id", type=int)
+    status = request.args.get("status") or ""
+    since, until = _instant(request.args.get("since")), _instant(request.args.get("until"))
+    cursor = request.args.get("cursor", type=int)
+    query = select(Run).order_by(Run.id.desc()).limit(PAGE_SIZE + 1)
+    if recipe_id:
+        query = query.where(Run.recipe_id == recipe_id)
+    if status in STATUSES:
+        query = query.where(Run.status == status)
+    if since:
+        query = query.where(Run.created_at >= since)
+    if until:
+        query = query.where(Run.created_at <= until)
+    if cursor:
+        query = query.where(Run.id < cursor)
+    with runtime().db.transaction() as db:
+        rows = list(db.scalars(query))
+        items = [run_view(db, r, with_steps=False) for r in rows[:PAGE_SIZE]]
+        names = dict(db.execute(select(Recipe.id, Recipe.name)).all())
+    next_cursor = rows[PAGE_SIZE - 1].id if len(rows) > PAGE_SIZE else None
+    args = {k: v for k, v in request.args.items() if k != "cursor" and v}
+    return render_template(
+        "runs.html",
+        runs=items,
+        names=names,
+        statuses=STATUSES,
+        filters=request.args,
+        next_url=url_for("web.runs", cursor=next_cursor, **args) if next_cursor else None,
+    )
+
+
+@web.get("/runs/<int:run_id>")
+@page("viewer")
+def run_page(run_id: int) -> Any:
+    with runtime().db.transaction() as db:
+        try:
+            view = run_view(db, control.get_run(db, run_id))
+        except HubError:
+            return render_template("error.html", code=404, message=_("This run does not exist.")), 404
+        recipe = db.get(Recipe, view["recipe_id"])
+        name = recipe.name if recipe else str(view["recipe_id"])
+    return render_template(
+        "run.html",
+        run=view,
+        recipe_name=name,
+        dumps=lambda v: jsonutil.dumps(v, indent=2),
+        resolutions=RESOLUTIONS,
+    )
+
+
+@web.post("/runs/<int:run_id>/replay")
+@page("editor")
+def run_replay(run_id: int) -> Any:
+    rt = runtime()
+    from_step = request.form.get("from_step") or None
+    try:
+        with rt.db.transaction() as db:
+            new = control.replay(db, run_id, from_step=from_step)
+            audit(db, g.actor, "run.replay", "run", str(run_id), {"new_run": new.id, "from_step": from_step})
+            new_id = new.id
+    except HubError as exc:
+        flash_error(exc)
+        return redirect(url_for("web.run_page", run_id=run_id))
+    rt.dispatch([new_id])
+    flash_ok(_("Replay started as run %(id)s.", id=new_id))
+    return redirect(url_for("web.run_page", run_id=new_id))
+
+
+@web.post("/runs/<int:run_id>/cancel")
+@page("editor")
+def run_cancel(run_id: int) -> Any:
+    try:
+        with runtime().db.transaction() as db:
+            control.cancel(db, run_id)
+            audit(db, g.actor, "run.cancel", "run", str(run_id))
+    except HubError as exc:
+        flash_error(exc)
+    else:
+        flash_ok(_("Run cancelled."))
+    return redirect(url_for("web.run_page", run_id=run_id))
+
+
+@web.post("/runs/<int:run_id>/resolve")
+@page("editor")
+def run_resolve(run_id: int) -> Any:
+    rt = runtime()
+    action = request.form.get("action")
+    if action not in RESOLUTIONS:
+        flash_error(_("Choose retry, mark done or fail."))
+        return redirect(url_for("web.run_page", run_id=run_id))
+    try:
+        with rt.db.transaction() as db:
+            control.resolve(db, run_id, action, None)
+            audit(db, g.actor, "run.resolve", "run", str(run_id), {"action": action})
+    except HubError as exc:
+        flash_error(exc)
+        return redirect(url_for("web.run_page", run_id=run_id))
+    rt.dispatch([run_id])
+    flash_ok(_("Run resumed."))
+    return redirect(url_for("web.run_page", run_id=run_id))
