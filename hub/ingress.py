@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import time
 from typing import Any
 
 from flask import Blueprint, Response, request
@@ -11,6 +12,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 from werkzeug.datastructures import Headers
 
+from hub import recipe_store
 from hub.app import runtime
 from hub.db.models import HookEndpoint, Recipe, RecipeVersion
 from hub.engine.intake import Stored, resolve_waits, store_events
@@ -60,7 +62,28 @@ def _vendor_response(answer: WebhookResponse) -> Response:
     return response
 
 
-def _lookup(token: str) -> tuple[Recipe, dict[str, Any], dict[str, Any], str | None] | None:
+Found = tuple[Recipe, dict[str, Any], dict[str, Any], str | None]
+LOOKUP_TTL_S = 1.0
+_lookups: dict[tuple[int, str], tuple[float, int, Found | None]] = {}
+
+
+def _lookup(token: str) -> Found | None:
+    """`_load_endpoint`, remembered for a second: a recipe changed in this process is seen at once
+    (recipe_store.generation), one changed by another process within LOOKUP_TTL_S."""
+    rt = runtime()
+    key, now = (id(rt), token), time.monotonic()
+    cached = _lookups.get(key)
+    if cached is not None and cached[0] > now and cached[1] == recipe_store.generation:
+        return cached[2]
+    generation = recipe_store.generation
+    found = _load_endpoint(token)
+    if len(_lookups) > 10_000:
+        _lookups.clear()
+    _lookups[key] = (now + LOOKUP_TTL_S, generation, found)
+    return found
+
+
+def _load_endpoint(token: str) -> Found | None:
     """(recipe, document, trigger spec, wait step id) for an enabled recipe's endpoint."""
     with runtime().db.read() as session:
         endpoint = session.scalar(select(HookEndpoint).where(HookEndpoint.token == token))
@@ -127,6 +150,8 @@ def receive(token: str) -> Response:
         trigger.verify(ctx, config, inbound)
     except SignatureError as exc:
         count.labels("bad_signature").inc()
+        if exc.response is not None:  # the answer the vendor's protocol asks for
+            return _vendor_response(exc.response)
         return _error(401, "bad_signature", exc.message)
     except (ValueError, TypeError, KeyError, UnicodeError, PermanentError) as exc:
         count.labels("bad_signature").inc()

@@ -10,6 +10,11 @@ import uuid
 from collections.abc import Callable
 from typing import Any
 
+# Decimals are first written as marked strings, then unquoted. The marker is random per process,
+# so no string value can forge one; the pattern is compiled once.
+_MARKER = uuid.uuid4().hex
+_MARKED = re.compile(f'"{_MARKER}([^"]*){_MARKER}"')
+
 
 def dumps(
     value: Any,
@@ -19,13 +24,15 @@ def dumps(
     fallback: Callable[[Any], Any] | None = None,
 ) -> str:
     """json.dumps where Decimal("12345678901234567.89") stays exactly those digits (never a float)."""
-    marker = uuid.uuid4().hex
+    marked = False
 
     def default(obj: Any) -> Any:
+        nonlocal marked
         if isinstance(obj, decimal.Decimal):
             if not obj.is_finite():
                 raise ValueError(f"{obj} cannot be written as a JSON number")
-            return f"{marker}{obj}{marker}"
+            marked = True
+            return f"{_MARKER}{obj}{_MARKER}"
         if isinstance(obj, dt.date | dt.time):
             return obj.isoformat()
         if isinstance(obj, bytes):
@@ -38,7 +45,7 @@ def dumps(
     text = json.dumps(
         value, default=default, ensure_ascii=False, separators=separators, allow_nan=False, indent=indent
     )
-    return re.sub(f'"{marker}([^"]*){marker}"', r"\1", text)
+    return _MARKED.sub(r"\1", text) if marked else text
 
 
 def loads(text: str | bytes) -> Any:

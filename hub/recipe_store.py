@@ -8,7 +8,7 @@ import secrets
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import select
+from sqlalchemy import event, select
 from sqlalchemy.orm import Session
 
 from hub.connections import NotFound, lookup_by_name
@@ -17,6 +17,22 @@ from hub.recipes import keep_secrets, step_type, validate_document
 
 if TYPE_CHECKING:
     from hub.runtime import Runtime
+
+
+# Bumped after every commit that changed a recipe, so per-process caches of recipe lookups
+# (webhook ingress) drop what they hold at once; other processes rely on the caches' short TTL.
+generation = 0
+
+
+def _changed(session: Session) -> None:
+    session.info["hub_recipes_changed"] = True
+
+
+@event.listens_for(Session, "after_commit")
+def _bump_generation(session: Session) -> None:
+    global generation
+    if session.info.pop("hub_recipes_changed", False):
+        generation += 1
 
 
 def trigger_signature(document: dict[str, Any]) -> str:
@@ -102,6 +118,7 @@ def save_recipe(
     actor: str | None = None,
 ) -> Recipe:
     """Validate and store `document` as a new recipe, or as the next version of `recipe`."""
+    _changed(session)
     if recipe is not None and isinstance(document, dict):
         document = keep_secrets(document, current_document(session, recipe), runtime.registry)
     doc = validate_document(document, runtime.registry, lookup_by_name(session))
@@ -124,6 +141,7 @@ def save_recipe(
 
 def set_enabled(session: Session, recipe: Recipe, enabled: bool) -> None:
     """Enabling a polling recipe starts it "from now" again unless it was set to backfill."""
+    _changed(session)
     if recipe.enabled == enabled:
         return
     recipe.enabled = enabled
@@ -136,6 +154,7 @@ def set_enabled(session: Session, recipe: Recipe, enabled: bool) -> None:
 
 
 def delete_recipe(session: Session, recipe: Recipe) -> None:
+    _changed(session)
     recipe.deleted_at = utcnow()
     recipe.enabled = False
     for endpoint in session.scalars(select(HookEndpoint).where(HookEndpoint.recipe_id == recipe.id)):

@@ -9,11 +9,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import insert, select
+from sqlalchemy import select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from hub.db.models import Event, Run, SeenItem, StepRun, Wait, utcnow
+from hub.engine import statements as sql
 from hub.sdk.types import TriggerEvent
 
 
@@ -24,12 +25,18 @@ class Stored:
     duplicate: bool
 
 
+_insert_ignore_statements: dict[tuple[str, str], Any] = {}
+
+
 def _insert_ignore(session: Session, table: Any, values: dict[str, Any]) -> int | None:
     """INSERT ... ON CONFLICT DO NOTHING RETURNING id: the new row's id, or None if it existed."""
     dialect = session.get_bind().dialect.name
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    statement = insert(table).values(**values).on_conflict_do_nothing().returning(table.c.id)
-    return session.execute(statement).scalar()
+    statement = _insert_ignore_statements.get((dialect, table.name))
+    if statement is None:
+        insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+        statement = insert(table).on_conflict_do_nothing().returning(table.c.id)
+        _insert_ignore_statements[(dialect, table.name)] = statement
+    return session.execute(statement, values).scalar()
 
 
 def lookup_path(data: Any, dotted: str) -> Any:
@@ -60,16 +67,15 @@ def resolve_waits(
     session: Session, connector: str, trigger: str, connection_id: int | None, data: dict[str, Any]
 ) -> list[int]:
     """Finish every wait_for step this event satisfies; returns the runs to dispatch again."""
-    waits = session.scalars(select(Wait).where(Wait.connector == connector, Wait.trigger == trigger)).all()
+    candidates = session.execute(sql.WAITS_FOR, {"b_connector": connector, "b_trigger": trigger}).all()
     woken: list[int] = []
-    for wait in waits:
-        if (
-            wait.connection_id is not None
-            and connection_id is not None
-            and wait.connection_id != connection_id
-        ):
+    for wait_id, wait_connection, match in candidates:
+        if wait_connection is not None and connection_id is not None and wait_connection != connection_id:
             continue
-        if matches(wait.match or {}, data) and (run_id := finish_wait(session, wait, data)) is not None:
+        if not matches(match or {}, data):
+            continue
+        wait = session.get(Wait, wait_id)
+        if wait is not None and (run_id := finish_wait(session, wait, data)) is not None:
             woken.append(run_id)
     return woken
 
@@ -116,16 +122,11 @@ def store_events(
             stored.append(Stored(event_id=int(existing or 0), run_id=None, duplicate=True))
             continue
         if event_id is None:
-            event_id = session.execute(insert(Event).values(**values).returning(Event.id)).scalar_one()
+            event_id = session.execute(sql.INSERT_EVENT, values).scalar_one()
         run_id = None
         if start_runs:
-            run_id = session.execute(
-                insert(Run)
-                .values(
-                    recipe_id=recipe_id, recipe_version=recipe_version, event_id=event_id, status="queued"
-                )
-                .returning(Run.id)
-            ).scalar_one()
+            run = {"recipe_id": recipe_id, "recipe_version": recipe_version, "event_id": event_id}
+            run_id = session.execute(sql.INSERT_RUN, {**run, "status": "queued"}).scalar_one()
         stored.append(Stored(event_id=event_id, run_id=run_id, duplicate=False))
     return stored
 

@@ -14,11 +14,12 @@ import logging
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import and_, func, insert, or_, select, update
+from sqlalchemy import select, update
 
 from hub import templating
 from hub.connections import merged_fields
 from hub.db.models import Connection, Event, Recipe, RecipeVersion, Run, StepRun, Wait, utcnow
+from hub.engine import statements as sql
 from hub.engine.actions import PARKED, ActionSteps, error_info
 from hub.jsonutil import dumps
 from hub.recipe_store import hook_urls
@@ -51,37 +52,12 @@ class Runner(ActionSteps):
         return utcnow() + timedelta(seconds=self.rt.settings.lease_s)
 
     def claim(self, run_id: int) -> bool:
-        now = utcnow()
-        due = or_(Run.wake_at.is_(None), Run.wake_at <= now)
-        statement = (
-            update(Run)
-            .where(
-                Run.id == run_id,
-                or_(
-                    and_(Run.status == "queued", due),
-                    and_(Run.status == "waiting", Run.wake_at.is_not(None), Run.wake_at <= now),
-                    and_(Run.status == "running", Run.lease_expires_at < now),
-                ),
-            )
-            .values(
-                status="running",
-                lease_owner=self.rt.owner,
-                lease_expires_at=self._lease_until(),
-                wake_at=None,
-                started_at=func.coalesce(Run.started_at, now),
-            )
-            .execution_options(synchronize_session=False)
-        )
-        return self.db.write(lambda session: session.execute(statement).rowcount == 1)
+        params = {"b_id": run_id, "b_now": utcnow(), "b_owner": self.rt.owner, "b_until": self._lease_until()}
+        return self.db.write(lambda session: session.execute(sql.CLAIM, params).rowcount == 1)
 
     def _renew(self, session: Any) -> None:
-        statement = (
-            update(Run)
-            .where(Run.id == self.run_id, Run.lease_owner == self.rt.owner, Run.status == "running")
-            .values(lease_expires_at=self._lease_until())
-            .execution_options(synchronize_session=False)
-        )
-        if session.execute(statement).rowcount != 1:
+        params = {"b_id": self.run_id, "b_owner": self.rt.owner, "b_until": self._lease_until()}
+        if session.execute(sql.RENEW, params).rowcount != 1:
             raise LostLease()
 
     def _release(self, status: str, *, wake_at: Any = None, error: dict[str, Any] | None = None) -> None:
@@ -95,15 +71,10 @@ class Runner(ActionSteps):
             values["finished_at"] = utcnow()
         if error is not None:
             values["error"] = error
-        statement = (
-            update(Run)
-            .where(Run.id == self.run_id, Run.lease_owner == self.rt.owner, Run.status == "running")
-            .values(**values)
-            .execution_options(synchronize_session=False)
-        )
+        params = {"b_id": self.run_id, "b_owner": self.rt.owner, **values}
 
         def release(session: Any) -> None:
-            if session.execute(statement).rowcount != 1:
+            if session.execute(sql.RELEASE, params).rowcount != 1:
                 raise LostLease()
 
         self.db.write(release)
@@ -192,23 +163,15 @@ class Runner(ActionSteps):
         state = self.states.get((phase, step_id))
         if state is None:
             row = {"status": "pending", "attempts": 0, **values}
-            state_id = session.execute(
-                insert(StepRun)
-                .values(run_id=self.run_id, step_id=step_id, phase=phase, position=index, **row)
-                .returning(StepRun.id)
-            ).scalar_one()
+            keys = {"run_id": self.run_id, "step_id": step_id, "phase": phase, "position": index}
+            state_id = session.execute(sql.INSERT_STEP, {**keys, **row}).scalar_one()
             state = StepRun(id=state_id, run_id=self.run_id, step_id=step_id, phase=phase, position=index)
             for key, value in row.items():
                 setattr(state, key, value)
             self.states[(phase, step_id)] = state
             return state
         if values:
-            session.execute(
-                update(StepRun)
-                .where(StepRun.id == state.id)
-                .values(**values)
-                .execution_options(synchronize_session=False)
-            )
+            session.execute(sql.UPDATE_STEP, {"b_id": state.id, **values})
             for key, value in values.items():
                 setattr(state, key, value)
         return state

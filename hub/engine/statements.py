@@ -1,0 +1,51 @@
+"""Hot-path SQL built once: executing a prebuilt Core statement with a parameter dict skips the
+statement construction and cache-key work SQLAlchemy otherwise repeats for every event."""
+
+from __future__ import annotations
+
+from sqlalchemy import and_, bindparam, func, insert, or_, select, update
+
+from hub.db.models import Event, Run, StepAttempt, StepRun, Wait
+
+events, runs, step_runs, attempts = Event.__table__, Run.__table__, StepRun.__table__, StepAttempt.__table__
+waits = Wait.__table__
+
+# Asked for every incoming event, and nearly always empty: a light Core select, not ORM entities.
+WAITS_FOR = select(waits.c.id, waits.c.connection_id, waits.c.match).where(
+    waits.c.connector == bindparam("b_connector"), waits.c.trigger == bindparam("b_trigger")
+)
+
+INSERT_EVENT = insert(events).returning(events.c.id)
+INSERT_RUN = insert(runs).returning(runs.c.id)
+INSERT_STEP = insert(step_runs).returning(step_runs.c.id)
+INSERT_ATTEMPT = insert(attempts).returning(attempts.c.id)
+# SET columns come from the keys of the parameters passed with each execution.
+UPDATE_STEP = update(step_runs).where(step_runs.c.id == bindparam("b_id"))
+UPDATE_ATTEMPT = update(attempts).where(attempts.c.id == bindparam("b_id"))
+
+_mine = and_(
+    runs.c.id == bindparam("b_id"), runs.c.lease_owner == bindparam("b_owner"), runs.c.status == "running"
+)
+# Every write of a worker checks it still holds the run's lease (a cancel or a takeover ends it).
+RENEW = update(runs).where(_mine).values(lease_expires_at=bindparam("b_until"))
+RELEASE = update(runs).where(_mine)
+
+_now = bindparam("b_now")
+CLAIM = (
+    update(runs)
+    .where(
+        runs.c.id == bindparam("b_id"),
+        or_(
+            and_(runs.c.status == "queued", or_(runs.c.wake_at.is_(None), runs.c.wake_at <= _now)),
+            and_(runs.c.status == "waiting", runs.c.wake_at.is_not(None), runs.c.wake_at <= _now),
+            and_(runs.c.status == "running", runs.c.lease_expires_at < _now),
+        ),
+    )
+    .values(
+        status="running",
+        lease_owner=bindparam("b_owner"),
+        lease_expires_at=bindparam("b_until"),
+        wake_at=None,
+        started_at=func.coalesce(runs.c.started_at, _now),
+    )
+)
