@@ -85,7 +85,8 @@ def callback() -> Response:
     if connection is None or connector is None:
         return _page(404, "The connection no longer exists.")
     try:
-        exchange_code(build_context(rt, connector, name), code, state["redirect_uri"])
+        # Declared redirect parameters (Intuit's realmId) are stored with the tokens.
+        exchange_code(build_context(rt, connector, name), code, state["redirect_uri"], request.args)
     except HubError as exc:
         return _page(400, f"Connecting failed: {escape(exc.message)}")
     with rt.db.transaction() as session:

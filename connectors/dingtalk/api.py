@@ -62,17 +62,17 @@ def fetch_token(ctx: Context) -> dict[str, Any]:
     return payload
 
 
-def access_token(ctx: Context, *, force: bool = False) -> str:
+def access_token(ctx: Context, *, force: bool = False, stale: str | None = None) -> str:
+    """The cached app token; one worker fetches it when it is missing, expired or the `stale` one."""
     key = token_cache_key(ctx)
-    if not force:
-        cached = ctx.cache.get(key)
-        if cached:
-            return str(cached)
-    payload = fetch_token(ctx)
-    token = str(payload["accessToken"])
-    ttl = max(float(payload.get("expireIn") or 7200) - TOKEN_MARGIN_S, 60.0)
-    ctx.cache.set(key, token, ttl)
-    return token
+    if force:
+        ctx.cache.delete(key)
+
+    def fetch() -> tuple[str, float]:
+        payload = fetch_token(ctx)
+        return str(payload["accessToken"]), max(float(payload.get("expireIn") or 7200) - TOKEN_MARGIN_S, 60.0)
+
+    return str(ctx.cache.get_or_fetch(key, fetch, stale=stale))
 
 
 def new_api_error(payload: Any, response: HttpResponse) -> tuple[str, str | None]:
@@ -131,12 +131,13 @@ def _raise_old(payload: Any, status: int) -> None:
 
 
 def _with_token(ctx: Context, send: Callable[[str], dict[str, Any]]) -> dict[str, Any]:
+    token = access_token(ctx)
     try:
-        return send(access_token(ctx))
+        return send(token)
     except TokenRejected:
-        ctx.cache.delete(token_cache_key(ctx))
+        pass  # renewed below, once for every worker that saw the same token refused
     try:
-        return send(access_token(ctx, force=True))
+        return send(access_token(ctx, stale=token))
     except TokenRejected as exc:
         raise AuthError(f"{VENDOR}: access token refused again after a refresh: {exc}") from exc
 

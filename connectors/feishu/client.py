@@ -29,29 +29,28 @@ def _token_key(ctx: Context) -> str:
     return ctx.cache_key(f"feishu:tenant_access_token:{ctx.connection.get('app_id')}")
 
 
-def tenant_token(ctx: Context, *, fresh: bool = False) -> str:
-    """The app's tenant_access_token from the shared cache, or a new one (valid about 2 hours)."""
+def tenant_token(ctx: Context, *, fresh: bool = False, stale: str | None = None) -> str:
+    """The app's tenant_access_token from the shared cache; one worker fetches a new one (valid about
+    2 hours) when it is missing, expired, or the `stale` one Feishu just refused."""
     key = _token_key(ctx)
-    if not fresh:
-        cached = ctx.cache.get(key)
-        if cached:
-            return str(cached)
+    if fresh:
+        ctx.cache.delete(key)
     app_id, secret = ctx.connection.get("app_id"), ctx.connection.get("app_secret")
     if not app_id or not secret:
         raise AuthError("Feishu: the connection needs app_id and app_secret")
-    client = ctx.http_client(authenticate=False)
-    response = client.post(TOKEN_PATH, json={"app_id": app_id, "app_secret": secret}, raise_for_status=False)
-    body = envelope(response, ctx.secrets())
-    token = body.get("tenant_access_token")
-    if not token:
-        raise AuthError("Feishu: the token answer has no tenant_access_token")
-    expire = float(body.get("expire") or 7200)
-    ctx.cache.set(key, token, max(1.0, expire - EXPIRY_MARGIN_S))
-    return str(token)
 
+    def fetch() -> tuple[str, float]:
+        client = ctx.http_client(authenticate=False)
+        response = client.post(
+            TOKEN_PATH, json={"app_id": app_id, "app_secret": secret}, raise_for_status=False
+        )
+        body = envelope(response, ctx.secrets())
+        token = body.get("tenant_access_token")
+        if not token:
+            raise AuthError("Feishu: the token answer has no tenant_access_token")
+        return str(token), max(1.0, float(body.get("expire") or 7200) - EXPIRY_MARGIN_S)
 
-def drop_token(ctx: Context) -> None:
-    ctx.cache.delete(_token_key(ctx))
+    return str(ctx.cache.get_or_fetch(key, fetch, stale=stale))
 
 
 def _code(body: Any) -> int | None:
@@ -108,14 +107,14 @@ def envelope(response: HttpResponse, secrets: list[str] | None = None) -> dict[s
 def call(ctx: Context, method: str, path: str, **kwargs: Any) -> dict[str, Any]:
     """One API call with the tenant token; a rejected token is renewed and the call made once more."""
     client = ctx.http_client(authenticate=False)
+    token: str | None = None
     for attempt in range(2):
-        token = tenant_token(ctx, fresh=attempt > 0)
+        token = tenant_token(ctx, stale=token)
         response = client.request(
             method, path, headers={"Authorization": f"Bearer {token}"}, raise_for_status=False, **kwargs
         )
         if attempt == 0 and _code(response.json() if response.is_json else None) in TOKEN_CODES:
-            drop_token(ctx)
-            continue
+            continue  # renewed once, whichever worker gets there first
         return envelope(response, ctx.secrets()).get("data") or {}
     raise AssertionError("unreachable")
 

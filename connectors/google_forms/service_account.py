@@ -80,15 +80,8 @@ def _cache_key(ctx: Context, key: dict[str, Any], scopes: str, subject: str | No
     return ctx.cache_key(f"google_sa:{fingerprint}")
 
 
-def access_token(ctx: Context, scopes: str, *, fresh: bool = False) -> str:
-    """A cached access token for the connection's service account; minted when missing or `fresh`."""
-    key = load_key(ctx.connection.get("service_account_json"))
-    subject = ctx.connection.get("subject") or None
-    cache_key = _cache_key(ctx, key, scopes, subject)
-    if not fresh:
-        cached = ctx.cache.get(cache_key)
-        if cached:
-            return str(cached)
+def _mint(ctx: Context, key: dict[str, Any], scopes: str, subject: str | None) -> tuple[str, float]:
+    """Trade a signed JWT for an access token: (token, seconds to keep it)."""
     token_uri = str(key.get("token_uri") or DEFAULT_TOKEN_URI)
     assertion = build_assertion(key, scopes, subject)
     client = ctx.http_client(base_url="", authenticate=False)
@@ -115,10 +108,20 @@ def access_token(ctx: Context, scopes: str, *, fresh: bool = False) -> str:
         if response.status < 400:
             raise PermanentError("Google Forms: token answer has no access_token", status=response.status)
         raise AuthError(text, vendor_code=error, status=response.status)
-    token = str(payload["access_token"])
     lifetime = float(payload.get("expires_in") or 3600)
-    ctx.cache.set(cache_key, token, max(1.0, lifetime - EXPIRY_MARGIN_S))
-    return token
+    return str(payload["access_token"]), max(1.0, lifetime - EXPIRY_MARGIN_S)
+
+
+def access_token(ctx: Context, scopes: str, *, fresh: bool = False) -> str:
+    """A cached access token for the connection's service account; minted when missing or `fresh`,
+    by one worker at a time (the others wait for its token)."""
+    key = load_key(ctx.connection.get("service_account_json"))
+    subject = ctx.connection.get("subject") or None
+    cache_key = _cache_key(ctx, key, scopes, subject)
+    if fresh:
+        ctx.cache.delete(cache_key)
+
+    return str(ctx.cache.get_or_fetch(cache_key, lambda: _mint(ctx, key, scopes, subject)))
 
 
 def forget(ctx: Context, scopes: str) -> None:

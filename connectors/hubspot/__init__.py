@@ -5,7 +5,7 @@ from __future__ import annotations
 from connectors.hubspot.actions import CreateTask, GetObject, Search, UpdateDeal, UpsertContact
 from connectors.hubspot.api import call
 from connectors.hubspot.auth import HubSpotAuth
-from connectors.hubspot.errors import parse_error
+from connectors.hubspot.errors import parse_error, rate_limit_wait
 from connectors.hubspot.triggers import ObjectChanged, ObjectChangedPoll
 from hub.sdk.connector import Connector
 from hub.sdk.context import Context
@@ -28,6 +28,9 @@ class HubSpotConnector(Connector):
 
     def error_parser(self, response: HttpResponse) -> tuple[str, str | None] | None:
         return parse_error(response)
+
+    def retry_after(self, response: HttpResponse) -> float | None:
+        return rate_limit_wait(response)
 
     def test_connection(self, ctx: Context) -> str:
         call(ctx, "GET", "/crm/v3/objects/contacts", params={"limit": 1})

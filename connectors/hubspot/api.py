@@ -1,12 +1,10 @@
-"""One place that sends CRM v3 calls, so every action shares auth, rate-limit and error handling."""
+"""One place that sends CRM v3 calls; auth, rate-limit waits and errors come from the connector's hooks."""
 
 from __future__ import annotations
 
 from typing import Any
 from urllib.parse import quote
 
-from connectors.hubspot.auth import client
-from connectors.hubspot.errors import rate_limited
 from hub.sdk.context import Context
 from hub.sdk.errors import PermanentError
 
@@ -24,11 +22,9 @@ def segment(value: Any, what: str) -> str:
 def call(
     ctx: Context, method: str, path: str, *, json: Any = None, params: dict[str, Any] | None = None
 ) -> dict[str, Any]:
-    response = client(ctx).request(
-        method, path, json=json, params=params, headers={"Accept": "application/json"}, expected=(429,)
+    response = ctx.http_client().request(
+        method, path, json=json, params=params, headers={"Accept": "application/json"}
     )
-    if response.status == 429:
-        raise rate_limited(response)
     if not response.content:
         return {}
     body = response.json()

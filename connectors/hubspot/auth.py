@@ -7,8 +7,6 @@ from typing import Any
 import requests
 
 from hub.sdk.auth import OAuth2, secret_field
-from hub.sdk.context import Context
-from hub.sdk.http import HttpClient
 
 SCOPES = [
     "oauth",
@@ -50,12 +48,6 @@ class HubSpotAuth(OAuth2):
         if token:
             request.headers["Authorization"] = f"Bearer {token}"
 
-
-def client(ctx: Context) -> HttpClient:
-    """The HTTP client; private-app connections skip the OAuth refresh the SDK would attempt."""
-    if not ctx.connection.get("private_app_token"):
-        return ctx.http_client()
-    http = ctx.http_client(authenticate=False)
-    connection = ctx.connection
-    http.auth = lambda request: ctx.connector.auth.apply(request, connection)
-    return http
+    def can_refresh(self, connection: dict[str, Any]) -> bool:
+        """Never for a private-app token: a 401 then carries HubSpot's own message to the person."""
+        return not connection.get("private_app_token") and super().can_refresh(connection)

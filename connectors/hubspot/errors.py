@@ -1,10 +1,9 @@
-"""HubSpot error bodies and rate-limit answers, turned into the hub's error types."""
+"""HubSpot error bodies and rate-limit waits, read by the SDK's HTTP client through the connector's hooks."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from hub.sdk.errors import RetryableError
 from hub.sdk.http import HttpResponse, parse_retry_after
 
 
@@ -29,11 +28,14 @@ def parse_error(response: HttpResponse) -> tuple[str, str | None] | None:
     text = str(message) + ("; " + "; ".join(details) if details else "")
     if body.get("correlationId"):
         text += f" (correlationId {body['correlationId']})"
-    return text, body.get("category") or body.get("errorType")
+    # A 429 names the limit it hit in policyName (TEN_SECONDLY_ROLLING, DAILY, ...).
+    return text, body.get("policyName") or body.get("category") or body.get("errorType")
 
 
-def rate_limit_wait(response: HttpResponse) -> float:
+def rate_limit_wait(response: HttpResponse) -> float | None:
     """Seconds to wait after a 429: Retry-After, else the rolling window, else until the daily reset."""
+    if response.status != 429:
+        return None  # a 5xx: the SDK reads Retry-After or backs off
     retry_after = parse_retry_after(response.headers.get("Retry-After"))
     if retry_after is not None:
         return retry_after
@@ -45,20 +47,3 @@ def rate_limit_wait(response: HttpResponse) -> float:
         return max(1.0, float(interval or 10000) / 1000)
     except ValueError:
         return 10.0
-
-
-def rate_limited(response: HttpResponse) -> RetryableError:
-    parsed = parse_error(response) or ("rate limit reached", None)
-    message, code = parsed
-    policy = error_body(response).get("policyName")
-    code = str(policy or code or "RATE_LIMITS")
-    return RetryableError(
-        f"HubSpot: {message} (code {code}) [HTTP 429]",
-        retry_after=rate_limit_wait(response),
-        vendor_code=code,
-        status=429,
-        details={
-            "remaining": response.headers.get("X-HubSpot-RateLimit-Remaining"),
-            "daily_remaining": response.headers.get("X-HubSpot-RateLimit-Daily-Remaining"),
-        },
-    )

@@ -10,12 +10,7 @@ up again just before deleting.
 
 from __future__ import annotations
 
-import io
 from typing import Any
-
-from werkzeug.exceptions import HTTPException
-from werkzeug.formparser import FormDataParser
-from werkzeug.http import parse_options_header
 
 from connectors.jotform import api
 from connectors.jotform.submission import event_from_webhook
@@ -52,21 +47,12 @@ SUBMISSION_OUTPUT = {
 def form_fields(request: InboundRequest) -> dict[str, Any]:
     """The delivery's fields: multipart/form-data as Jotform sends it, or urlencoded."""
     ctype = request.content_type
-    if ctype == "application/x-www-form-urlencoded":
-        return request.form()
-    if ctype != "multipart/form-data":
+    if ctype not in ("multipart/form-data", "application/x-www-form-urlencoded"):
         raise PermanentError(f"Jotform: expected multipart/form-data, got {ctype or 'no content type'}")
-    mimetype, options = parse_options_header(request.header("Content-Type") or "")
-    if not options.get("boundary"):
-        raise PermanentError("Jotform: multipart body without a boundary")
-    parser = FormDataParser(max_form_memory_size=len(request.body) + 1)
     try:
-        _, form, _files = parser.parse(io.BytesIO(request.body), mimetype, len(request.body), options)
-    except (ValueError, HTTPException) as exc:
-        raise PermanentError(f"Jotform: unreadable multipart body: {exc}") from exc
-    return {
-        key: values[0] if len(values) == 1 else values for key, values in form.to_dict(flat=False).items()
-    }
+        return request.form()
+    except PermanentError as exc:
+        raise PermanentError(f"Jotform: {exc.message}") from exc
 
 
 def _registered(ctx: Context, form_id: str) -> dict[str, str]:

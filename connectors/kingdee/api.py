@@ -47,11 +47,9 @@ def failure(status: dict[str, Any], operation: str) -> Exception:
     return PermanentError(text, vendor_code=vendor_code)
 
 
-def _send(ctx: Context, service: str, body: dict[str, Any], *, fresh: bool) -> Any:
+def _send(ctx: Context, service: str, body: dict[str, Any], cookie: str) -> Any:
     response = ctx.http_client(authenticate=False).post(
-        service_path(service),
-        json=body,
-        headers={"Cookie": session(ctx, fresh=fresh), "Accept": "application/json"},
+        service_path(service), json=body, headers={"Cookie": cookie, "Accept": "application/json"}
     )
     return response.json()
 
@@ -60,10 +58,12 @@ def call(ctx: Context, service: str, body: dict[str, Any], operation: str) -> An
     """POST one service; when the server has lost the session, log in again once and repeat the call."""
     if not ctx.base_url:
         raise PermanentError("Kingdee: the connection needs base_url, e.g. http://erp.example.com/k3cloud")
-    answer = _send(ctx, service, body, fresh=False)
+    cookie = session(ctx)
+    answer = _send(ctx, service, body, cookie)
     status = response_status(answer)
     if status is not None and not status.get("IsSuccess", True) and status.get("MsgCode") == SESSION_LOST:
-        answer = _send(ctx, service, body, fresh=True)
+        # One new login for every worker that lost this same session.
+        answer = _send(ctx, service, body, session(ctx, stale=cookie))
         status = response_status(answer)
     if status is None or status.get("IsSuccess", True):
         return answer

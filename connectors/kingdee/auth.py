@@ -96,7 +96,9 @@ def login(ctx: Context) -> str:
     return session_cookie(response.headers.get("Set-Cookie", ""), answer)
 
 
-def session(ctx: Context, *, fresh: bool = False) -> str:
+def session(ctx: Context, *, fresh: bool = False, stale: str | None = None) -> str:
+    """The shared session cookie: `fresh` logs in again; `stale` (a cookie the server just lost)
+    is replaced once, and callers that lost the same one get the replacement."""
     conn = ctx.connection
     who = "|".join(
         str(conn.get(k) or "") for k in ("base_url", "acct_id", "username", "login_mode", "app_id")
@@ -105,10 +107,5 @@ def session(ctx: Context, *, fresh: bool = False) -> str:
     key = ctx.cache_key("kingdee_session:" + hashlib.sha256(who.encode()).hexdigest()[:16])
     if fresh:
         ctx.cache.delete(key)
-    else:
-        cached = ctx.cache.get(key)
-        if cached:
-            return str(cached)
-    cookie = login(ctx)
-    ctx.cache.set(key, cookie, SESSION_TTL_S)
-    return cookie
+    # One worker logs in at a time; the others wait for its session instead of opening their own.
+    return str(ctx.cache.get_or_fetch(key, lambda: (login(ctx), SESSION_TTL_S), stale=stale))

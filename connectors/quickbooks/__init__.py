@@ -24,13 +24,17 @@ class QuickBooksConnector(Connector):
         token_url="https://oauth.platform.intuit.com/oauth2/v1/tokens/bearer",  # noqa: S106 (a URL)
         scopes=["com.intuit.quickbooks.accounting"],
         client_auth="basic",
+        callback_fields={"realmId": "realm_id"},  # Intuit names the company in the consent redirect
     )
     connection_fields = {
         "realm_id": {
             "type": "string",
             "title": "Company ID (realm ID)",
             "pattern": "^[0-9]+$",
-            "description": "Sent back as realmId with the consent; also in Settings > Account and settings.",
+            "description": (
+                "Stored from the consent redirect's realmId when you connect through OAuth; "
+                "also in Settings > Account and settings."
+            ),
         },
         "minor_version": {"type": "string", "title": "API minor version", "default": DEFAULT_MINOR_VERSION},
         "webhook_verifier_token": secret_field(
@@ -38,7 +42,6 @@ class QuickBooksConnector(Connector):
             "Intuit developer portal > your app > Webhooks; for the webhook trigger.",
         ),
     }
-    connection_required = ["realm_id"]
     triggers = (EntityChanged, Webhook)
     actions = (CreateCustomer, FindCustomer, CreateInvoice, SendInvoice)
     default_rate_limit = 8.0  # about 500 requests a minute per company

@@ -22,7 +22,10 @@ _REQUEST_ID = re.compile(r"^[A-Za-z0-9:_.-]{1,50}$")
 def realm(ctx: Context) -> str:
     value = str(ctx.connection.get("realm_id") or "").strip()
     if not value.isdigit():
-        raise PermanentError("QuickBooks: the connection needs the company's realm ID (digits, from the app)")
+        raise PermanentError(
+            "QuickBooks: the connection needs the company's realm ID (digits); connect through OAuth, "
+            "which stores it, or set it by hand"
+        )
     return value
 
 

@@ -25,13 +25,17 @@ class SalesforceConnector(Connector):
         authorize_url=f"{LOGIN}/authorize",
         token_url=f"{LOGIN}/token",
         scopes=["api", "refresh_token"],
+        token_fields=("instance_url",),  # the org's API host, in every code and refresh answer
     )
     connection_fields = {
         "instance_url": {
             "type": "string",
             "format": "uri",
             "title": "Instance URL",
-            "description": "Your org's My Domain URL, e.g. https://acme.my.salesforce.com",
+            "description": (
+                "Your org's My Domain URL, e.g. https://acme.my.salesforce.com. Filled in from the "
+                "token answer when you connect through OAuth; set it by hand otherwise."
+            ),
         },
         "api_version": {"type": "string", "title": "API version", "default": DEFAULT_VERSION},
         "authorize_url": {
@@ -49,7 +53,6 @@ class SalesforceConnector(Connector):
             "description": "Sandboxes: https://test.salesforce.com/services/oauth2/token",
         },
     }
-    connection_required = ["instance_url"]
     triggers = (RecordChanged,)
     actions = (CreateRecord, UpdateRecord, UpsertRecord, Query)
     default_concurrency = 10

@@ -10,6 +10,7 @@ from urllib.parse import quote
 from hub.sdk.context import Context
 from hub.sdk.errors import AuthError, ConnectorError, PermanentError, RetryableError
 from hub.sdk.http import HttpResponse
+from hub.sdk.oauth import ensure_token
 
 DEFAULT_VERSION = "60.0"
 # REQUEST_LIMIT_EXCEEDED covers the rolling 24-hour API limit and the concurrent long-request limit;
@@ -46,13 +47,15 @@ def instance_url(ctx: Context) -> str:
     url = ctx.connection.get("instance_url")
     if not url:
         raise PermanentError(
-            "Salesforce: the connection has no instance_url (e.g. https://acme.my.salesforce.com)"
+            "Salesforce: the connection has no instance_url; connect through OAuth (which stores it) "
+            "or set it, e.g. https://acme.my.salesforce.com"
         )
     return str(url).rstrip("/")
 
 
 def call(ctx: Context, method: str, path: str, **kwargs: Any) -> HttpResponse:
     """One REST call on the connection's instance, with Salesforce's error codes mapped."""
+    ensure_token(ctx)  # a refresh answer may bring a new instance_url (token_fields)
     http = ctx.http_client(base_url=instance_url(ctx))
     try:
         return http.request(method, path, **kwargs)

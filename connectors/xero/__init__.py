@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from connectors.xero.actions import CreateContact, CreateInvoice, CreatePayment, FindContact
-from connectors.xero.api import call, parse_error
+from connectors.xero.api import call, parse_error, rate_limit_wait
 from connectors.xero.auth import XeroAuth
 from connectors.xero.triggers import InvoiceChanged, Webhook
 from hub.sdk.auth import secret_field
@@ -39,6 +39,9 @@ class XeroConnector(Connector):
 
     def error_parser(self, response: HttpResponse) -> tuple[str, str | None] | None:
         return parse_error(response)
+
+    def retry_after(self, response: HttpResponse) -> float | None:
+        return rate_limit_wait(response)
 
     def test_connection(self, ctx: Context) -> str:
         answer = call(ctx, "GET", "/Organisation")

@@ -9,7 +9,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from hub.sdk.context import Context
-from hub.sdk.errors import PermanentError, RetryableError
+from hub.sdk.errors import PermanentError
 from hub.sdk.http import HttpResponse, parse_retry_after
 
 _MS_DATE = re.compile(r"^/Date\((-?\d+)([+-]\d{4})?\)/$")
@@ -47,6 +47,9 @@ def validation_messages(body: dict[str, Any]) -> list[str]:
 
 
 def parse_error(response: HttpResponse) -> tuple[str, str | None] | None:
+    if response.status == 429:  # X-Rate-Limit-Problem names the limit: minute, day or appminute
+        problem = response.headers.get("X-Rate-Limit-Problem") or "rate"
+        return f"{problem} limit reached", f"rate_limit_{problem}"
     body = error_body(response)
     if body.get("Type") or body.get("ErrorNumber") is not None:  # the Accounting API's Error schema
         message = str(body.get("Message") or "error")
@@ -62,20 +65,12 @@ def parse_error(response: HttpResponse) -> tuple[str, str | None] | None:
     return None
 
 
-def rate_limited(response: HttpResponse) -> RetryableError:
-    problem = response.headers.get("X-Rate-Limit-Problem") or "rate"
+def rate_limit_wait(response: HttpResponse) -> float | None:
+    """A 429 always waits: Retry-After when Xero sends it (it does), else a minute."""
+    if response.status != 429:
+        return None
     wait = parse_retry_after(response.headers.get("Retry-After"))
-    return RetryableError(
-        f"Xero: {problem} limit reached; retry after {wait if wait is not None else 60:.0f} s [HTTP 429]",
-        retry_after=wait if wait is not None else 60.0,
-        vendor_code=f"rate_limit_{problem}",
-        status=429,
-        details={
-            "day_remaining": response.headers.get("X-DayLimit-Remaining"),
-            "minute_remaining": response.headers.get("X-MinLimit-Remaining"),
-            "app_minute_remaining": response.headers.get("X-AppMinLimit-Remaining"),
-        },
-    )
+    return 60.0 if wait is None else wait
 
 
 def idempotency_key(ctx: Context) -> str | None:
@@ -104,11 +99,8 @@ def call(
         json=json,
         params=params,
         headers={"Accept": "application/json", **(headers or {})},
-        expected=(429,),
         idempotency_key=idempotency_key(ctx) if idempotent else None,
     )
-    if response.status == 429:
-        raise rate_limited(response)
     body = response.json() if response.content else {}
     if not isinstance(body, dict):
         raise PermanentError(f"Xero: unexpected answer to {method} {path}: not a JSON object")

@@ -141,20 +141,22 @@ class Webhook(WebhookTrigger):
     def handshake(
         self, ctx: Context, config: dict[str, Any], request: InboundRequest
     ) -> WebhookResponse | None:
-        # Xero wants an empty 401 for any bad signature (the hub's default 401 has a JSON body).
-        if not signature_ok(ctx, request):
-            return WebhookResponse(status=401, body=b"")
+        """Intent to receive: a correctly signed batch with no events gets an empty 200. A wrongly
+        signed one is not a handshake: verify() refuses it with the empty 401 Xero expects."""
         try:
             events = request.json().get("events")
         except (PermanentError, AttributeError):
             return None  # parse() reports the malformed body
-        if events == []:  # intent to receive: a signed batch with no events
+        if events == [] and signature_ok(ctx, request):
             return WebhookResponse(status=200, body=b"")
         return None
 
     def verify(self, ctx: Context, config: dict[str, Any], request: InboundRequest) -> None:
         if not signature_ok(ctx, request):
-            raise SignatureError("Xero: x-xero-signature does not match the body")
+            raise SignatureError(
+                "Xero: x-xero-signature does not match the body",
+                response=WebhookResponse(status=401, body=b""),
+            )
 
     def parse(self, ctx: Context, config: dict[str, Any], request: InboundRequest) -> list[TriggerEvent]:
         body = request.json()

@@ -12,10 +12,11 @@ import time
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import select
 
 from hub import templating
 from hub.db.models import Connection, StepAttempt, StepRun, utcnow
+from hub.engine import statements as sql
 from hub.engine.retry import RetryPolicy
 from hub.engine.stores import DbSecretStore, DbTokenCache
 from hub.recipes import validate_against
@@ -138,11 +139,8 @@ class ActionSteps:
                 input=stored_input,
                 started_at=(known.started_at if known else None) or utcnow(),
             )
-            attempt_id = session.execute(
-                insert(StepAttempt)
-                .values(step_run_id=state.id, number=number, idempotency_key=key, status="started")
-                .returning(StepAttempt.id)
-            ).scalar_one()
+            row = {"step_run_id": state.id, "number": number, "idempotency_key": key, "status": "started"}
+            attempt_id = session.execute(sql.INSERT_ATTEMPT, row).scalar_one()
             return attempt_id, number
 
         attempt_id, number = self.db.write(start)
@@ -163,7 +161,11 @@ class ActionSteps:
             try:
                 output = action.perform(ctx, inputs)
             except AuthError:
-                if not isinstance(connector.auth, OAuth2) or ctx.secret_store is None:
+                if (
+                    not isinstance(connector.auth, OAuth2)
+                    or not connector.auth.can_refresh(ctx.connection)
+                    or ctx.secret_store is None
+                ):
                     raise
                 ensure_token(ctx, force=True)
                 output = action.perform(ctx, inputs)
@@ -183,12 +185,8 @@ class ActionSteps:
 
         def succeed(session: Any) -> None:
             self._renew(session)
-            session.execute(
-                update(StepAttempt)
-                .where(StepAttempt.id == attempt_id)
-                .values(status="succeeded", finished_at=utcnow(), duration_ms=round(elapsed * 1000, 2))
-                .execution_options(synchronize_session=False)
-            )
+            done = {"status": "succeeded", "finished_at": utcnow(), "duration_ms": round(elapsed * 1000, 2)}
+            session.execute(sql.UPDATE_ATTEMPT, {"b_id": attempt_id, **done})
             self._state(
                 session,
                 phase,

@@ -2,17 +2,24 @@
 
 from __future__ import annotations
 
+import secrets
+import time
 from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
 from sqlalchemy import delete, select
+from sqlalchemy.exc import IntegrityError
 
 from hub.connections import merged_fields, store_fields
 from hub.db.models import CacheEntry, Connection, utcnow
 from hub.db.session import Database
 from hub.sdk.connector import Connector
+from hub.sdk.context import Fetch, key_lock
 from hub.vault import Vault
+
+LEASE_S = 30.0  # longest a token fetch may hold others back; past it they fetch themselves
+LEASE_POLL_S = 0.05
 
 
 class DbTokenCache:
@@ -42,6 +49,59 @@ class DbTokenCache:
     def delete(self, key: str) -> None:
         with self.db.transaction() as session:
             session.execute(delete(CacheEntry).where(CacheEntry.key == key))
+
+    def get_or_fetch(self, key: str, fetch: Fetch, *, stale: Any = None) -> Any:
+        """The cached value, or one fetched by a single caller across threads and processes.
+
+        Threads of this process queue on the key's lock; processes race for a lease row (an insert
+        that only one wins, on SQLite and PostgreSQL alike). A loser waits for the winner's value
+        and fetches itself only when the lease runs out (the winner died or hangs)."""
+        with key_lock(key):
+            give_up = time.monotonic() + LEASE_S
+            while True:
+                value = self.get(key)
+                if value is not None and (stale is None or value != stale):
+                    return value
+                owner = self._take_lease(key)
+                if owner is not None or time.monotonic() >= give_up:
+                    break
+                time.sleep(LEASE_POLL_S)
+            try:
+                if owner is not None:  # the value may have landed between our read and the lease
+                    value = self.get(key)
+                    if value is not None and (stale is None or value != stale):
+                        return value
+                if value is not None:
+                    self.delete(key)  # refused: nobody reuses it, even if the fetch below fails
+                value, ttl_s = fetch()
+                self.set(key, value, ttl_s)
+                return value
+            finally:
+                if owner is not None:
+                    self._drop_lease(key, owner)
+
+    def _take_lease(self, key: str) -> str | None:
+        """A fresh owner id when this caller now holds the key's lease, None when another does."""
+        lease, owner, now = _lease_key(key), secrets.token_hex(8), utcnow()
+        try:
+            with self.db.transaction() as session:
+                session.execute(
+                    delete(CacheEntry).where(CacheEntry.key == lease, CacheEntry.expires_at <= now)
+                )
+                session.add(CacheEntry(key=lease, value=owner, expires_at=now + timedelta(seconds=LEASE_S)))
+        except IntegrityError:
+            return None
+        return owner
+
+    def _drop_lease(self, key: str, owner: str) -> None:
+        with self.db.transaction() as session:
+            session.execute(
+                delete(CacheEntry).where(CacheEntry.key == _lease_key(key), CacheEntry.value == owner)
+            )
+
+
+def _lease_key(key: str) -> str:
+    return f"lease:{key}"[:255]
 
 
 class DbSecretStore:

@@ -31,6 +31,12 @@ class Auth:
     def apply(self, request: requests.PreparedRequest, connection: dict[str, Any]) -> None:
         """Add the credentials of `connection` to an outbound request."""
 
+    def can_refresh(self, connection: dict[str, Any]) -> bool:
+        """Whether the hub can get new credentials for `connection` by itself (an OAuth2 refresh).
+
+        False means a refused credential is final: the vendor's own 401 message reaches the person."""
+        return False
+
     def describe(self) -> dict[str, Any]:
         return {"kind": self.kind}
 
@@ -121,6 +127,10 @@ class OAuth2(Auth):
     scope_separator: str = " "
     client_auth: str = "body"  # "body" (client_id/secret in the form) or "basic"
     extra_authorize_params: dict[str, str] = field(default_factory=dict)
+    # Extra fields of the token answer kept on the connection (Salesforce's `instance_url`).
+    token_fields: tuple[str, ...] = ()
+    # Query parameters of the consent redirect kept on the connection, by name: {"realmId": "realm_id"}.
+    callback_fields: dict[str, str] = field(default_factory=dict)
     kind = "oauth2"
 
     def schema_properties(self) -> dict[str, dict[str, Any]]:
@@ -135,6 +145,9 @@ class OAuth2(Auth):
                 "readOnly": True,
             },
         }
+        for name in (*self.token_fields, *self.callback_fields.values()):
+            # Declared so a person can also set them by hand; a connector's own field spec wins.
+            props[name] = {"type": "string", "title": name, "description": "Filled in after consent."}
         if self.scopes:
             props["scopes"] = {
                 "type": "string",
@@ -149,6 +162,12 @@ class OAuth2(Auth):
     def apply(self, request: requests.PreparedRequest, connection: dict[str, Any]) -> None:
         if connection.get("access_token"):
             request.headers["Authorization"] = f"Bearer {connection['access_token']}"
+
+    def can_refresh(self, connection: dict[str, Any]) -> bool:
+        """Client credentials can always ask again; the code grant needs a stored refresh token."""
+        if self.grant == "client_credentials":
+            return True
+        return bool(connection.get("refresh_token"))
 
     def describe(self) -> dict[str, Any]:
         return {

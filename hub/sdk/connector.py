@@ -201,6 +201,12 @@ class Connector:
         """Pull (message, vendor_code) out of a vendor's error answer; None to use the body excerpt."""
         return None
 
+    def retry_after(self, response: HttpResponse) -> float | None:
+        """Seconds to wait after a 429 or 5xx, from the vendor's own rate-limit headers or body.
+
+        Consulted before the standard Retry-After header; None falls back to Retry-After."""
+        return None
+
     def describe(self) -> dict[str, Any]:
         return {
             "id": self.id,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -14,6 +15,9 @@ if TYPE_CHECKING:
     from hub.sdk.http import HttpClient
 
 
+Fetch = Callable[[], tuple[Any, float]]
+
+
 class TokenCache(Protocol):
     """A cache shared by every worker (vendor access tokens live here until they expire)."""
 
@@ -22,6 +26,23 @@ class TokenCache(Protocol):
     def set(self, key: str, value: Any, ttl_s: float) -> None: ...
 
     def delete(self, key: str) -> None: ...
+
+    def get_or_fetch(self, key: str, fetch: Fetch, *, stale: Any = None) -> Any:
+        """The cached value, or `fetch()` -> (value, ttl_s) stored; concurrent callers fetch once.
+
+        `stale` is a value the caller saw the vendor refuse: a cached value equal to it is dropped
+        and fetched again, while a newer one (another worker already renewed it) is returned."""
+        ...
+
+
+_key_locks: dict[str, threading.Lock] = {}
+_key_locks_guard = threading.Lock()
+
+
+def key_lock(key: str) -> threading.Lock:
+    """The process-wide lock of one cache key (one lock per key ever used: keys are per connection)."""
+    with _key_locks_guard:
+        return _key_locks.setdefault(key, threading.Lock())
 
 
 class SecretStore(Protocol):
@@ -35,6 +56,8 @@ class MemoryTokenCache:
 
     def __init__(self) -> None:
         self._data: dict[str, tuple[Any, float]] = {}
+        self._locks: dict[str, threading.Lock] = {}
+        self._guard = threading.Lock()
 
     def get(self, key: str) -> Any | None:
         value = self._data.get(key)
@@ -47,6 +70,19 @@ class MemoryTokenCache:
 
     def delete(self, key: str) -> None:
         self._data.pop(key, None)
+
+    def get_or_fetch(self, key: str, fetch: Fetch, *, stale: Any = None) -> Any:
+        with self._guard:
+            lock = self._locks.setdefault(key, threading.Lock())
+        with lock:
+            value = self.get(key)
+            if value is not None and (stale is None or value != stale):
+                return value
+            if value is not None:
+                self.delete(key)  # refused: nobody reuses it, even if the fetch below fails
+            value, ttl_s = fetch()
+            self.set(key, value, ttl_s)
+            return value
 
 
 @dataclass
@@ -94,6 +130,7 @@ class Context:
             secrets=self.secrets(),
             vendor=self.connector.name or self.connector.id,
             error_parser=self.connector.error_parser,
+            retry_after=self.connector.retry_after,
         )
 
     @property

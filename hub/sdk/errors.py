@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from hub.sdk.types import WebhookResponse
+
 
 class HubError(Exception):
     """Base of every error the hub raises on purpose."""
@@ -66,9 +71,24 @@ class AuthError(PermanentError):
 
 
 class SignatureError(PermanentError):
-    """An inbound webhook's signature is missing, malformed or wrong."""
+    """An inbound webhook's signature is missing, malformed or wrong.
+
+    `response` is what the vendor must get back instead of the hub's JSON 401 (Xero wants an
+    empty 401); it is a hub.sdk.types.WebhookResponse."""
 
     code = "bad_signature"
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        response: WebhookResponse | None = None,
+        vendor_code: str | None = None,
+        status: int | None = None,
+        details: object = None,
+    ) -> None:
+        super().__init__(message, vendor_code=vendor_code, status=status, details=details)
+        self.response = response
 
 
 class BlockedAddressError(PermanentError):

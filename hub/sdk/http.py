@@ -32,9 +32,11 @@ logger = logging.getLogger("hub.http")
 
 AuthHook = Callable[[requests.PreparedRequest], Any] | requests.auth.AuthBase
 ErrorParser = Callable[["HttpResponse"], tuple[str, str | None] | None]
+RetryAfterHook = Callable[["HttpResponse"], float | None]
 
 _REDIRECTS = {301, 302, 303, 307, 308}
 _SECRET_PARAM = re.compile(r"key|token|secret|sig|pass|pwd|auth|credential|session", re.I)
+_RATE_HEADER = re.compile(r"rate-?limit|limit-remaining|retry-after", re.I)
 _SECRET_HEADER = re.compile(r"api[-_]?key|token|secret|signature|auth|session|password|credential", re.I)
 _ABSOLUTE = re.compile(r"^[A-Za-z][A-Za-z0-9+.\-]*://")
 _STRIP_ALWAYS = ("authorization", "proxy-authorization", "cookie")
@@ -172,6 +174,7 @@ class HttpClient:
         secrets: Iterable[str] = (),
         vendor: str = "HTTP",
         error_parser: ErrorParser | None = None,
+        retry_after: RetryAfterHook | None = None,
         session: requests.Session | None = None,
     ) -> None:
         self.base_url = base_url
@@ -184,6 +187,7 @@ class HttpClient:
         self.secrets = [str(s) for s in secrets if s]
         self.vendor = vendor
         self.error_parser = error_parser
+        self.retry_after = retry_after
         self.session = session or shared_session(allow_private)
 
     def describe(self, method: str, url: str) -> str:
@@ -407,6 +411,18 @@ class HttpClient:
         finally:
             resp.close()  # after a full read the connection is already back in the pool
 
+    def _wait(self, resp: HttpResponse) -> float | None:
+        """Seconds until the vendor takes calls again: the connector's hook first, then Retry-After."""
+        if self.retry_after is not None:
+            try:
+                wait = self.retry_after(resp)
+            except Exception:  # a broken hook must not hide the vendor's answer
+                logger.warning("%s retry_after hook failed", self.vendor, exc_info=True)
+                wait = None
+            if wait is not None:
+                return max(0.0, float(wait))
+        return parse_retry_after(resp.headers.get("Retry-After"))
+
     def _status_error(self, resp: HttpResponse, method: str) -> Exception:
         """One actionable line: "<vendor>: <message> (code <code>) [HTTP <status>]"."""
         parsed = None
@@ -425,7 +441,9 @@ class HttpClient:
             "details": {"method": method, "url": redact_url(resp.url, self.secrets)},
         }
         if resp.status == 429 or resp.status >= 500:
-            retry_after = parse_retry_after(resp.headers.get("Retry-After"))
-            return RetryableError(redact(text, self.secrets), retry_after=retry_after, **kwargs)
+            limits = {k.lower(): v for k, v in resp.headers.items() if _RATE_HEADER.search(k)}
+            if limits:
+                kwargs["details"]["rate_limit"] = limits
+            return RetryableError(redact(text, self.secrets), retry_after=self._wait(resp), **kwargs)
         cls = AuthError if resp.status in (401, 403) else PermanentError
         return cls(redact(text, self.secrets), **kwargs)

@@ -7,6 +7,7 @@ another uses it instead of spending the (possibly single-use) refresh token a se
 from __future__ import annotations
 
 import time
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlencode
 
@@ -79,26 +80,48 @@ def _token_request(
         updates["refresh_token"] = payload["refresh_token"]
     if payload.get("expires_in") is not None:
         updates["expires_at"] = int(time.time() + float(payload["expires_in"]))
+    for name in auth.token_fields:
+        if payload.get(name) not in (None, ""):
+            updates[name] = payload[name]
     return updates
 
 
-def exchange_code(ctx: Context, code: str, redirect_uri: str) -> dict[str, Any]:
-    """Trade an authorization code for tokens and store them on the connection."""
+def callback_updates(auth: OAuth2, query: Mapping[str, str]) -> dict[str, str]:
+    """The connection fields the consent redirect carries, as `auth.callback_fields` names them."""
+    return {field: str(query[param]) for param, field in auth.callback_fields.items() if query.get(param)}
+
+
+def exchange_code(
+    ctx: Context, code: str, redirect_uri: str, callback_query: Mapping[str, str] | None = None
+) -> dict[str, Any]:
+    """Trade an authorization code for tokens and store them on the connection, together with the
+    declared fields of the token answer and of the redirect's query (`callback_query`)."""
     auth = ctx.connector.auth
     if not isinstance(auth, OAuth2):
         raise PermanentError(f"{ctx.connector.id} does not use OAuth2")
     form = {"grant_type": "authorization_code", "code": code, "redirect_uri": redirect_uri}
-    updates = _token_request(ctx, auth, ctx.connection, form)
+    updates = {
+        **callback_updates(auth, callback_query or {}),
+        **_token_request(ctx, auth, ctx.connection, form),
+    }
     ctx.save_connection(updates)
     return updates
 
 
 def ensure_token(ctx: Context, *, force: bool = False) -> None:
-    """Make sure ctx.connection holds a usable access token, refreshing it when due (or forced)."""
+    """Make sure ctx.connection holds a usable access token, refreshing it when due (or forced).
+
+    A connection its auth cannot refresh (`Auth.can_refresh`: no refresh token, or a static token
+    that replaces OAuth) is left alone, so the vendor's own answer says what is wrong with it;
+    only a forced refresh of such a connection is an AuthError."""
     auth = ctx.connector.auth
     if not isinstance(auth, OAuth2):
         return
     if not force and token_is_fresh(ctx.connection):
+        return
+    if not auth.can_refresh(ctx.connection):
+        if force:
+            raise AuthError(f"{ctx.connector.name}: connection is not authorized yet (no refresh token)")
         return
     stale_token = ctx.connection.get("access_token")
 

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import io
 import json
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
@@ -39,19 +40,44 @@ class InboundRequest:
             raise PermanentError(f"body is not valid JSON: {exc}") from exc
 
     def form(self) -> dict[str, Any]:
-        """An urlencoded body as a dict; repeated fields become lists."""
+        """A form body (urlencoded or multipart/form-data) as a dict; repeated fields become lists.
+
+        Multipart file parts are left out: vendors post answers as plain fields, and a webhook body
+        is already size-capped by the hub before it gets here."""
+        if self.content_type == "multipart/form-data":
+            return _multipart_fields(self.header("Content-Type") or "", self.body)
         try:
             pairs = parse_qsl(self.body.decode("utf-8"), keep_blank_values=True, strict_parsing=False)
         except UnicodeDecodeError as exc:
             raise PermanentError(f"form body is not UTF-8: {exc}") from exc
-        out: dict[str, Any] = {}
-        for key, value in pairs:
-            if key in out:
-                prev = out[key]
-                out[key] = [*prev, value] if isinstance(prev, list) else [prev, value]
-            else:
-                out[key] = value
-        return out
+        return _grouped(pairs)
+
+
+def _grouped(pairs: Iterable[tuple[str, str]]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in out:
+            prev = out[key]
+            out[key] = [*prev, value] if isinstance(prev, list) else [prev, value]
+        else:
+            out[key] = value
+    return out
+
+
+def _multipart_fields(content_type: str, body: bytes) -> dict[str, Any]:
+    from werkzeug.exceptions import HTTPException
+    from werkzeug.formparser import FormDataParser
+    from werkzeug.http import parse_options_header
+
+    mimetype, options = parse_options_header(content_type)
+    if not options.get("boundary"):
+        raise PermanentError("multipart body without a boundary in its Content-Type")
+    parser = FormDataParser(max_form_memory_size=len(body) + 1)
+    try:
+        _, form, _files = parser.parse(io.BytesIO(body), mimetype, len(body), options)
+    except (ValueError, HTTPException) as exc:
+        raise PermanentError(f"unreadable multipart body: {exc}") from exc
+    return _grouped(form.items(multi=True))
 
 
 @dataclass

@@ -4,6 +4,8 @@ both error shapes, instanceIds paging and cursor."""
 from __future__ import annotations
 
 import json
+import threading
+import time
 from typing import Any
 
 import pytest
@@ -78,6 +80,48 @@ def test_token_is_cached_across_calls_and_contexts_sharing_the_cache() -> None:
     # Another secret for the same app key never sees this token.
     connector.action("get_approval").perform(ctx(cache, app_secret="other"), {"instance_id": "pi-1"})
     assert len(tok.calls) == 2
+
+
+@responses.activate
+def test_workers_starting_together_fetch_one_token_and_renew_a_refused_one_once() -> None:
+    issued: list[str] = []
+
+    def token_endpoint(request: Any) -> tuple[int, dict[str, str], str]:
+        issued.append(f"tok-{len(issued) + 1}")
+        time.sleep(0.1)  # slow enough that unsynchronised workers would all ask
+        return (
+            200,
+            {"Content-Type": "application/json"},
+            json.dumps({"accessToken": issued[-1], "expireIn": 7200}),
+        )
+
+    responses.add_callback(responses.POST, TOKEN_URL, callback=token_endpoint)
+    rejected = {"code": "InvalidAuthentication", "message": "不合法的access_token"}
+
+    def instances(request: Any) -> tuple[int, dict[str, str], str]:
+        if request.headers["x-acs-dingtalk-access-token"] == "tok-1":
+            return 400, {"Content-Type": "application/json"}, json.dumps(rejected)
+        return 200, {"Content-Type": "application/json"}, json.dumps({"result": {"status": "RUNNING"}})
+
+    responses.add_callback(responses.GET, f"{API}/v1.0/workflow/processInstances", callback=instances)
+    cache = MemoryTokenCache()  # shared by the workers of one hub
+    barrier = threading.Barrier(6)
+    failures: list[BaseException] = []
+
+    def worker() -> None:
+        barrier.wait()
+        try:
+            connector.action("get_approval").perform(ctx(cache), {"instance_id": "pi-1"})
+        except BaseException as exc:  # collected for the assertion
+            failures.append(exc)
+
+    threads = [threading.Thread(target=worker) for _ in range(6)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=20)
+    # One token for all six, refused; one renewal for all six.
+    assert failures == [] and issued == ["tok-1", "tok-2"]
 
 
 @responses.activate

@@ -118,6 +118,27 @@ def test_private_app_token_is_used_without_an_oauth_refresh() -> None:
 
 
 @responses.activate
+def test_a_refused_private_app_token_keeps_hubspots_message_and_is_never_refreshed() -> None:
+    responses.get(
+        f"{API}/crm/v3/objects/deals/7001",
+        status=401,
+        json={
+            "status": "error",
+            "message": "Authentication credentials not found.",
+            "correlationId": "a43683b0-5717-4ceb-80b4-104d02915d8c",
+            "category": "INVALID_AUTHENTICATION",
+        },
+    )
+    connection = {"private_app_token": "pat-na1-revoked", "refresh_token": "rt-1", "client_secret": "cs"}
+    assert not connector.auth.can_refresh(connection)  # so the engine does not force a refresh either
+    with pytest.raises(AuthError, match="Authentication credentials not found") as refused:
+        connector.action("get_object").perform(
+            Context(connector=connector, connection=connection), {"object_type": "deals", "object_id": "7001"}
+        )
+    assert refused.value.vendor_code == "INVALID_AUTHENTICATION" and len(responses.calls) == 1
+
+
+@responses.activate
 def test_expired_oauth_token_is_refreshed_at_the_hubspot_token_url_first() -> None:
     token = responses.post(
         f"{API}/oauth/v1/token", json={"access_token": "at-2", "refresh_token": "rt-2", "expires_in": 1800}

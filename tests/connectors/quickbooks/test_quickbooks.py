@@ -60,7 +60,8 @@ def query_of(call: Any) -> dict[str, list[str]]:
 def test_schemas_and_flags() -> None:
     schema = connector.connection_schema()
     jsonschema.Draft202012Validator.check_schema(schema)
-    assert set(schema["required"]) == {"client_id", "client_secret", "realm_id"}
+    assert set(schema["required"]) == {"client_id", "client_secret"}  # realm_id comes with the consent
+    assert connector.auth.callback_fields == {"realmId": "realm_id"}
     assert schema["properties"]["base_url"]["default"] == "https://quickbooks.api.intuit.com"
     assert "webhook_verifier_token" in connector.secret_fields()
     for action in connector.action_map.values():

@@ -43,7 +43,8 @@ def run(action: str, **inputs: Any) -> dict[str, Any]:
 def test_schemas_and_flags() -> None:
     schema = connector.connection_schema()
     jsonschema.Draft202012Validator.check_schema(schema)
-    assert set(schema["required"]) == {"client_id", "client_secret", "instance_url"}
+    assert set(schema["required"]) == {"client_id", "client_secret"}  # instance_url comes with the tokens
+    assert connector.auth.token_fields == ("instance_url",)
     assert "base_url" not in schema["properties"]
     for action in connector.action_map.values():
         jsonschema.Draft202012Validator.check_schema(action.input_schema)

@@ -170,7 +170,8 @@ def test_rate_limit_is_retryable_after_retry_after_and_names_the_problem() -> No
             ctx(), {"contact_id": "c", "line_items": [{"description": "x"}]}
         )
     assert err.value.retry_after == 37.0 and err.value.vendor_code == "rate_limit_minute"
-    assert err.value.details["day_remaining"] == "4210"
+    assert err.value.details["rate_limit"]["x-daylimit-remaining"] == "4210"
+    assert "minute limit reached" in err.value.message
 
 
 @responses.activate

@@ -73,6 +73,12 @@ def test_intent_to_receive_gets_200_or_401_with_an_empty_body(runtime: Runtime, 
     bad = post(client, path, itr, key="not-the-key")
     assert bad.status_code == 401 and bad.get_data() == b""
     assert counts(runtime) == (0, 0)
+    # The refused one is counted as a bad signature, not as a handshake.
+    seen = {
+        r: runtime.metrics.registry.get_sample_value("hub_webhooks_total", {"result": r})
+        for r in ("handshake", "bad_signature")
+    }
+    assert seen == {"handshake": 1.0, "bad_signature": 1.0}
 
 
 def test_events_are_stored_once_and_a_redelivery_starts_nothing(runtime: Runtime, client: Any) -> None:

@@ -143,10 +143,16 @@ def test_intent_to_receive_answers_200_when_signed_right_and_401_otherwise_with_
     good = HOOK.handshake(ctx(), {}, request(ITR_BODY, sign(ITR_BODY)))
     assert good is not None and (good.status, good.body) == (200, b"")
     for signature in (sign(ITR_BODY, "wrong-key"), sign(ITR_BODY + b" "), "", None):
-        bad = HOOK.handshake(ctx(), {}, request(ITR_BODY, signature))
-        assert bad is not None and (bad.status, bad.body) == (401, b"")
-    no_key = HOOK.handshake(ctx(webhook_key=""), {}, request(ITR_BODY, sign(ITR_BODY)))
-    assert no_key is not None and no_key.status == 401
+        bad = request(ITR_BODY, signature)
+        assert HOOK.handshake(ctx(), {}, bad) is None  # not a handshake: verify() refuses it
+        with pytest.raises(SignatureError) as refused:
+            HOOK.verify(ctx(), {}, bad)
+        answer = refused.value.response
+        assert answer is not None and (answer.status, answer.body) == (401, b"")
+    no_key = request(ITR_BODY, sign(ITR_BODY))
+    assert HOOK.handshake(ctx(webhook_key=""), {}, no_key) is None
+    with pytest.raises(SignatureError):
+        HOOK.verify(ctx(webhook_key=""), {}, no_key)
 
 
 def test_signed_events_pass_to_parse_keep_the_connection_tenant_and_ack_empty() -> None:
@@ -167,7 +173,7 @@ def test_signed_events_pass_to_parse_keep_the_connection_tenant_and_ack_empty() 
 
 def test_tampered_event_body_is_refused() -> None:
     tampered = request(EVENT_BODY.replace(b"CREATE", b"UPDATE"), sign(EVENT_BODY))
-    refused = HOOK.handshake(ctx(), {}, tampered)
-    assert refused is not None and refused.status == 401
-    with pytest.raises(SignatureError):
+    assert HOOK.handshake(ctx(), {}, tampered) is None
+    with pytest.raises(SignatureError) as refused:
         HOOK.verify(ctx(), {}, tampered)
+    assert refused.value.response is not None and refused.value.response.status == 401
