@@ -38,12 +38,12 @@ class GroupCommitter:
         self._queue: queue.SimpleQueue[_Unit] = queue.SimpleQueue()
         self._thread: threading.Thread | None = None
         self._start_lock = threading.Lock()
+        self._session: Session | None = None
 
     def submit(self, fn: Callable[[Session], T]) -> T:
         """Apply `fn` in a write transaction and return its result once that transaction committed."""
-        if threading.current_thread() is self._thread:  # a unit that writes again: run it in place
-            with self.db.transaction() as session:
-                return fn(session)
+        if threading.current_thread() is self._thread and self._session is not None:
+            return fn(self._session)  # a unit that writes again: part of that unit
         self._ensure_thread()
         unit = _Unit(fn)
         self._queue.put(unit)
@@ -74,16 +74,25 @@ class GroupCommitter:
     def _apply(self, batch: list[_Unit]) -> None:
         try:
             with self.db.transaction() as session:
+                self._session = session
+                connection = session.connection()
                 for unit in batch:
+                    # Plain SQL savepoints: the ORM's begin_nested() costs ~0.2 ms each, more than the
+                    # unit's own statements. A unit's ORM changes are flushed inside its savepoint.
+                    connection.exec_driver_sql("SAVEPOINT hub_unit")
                     try:
-                        with session.begin_nested():
-                            unit.result = unit.fn(session)
-                    except Exception as exc:  # this unit's savepoint is rolled back; the others stand
+                        unit.result = unit.fn(session)
+                        session.flush()
+                    except Exception as exc:  # this unit is undone; the others stand
+                        connection.exec_driver_sql("ROLLBACK TO SAVEPOINT hub_unit")
+                        session.expunge_all()  # forget the undone unit's objects, pending ones included
                         unit.error = exc
+                    connection.exec_driver_sql("RELEASE SAVEPOINT hub_unit")
         except BaseException as exc:  # the commit failed: nothing of this batch is stored
             for unit in batch:
                 if unit.error is None:
                     unit.error = exc
         finally:
+            self._session = None
             for unit in batch:
                 unit.done.set()

@@ -1,0 +1,102 @@
+"""Grouped SQLite writes: every unit committed before its caller returns, a failing unit undone alone."""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+
+import pytest
+from sqlalchemy import func, select, text
+
+from hub.db.migrate import upgrade
+from hub.db.models import User
+from hub.db.session import Database
+
+
+@pytest.fixture
+def db(tmp_path: Path):
+    url = f"sqlite:///{tmp_path / 'hub.db'}"
+    upgrade(url)
+    database = Database(url)
+    yield database
+    database.dispose()
+
+
+def add_user(email: str):
+    def unit(session) -> int:
+        user = User(email=email, password_hash="x", role="viewer")
+        session.add(user)
+        session.flush()
+        return user.id
+
+    return unit
+
+
+def count_users(db: Database) -> int:
+    with db.read() as session:
+        return session.scalar(select(func.count()).select_from(User))
+
+
+def test_concurrent_units_share_commits_and_are_stored_when_write_returns(db: Database) -> None:
+    seen_after_return: list[bool] = []
+
+    def writer(n: int) -> None:
+        for i in range(25):
+            email = f"u{n}-{i}@example.com"
+            db.write(add_user(email))
+            # visible through another connection as soon as write() returned: committed, not pending
+            with db.engine.connect() as other:
+                seen_after_return.append(
+                    other.execute(text("SELECT 1 FROM users WHERE email = :e"), {"e": email}).first()
+                    is not None
+                )
+
+    threads = [threading.Thread(target=writer, args=(n,)) for n in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert count_users(db) == 200
+    assert all(seen_after_return) and len(seen_after_return) == 200
+
+
+def test_a_failing_unit_is_undone_alone_with_its_pending_objects(db: Database) -> None:
+    gate = threading.Event()
+    results: dict[str, object] = {}
+
+    def blocker(session) -> None:
+        gate.wait(5)  # hold the committer so the next units queue into one batch
+
+    def failing(session) -> None:
+        session.add(User(email="pending@example.com", password_hash="x", role="viewer"))
+        session.flush()
+        session.add(User(email="never-flushed@example.com", password_hash="x", role="viewer"))
+        raise RuntimeError("unit failed")
+
+    def run(name: str, fn) -> None:
+        try:
+            results[name] = db.write(fn)
+        except Exception as exc:
+            results[name] = exc
+
+    threads = [threading.Thread(target=run, args=("block", blocker))]
+    threads[0].start()
+    for name, fn in [("a", add_user("a@example.com")), ("bad", failing), ("b", add_user("b@example.com"))]:
+        threads.append(threading.Thread(target=run, args=(name, fn)))
+        threads[-1].start()
+    gate.set()
+    for t in threads:
+        t.join()
+    assert isinstance(results["bad"], RuntimeError)
+    assert isinstance(results["a"], int) and isinstance(results["b"], int)
+    with db.read() as session:
+        emails = set(session.scalars(select(User.email)))
+    assert emails == {"a@example.com", "b@example.com"}
+
+
+def test_a_unit_that_writes_again_from_the_committer_thread_does_not_deadlock(db: Database) -> None:
+    def outer(session) -> int:
+        return db.write(add_user("inner@example.com"))
+
+    assert isinstance(db.write(outer), int)
+    assert count_users(db) == 1
