@@ -29,6 +29,12 @@ class Settings:
     workers: int = 8
     sweep_interval_s: float = 2.0
     lease_s: float = 60.0
+    # Scale-out: which limiter holds connection limits (local = this process, database = the cluster),
+    # how long the scheduler lease lasts, and how old a queued run gets before it is dispatched again.
+    limiter: str = "local"
+    scheduler_lease_s: float = 15.0
+    redispatch_s: float = 10.0
+    celery_queue: str = "hub.runs"
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -42,24 +48,38 @@ class Settings:
             workers = int(env.get("HUB_WORKERS") or 8)
             lease_s = float(env.get("HUB_LEASE_S") or 60)
             sweep_s = float(env.get("HUB_SWEEP_INTERVAL_S") or 2)
+            scheduler_lease_s = float(env.get("HUB_SCHEDULER_LEASE_S") or 15)
+            redispatch_s = float(env.get("HUB_REDISPATCH_S") or (60 if executor == "celery" else 10))
         except ValueError as exc:
             raise ValueError(
-                "HUB_MAX_WEBHOOK_BYTES, HUB_WORKERS, HUB_LEASE_S and HUB_SWEEP_INTERVAL_S "
-                f"must be numbers: {exc}"
+                "HUB_MAX_WEBHOOK_BYTES, HUB_WORKERS, HUB_LEASE_S, HUB_SWEEP_INTERVAL_S, "
+                f"HUB_SCHEDULER_LEASE_S and HUB_REDISPATCH_S must be numbers: {exc}"
             ) from exc
+        broker_url = env.get("HUB_BROKER_URL") or None
+        if executor == "celery" and not broker_url:
+            raise ValueError("HUB_EXECUTOR=celery needs HUB_BROKER_URL (redis://... or amqp://...)")
+        if broker_url and not broker_url.startswith(("redis://", "rediss://", "amqp://", "amqps://")):
+            raise ValueError("HUB_BROKER_URL must start with redis://, rediss://, amqp:// or amqps://")
+        limiter = (env.get("HUB_LIMITER") or ("database" if executor == "celery" else "local")).lower()
+        if limiter not in ("local", "database"):
+            raise ValueError(f"HUB_LIMITER must be 'local' or 'database', not {limiter!r}")
         return cls(
             home=home,
             database_url=env.get("HUB_DATABASE_URL") or f"sqlite:///{home / 'hub.db'}",
             secret_key=env.get("HUB_SECRET_KEY") or None,
             vault_keys=env.get("HUB_VAULT_KEYS") or None,
             executor=executor,
-            broker_url=env.get("HUB_BROKER_URL") or None,
+            broker_url=broker_url,
             allow_private_network=_flag(env.get("HUB_ALLOW_PRIVATE_NETWORK")),
             max_webhook_bytes=max_bytes,
             base_url=(env.get("HUB_BASE_URL") or "http://127.0.0.1:8000").rstrip("/"),
             workers=workers,
             lease_s=lease_s,
             sweep_interval_s=sweep_s,
+            limiter=limiter,
+            scheduler_lease_s=scheduler_lease_s,
+            redispatch_s=redispatch_s,
+            celery_queue=(env.get("HUB_CELERY_QUEUE") or "hub.runs").strip(),
         )
 
     def ensure_home(self) -> None:

@@ -18,7 +18,7 @@ from hub.config import Settings
 from hub.db.migrate import upgrade
 from hub.db.models import Connection, Meta
 from hub.db.session import Database
-from hub.engine.limits import ConnectionLimiter
+from hub.engine.limits import ConnectionLimiter, Limiter
 from hub.metrics import Metrics
 from hub.registry import Registry, default_registry
 from hub.vault import Vault, load_keys
@@ -58,7 +58,7 @@ class Runtime:
     db: Database
     vault: Vault
     registry: Registry
-    limiter: ConnectionLimiter = field(default_factory=ConnectionLimiter)
+    limiter: Limiter = field(default_factory=ConnectionLimiter)
     metrics: Metrics = field(default_factory=Metrics)
     owner: str = field(default_factory=process_id)
     executor: Executor | None = None
@@ -73,7 +73,12 @@ class Runtime:
             upgrade(settings.database_url)
         db = Database(settings.database_url)
         vault = open_vault(settings, db)
-        return cls(settings=settings, db=db, vault=vault, registry=registry or default_registry())
+        runtime = cls(settings=settings, db=db, vault=vault, registry=registry or default_registry())
+        if settings.limiter == "database":  # limits shared by every process on this database
+            from hub.engine.cluster_limits import DatabaseLimiter
+
+            runtime.limiter = DatabaseLimiter(db, runtime.owner, settings.lease_s)
+        return runtime
 
     def dispatch(self, run_ids: list[int]) -> None:
         """Hand stored runs to the executor; runs left undispatched are found by the sweeper."""

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
@@ -39,10 +40,13 @@ class Scheduler:
         self._aps = BackgroundScheduler(timezone="UTC", job_defaults={"coalesce": True, "max_instances": 1})
         self._jobs: dict[str, str] = {}  # job id -> signature (recipe version + interval spec)
         self._leader = threading.Event()
+        self._valid_until = 0.0
 
     @property
     def is_leader(self) -> bool:
-        return self._leader.is_set()
+        """True only while the lease last taken is still valid by this process's own clock, so a
+        leader that stalled past its lease (and may have been replaced) stops acting at once."""
+        return self._leader.is_set() and time.monotonic() < self._valid_until
 
     def start(self) -> None:
         self.renew_lease()
@@ -67,6 +71,7 @@ class Scheduler:
     # -- leadership ----------------------------------------------------------------------------
     def renew_lease(self) -> bool:
         """Take or keep the lease row; a lease not renewed in time passes to another scheduler."""
+        valid_until = time.monotonic() + self.lease_s  # counted from before the write, never after
         now = utcnow()
         expires = now + timedelta(seconds=self.lease_s)
         try:
@@ -87,13 +92,14 @@ class Scheduler:
             return False
         if not self.is_leader:
             log.info("event=scheduler_leader owner=%s", self.rt.owner)
+        self._valid_until = valid_until
         self._leader.set()
         return True
 
     # -- jobs ------------------------------------------------------------------------------------
     def _sweep(self) -> None:
         if self.is_leader:
-            sweep(self.rt)
+            sweep(self.rt, fresh_s=self.rt.settings.redispatch_s)
             poll_waits(self.rt)
 
     def wanted_jobs(self) -> dict[str, tuple[str, Any, Any]]:

@@ -1,11 +1,11 @@
-"""Executors carry run ids, never payloads: `local` threads here, Celery behind the same interface."""
+"""Executors carry run ids, never payloads: `local` threads here, or Celery workers via a broker."""
 
 from __future__ import annotations
 
 import logging
 import threading
 from concurrent.futures import ThreadPoolExecutor
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from hub.engine.runner import Runner
 
@@ -64,3 +64,33 @@ class LocalExecutor:
         with self._lock:
             self._closed = True
         self._pool.shutdown(wait=wait, cancel_futures=not wait)
+
+
+class CeleryExecutor:
+    """Sends run ids to the broker for `hub worker` processes; never payloads, never waits for them."""
+
+    def __init__(self, runtime: Runtime, app: Any = None) -> None:
+        from hub.engine.celery_app import make_celery
+
+        self.runtime = runtime
+        self.app = app if app is not None else make_celery(runtime.settings)
+
+    def submit(self, run_id: int) -> None:
+        from hub.engine.celery_app import TASK_NAME
+
+        try:
+            self.app.send_task(TASK_NAME, args=[run_id], queue=self.runtime.settings.celery_queue)
+        except Exception as exc:  # the run is stored: the sweeper sends it again after HUB_REDISPATCH_S
+            log.warning("event=dispatch_failed run=%s error=%s", run_id, str(exc)[:200])
+
+    def shutdown(self, wait: bool = True) -> None:
+        self.app.close()
+
+
+def make_executor(runtime: Runtime, *, execute_here: bool) -> Executor | None:
+    """Celery sends to the workers from every process; `local` executes only where asked to."""
+    if runtime.settings.executor == "celery":
+        return CeleryExecutor(runtime)
+    if execute_here:
+        return LocalExecutor(runtime, runtime.settings.workers)
+    return None

@@ -1,7 +1,7 @@
 """Per-connection concurrency and request-rate limits, so a vendor's caps are respected.
 
-This implementation holds for one process (the embedded default). A limiter shared by a cluster
-plugs in behind the same two methods.
+ConnectionLimiter holds for one process (the embedded default). The cluster-wide limiter
+(hub/engine/cluster_limits.py) plugs in behind the same two methods.
 """
 
 from __future__ import annotations
@@ -9,6 +9,17 @@ from __future__ import annotations
 import threading
 import time
 from dataclasses import dataclass
+from typing import Protocol
+
+
+class Limiter(Protocol):
+    def try_acquire(self, connection_id: int, concurrency: int | None, rate: float | None) -> float:
+        """Take a slot and a token; 0.0 on success, else how many seconds to wait before trying again."""
+        ...
+
+    def release(self, connection_id: int) -> None:
+        """Give back the concurrency slot of one successful try_acquire."""
+        ...
 
 
 @dataclass
