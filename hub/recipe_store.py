@@ -28,6 +28,11 @@ def _changed(session: Session) -> None:
     session.info["hub_recipes_changed"] = True
 
 
+def mark_changed(session: Session) -> None:
+    """For other writers of what webhook lookups read (e.g. stored vendor registrations)."""
+    _changed(session)
+
+
 @event.listens_for(Session, "after_commit")
 def _bump_generation(session: Session) -> None:
     global generation

@@ -75,6 +75,29 @@ def _check_templates(value: Any, path: str) -> None:
             _check_templates(item, f"{path}[{index}]")
 
 
+def _template_paths(value: Any, path: str) -> Iterator[str]:
+    if isinstance(value, str) and templating.is_template(value):
+        yield path
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            yield from _template_paths(item, f"{path}.{key}")
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            yield from _template_paths(item, f"{path}[{index}]")
+
+
+def _refuse_templates(config: Any, path: str, trigger: str) -> None:
+    """A webhook wait's config is fixed: its hook URL is shared by every run waiting on the step, and
+    the config was given to the vendor when the recipe was enabled, so it cannot differ per run."""
+    for found in _template_paths(config, path):
+        raise RecipeError(
+            f"{found}: a wait_for step on the webhook trigger {trigger} cannot use templates in its "
+            "config (one hook URL and one vendor registration serve every run); put per-run values "
+            "in `match` instead",
+            path=found,
+        )
+
+
 def _touches_template(instance: Any, error: ValidationError) -> bool:
     """An input error caused by a templated value cannot be judged until the value is rendered."""
     if isinstance(error.instance, str) and templating.is_template(error.instance):
@@ -169,13 +192,19 @@ def validate_document(document: Any, registry: Registry, lookup: ConnectionLooku
         step_connector = _connector(registry, step["connector"], f"{base}.connector")
         _check_connection(step_connector, step.get("connection"), f"{base}.connection", lookup)
         if kind == "wait_for":
-            if step_connector.trigger(step["trigger"]) is None:
+            waited = step_connector.trigger(step["trigger"])
+            if waited is None:
                 raise RecipeError(
                     f"{base}.trigger: connector '{step_connector.id}' has no trigger '{step['trigger']}'",
                     path=f"{base}.trigger",
                 )
             _check_templates(step.get("match") or {}, f"{base}.match")
-            _check_templates(step.get("config") or {}, f"{base}.config")
+            if waited.kind == "webhook":
+                _refuse_templates(
+                    step.get("config") or {}, f"{base}.config", f"{step_connector.id}.{waited.key}"
+                )
+            else:
+                _check_templates(step.get("config") or {}, f"{base}.config")
             continue
         action = step_connector.action(step["action"])
         if action is None:

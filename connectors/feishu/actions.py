@@ -80,7 +80,8 @@ class CreateApprovalInstance(Action):
                 "type": "boolean",
                 "default": True,
                 "title": "Subscribe to this approval's events",
-                "description": "So a later wait on approval_status gets them (once a day per definition).",
+                "description": "So a later wait on approval_status gets them, also when the wait step's "
+                "config does not name the definition (at most once a day per definition).",
             },
         },
     }
@@ -104,9 +105,10 @@ class CreateApprovalInstance(Action):
         if dedupe:
             body["uuid"] = dedupe
         if inputs.get("subscribe_events", True):
-            # Feishu sends approval events only for subscribed definitions; a wait_for step cannot
-            # subscribe by itself, so the step that starts the approval makes sure of it.
-            subscribe_approval(ctx, str(inputs["approval_code"]), remember=True)
+            # Feishu sends approval events only for subscribed definitions. A wait_for step naming
+            # `approval_code` in its config is subscribed when the recipe is enabled (and then this
+            # is skipped for a day); one that cannot name it (the code is templated here) relies on this.
+            subscribe_approval(ctx, str(inputs["approval_code"]), reuse=True)
         try:
             data = call(ctx, "POST", "/open-apis/approval/v4/instances", json=body)
         except PermanentError as exc:

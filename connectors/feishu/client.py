@@ -136,17 +136,17 @@ SUBSCRIPTION_EXISTS_CODES = {"1390007"}
 SUBSCRIBED_TTL_S = 24 * 3600
 
 
-def subscribe_approval(ctx: Context, approval_code: str, *, remember: bool = False) -> None:
+def subscribe_approval(ctx: Context, approval_code: str, *, reuse: bool = False) -> None:
     """Subscribe the app to a definition's approval events; "already subscribed" (1390007) is fine.
 
-    With `remember`, a success is kept in the shared cache for a day so steps do not repeat it."""
+    A success is kept in the shared cache for a day; with `reuse`, a definition subscribed within
+    that day (by an enabled recipe or wait step, or an earlier approval) is not subscribed again."""
     key = ctx.cache_key(f"feishu:subscribed:{ctx.connection.get('app_id')}:{approval_code}")
-    if remember and ctx.cache.get(key):
+    if reuse and ctx.cache.get(key):
         return
     try:
         call(ctx, "POST", f"/open-apis/approval/v4/approvals/{approval_code}/subscribe")
     except PermanentError as exc:
         if exc.vendor_code not in SUBSCRIPTION_EXISTS_CODES:
             raise
-    if remember:
-        ctx.cache.set(key, True, SUBSCRIBED_TTL_S)
+    ctx.cache.set(key, True, SUBSCRIBED_TTL_S)

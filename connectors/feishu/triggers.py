@@ -58,7 +58,8 @@ class ApprovalStatus(WebhookTrigger):
     title = "Approval status changed"
     description = (
         "Feishu's approval instance event (approved, rejected, canceled...). The app's event Request "
-        "URL must be this recipe's webhook URL; the hub subscribes the approval definition on enable."
+        "URL must be the hook URL of this recipe (or of the wait_for step); the hub subscribes the "
+        "approval definition named in the config when the recipe is enabled."
     )
     config_schema = {
         "type": "object",
@@ -133,7 +134,9 @@ class ApprovalStatus(WebhookTrigger):
         return WebhookResponse(status=200, body={"event_ids": event_ids})
 
     def subscribe(self, ctx: Context, config: dict[str, Any], hook_url: str) -> dict[str, Any] | None:
-        """Feishu sends approval events only for definitions the app subscribed to."""
+        """Feishu sends approval events only for definitions the app subscribed to. Called when a recipe
+        with this trigger, or with a wait_for step on it, is enabled; always asks Feishu (the cached
+        mark only spares create_approval_instance a repeat)."""
         code = config.get("approval_code")
         if not code:
             return None

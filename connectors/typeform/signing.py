@@ -22,8 +22,8 @@ def signature(secret: str, body: bytes) -> str:
 def check(secret: str | None, body: bytes, header_value: str | None) -> None:
     if not secret:
         raise SignatureError(
-            "the connection has no webhook_secret: enable the recipe so the hub registers the webhook, "
-            "or set the secret you gave Typeform"
+            "no webhook secret: enable the recipe so the hub registers the webhook with its own secret, "
+            "or set the connection's webhook_secret to the secret of a webhook you added in Typeform"
         )
     if not header_value:
         raise SignatureError(f"missing {HEADER} header")

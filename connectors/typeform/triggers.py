@@ -48,18 +48,20 @@ def webhook_tag(hook_url: str) -> str:
     return "hub-" + hashlib.sha256(hook_url.encode("utf-8")).hexdigest()[:16]
 
 
-def ensure_secret(ctx: Context) -> str:
-    """The connection's webhook secret, generated once and kept in the vault (not in plain trigger state)."""
-    if ctx.connection.get("webhook_secret"):
-        return str(ctx.connection["webhook_secret"])
-    fresh = secrets.token_urlsafe(32)
-    if ctx.secret_store is None:
-        ctx.connection["webhook_secret"] = fresh
-        return fresh
-    ctx.connection = ctx.secret_store.update(
-        lambda current: None if current.get("webhook_secret") else {"webhook_secret": fresh}
-    )
-    return str(ctx.connection["webhook_secret"])
+def new_secret() -> str:
+    """A signing secret for one webhook (32 random bytes); kept in the hub's sealed subscription state."""
+    return secrets.token_urlsafe(32)
+
+
+def delivery_secret(ctx: Context) -> str | None:
+    """The secret the webhook being hit was registered with.
+
+    Webhooks registered by this version carry their own secret in ctx.subscription; ones registered
+    before (or added by hand in Typeform) were signed with the connection's `webhook_secret`."""
+    own = (ctx.subscription or {}).get("secret")
+    if own:
+        return str(own)
+    return str(ctx.connection["webhook_secret"]) if ctx.connection.get("webhook_secret") else None
 
 
 def webhook_path(form_id: str, tag: str) -> str:
@@ -98,17 +100,18 @@ class FormResponse(WebhookTrigger):
 
     def subscribe(self, ctx: Context, config: dict[str, Any], hook_url: str) -> dict[str, Any] | None:
         tag = config.get("tag") or webhook_tag(hook_url)
+        secret = new_secret()
         body = {
             "url": hook_url,
             "enabled": True,
-            "secret": ensure_secret(ctx),
+            "secret": secret,
             "verify_ssl": bool(config.get("verify_ssl", True)),
             "event_types": {"form_response": True},
         }
         response = client(ctx).put(webhook_path(config["form_id"], tag), json=body)
         answer = response.json() if response.content and response.is_json else {}
         webhook_id = answer.get("id") if isinstance(answer, dict) else None
-        return {"form_id": config["form_id"], "tag": tag, "webhook_id": webhook_id}
+        return {"form_id": config["form_id"], "tag": tag, "webhook_id": webhook_id, "secret": secret}
 
     def unsubscribe(self, ctx: Context, config: dict[str, Any], state: dict[str, Any]) -> None:
         try:
@@ -118,7 +121,7 @@ class FormResponse(WebhookTrigger):
                 raise
 
     def verify(self, ctx: Context, config: dict[str, Any], request: InboundRequest) -> None:
-        signing.check(ctx.connection.get("webhook_secret"), request.body, request.header(signing.HEADER))
+        signing.check(delivery_secret(ctx), request.body, request.header(signing.HEADER))
 
     def parse(self, ctx: Context, config: dict[str, Any], request: InboundRequest) -> list[TriggerEvent]:
         payload = request.json()

@@ -98,6 +98,9 @@ class Context:
     since: datetime | None = None
     run_id: str | None = None
     step_id: str | None = None
+    # For webhook verify/parse: what the trigger's `subscribe` returned for the endpoint being hit
+    # (the recipe's trigger or a wait_for step), e.g. a per-webhook signing secret; None if nothing.
+    subscription: dict[str, Any] | None = None
     cache: TokenCache = field(default_factory=MemoryTokenCache)
     secret_store: SecretStore | None = None
     timeout_s: float = 30.0

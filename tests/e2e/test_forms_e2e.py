@@ -110,7 +110,9 @@ def salesforce_route(seen: dict[str, Any]) -> tuple[int, Any]:
         }
         if form != expected:
             return 400, {"error": "invalid_grant", "error_description": "expired access/refresh token"}
-        return 200, {"access_token": SF_TOKEN, "instance_url": "ignored", "token_type": "Bearer"}
+        # Salesforce answers with the org's instance URL, which the hub keeps (token_fields)
+        instance = f"http://{seen['headers']['Host']}"
+        return 200, {"access_token": SF_TOKEN, "instance_url": instance, "token_type": "Bearer"}
     if seen["headers"].get("Authorization") != f"Bearer {SF_TOKEN}":
         return 401, [{"message": "Session expired or invalid", "errorCode": "INVALID_SESSION_ID"}]
     if seen["method"] == "PATCH" and seen["path"] == LEAD_PATH:

@@ -11,7 +11,7 @@ from hub.recipes import keep_secrets, recipe_schema, validate_document, without_
 from hub.registry import Registry
 from hub.sdk.errors import RecipeError
 
-CONNECTIONS = {"smtp": "email", "api": "http"}
+CONNECTIONS = {"smtp": "email", "api": "http", "oa": "feishu"}
 
 
 @pytest.fixture(scope="module")
@@ -112,6 +112,53 @@ def test_templated_values_are_judged_after_rendering(registry: Registry) -> None
     doc["steps"][0]["input"]["method"] = "{{ event.method }}"
     doc["steps"][0]["input"]["timeout_s"] = "{{ event.timeout }}"
     check(registry, doc)
+
+
+def approval_wait(trigger: str, config: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "id": "approved",
+        "type": "wait_for",
+        "connector": "feishu",
+        "trigger": trigger,
+        "connection": "oa",
+        "config": config,
+        "match": {"instance_code": "{{ steps.call.body.instance_code }}"},
+    }
+
+
+@pytest.mark.parametrize(
+    ("config", "path"),
+    [
+        ({"approval_code": "{{ steps.call.body.code }}"}, "$.steps[3].config.approval_code"),
+        ({"approval_code": "A", "statuses": ["APPROVED", "{{ event.s }}"]}, "$.steps[3].config.statuses[1]"),
+        ({"approval_code": "{% if event.x %}A{% endif %}"}, "$.steps[3].config.approval_code"),
+    ],
+)
+def test_webhook_wait_config_refuses_templates(registry: Registry, config: Any, path: str) -> None:
+    """One hook URL and one vendor registration serve every run waiting on the step: no per-run config."""
+    doc = base()
+    doc["steps"].append(approval_wait("approval_status", config))
+    with pytest.raises(RecipeError) as caught:
+        check(registry, doc)
+    assert caught.value.path == path
+    assert caught.value.message.startswith(
+        f"{path}: a wait_for step on the webhook trigger feishu.approval_status"
+    )
+    assert "match" in caught.value.message
+    doc["steps"][3]["config"] = {"approval_code": "APR-1", "statuses": ["APPROVED"]}
+    assert check(registry, doc)["steps"][3]["config"]["approval_code"] == "APR-1"
+    doc["on_failure"].append({**approval_wait("approval_status", config), "id": "late"})
+    assert error_path(registry, doc) == path.replace("$.steps[3]", "$.on_failure[1]")
+
+
+def test_polling_wait_config_keeps_templates(registry: Registry) -> None:
+    """A polling wait's config is rendered for each run that parks on it."""
+    doc = base()
+    config = {"approval_code": "APR-1", "instance_code": "{{ steps.call.body.instance_code }}"}
+    doc["steps"].append(approval_wait("approval_status_poll", config))
+    assert check(registry, doc)["steps"][3]["config"] == config
+    doc["steps"][3]["config"]["instance_code"] = "{{ steps.call.body. }}"
+    assert error_path(registry, doc) == "$.steps[3].config.instance_code"  # still compiled at save
 
 
 def test_bad_cron_is_caught_at_save(registry: Registry) -> None:

@@ -1,5 +1,6 @@
 """feishu approval_status: decryption (documented vector), signature, token, handshake, ingress replay,
-subscribe; and the polling counterpart's paging, cursor and dedupe ids."""
+subscribe (also for a wait_for step, at enable); and the polling counterpart's paging, cursor and
+dedupe ids."""
 
 from __future__ import annotations
 
@@ -10,11 +11,17 @@ from typing import Any
 
 import pytest
 import responses
+from sqlalchemy import select
 from werkzeug.datastructures import Headers
 
 from connectors.feishu import connector
 from connectors.feishu.client import TOKEN_PATH
 from connectors.feishu.events import check_signature, decrypt, sign
+from hub.db.models import TriggerState
+from hub.engine.poller import build_context
+from hub.engine.subscriptions import open_registrations, sync_subscription
+from hub.recipe_store import get_recipe, hook_urls, save_recipe, set_enabled
+from hub.runtime import Runtime
 from hub.sdk.context import Context
 from hub.sdk.errors import PermanentError, SignatureError
 from hub.sdk.types import InboundRequest
@@ -285,3 +292,68 @@ def test_poll_one_instance_keeps_cursor_and_event_id_is_stable() -> None:
         [e.id for e in first.items] == [e.id for e in second.items] == ["INS-7:APPROVED"]
     )  # the hub dedupes on it
     assert first.items[0].data["instance"]["status"] == "APPROVED" and route.calls
+
+
+def stored(rt: Runtime, recipe_id: int) -> dict[str, Any] | None:
+    with rt.db.transaction() as session:
+        return session.scalar(select(TriggerState.subscription).where(TriggerState.recipe_id == recipe_id))
+
+
+@responses.activate
+def test_a_wait_step_on_approval_status_subscribes_its_definition_when_the_recipe_is_enabled(
+    tmp_path: Path,
+) -> None:
+    from tests.connectors.twilio.hubkit import hub_kit
+
+    responses.post(f"{BASE}{TOKEN_PATH}", json={"code": 0, "tenant_access_token": "t-1", "expire": 7200})
+    subscribe = responses.post(f"{BASE}/open-apis/approval/v4/approvals/APR-1/subscribe", json={"code": 0})
+    create = responses.post(
+        f"{BASE}/open-apis/approval/v4/instances", json={"code": 0, "data": {"instance_code": "I"}}
+    )
+    with hub_kit(tmp_path) as kit:
+        kit.connection("oa", "feishu", CONN)
+        document = {
+            "name": "approve",
+            "trigger": {"connector": "webhook", "trigger": "catch", "config": {}},
+            "steps": [
+                {
+                    "id": "start",
+                    "connector": "feishu",
+                    "action": "create_approval_instance",
+                    "connection": "oa",
+                    "input": {"approval_code": "APR-1", "user_id": "u1", "form": []},
+                },
+                {
+                    "id": "approved",
+                    "type": "wait_for",
+                    "connector": "feishu",
+                    "trigger": "approval_status",
+                    "connection": "oa",
+                    "config": {"approval_code": "APR-1"},
+                    "match": {"instance_code": "{{ steps.start.instance_code }}"},
+                },
+            ],
+        }
+        rt = kit.runtime
+        with rt.db.transaction() as session:
+            recipe_id = save_recipe(session, rt, document).id
+            wait_url = hook_urls(session, rt, get_recipe(session, recipe_id))["wait_urls"]["approved"]
+        assert sync_subscription(rt, recipe_id) is None
+        assert (
+            len(subscribe.calls) == 1 and subscribe.calls[0].request.headers["Authorization"] == "Bearer t-1"
+        )
+        waits = open_registrations(rt.vault, stored(rt, recipe_id))["waits"]
+        assert waits["approved"]["hook_url"] == wait_url
+        assert waits["approved"]["state"] == {"approval_code": "APR-1"}
+
+        # the approval step finds the definition subscribed (shared cache) and does not ask again
+        action = connector.action("create_approval_instance")
+        action.perform(
+            build_context(rt, connector, "oa"), {"approval_code": "APR-1", "user_id": "u1", "form": []}
+        )
+        assert len(create.calls) == 1 and len(subscribe.calls) == 1
+
+        assert sync_subscription(rt, recipe_id) is None and len(subscribe.calls) == 1  # unchanged: kept
+        with rt.db.transaction() as session:
+            set_enabled(session, get_recipe(session, recipe_id), False)
+        assert sync_subscription(rt, recipe_id) is None and stored(rt, recipe_id) is None

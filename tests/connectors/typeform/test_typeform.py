@@ -79,8 +79,23 @@ def test_tampered_or_unsigned_deliveries_are_refused(body: bytes, header: str | 
 def test_a_wrong_secret_or_none_refuses() -> None:
     with pytest.raises(SignatureError, match="does not match"):
         TRIGGER.verify(ctx(webhook_secret="other"), {}, inbound(VECTOR_BODY, VECTOR_SIGNATURE))
-    with pytest.raises(SignatureError, match="no webhook_secret"):
+    with pytest.raises(SignatureError, match="no webhook secret"):
         TRIGGER.verify(ctx(), {}, inbound(VECTOR_BODY, VECTOR_SIGNATURE))
+
+
+def test_the_webhooks_own_secret_wins_over_the_connections() -> None:
+    own = ctx(webhook_secret="other")
+    own.subscription = {"form_id": "lT4Z3j", "tag": "t", "webhook_id": "w", "secret": "Y3cr3tK3y"}
+    TRIGGER.verify(own, {"form_id": "lT4Z3j"}, inbound(VECTOR_BODY, VECTOR_SIGNATURE))
+    # a webhook with its own secret no longer accepts the connection's shared one
+    shared = ctx(webhook_secret="Y3cr3tK3y")
+    shared.subscription = {"form_id": "lT4Z3j", "tag": "t", "webhook_id": "w", "secret": "other"}
+    with pytest.raises(SignatureError, match="does not match"):
+        TRIGGER.verify(shared, {"form_id": "lT4Z3j"}, inbound(VECTOR_BODY, VECTOR_SIGNATURE))
+    # registered before per-webhook secrets: its state has none, the connection's secret signs it
+    legacy = ctx(webhook_secret="Y3cr3tK3y")
+    legacy.subscription = {"form_id": "lT4Z3j", "tag": "t", "webhook_id": "w"}
+    TRIGGER.verify(legacy, {"form_id": "lT4Z3j"}, inbound(VECTOR_BODY, VECTOR_SIGNATURE))
 
 
 def test_parse_flattens_answers_by_ref_and_title() -> None:
@@ -121,7 +136,7 @@ def test_other_event_types_and_other_forms() -> None:
 
 
 @responses.activate
-def test_subscribe_puts_the_webhook_with_a_generated_secret_and_unsubscribe_deletes_it() -> None:
+def test_subscribe_puts_the_webhook_with_its_own_secret_and_unsubscribe_deletes_it() -> None:
     tag = webhook_tag(HOOK)
     url = f"{API}/forms/lT4Z3j/webhooks/{tag}"
     put = responses.put(
@@ -142,11 +157,12 @@ def test_subscribe_puts_the_webhook_with_a_generated_secret_and_unsubscribe_dele
     )
     context = ctx()
     state = TRIGGER.subscribe(context, {"form_id": "lT4Z3j"}, HOOK)
-    assert state == {"form_id": "lT4Z3j", "tag": tag, "webhook_id": "yRtagDm8AT"}
+    secret = state["secret"]
+    assert state == {"form_id": "lT4Z3j", "tag": tag, "webhook_id": "yRtagDm8AT", "secret": secret}
     assert tag.startswith("hub-") and len(tag) == 20
     body = json.loads(put.calls[0].request.body)
-    secret = context.connection["webhook_secret"]
     assert len(secret) >= 40
+    assert "webhook_secret" not in context.connection  # per webhook, not per connection
     assert body == {
         "url": HOOK,
         "enabled": True,
@@ -155,11 +171,11 @@ def test_subscribe_puts_the_webhook_with_a_generated_secret_and_unsubscribe_dele
         "event_types": {"form_response": True},
     }
     responses.put(f"{API}/forms/lT4Z3j/webhooks/custom", json={"id": "w2"})
-    # the secret stays: a second registration reuses it, so deliveries in flight still verify
-    TRIGGER.subscribe(context, {"form_id": "lT4Z3j", "tag": "custom", "verify_ssl": False}, HOOK)
+    # every registration gets a secret of its own: one leaked webhook secret signs for no other
+    other = TRIGGER.subscribe(context, {"form_id": "lT4Z3j", "tag": "custom", "verify_ssl": False}, HOOK)
     second = json.loads(responses.calls[-1].request.body)
     assert responses.calls[-1].request.url == f"{API}/forms/lT4Z3j/webhooks/custom"
-    assert second["secret"] == secret and second["verify_ssl"] is False
+    assert second["secret"] == other["secret"] != secret and second["verify_ssl"] is False
     delete = responses.delete(
         url, status=204, match=[matchers.header_matcher({"Authorization": "Bearer tfp_personal"})]
     )

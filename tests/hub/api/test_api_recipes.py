@@ -104,6 +104,47 @@ def test_validation_errors_name_the_json_path(client: Any, kit: Any, headers: H)
     assert not_object.status_code == 422 and not_object.get_json()["error"]["details"]["path"] == "$"
 
 
+def test_a_webhook_wait_steps_config_cannot_be_templated(client: Any, kit: Any, headers: H) -> None:
+    """Its hook URL (and the vendor registration) serve every run waiting there: no per-run config."""
+    editor = headers["editor"]
+    make_connection(client, editor)
+
+    def with_wait(trigger: str, config: dict[str, Any]) -> dict[str, Any]:
+        document = two_step_recipe()
+        document["steps"].append(
+            {
+                "id": "reply",
+                "type": "wait_for",
+                "connector": "testkit",
+                "trigger": trigger,
+                "connection": "kit1",
+                "config": config,
+                "match": {"ticket": "{{ steps.a.echo }}"},
+            }
+        )
+        return document
+
+    refused = client.post(
+        "/api/v1/recipes", json=with_wait("inbox", {"queue": {"name": "{{ event.queue }}"}}), headers=editor
+    )
+    assert error_path(refused) == "$.steps[2].config.queue.name"
+    message = refused.get_json()["error"]["message"]
+    assert message.startswith(
+        "$.steps[2].config.queue.name: a wait_for step on the webhook trigger testkit.inbox"
+    )
+    assert client.get("/api/v1/recipes", headers=editor).get_json()["recipes"] == []  # nothing saved
+
+    fixed = create(client, editor, with_wait("inbox", {"queue": {"name": "support"}}))
+    assert set(fixed["wait_urls"]) == {"reply"}
+    again = client.put(
+        f"/api/v1/recipes/{fixed['id']}", json=with_wait("inbox", {"queue": "{{ event.q }}"}), headers=editor
+    )
+    assert error_path(again) == "$.steps[2].config.queue"
+    # a polling wait renders its config for each run: templates stay allowed there
+    polled = create(client, editor, with_wait("feed", {"queue": "{{ event.queue }}"}))
+    assert "wait_urls" not in polled
+
+
 def test_yaml_import(client: Any, kit: Any, headers: H) -> None:
     make_connection(client, headers["editor"])
     text = """
