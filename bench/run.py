@@ -90,8 +90,9 @@ class Sink:
 class Hub:
     """A hub home prepared with recipes, then `hub serve` on it."""
 
-    def __init__(self, home: Path, database_url: str | None) -> None:
+    def __init__(self, home: Path, database_url: str | None, processes: int = 1) -> None:
         self.home = home
+        self.processes = processes
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.env = {
@@ -126,7 +127,16 @@ class Hub:
     def start(self) -> None:
         log = (self.home / "hub.log").open("ab")
         process = subprocess.Popen(
-            [sys.executable, "-m", "hub", "serve", "--port", str(self.port)],
+            [
+                sys.executable,
+                "-m",
+                "hub",
+                "serve",
+                "--port",
+                str(self.port),
+                "--processes",
+                str(self.processes),
+            ],
             env=self.env,
             stdout=log,
             stderr=subprocess.STDOUT,
@@ -232,7 +242,7 @@ def relay_phase(
 def hub_relay(
     workdir: Path, sink: Sink, args: argparse.Namespace, recipes: int, connections: list[int]
 ) -> list[RelayFigure]:
-    hub = Hub(workdir / f"relay-{recipes}", args.database_url)
+    hub = Hub(workdir / f"relay-{recipes}", args.database_url, args.processes)
     hub.home.mkdir(parents=True)
     documents = [relay_recipe(f"relay {i}", sink.url) for i in range(recipes)]
     urls = hub.add_recipes(documents)
@@ -286,7 +296,7 @@ def ceiling_relay(sink: Sink, args: argparse.Namespace) -> RelayFigure:
 
 
 def polling(workdir: Path, sink: Sink, args: argparse.Namespace) -> PollingFigure:
-    hub = Hub(workdir / "polling", args.database_url)
+    hub = Hub(workdir / "polling", args.database_url, args.processes)
     hub.home.mkdir(parents=True)
     sink.reset()
     hub.add_recipes([polling_recipe(f"poll {i}", sink.url, 60) for i in range(args.poll_recipes)])
@@ -366,6 +376,7 @@ def main() -> None:
     parser.add_argument(
         "--skip", default="", help="comma list of phases to skip: relay,ceiling,polling,scale"
     )
+    parser.add_argument("--processes", type=int, default=2, help="`hub serve --processes` (default 2)")
     parser.add_argument("--database-url", default=None, help="default: SQLite in a temporary folder")
     parser.add_argument("--quick", action="store_true", help="short phases: 5 s relay, 20 s poll windows")
     parser.add_argument("--out", type=Path, default=ROOT / "bench" / "results")

@@ -53,54 +53,72 @@ def init() -> None:
 
 
 def _start_engine(rt: Any, *, scheduler: bool, executor: bool) -> Any:
-    from hub.engine.executor import LocalExecutor
+    """`executor`: execute runs in this process (local). Under celery every process sends to workers."""
+    from hub.engine.executor import make_executor
     from hub.scheduler import Scheduler
 
-    if executor:
-        rt.executor = LocalExecutor(rt, rt.settings.workers)
+    rt.executor = make_executor(rt, execute_here=executor)
     sched = None
     if scheduler:
-        sched = Scheduler(rt)
+        sched = Scheduler(rt, lease_s=rt.settings.scheduler_lease_s)
         sched.start()
     return sched
 
 
-def _serve_wsgi(rt: Any, host: str, port: int, threads: int, sched: Any) -> None:
+def _serve_wsgi(rt: Any, host: str, port: int, threads: int, sched: Any, sock: Any = None) -> None:
     import os
 
-    from waitress import create_server
-
     from hub.app import create_app
+    from hub.server import bind, run_waitress
 
     if not os.environ.get("HUB_BASE_URL"):  # show webhook addresses on the port actually served
         rt.settings.base_url = f"http://{host}:{port}"
     app = create_app(rt)
-    server = create_server(app, host=host, port=port, threads=threads, ident="hub", channel_timeout=60)
+    sock = sock if sock is not None else bind(host, port)
+    click.echo(f"hub listening on http://{host}:{port} (pid {os.getpid()})", err=True)
 
-    def stop(_signum: int, _frame: Any) -> None:
-        threading.Thread(target=server.close, daemon=True).start()
-
-    signal.signal(signal.SIGTERM, stop)
-    signal.signal(signal.SIGINT, stop)
-    click.echo(f"hub listening on http://{host}:{port}", err=True)
-    try:
-        server.run()
-    finally:
+    def on_stop() -> None:
         if sched is not None:
             sched.shutdown()
         rt.close()
+
+    run_waitress(app, sock, threads, on_stop)
 
 
 @main.command()
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=8000, show_default=True, type=int)
 @click.option("--threads", default=16, show_default=True, type=int, help="Web server threads.")
-def serve(host: str, port: int, threads: int) -> None:
-    """Web UI, API, webhooks, scheduler and workers in one process (a production WSGI server)."""
+@click.option(
+    "--processes",
+    type=int,
+    help="Processes sharing the port, each serving and executing runs [HUB_PROCESSES; default 1].",
+)
+def serve(host: str, port: int, threads: int, processes: int | None) -> None:
+    """Web UI, API, webhooks, scheduler and workers (a production WSGI server, optionally pre-forked)."""
+    import os
+
+    from hub.server import bind, prefork, stop_children
+
     _logging()
+    processes = processes or int(os.environ.get("HUB_PROCESSES") or 1)
+    if processes < 1:
+        raise click.ClickException("--processes must be at least 1")
+    sock, children = None, []
+    if processes > 1:
+        from hub.db.migrate import upgrade
+
+        os.environ.setdefault("HUB_LIMITER", "database")  # connection limits shared by the processes
+
+        upgrade(_settings().database_url)  # once, before any process opens the database
+        sock = bind(host, port)
+        children = prefork(processes)
     rt = _runtime()
     sched = _start_engine(rt, scheduler=True, executor=rt.settings.executor == "local")
-    _serve_wsgi(rt, host, port, threads, sched)
+    try:
+        _serve_wsgi(rt, host, port, threads, sched, sock=sock)
+    finally:
+        stop_children(children)
 
 
 @main.command()
@@ -111,6 +129,7 @@ def web(host: str, port: int, threads: int) -> None:
     """Only the web server: API, UI and webhook ingress; runs go to the workers."""
     _logging()
     rt = _runtime()
+    _start_engine(rt, scheduler=False, executor=False)
     _serve_wsgi(rt, host, port, threads, None)
 
 
@@ -123,12 +142,25 @@ def _block_until_signal() -> None:
 
 
 @main.command()
-def worker() -> None:
-    """Execute runs: claims due runs from the database and runs them in a thread pool."""
+@click.option("--concurrency", type=int, help="Runs executed at once in this process [HUB_WORKERS].")
+def worker(concurrency: int | None) -> None:
+    """Execute runs: a Celery worker under HUB_EXECUTOR=celery, else a thread pool fed from the database."""
     from hub.engine.sweeper import sweep
 
     _logging()
     rt = _runtime()
+    if concurrency:
+        rt.settings.workers = concurrency
+    if rt.settings.executor == "celery":
+        from hub.engine.celery_app import run_worker
+
+        _start_engine(rt, scheduler=False, executor=False)  # runs may dispatch runs (replays, waits)
+        click.echo("hub worker started (celery)", err=True)
+        try:
+            run_worker(rt.executor.app, rt, concurrency=rt.settings.workers)
+        finally:
+            rt.close()
+        return
     _start_engine(rt, scheduler=False, executor=True)
     done = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: done.set())
@@ -301,6 +333,7 @@ def vault_rotate(new_key: bool) -> None:
     from hub.audit import audit
     from hub.connections import rotate_all
     from hub.db.models import CacheEntry, Meta
+    from hub.engine.subscriptions import reseal_all
     from hub.runtime import VAULT_CHECK_KEY
     from hub.vault import add_new_key
 
@@ -312,11 +345,13 @@ def vault_rotate(new_key: bool) -> None:
     rt = _runtime()
     with rt.db.transaction() as session:
         count = rotate_all(session, rt.vault)
-        for entry in session.query(CacheEntry):
-            entry.value = rt.vault.rotate_token(entry.value)
+        registrations = reseal_all(session, rt.vault)
+        for entry in session.query(CacheEntry).filter(~CacheEntry.key.startswith("lease:")):
+            entry.value = rt.vault.rotate_token(entry.value)  # lease rows hold an owner id, not a token
         check = session.get(Meta, VAULT_CHECK_KEY)
         if check is not None:
             check.value = rt.vault.check_token()
-        audit(session, "cli", "vault.rotate", "vault", None, {"connections": count})
-    click.echo(f"re-encrypted {count} connection(s) under the newest key")
+        details = {"connections": count, "webhook_registrations": registrations}
+        audit(session, "cli", "vault.rotate", "vault", None, details)
+    click.echo(f"re-encrypted {count} connection(s) and {registrations} webhook registration(s)")
     rt.close()

@@ -17,6 +17,7 @@ from hub.app import runtime
 from hub.db.models import HookEndpoint, Recipe, RecipeVersion
 from hub.engine.intake import Stored, resolve_waits, store_events
 from hub.engine.poller import build_context
+from hub.engine.subscriptions import endpoint_subscription
 from hub.jsonutil import dumps
 from hub.recipes import step_type
 from hub.sdk.errors import HubError, PermanentError, SignatureError
@@ -62,7 +63,7 @@ def _vendor_response(answer: WebhookResponse) -> Response:
     return response
 
 
-Found = tuple[Recipe, dict[str, Any], dict[str, Any], str | None]
+Found = tuple[Recipe, dict[str, Any], dict[str, Any], str | None, dict[str, Any] | None]
 LOOKUP_TTL_S = 1.0
 _lookups: dict[tuple[int, str], tuple[float, int, Found | None]] = {}
 
@@ -71,7 +72,7 @@ def _lookup(token: str) -> Found | None:
     """`_load_endpoint`, remembered for a second: a recipe changed in this process is seen at once
     (recipe_store.generation), one changed by another process within LOOKUP_TTL_S."""
     rt = runtime()
-    key, now = (id(rt), token), time.monotonic()
+    key, now = (rt.db.instance, token), time.monotonic()
     cached = _lookups.get(key)
     if cached is not None and cached[0] > now and cached[1] == recipe_store.generation:
         return cached[2]
@@ -84,7 +85,7 @@ def _lookup(token: str) -> Found | None:
 
 
 def _load_endpoint(token: str) -> Found | None:
-    """(recipe, document, trigger spec, wait step id) for an enabled recipe's endpoint."""
+    """(recipe, document, trigger spec, wait step id, ctx.subscription) for an enabled recipe's endpoint."""
     with runtime().db.read() as session:
         endpoint = session.scalar(select(HookEndpoint).where(HookEndpoint.token == token))
         if endpoint is None:
@@ -97,11 +98,12 @@ def _load_endpoint(token: str) -> Found | None:
                 RecipeVersion.recipe_id == recipe.id, RecipeVersion.version == recipe.current_version
             )
         ).one()
+        subscription = endpoint_subscription(session, runtime().vault, recipe.id, endpoint.step_id)
     if endpoint.step_id is None:
-        return recipe, document, document["trigger"], None
+        return recipe, document, document["trigger"], None, subscription
     for step in [*document.get("steps", []), *document.get("on_failure", [])]:
         if step["id"] == endpoint.step_id and step_type(step) == "wait_for":
-            return recipe, document, step, endpoint.step_id
+            return recipe, document, step, endpoint.step_id, subscription
     return None
 
 
@@ -117,7 +119,7 @@ def receive(token: str) -> Response:
     if found is None:
         count.labels("unknown").inc()
         return _error(404, "not_found", "no enabled recipe listens at this address")
-    recipe, _document, spec, wait_step = found
+    recipe, _document, spec, wait_step, subscription = found
     connector = rt.registry.get(spec["connector"])
     trigger = connector.trigger(spec["trigger"]) if connector else None
     if trigger is None or trigger.kind != "webhook":
@@ -136,7 +138,9 @@ def receive(token: str) -> Response:
         remote_addr=request.remote_addr,
     )
     try:
-        ctx = build_context(rt, connector, spec.get("connection"), hook_url=hook_url)
+        ctx = build_context(
+            rt, connector, spec.get("connection"), hook_url=hook_url, subscription=subscription
+        )
     except HubError as exc:  # the vendor retries a 503; the event is not lost
         count.labels("unavailable").inc()
         return _error(503, "connection_unavailable", exc.message)

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import fcntl
+import itertools
+import os
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -60,16 +63,31 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
     return engine
 
 
+def _open_lock_file(engine: Engine) -> int | None:
+    path = engine.url.database
+    if not path or path == ":memory:" or path.startswith("file:"):
+        return None
+    return os.open(f"{path}-hub.lock", os.O_RDWR | os.O_CREAT, 0o600)
+
+
+_instances = itertools.count(1)
+
+
 class Database:
     """One engine and session factory per process; sessions are short and per unit of work."""
 
     def __init__(self, url: str, **engine_kwargs: Any) -> None:
         self.url = url
+        self.instance = next(_instances)  # a key for per-database caches that is never reused
         self.engine = make_engine(url, **engine_kwargs)
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
         # SQLite has one writer at a time. Threads of this process queue on a lock, which hands over
         # at once, instead of on SQLite's busy handler, which sleeps and polls (seconds of tail latency).
         self._write_lock = threading.RLock() if self.engine.dialect.name == "sqlite" else None
+        # ...and processes sharing the file (`hub serve --processes N`) on an flock beside it, which
+        # wakes the next writer as soon as it is released.
+        self._file_lock = _open_lock_file(self.engine) if self._write_lock is not None else None
+        self._write_depth = 0
         self._committer = GroupCommitter(self) if self._write_lock is not None else None
 
     @property
@@ -88,10 +106,26 @@ class Database:
         outer = getattr(_reading, "active", False)
         _reading.active = False
         try:
-            with self._write_lock:
+            with self._write_lock, self._process_lock():
                 yield from self._unit_of_work()
         finally:
             _reading.active = outer
+
+    @contextmanager
+    def _process_lock(self) -> Iterator[None]:
+        """The cross-process write lock, taken by the outermost write transaction of this process."""
+        if self._file_lock is None:
+            yield
+            return
+        self._write_depth += 1
+        try:
+            if self._write_depth == 1:
+                fcntl.flock(self._file_lock, fcntl.LOCK_EX)
+            yield
+        finally:
+            self._write_depth -= 1
+            if self._write_depth == 0:
+                fcntl.flock(self._file_lock, fcntl.LOCK_UN)
 
     def write(self, fn: Callable[[Session], T]) -> T:
         """Apply `fn` in a write transaction, committed when this returns. On SQLite, writes of
@@ -136,3 +170,6 @@ class Database:
 
     def dispose(self) -> None:
         self.engine.dispose()
+        if self._file_lock is not None:
+            os.close(self._file_lock)
+            self._file_lock = None

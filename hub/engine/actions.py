@@ -140,7 +140,7 @@ class ActionSteps:
                 started_at=(known.started_at if known else None) or utcnow(),
             )
             row = {"step_run_id": state.id, "number": number, "idempotency_key": key, "status": "started"}
-            attempt_id = session.execute(sql.INSERT_ATTEMPT, row).scalar_one()
+            attempt_id = sql.returned_id(session, sql.INSERT_ATTEMPT, row)
             return attempt_id, number
 
         attempt_id, number = self.db.write(start)
@@ -186,7 +186,7 @@ class ActionSteps:
         def succeed(session: Any) -> None:
             self._renew(session)
             done = {"status": "succeeded", "finished_at": utcnow(), "duration_ms": round(elapsed * 1000, 2)}
-            session.execute(sql.UPDATE_ATTEMPT, {"b_id": attempt_id, **done})
+            sql.rowcount(session, sql.UPDATE_ATTEMPT, {"b_id": attempt_id, **done})
             self._state(
                 session,
                 phase,

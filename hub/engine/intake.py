@@ -67,7 +67,7 @@ def resolve_waits(
     session: Session, connector: str, trigger: str, connection_id: int | None, data: dict[str, Any]
 ) -> list[int]:
     """Finish every wait_for step this event satisfies; returns the runs to dispatch again."""
-    candidates = session.execute(sql.WAITS_FOR, {"b_connector": connector, "b_trigger": trigger}).all()
+    candidates = sql.rows(session, sql.WAITS_FOR, {"b_connector": connector, "b_trigger": trigger})
     woken: list[int] = []
     for wait_id, wait_connection, match in candidates:
         if wait_connection is not None and connection_id is not None and wait_connection != connection_id:
@@ -122,11 +122,11 @@ def store_events(
             stored.append(Stored(event_id=int(existing or 0), run_id=None, duplicate=True))
             continue
         if event_id is None:
-            event_id = session.execute(sql.INSERT_EVENT, values).scalar_one()
+            event_id = sql.returned_id(session, sql.INSERT_EVENT, values)
         run_id = None
         if start_runs:
             run = {"recipe_id": recipe_id, "recipe_version": recipe_version, "event_id": event_id}
-            run_id = session.execute(sql.INSERT_RUN, {**run, "status": "queued"}).scalar_one()
+            run_id = sql.returned_id(session, sql.INSERT_RUN, {**run, "status": "queued"})
         stored.append(Stored(event_id=event_id, run_id=run_id, duplicate=False))
     return stored
 

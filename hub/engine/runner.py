@@ -18,7 +18,7 @@ from sqlalchemy import select, update
 
 from hub import templating
 from hub.connections import merged_fields
-from hub.db.models import Connection, Event, Recipe, RecipeVersion, Run, StepRun, Wait, utcnow
+from hub.db.models import Connection, Recipe, Run, StepRun, Wait, utcnow
 from hub.engine import statements as sql
 from hub.engine.actions import PARKED, ActionSteps, error_info
 from hub.jsonutil import dumps
@@ -38,6 +38,9 @@ def _mentions_hook_urls(document: dict[str, Any]) -> bool:
     return "webhook_url" in text or "wait_urls" in text
 
 
+_versions: dict[tuple[int, int, int], tuple[str, dict[str, Any]]] = {}
+
+
 class LostLease(Exception):
     """The run was cancelled or taken over; this worker stops touching it."""
 
@@ -53,11 +56,11 @@ class Runner(ActionSteps):
 
     def claim(self, run_id: int) -> bool:
         params = {"b_id": run_id, "b_now": utcnow(), "b_owner": self.rt.owner, "b_until": self._lease_until()}
-        return self.db.write(lambda session: session.execute(sql.CLAIM, params).rowcount == 1)
+        return self.db.write(lambda session: sql.rowcount(session, sql.CLAIM, params) == 1)
 
     def _renew(self, session: Any) -> None:
         params = {"b_id": self.run_id, "b_owner": self.rt.owner, "b_until": self._lease_until()}
-        if session.execute(sql.RENEW, params).rowcount != 1:
+        if sql.rowcount(session, sql.RENEW, params) != 1:
             raise LostLease()
 
     def _release(self, status: str, *, wake_at: Any = None, error: dict[str, Any] | None = None) -> None:
@@ -74,7 +77,7 @@ class Runner(ActionSteps):
         params = {"b_id": self.run_id, "b_owner": self.rt.owner, **values}
 
         def release(session: Any) -> None:
-            if session.execute(sql.RELEASE, params).rowcount != 1:
+            if sql.rowcount(session, sql.RELEASE, params) != 1:
                 raise LostLease()
 
         self.db.write(release)
@@ -98,20 +101,19 @@ class Runner(ActionSteps):
 
     def _load(self) -> None:
         with self.db.read() as session:
-            run = session.get(Run, self.run_id)
-            assert run is not None
-            self.run = run
-            self.recipe = session.get(Recipe, run.recipe_id)
-            self.document = session.scalar(
-                select(RecipeVersion.document).where(
-                    RecipeVersion.recipe_id == run.recipe_id, RecipeVersion.version == run.recipe_version
-                )
+            row = sql.rows(session, sql.LOAD_RUN, {"b_id": self.run_id})[0]
+            self.run = Run(**dict(zip(sql.runs.c.keys(), row, strict=True)))
+            name, self.document = self._version(session, self.run.recipe_id, self.run.recipe_version)
+            self.recipe = Recipe(id=self.run.recipe_id, name=name)
+            payload = (
+                sql.rows(session, sql.LOAD_EVENT, {"b_id": self.run.event_id}) if self.run.event_id else []
             )
-            self.event = session.scalar(select(Event.payload).where(Event.id == run.event_id)) or {}
-            self.states = {
-                (s.phase, s.step_id): s
-                for s in session.scalars(select(StepRun).where(StepRun.run_id == run.id))
-            }
+            self.event = (payload[0][0] if payload else None) or {}
+            steps = [
+                StepRun(**dict(zip(sql.step_runs.c.keys(), step, strict=True)))
+                for step in sql.rows(session, sql.LOAD_STEPS, {"b_id": self.run_id})
+            ]
+            self.states = {(s.phase, s.step_id): s for s in steps}
         self.secrets: list[str] = []
         self.context: dict[str, Any] = {
             "event": self.event,
@@ -122,6 +124,17 @@ class Runner(ActionSteps):
         if _mentions_hook_urls(self.document):  # so a step can hand a vendor the URL its wait_for listens at
             with self.db.read() as session:
                 self.context["recipe"].update(hook_urls(session, self.rt, self.recipe))
+
+    def _version(self, session: Any, recipe_id: int, version: int) -> tuple[str, dict[str, Any]]:
+        """(recipe name, document) of a recipe version; versions never change, so they are cached."""
+        key = (self.db.instance, recipe_id, version)
+        found = _versions.get(key)
+        if found is None:
+            found = sql.rows(session, sql.LOAD_VERSION, {"b_id": recipe_id, "b_version": version})[0]
+            if len(_versions) > 5000:
+                _versions.clear()
+            _versions[key] = found
+        return found[0], found[1]
 
     def _drive(self) -> None:
         self._load()
@@ -164,14 +177,14 @@ class Runner(ActionSteps):
         if state is None:
             row = {"status": "pending", "attempts": 0, **values}
             keys = {"run_id": self.run_id, "step_id": step_id, "phase": phase, "position": index}
-            state_id = session.execute(sql.INSERT_STEP, {**keys, **row}).scalar_one()
+            state_id = sql.returned_id(session, sql.INSERT_STEP, {**keys, **row})
             state = StepRun(id=state_id, run_id=self.run_id, step_id=step_id, phase=phase, position=index)
             for key, value in row.items():
                 setattr(state, key, value)
             self.states[(phase, step_id)] = state
             return state
         if values:
-            session.execute(sql.UPDATE_STEP, {"b_id": state.id, **values})
+            sql.rowcount(session, sql.UPDATE_STEP, {"b_id": state.id, **values})
             for key, value in values.items():
                 setattr(state, key, value)
         return state

@@ -3,12 +3,27 @@ statement construction and cache-key work SQLAlchemy otherwise repeats for every
 
 from __future__ import annotations
 
-from sqlalchemy import and_, bindparam, func, insert, or_, select, update
+from typing import Any
 
-from hub.db.models import Event, Run, StepAttempt, StepRun, Wait
+from sqlalchemy import and_, bindparam, func, insert, or_, select, update
+from sqlalchemy.orm import Session
+
+from hub.db.fastsql import FastSQL
+from hub.db.models import Event, Recipe, RecipeVersion, Run, StepAttempt, StepRun, Wait
 
 events, runs, step_runs, attempts = Event.__table__, Run.__table__, StepRun.__table__, StepAttempt.__table__
 waits = Wait.__table__
+recipes, versions = Recipe.__table__, RecipeVersion.__table__
+
+# What a worker reads to take up a run (recipe documents are immutable per version and cached).
+LOAD_RUN = select(*runs.c).where(runs.c.id == bindparam("b_id"))
+LOAD_EVENT = select(events.c.payload).where(events.c.id == bindparam("b_id"))
+LOAD_STEPS = select(*step_runs.c).where(step_runs.c.run_id == bindparam("b_id"))
+LOAD_VERSION = (
+    select(recipes.c.name, versions.c.document)
+    .join(versions, versions.c.recipe_id == recipes.c.id)
+    .where(recipes.c.id == bindparam("b_id"), versions.c.version == bindparam("b_version"))
+)
 
 # Asked for every incoming event, and nearly always empty: a light Core select, not ORM entities.
 WAITS_FOR = select(waits.c.id, waits.c.connection_id, waits.c.match).where(
@@ -49,3 +64,31 @@ CLAIM = (
         started_at=func.coalesce(runs.c.started_at, _now),
     )
 )
+
+_fast = FastSQL()
+
+
+def _sqlite(session: Session) -> bool:
+    return session.get_bind().dialect.name == "sqlite"
+
+
+def rowcount(session: Session, statement: Any, params: dict[str, Any]) -> int:
+    """Execute an UPDATE; the number of rows it changed."""
+    if _sqlite(session):
+        return _fast.rowcount(session, statement, params)
+    return session.execute(statement, params).rowcount
+
+
+def returned_id(session: Session, statement: Any, params: dict[str, Any]) -> int:
+    """Execute an INSERT ... RETURNING id; the new id."""
+    if _sqlite(session):
+        new_id = _fast.returned_id(session, statement, params)
+        assert new_id is not None
+        return new_id
+    return session.execute(statement, params).scalar_one()
+
+
+def rows(session: Session, statement: Any, params: dict[str, Any]) -> list[tuple[Any, ...]]:
+    if _sqlite(session):
+        return _fast.rows(session, statement, params)
+    return [tuple(row) for row in session.execute(statement, params).all()]

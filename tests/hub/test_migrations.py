@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import threading
+from collections.abc import Iterator
+
+import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import inspect
@@ -9,6 +13,7 @@ from sqlalchemy import inspect
 from hub.db.migrate import upgrade
 from hub.db.models import Base
 from hub.db.session import make_engine
+from tests.conftest import _pg_schema_url
 
 
 def test_migrations_match_models_and_are_idempotent(database_url: str) -> None:
@@ -44,5 +49,34 @@ def test_sqlite_runs_in_wal_mode_with_foreign_keys(sqlite_url: str) -> None:
         with engine.connect() as connection:
             assert connection.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
             assert connection.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
+    finally:
+        engine.dispose()
+
+
+@pytest.fixture
+def postgres_url() -> Iterator[str]:
+    yield from _pg_schema_url()
+
+
+def test_processes_starting_together_on_postgresql_migrate_once(postgres_url: str) -> None:
+    """Without the advisory lock, concurrent upgrades of a fresh schema race on CREATE TABLE."""
+    errors: list[BaseException] = []
+
+    def start() -> None:
+        try:
+            upgrade(postgres_url)
+        except BaseException as exc:
+            errors.append(exc)
+
+    threads = [threading.Thread(target=start) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
+    engine = make_engine(postgres_url)
+    try:
+        with engine.connect() as connection:
+            assert compare_metadata(MigrationContext.configure(connection), Base.metadata) == []
     finally:
         engine.dispose()

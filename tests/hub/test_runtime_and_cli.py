@@ -15,7 +15,8 @@ from sqlalchemy import select
 from hub.cli import main
 from hub.config import Settings
 from hub.connections import create_connection
-from hub.db.models import Connection
+from hub.db.models import CacheEntry, Connection, utcnow
+from hub.engine.stores import DbTokenCache
 from hub.runtime import Runtime
 from hub.sdk.errors import VaultError
 
@@ -110,6 +111,9 @@ def test_cli_users_tokens_import_export_rotate(cli_env: dict[str, str], tmp_path
     with rt.db.transaction() as session:
         add_smtp_connection(session, rt)
         before = session.scalar(select(Connection.secrets))
+        # a vendor token in the shared cache, and another worker's fetch lease (an owner id, no token)
+        session.add(CacheEntry(key="lease:conn:1:token", value="5f0c1e2d", expires_at=utcnow()))
+    DbTokenCache(rt.db, rt.vault).set("conn:1:token", {"access": "tok-1"}, 600)
     rt.close()
     rotated = run(cli_env, "vault", "rotate", "--new-key")
     assert rotated.exit_code == 0 and "re-encrypted 1 connection" in rotated.stdout
@@ -121,6 +125,7 @@ def test_cli_users_tokens_import_export_rotate(cli_env: dict[str, str], tmp_path
     with rt.db.transaction() as session:
         row = session.scalar(select(Connection))
         assert row.secrets != before and rt.vault.decrypt(row.secrets)["password"] == "pw-123456"
+    assert DbTokenCache(rt.db, rt.vault).get("conn:1:token") == {"access": "tok-1"}
     rt.close()
 
 
