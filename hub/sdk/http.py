@@ -344,7 +344,9 @@ class HttpClient:
             if err is e:
                 raise
             raise err from (None if any(err is c for c in _causes(e)) else e)
-        logger.info(line, method, shown, resp.status_code, (time.monotonic() - t0) * 1000)
+        # Every attempt is recorded with the run; the log keeps the failures, and all calls at DEBUG.
+        level = logging.INFO if resp.status_code >= 400 else logging.DEBUG
+        logger.log(level, line, method, shown, resp.status_code, (time.monotonic() - t0) * 1000)
         return resp
 
     def _transport_error(self, exc: Exception, method: str, shown: str, hop: int) -> Exception:

@@ -6,6 +6,7 @@ are compiled at start-up into HUB_HOME (written only when the .po is newer) with
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 from babel.messages.mofile import write_mo
@@ -27,7 +28,7 @@ def compile_catalogues(source: Path, target: Path) -> None:
         out.parent.mkdir(parents=True, exist_ok=True)
         with po_path.open("rb") as handle:
             catalog = read_po(handle, locale=po_path.parts[-3])
-        partial = out.with_suffix(".mo.tmp")
+        partial = out.with_suffix(f".mo.{os.getpid()}.tmp")  # each process starting at once writes its own
         with partial.open("wb") as handle:
             write_mo(handle, catalog)
         partial.replace(out)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -126,10 +127,23 @@ class HubProcess:
                 time.sleep(0.2)
         raise RuntimeError("hub did not become healthy in 60 s")
 
+    def serving_pids(self) -> set[int]:
+        """Pids that announced they listen (`hub serve --processes N` has N of them)."""
+        text = self.log.read_text(errors="replace") if self.log.exists() else ""
+        return {int(pid) for pid in re.findall(r"hub listening on \S+ \(pid (\d+)\)", text)}
+
     def kill(self) -> None:
+        """SIGKILL the hub; returns once nothing listens on its port (forked processes die with it)."""
         if self.process and self.process.poll() is None:
             self.process.send_signal(signal.SIGKILL)
             self.process.wait(10)
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            with socket.socket() as probe:
+                if probe.connect_ex(("127.0.0.1", self.port)) != 0:
+                    return
+            time.sleep(0.1)
+        raise AssertionError(f"port {self.port} still answers 10 s after the hub was killed")
 
     def stop(self) -> None:
         if self.process and self.process.poll() is None:

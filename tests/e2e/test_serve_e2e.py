@@ -109,11 +109,15 @@ def test_api_recipe_relays_every_templated_webhook_exactly_once(tmp_path: Path, 
         hub.stop()
 
 
-def test_kill_9_mid_flight_loses_nothing_and_repeats_nothing(tmp_path: Path) -> None:
+@pytest.mark.parametrize("processes", [1, 2])
+def test_kill_9_mid_flight_loses_nothing_and_repeats_nothing(tmp_path: Path, processes: int) -> None:
+    """With --processes 2 the kill hits the parent; its forked sibling must die with it."""
     sink = Sink(delay_s=0.05)
     sink.items = [{"id": f"item-{n}", "n": n} for n in range(300)]
-    hub = HubProcess(tmp_path / "home", HUB_WORKERS="4")
+    hub = HubProcess(tmp_path / "home", HUB_WORKERS="4", HUB_PROCESSES=str(processes))
     hub.start()
+    if processes > 1:
+        wait_until(lambda: len(hub.serving_pids()) == processes, what="every process listening")
     accepted: list[str] = []
     try:
         headers = bootstrap(hub)
