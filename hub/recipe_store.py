@@ -160,7 +160,7 @@ def set_enabled(session: Session, recipe: Recipe, enabled: bool) -> None:
 
 def delete_recipe(session: Session, recipe: Recipe) -> None:
     _changed(session)
-    recipe.deleted_at = utcnow()
+    recipe.deleted_at = recipe.updated_at = utcnow()
     recipe.enabled = False
     for endpoint in session.scalars(select(HookEndpoint).where(HookEndpoint.recipe_id == recipe.id)):
         session.delete(endpoint)

@@ -29,7 +29,7 @@ class ApiError(HubError):
         self.headers = headers or {}
 
 
-class _NoAliasLoader(yaml.SafeLoader):
+class NoAliasLoader(yaml.SafeLoader):
     """safe_load without anchors/aliases, which can expand a small body into a huge document."""
 
     def compose_node(self, parent: Any, index: Any) -> Any:
@@ -48,7 +48,7 @@ def body(*, allow_yaml: bool = False) -> Any:
     ctype = (request.mimetype or "").lower()
     if allow_yaml and ctype in ("application/yaml", "application/x-yaml", "text/yaml"):
         try:
-            return yaml.load(raw.decode("utf-8"), Loader=_NoAliasLoader)  # noqa: S506 (a SafeLoader)
+            return yaml.load(raw.decode("utf-8"), Loader=NoAliasLoader)  # noqa: S506 (a SafeLoader)
         except (yaml.YAMLError, UnicodeDecodeError, RecursionError) as exc:
             raise ApiError(400, "bad_request", f"body is not valid YAML: {exc}") from exc
     if not raw.strip():

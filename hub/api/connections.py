@@ -35,7 +35,7 @@ def _get(session: Any, connection_id: int) -> Connection:
     return connection
 
 
-def _limits(data: dict[str, Any]) -> dict[str, Any]:
+def parse_limits(data: dict[str, Any]) -> dict[str, Any]:
     """concurrency_limit (a whole number) and rate_limit (per second); 0 clears, null or absent keeps."""
     limits: dict[str, Any] = {}
     for name, whole in (("concurrency_limit", True), ("rate_limit", False)):
@@ -69,7 +69,7 @@ def connection_create() -> Response:
             name=data["name"],
             connector_id=data["connector"],
             config=config,
-            **_limits(data),
+            **parse_limits(data),
         )
         audit(
             session,
@@ -113,13 +113,17 @@ def connection_update(connection_id: int) -> Response:
         raise ApiError(422, "invalid", "$.name: must be a non-empty string", {"path": "$.name"})
     with rt.db.transaction() as session:
         connection = _get(session, connection_id)
-        if name is not None and name != connection.name and (users := _used_by(session, connection.name)):
+        if (
+            name is not None
+            and name != connection.name
+            and (users := enabled_recipes_using(session, connection.name))
+        ):
             raise Conflict(
                 f"connection '{connection.name}' is used by enabled recipe(s) {users} by name; "
                 "disable them before renaming it"
             )
         update_connection(
-            session, rt.registry, rt.vault, connection, name=name, config=config, **_limits(data)
+            session, rt.registry, rt.vault, connection, name=name, config=config, **parse_limits(data)
         )
         audit(
             session,
@@ -133,7 +137,7 @@ def connection_update(connection_id: int) -> Response:
     return reply(view)
 
 
-def _used_by(session: Any, name: str) -> list[int]:
+def enabled_recipes_using(session: Any, name: str) -> list[int]:
     rows = session.execute(
         select(Recipe.id, RecipeVersion.document)
         .join(
@@ -158,7 +162,7 @@ def connection_delete(connection_id: int) -> Response:
     rt = runtime()
     with rt.db.transaction() as session:
         connection = _get(session, connection_id)
-        users = _used_by(session, connection.name)
+        users = enabled_recipes_using(session, connection.name)
         if users:
             raise Conflict(
                 f"connection '{connection.name}' is used by enabled recipe(s) {users}; disable them first"

@@ -15,7 +15,7 @@ from hub.api.views import recipe_detail, recipe_summary, run_view
 from hub.app import runtime
 from hub.audit import audit
 from hub.connections import NotFound
-from hub.db.models import Event, Recipe, RecipeVersion, Run, TriggerState
+from hub.db.models import Recipe, RecipeVersion, TriggerState
 from hub.engine import control
 from hub.engine.runner import Runner
 from hub.engine.subscriptions import sync_subscription
@@ -178,16 +178,7 @@ def recipe_test(recipe_id: int) -> Response:
     if not isinstance(dry_run, bool):
         raise ApiError(422, "invalid", "$.dry_run: must be true or false", {"path": "$.dry_run"})
     with rt.db.transaction() as session:
-        recipe = get_recipe(session, recipe_id)
-        stored = Event(recipe_id=recipe.id, source="test", payload=event)
-        session.add(stored)
-        session.flush()
-        run = Run(
-            recipe_id=recipe.id, recipe_version=recipe.current_version, event_id=stored.id, dry_run=dry_run
-        )
-        session.add(run)
-        session.flush()
-        run_id = run.id
+        run_id = control.start_test_run(session, get_recipe(session, recipe_id), event, dry_run=dry_run)
         audit(session, g.actor, "recipe.test", "recipe", str(recipe_id), {"dry_run": dry_run, "run": run_id})
     Runner(rt).execute(run_id)
     with rt.db.transaction() as session:

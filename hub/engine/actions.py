@@ -53,6 +53,10 @@ class ActionSteps:
     states: dict[tuple[str, str], StepRun]
     context: dict[str, Any]
     secrets: list[str]
+    ends_run: Any
+    success_params: Any
+    _release_in: Any
+    _released: Any
 
     def _action(self, phase: str, index: int, step: dict[str, Any], path: str) -> Any:
         step_id = step["id"]
@@ -183,6 +187,8 @@ class ActionSteps:
             self.rt.metrics.step_seconds.labels(connector.id, action.key, outcome_label).observe(elapsed)
         stored_output = redact(output if output is not None else {}, self.secrets + ctx.secrets())
 
+        finishing = self.ends_run(phase, index)
+
         def succeed(session: Any) -> None:
             self._renew(session)
             done = {"status": "succeeded", "finished_at": utcnow(), "duration_ms": round(elapsed * 1000, 2)}
@@ -197,8 +203,12 @@ class ActionSteps:
                 error=None,
                 finished_at=utcnow(),
             )
+            if finishing:
+                self._release_in(session, self.success_params())
 
         self.db.write(succeed)
+        if finishing:
+            self._released("succeeded")
         self.context["steps"][step_id] = stored_output
         return None
 

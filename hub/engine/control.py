@@ -9,7 +9,7 @@ from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from hub.connections import NotFound
-from hub.db.models import Recipe, Run, StepRun, Wait, utcnow
+from hub.db.models import Event, Recipe, Run, StepRun, Wait, utcnow
 from hub.sdk.errors import HubError
 
 if TYPE_CHECKING:
@@ -22,6 +22,18 @@ class InvalidState(HubError):
     """The run is not in a state that allows this."""
 
     code = "invalid_state"
+
+
+def start_test_run(session: Session, recipe: Recipe, event: dict[str, Any], *, dry_run: bool) -> int:
+    """A run of the recipe's current version on a given event (the API's and the UI's "test"); the
+    caller executes it once this transaction committed. A dry run renders every step, performs none."""
+    stored = Event(recipe_id=recipe.id, source="test", payload=event)
+    session.add(stored)
+    session.flush()
+    run = Run(recipe_id=recipe.id, recipe_version=recipe.current_version, event_id=stored.id, dry_run=dry_run)
+    session.add(run)
+    session.flush()
+    return run.id
 
 
 def get_run(session: Session, run_id: int) -> Run:

@@ -77,12 +77,34 @@ class Runner(ActionSteps):
         params = {"b_id": self.run_id, "b_owner": self.rt.owner, **values}
 
         def release(session: Any) -> None:
-            if sql.rowcount(session, sql.RELEASE, params) != 1:
-                raise LostLease()
+            self._release_in(session, params)
 
         self.db.write(release)
+        self._released(status)
+
+    def _release_in(self, session: Any, params: dict[str, Any]) -> None:
+        if sql.rowcount(session, sql.RELEASE, params) != 1:
+            raise LostLease()
+
+    def _released(self, status: str) -> None:
+        self.released = True
         if status in FINAL or status == "held":
             self.rt.metrics.runs_finished.labels(status).inc()
+
+    def ends_run(self, phase: str, index: int) -> bool:
+        """Whether a success of this step finishes the run, so both are written in one unit of work."""
+        return phase == "main" and index == len(self.document.get("steps") or []) - 1
+
+    def success_params(self) -> dict[str, Any]:
+        return {
+            "b_id": self.run_id,
+            "b_owner": self.rt.owner,
+            "status": "succeeded",
+            "lease_owner": None,
+            "lease_expires_at": None,
+            "wake_at": None,
+            "finished_at": utcnow(),
+        }
 
     # -- entry point --------------------------------------------------------------------------
     def execute(self, run_id: int) -> None:
@@ -90,6 +112,7 @@ class Runner(ActionSteps):
         if not self.claim(run_id):
             return
         self.run_id = run_id
+        self.released = False
         try:
             self._drive()
         except LostLease:
@@ -152,7 +175,8 @@ class Runner(ActionSteps):
             if outcome == PARKED:
                 return
             if outcome is None:
-                self._release("succeeded")
+                if not self.released:  # else the last step's own write finished the run
+                    self._release("succeeded")
                 return
             self.run.error = outcome
             if not doc.get("on_failure"):

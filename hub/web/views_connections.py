@@ -10,7 +10,7 @@ from flask_babel import gettext as _
 from sqlalchemy import select
 
 from hub.api.common import ApiError
-from hub.api.connections import _limits, _used_by  # the API's own checks, reused as they are
+from hub.api.connections import enabled_recipes_using, parse_limits
 from hub.app import runtime
 from hub.audit import audit
 from hub.connections import Conflict, create_connection, public_view, update_connection
@@ -61,7 +61,7 @@ def _limits_from_form(errors: FormErrors) -> dict[str, Any]:
             except ValueError:
                 errors[f"$.{name}"] = _("Enter a number.")
     try:
-        return _limits(data)
+        return parse_limits(data)
     except ApiError as exc:
         errors[(exc.details or {}).get("path", "$")] = exc.message
         return {}
@@ -168,7 +168,7 @@ def connection_edit(connection_id: int) -> Any:
             try:
                 with rt.db.transaction() as db:
                     connection = _get(db, connection_id)
-                    if name != connection.name and (users := _used_by(db, connection.name)):
+                    if name != connection.name and (users := enabled_recipes_using(db, connection.name)):
                         raise Conflict(
                             _(
                                 "Connection “%(name)s” is used by enabled recipes %(ids)s; "
@@ -227,7 +227,7 @@ def connection_delete(connection_id: int) -> Any:
     try:
         with rt.db.transaction() as db:
             connection = _get(db, connection_id)
-            users = _used_by(db, connection.name)
+            users = enabled_recipes_using(db, connection.name)
             if users:
                 raise Conflict(
                     _(

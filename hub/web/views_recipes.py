@@ -13,7 +13,7 @@ from flask_babel import gettext as _
 from sqlalchemy import select
 
 from hub import jsonutil
-from hub.api.common import _NoAliasLoader  # the API's alias-free YAML loader, reused
+from hub.api.common import NoAliasLoader
 from hub.api.views import recipe_detail, recipe_summary, run_view
 from hub.app import runtime
 from hub.audit import audit
@@ -59,7 +59,7 @@ def to_text(doc: dict[str, Any], fmt: str) -> str:
 
 def from_text(text: str, fmt: str) -> Any:
     if fmt == "yaml":
-        return yaml.load(text, Loader=_NoAliasLoader)  # noqa: S506 (a SafeLoader without aliases)
+        return yaml.load(text, Loader=NoAliasLoader)  # noqa: S506 (a SafeLoader without aliases)
     return jsonutil.loads(text)
 
 
@@ -387,16 +387,7 @@ def recipe_test(recipe_id: int) -> Any:
         flash_error(_("The sample event must be a JSON object."))
         return redirect(url_for("web.recipe_page", recipe_id=recipe_id))
     with rt.db.transaction() as db:
-        recipe = _recipe_or_404(db, recipe_id)
-        stored = Event(recipe_id=recipe.id, source="test", payload=event)
-        db.add(stored)
-        db.flush()
-        run = Run(
-            recipe_id=recipe.id, recipe_version=recipe.current_version, event_id=stored.id, dry_run=dry_run
-        )
-        db.add(run)
-        db.flush()
-        run_id = run.id
+        run_id = control.start_test_run(db, _recipe_or_404(db, recipe_id), event, dry_run=dry_run)
         audit(db, g.actor, "recipe.test", "recipe", str(recipe_id), {"dry_run": dry_run, "run": run_id})
     Runner(rt).execute(run_id)
     with rt.db.transaction() as db:

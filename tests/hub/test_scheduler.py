@@ -118,3 +118,26 @@ def test_cron_jobs_use_the_time_zone(runtime: Runtime) -> None:
     job = scheduler.jobs()[0]
     fire = job.trigger.get_next_fire_time(None, utcnow())
     assert fire.utcoffset() == timedelta(hours=8) and fire.hour == 9
+
+
+def test_sync_rereads_recipes_only_after_one_changed(
+    runtime: Runtime, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    scheduler = Scheduler(runtime)
+    reads: list[int] = []
+    original = scheduler.wanted_jobs
+    monkeypatch.setattr(scheduler, "wanted_jobs", lambda: reads.append(1) or original())
+    with runtime.db.transaction() as session:
+        recipe = save_recipe(session, runtime, poll_doc())
+    scheduler.sync_jobs()
+    scheduler.sync_jobs()  # nothing changed: one aggregate query, no recipe documents read
+    assert len(reads) == 1 and {job.id for job in scheduler.jobs()} == {f"recipe:{recipe.id}"}
+    with runtime.db.transaction() as session:
+        set_enabled(session, session.get(Recipe, recipe.id), False)
+    scheduler.sync_jobs()
+    assert len(reads) == 2 and scheduler.jobs() == []
+    with runtime.db.transaction() as session:
+        save_recipe(session, runtime, poll_doc(120), recipe=session.get(Recipe, recipe.id))
+        set_enabled(session, session.get(Recipe, recipe.id), True)
+    scheduler.sync_jobs()
+    assert len(reads) == 3 and [job.trigger.interval.total_seconds() for job in scheduler.jobs()] == [120]
