@@ -61,6 +61,7 @@ class PollingFigure:
 class Results:
     started_at: str
     machine: dict[str, Any]
+    hub: dict[str, Any]
     relay: list[RelayFigure] = field(default_factory=list)
     ceiling: RelayFigure | None = None
     polling: PollingFigure | None = None
@@ -90,9 +91,11 @@ class Sink:
 class Hub:
     """A hub home prepared with recipes, then `hub serve` on it."""
 
-    def __init__(self, home: Path, database_url: str | None, processes: int = 1) -> None:
+    def __init__(self, home: Path, args: argparse.Namespace) -> None:
         self.home = home
-        self.processes = processes
+        self.processes = args.processes
+        self.threads = args.threads
+        database_url = args.database_url
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.env = {
@@ -101,6 +104,7 @@ class Hub:
             "HUB_VAULT_KEYS": Fernet.generate_key().decode(),
             "HUB_ALLOW_PRIVATE_NETWORK": "1",
             "HUB_BASE_URL": self.url,
+            "HUB_WORKERS": str(args.workers),
         }
         if database_url:
             self.env["HUB_DATABASE_URL"] = database_url
@@ -242,7 +246,7 @@ def relay_phase(
 def hub_relay(
     workdir: Path, sink: Sink, args: argparse.Namespace, recipes: int, connections: list[int]
 ) -> list[RelayFigure]:
-    hub = Hub(workdir / f"relay-{recipes}", args.database_url, args.processes)
+    hub = Hub(workdir / f"relay-{recipes}", args)
     hub.home.mkdir(parents=True)
     documents = [relay_recipe(f"relay {i}", sink.url) for i in range(recipes)]
     urls = hub.add_recipes(documents)
@@ -296,7 +300,7 @@ def ceiling_relay(sink: Sink, args: argparse.Namespace) -> RelayFigure:
 
 
 def polling(workdir: Path, sink: Sink, args: argparse.Namespace) -> PollingFigure:
-    hub = Hub(workdir / "polling", args.database_url, args.processes)
+    hub = Hub(workdir / "polling", args)
     hub.home.mkdir(parents=True)
     sink.reset()
     hub.add_recipes([polling_recipe(f"poll {i}", sink.url, 60) for i in range(args.poll_recipes)])
@@ -327,6 +331,8 @@ def polling(workdir: Path, sink: Sink, args: argparse.Namespace) -> PollingFigur
 
 
 def print_table(results: Results) -> None:
+    h = results.hub
+    print(f"\nhub serve --processes {h['processes']} --threads {h['threads']}, HUB_WORKERS={h['workers']}")
     print(
         "\n| run | conns | recipes | accepted/s | ack p50 ms | ack p99 ms | delivered | lost | peak RSS MiB |"
     )
@@ -376,7 +382,11 @@ def main() -> None:
     parser.add_argument(
         "--skip", default="", help="comma list of phases to skip: relay,ceiling,polling,scale"
     )
-    parser.add_argument("--processes", type=int, default=2, help="`hub serve --processes` (default 2)")
+    parser.add_argument("--processes", type=int, default=2, help="`hub serve --processes`")
+    parser.add_argument("--threads", type=int, default=4, help="`hub serve --threads` per process")
+    parser.add_argument(
+        "--workers", type=int, default=1, help="HUB_WORKERS: runs executed at once per process"
+    )
     parser.add_argument("--database-url", default=None, help="default: SQLite in a temporary folder")
     parser.add_argument("--quick", action="store_true", help="short phases: 5 s relay, 20 s poll windows")
     parser.add_argument("--out", type=Path, default=ROOT / "bench" / "results")
@@ -395,6 +405,7 @@ def main() -> None:
             "python": platform.python_version(),
             "platform": platform.platform(),
         },
+        hub={"processes": args.processes, "threads": args.threads, "workers": args.workers},
     )
     sink = Sink()
     workdir = Path(tempfile.mkdtemp(prefix="hub-bench-"))

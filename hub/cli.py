@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import signal
+import subprocess
 import sys
 import threading
 from pathlib import Path
@@ -22,12 +23,12 @@ def _settings() -> Settings:
         raise click.ClickException(str(exc)) from exc
 
 
-def _runtime() -> Any:
+def _runtime(*, migrate: bool = True) -> Any:
     from hub.runtime import Runtime
     from hub.sdk.errors import VaultError
 
     try:
-        return Runtime.create(_settings())
+        return Runtime.create(_settings(), migrate=migrate)
     except VaultError as exc:
         raise click.ClickException(exc.message) from exc
 
@@ -106,14 +107,14 @@ def serve(host: str, port: int, threads: int, processes: int | None) -> None:
         raise click.ClickException("--processes must be at least 1")
     sock, children = None, []
     if processes > 1:
-        from hub.db.migrate import upgrade
-
         os.environ.setdefault("HUB_LIMITER", "database")  # connection limits shared by the processes
-
-        upgrade(_settings().database_url)  # once, before any process opens the database
+        # Migrate once in a short-lived child, so the processes forked below do not carry Alembic.
+        migrated = subprocess.run([sys.executable, "-m", "hub", "init"], check=False)
+        if migrated.returncode != 0:
+            raise click.ClickException("the database could not be prepared (see `hub init` above)")
         sock = bind(host, port)
         children = prefork(processes)
-    rt = _runtime()
+    rt = _runtime(migrate=processes == 1)
     sched = _start_engine(rt, scheduler=True, executor=rt.settings.executor == "local")
     try:
         _serve_wsgi(rt, host, port, threads, sched, sock=sock)

@@ -15,7 +15,6 @@ from typing import TYPE_CHECKING
 from sqlalchemy import select
 
 from hub.config import Settings
-from hub.db.migrate import upgrade
 from hub.db.models import Connection, Meta
 from hub.db.session import Database
 from hub.engine.limits import ConnectionLimiter, Limiter
@@ -70,6 +69,8 @@ class Runtime:
         settings = settings or Settings.from_env()
         settings.ensure_home()
         if migrate:
+            from hub.db.migrate import upgrade  # Alembic costs ~10 MB: only loaded where it is used
+
             upgrade(settings.database_url)
         db = Database(settings.database_url)
         vault = open_vault(settings, db)
