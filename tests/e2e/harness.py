@@ -127,6 +127,21 @@ class HubProcess:
                 time.sleep(0.2)
         raise RuntimeError("hub did not become healthy in 60 s")
 
+    def admin_headers(self) -> dict[str, str]:
+        """An admin made with the CLI, as a new user would, and the API header of a token of theirs."""
+        self.cli(
+            "users",
+            "create",
+            "ops@example.com",
+            "--role",
+            "admin",
+            "--password-stdin",
+            stdin="correct horse battery\n",
+        )
+        token = self.cli("tokens", "create", "ops@example.com", "--name", "e2e")
+        assert token.startswith("hub_") and "\n" not in token
+        return {"Authorization": f"Bearer {token}"}
+
     def serving_pids(self) -> set[int]:
         """Pids that announced they listen (`hub serve --processes N` has N of them)."""
         text = self.log.read_text(errors="replace") if self.log.exists() else ""

@@ -219,25 +219,12 @@ def recipe(sign_url: str | None) -> dict[str, Any]:
     }
 
 
-def bootstrap(hub: HubProcess) -> dict[str, str]:
-    hub.cli(
-        "users",
-        "create",
-        "ops@example.com",
-        "--role",
-        "admin",
-        "--password-stdin",
-        stdin="correct horse battery\n",
-    )
-    return {"Authorization": f"Bearer {hub.cli('tokens', 'create', 'ops@example.com', '--name', 'e2e')}"}
-
-
 def test_contract_approval_flow_across_feishu_docusign_and_twilio(tmp_path: Path) -> None:
     stubs = {"feishu": VendorStub(feishu), "docusign": VendorStub(docusign), "twilio": VendorStub(twilio)}
     hub = HubProcess(tmp_path / "home", HUB_ALLOW_PRIVATE_NETWORK="true")
     hub.start()
     try:
-        headers = bootstrap(hub)
+        headers = hub.admin_headers()
         api = f"{hub.url}/api/v1"
         connections = [
             (

@@ -233,17 +233,7 @@ def hub(tmp_path: Path) -> Iterator[tuple[HubProcess, dict[str, str]]]:
     process = HubProcess(tmp_path / "home", HUB_ALLOW_PRIVATE_NETWORK="true")
     process.start()
     try:
-        process.cli(
-            "users",
-            "create",
-            "ops@example.com",
-            "--role",
-            "admin",
-            "--password-stdin",
-            stdin="correct horse battery\n",
-        )
-        token = process.cli("tokens", "create", "ops@example.com", "--name", "e2e")
-        yield process, {"Authorization": f"Bearer {token}"}
+        yield process, process.admin_headers()
     finally:
         process.stop()
 

@@ -90,19 +90,6 @@ class StandIn:
         self.server.server_close()
 
 
-def bootstrap(hub: HubProcess) -> dict[str, str]:
-    hub.cli(
-        "users",
-        "create",
-        "ops@example.com",
-        "--role",
-        "admin",
-        "--password-stdin",
-        stdin="correct horse battery\n",
-    )
-    return {"Authorization": f"Bearer {hub.cli('tokens', 'create', 'ops@example.com', '--name', 'e2e')}"}
-
-
 def runs(hub: HubProcess, headers: dict[str, str]) -> list[dict[str, Any]]:
     answer = requests.get(f"{hub.url}/api/v1/runs", headers=headers, params={"limit": 200}, timeout=10)
     assert answer.status_code == 200, answer.text
@@ -153,7 +140,7 @@ def test_each_submission_becomes_exactly_one_lead_even_when_jotform_repeats_it(
     hub = HubProcess(tmp_path / "home", HUB_ALLOW_PRIVATE_NETWORK="true")
     hub.start()
     try:
-        headers = bootstrap(hub)
+        headers = hub.admin_headers()
         connection = {
             "name": "jotform-main",
             "connector": "jotform",

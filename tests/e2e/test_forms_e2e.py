@@ -21,7 +21,7 @@ from aiosmtpd.controller import Controller
 
 from connectors.typeform.signing import signature
 from tests.e2e.harness import HubProcess, wait_until
-from tests.e2e.test_serve_e2e import bootstrap, runs
+from tests.e2e.test_serve_e2e import runs
 
 pytestmark = pytest.mark.e2e
 
@@ -216,7 +216,7 @@ def test_typeform_response_upserts_the_lead_and_sends_a_welcome(
     hub = HubProcess(tmp_path / "home", HUB_ALLOW_PRIVATE_NETWORK="true")
     hub.start()
     try:
-        headers = bootstrap(hub)
+        headers = hub.admin_headers()
         api = f"{hub.url}/api/v1"
         connections = [
             {

@@ -23,21 +23,6 @@ def sink() -> Iterator[Sink]:
     server.close()
 
 
-def bootstrap(hub: HubProcess) -> dict[str, str]:
-    hub.cli(
-        "users",
-        "create",
-        "ops@example.com",
-        "--role",
-        "admin",
-        "--password-stdin",
-        stdin="correct horse battery\n",
-    )
-    token = hub.cli("tokens", "create", "ops@example.com", "--name", "e2e")
-    assert token.startswith("hub_") and "\n" not in token
-    return {"Authorization": f"Bearer {token}"}
-
-
 def relay_recipe(sink_url: str) -> dict[str, Any]:
     return {
         "name": "Won deal -> sink",
@@ -78,7 +63,7 @@ def test_api_recipe_relays_every_templated_webhook_exactly_once(tmp_path: Path, 
     hub = HubProcess(tmp_path / "home")
     hub.start()
     try:
-        headers = bootstrap(hub)
+        headers = hub.admin_headers()
         created = requests.post(
             f"{hub.url}/api/v1/recipes", json=relay_recipe(sink.url), headers=headers, timeout=10
         )
@@ -120,7 +105,7 @@ def test_kill_9_mid_flight_loses_nothing_and_repeats_nothing(tmp_path: Path, pro
         wait_until(lambda: len(hub.serving_pids()) == processes, what="every process listening")
     accepted: list[str] = []
     try:
-        headers = bootstrap(hub)
+        headers = hub.admin_headers()
         relay = requests.post(
             f"{hub.url}/api/v1/recipes", json=relay_recipe(sink.url), headers=headers, timeout=10
         )

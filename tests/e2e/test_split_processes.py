@@ -9,7 +9,7 @@ import pytest
 import requests
 
 from tests.e2e.harness import HUB, HubProcess, Sink, wait_until
-from tests.e2e.test_serve_e2e import bootstrap, relay_recipe
+from tests.e2e.test_serve_e2e import relay_recipe
 
 pytestmark = pytest.mark.e2e
 
@@ -27,7 +27,7 @@ def test_web_accepts_worker_executes_scheduler_polls(tmp_path: Path) -> None:
             subprocess.Popen([*HUB, "web", "--port", str(web.port)], env=env, stdout=log, stderr=log)
         )
         wait_until(lambda: _healthy(web.url), what="hub web")
-        headers = bootstrap(web)
+        headers = web.admin_headers()
         hook = requests.post(
             f"{web.url}/api/v1/recipes", json=relay_recipe(sink.url), headers=headers, timeout=10
         ).json()
