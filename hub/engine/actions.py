@@ -53,8 +53,9 @@ class ActionSteps:
     states: dict[tuple[str, str], StepRun]
     context: dict[str, Any]
     secrets: list[str]
+    # Runner's, used to end the run in the last step's own write
     ends_run: Any
-    success_params: Any
+    release_params: Any
     _release_in: Any
     _released: Any
 
@@ -204,7 +205,7 @@ class ActionSteps:
                 finished_at=utcnow(),
             )
             if finishing:
-                self._release_in(session, self.success_params())
+                self._release_in(session, self.release_params("succeeded"))
 
         self.db.write(succeed)
         if finishing:

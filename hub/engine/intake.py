@@ -10,7 +10,6 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import select
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from hub.db.models import Event, Run, SeenItem, StepRun, Wait, utcnow
@@ -23,20 +22,6 @@ class Stored:
     event_id: int
     run_id: int | None
     duplicate: bool
-
-
-_insert_ignore_statements: dict[tuple[str, str], Any] = {}
-
-
-def _insert_ignore(session: Session, table: Any, values: dict[str, Any]) -> int | None:
-    """INSERT ... ON CONFLICT DO NOTHING RETURNING id: the new row's id, or None if it existed."""
-    dialect = session.get_bind().dialect.name
-    statement = _insert_ignore_statements.get((dialect, table.name))
-    if statement is None:
-        insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-        statement = insert(table).on_conflict_do_nothing().returning(table.c.id)
-        _insert_ignore_statements[(dialect, table.name)] = statement
-    return session.execute(statement, values).scalar()
 
 
 def lookup_path(data: Any, dotted: str) -> Any:
@@ -114,7 +99,7 @@ def store_events(
             "payload": item.data,
             "received_at": utcnow(),
         }
-        event_id = _insert_ignore(session, Event.__table__, values) if dedupe_key else None
+        event_id = sql.insert_ignore(session, sql.events, values) if dedupe_key else None
         if dedupe_key and event_id is None:
             existing = session.scalar(
                 select(Event.id).where(Event.recipe_id == recipe_id, Event.dedupe_key == dedupe_key)
@@ -134,4 +119,4 @@ def store_events(
 def mark_seen(session: Session, trigger_state_id: int, item_id: str) -> bool:
     """Record a poll item id; False when it was seen before."""
     values = {"trigger_state_id": trigger_state_id, "item_id": item_id[:255], "seen_at": utcnow()}
-    return _insert_ignore(session, SeenItem.__table__, values) is not None
+    return sql.insert_ignore(session, SeenItem.__table__, values) is not None

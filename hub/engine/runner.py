@@ -38,7 +38,8 @@ def _mentions_hook_urls(document: dict[str, Any]) -> bool:
     return "webhook_url" in text or "wait_urls" in text
 
 
-_versions: dict[tuple[int, int, int], tuple[str, dict[str, Any]]] = {}
+# (database, recipe id, version) -> (recipe name, document, whether it names its hook URLs)
+_versions: dict[tuple[int, int, int], tuple[str, dict[str, Any], bool]] = {}
 
 
 class LostLease(Exception):
@@ -63,18 +64,26 @@ class Runner(ActionSteps):
         if sql.rowcount(session, sql.RENEW, params) != 1:
             raise LostLease()
 
-    def _release(self, status: str, *, wake_at: Any = None, error: dict[str, Any] | None = None) -> None:
-        values: dict[str, Any] = {
+    def release_params(
+        self, status: str, *, wake_at: Any = None, error: dict[str, Any] | None = None
+    ) -> dict[str, Any]:
+        """The RELEASE statement's parameters: the lease given up, the run's new status."""
+        params: dict[str, Any] = {
+            "b_id": self.run_id,
+            "b_owner": self.rt.owner,
             "status": status,
             "lease_owner": None,
             "lease_expires_at": None,
             "wake_at": wake_at,
         }
         if status in FINAL:
-            values["finished_at"] = utcnow()
+            params["finished_at"] = utcnow()
         if error is not None:
-            values["error"] = error
-        params = {"b_id": self.run_id, "b_owner": self.rt.owner, **values}
+            params["error"] = error
+        return params
+
+    def _release(self, status: str, *, wake_at: Any = None, error: dict[str, Any] | None = None) -> None:
+        params = self.release_params(status, wake_at=wake_at, error=error)
 
         def release(session: Any) -> None:
             self._release_in(session, params)
@@ -94,17 +103,6 @@ class Runner(ActionSteps):
     def ends_run(self, phase: str, index: int) -> bool:
         """Whether a success of this step finishes the run, so both are written in one unit of work."""
         return phase == "main" and index == len(self.document.get("steps") or []) - 1
-
-    def success_params(self) -> dict[str, Any]:
-        return {
-            "b_id": self.run_id,
-            "b_owner": self.rt.owner,
-            "status": "succeeded",
-            "lease_owner": None,
-            "lease_expires_at": None,
-            "wake_at": None,
-            "finished_at": utcnow(),
-        }
 
     # -- entry point --------------------------------------------------------------------------
     def execute(self, run_id: int) -> None:
@@ -126,7 +124,9 @@ class Runner(ActionSteps):
         with self.db.read() as session:
             row = sql.rows(session, sql.LOAD_RUN, {"b_id": self.run_id})[0]
             self.run = Run(**dict(zip(sql.runs.c.keys(), row, strict=True)))
-            name, self.document = self._version(session, self.run.recipe_id, self.run.recipe_version)
+            name, self.document, names_hooks = self._version(
+                session, self.run.recipe_id, self.run.recipe_version
+            )
             self.recipe = Recipe(id=self.run.recipe_id, name=name)
             payload = (
                 sql.rows(session, sql.LOAD_EVENT, {"b_id": self.run.event_id}) if self.run.event_id else []
@@ -144,20 +144,21 @@ class Runner(ActionSteps):
             "run": {"id": self.run.id, "started_at": (self.run.started_at or utcnow()).isoformat()},
             "recipe": {"id": self.recipe.id, "name": self.recipe.name, "version": self.run.recipe_version},
         }
-        if _mentions_hook_urls(self.document):  # so a step can hand a vendor the URL its wait_for listens at
+        if names_hooks:  # so a step can hand a vendor the URL its wait_for listens at
             with self.db.read() as session:
                 self.context["recipe"].update(hook_urls(session, self.rt, self.recipe))
 
-    def _version(self, session: Any, recipe_id: int, version: int) -> tuple[str, dict[str, Any]]:
-        """(recipe name, document) of a recipe version; versions never change, so they are cached."""
+    def _version(self, session: Any, recipe_id: int, version: int) -> tuple[str, dict[str, Any], bool]:
+        """(recipe name, document, names its hook URLs) of a recipe version; versions never change, so
+        they are cached, and the document is scanned once rather than on every run."""
         key = (self.db.instance, recipe_id, version)
         found = _versions.get(key)
         if found is None:
-            found = sql.rows(session, sql.LOAD_VERSION, {"b_id": recipe_id, "b_version": version})[0]
+            name, document = sql.rows(session, sql.LOAD_VERSION, {"b_id": recipe_id, "b_version": version})[0]
             if len(_versions) > 5000:
                 _versions.clear()
-            _versions[key] = found
-        return found[0], found[1]
+            found = _versions[key] = (name, document, _mentions_hook_urls(document))
+        return found
 
     def _drive(self) -> None:
         self._load()

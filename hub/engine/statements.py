@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from sqlalchemy import and_, bindparam, func, insert, or_, select, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from hub.db.fastsql import FastSQL
@@ -92,3 +93,19 @@ def rows(session: Session, statement: Any, params: dict[str, Any]) -> list[tuple
     if _sqlite(session):
         return _fast.rows(session, statement, params)
     return [tuple(row) for row in session.execute(statement, params).all()]
+
+
+_insert_ignore: dict[tuple[str, str], Any] = {}
+
+
+def insert_ignore(session: Session, table: Any, values: dict[str, Any]) -> int | None:
+    """INSERT ... ON CONFLICT DO NOTHING RETURNING id: the new row's id, or None if it existed."""
+    dialect = session.get_bind().dialect.name
+    statement = _insert_ignore.get((dialect, table.name))
+    if statement is None:
+        dialect_insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+        statement = dialect_insert(table).on_conflict_do_nothing().returning(table.c.id)
+        _insert_ignore[(dialect, table.name)] = statement
+    if dialect == "sqlite":
+        return _fast.returned_id(session, statement, values)
+    return session.execute(statement, values).scalar()

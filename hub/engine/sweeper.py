@@ -51,7 +51,7 @@ def due_runs(runtime: Runtime, fresh_s: float = FRESH_S) -> list[int]:
         and_(Run.status == "waiting", Run.wake_at.is_not(None), Run.wake_at <= now),
         and_(Run.status == "running", Run.lease_expires_at < now),
     )
-    with runtime.db.transaction() as session:
+    with runtime.db.read() as session:
         return list(session.scalars(select(Run.id).where(condition).order_by(Run.id).limit(BATCH)))
 
 

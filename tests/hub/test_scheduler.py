@@ -79,8 +79,10 @@ def test_jobs_follow_versions_and_enablement(runtime: Runtime) -> None:
 
 
 def test_schedule_fires_once_per_tick_and_only_on_the_leader(
-    runtime: Runtime, second_runtime: Runtime
+    runtime: Runtime, second_runtime: Runtime, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    tick = utcnow().replace(microsecond=500_000)  # both fires in one second, not straddling two
+    monkeypatch.setattr("hub.scheduler.utcnow", lambda: tick)
     doc = {
         "name": "tick",
         "trigger": {"connector": "schedule", "trigger": "interval", "config": {"seconds": 60}},

@@ -1,26 +1,13 @@
-"""jotform: schemas are valid JSON Schema, samples match their output schema, secrets are marked."""
+"""jotform: outputs declared for every trigger, secrets marked write-only."""
 
 from __future__ import annotations
 
-from jsonschema import Draft202012Validator
-
 from connectors.jotform import connector
-from hub.registry import default_registry
 
 
-def test_schemas_are_valid_and_samples_match_outputs() -> None:
-    Draft202012Validator.check_schema(connector.connection_schema())
-    for trigger in connector.trigger_map.values():
-        Draft202012Validator.check_schema(trigger.config_schema)
-        assert trigger.output_schema is not None
-        Draft202012Validator.check_schema(trigger.output_schema)
-        errors = list(Draft202012Validator(trigger.output_schema).iter_errors(trigger.sample))
-        assert not errors, f"{trigger.key}: {errors[0].message}"
-
-
-def test_installed_through_the_entry_point() -> None:
-    found = default_registry().get("jotform")
-    assert found is not None and found.id == "jotform"
+def test_every_trigger_declares_its_output_for_the_data_picker() -> None:
+    # schema validity and sample matching: tests/connectors/test_connector_contracts.py
+    assert all(trigger.output_schema is not None for trigger in connector.trigger_map.values())
 
 
 def test_secrets_are_write_only() -> None:
