@@ -22,10 +22,8 @@ from hub.connections import (
     update_connection,
 )
 from hub.db.models import Connection, Recipe, RecipeVersion
-from hub.engine.poller import build_context
+from hub.engine.poller import check_connection
 from hub.recipes import iter_steps
-from hub.redaction import redact
-from hub.sdk.errors import HubError
 
 
 def _get(session: Any, connection_id: int) -> Connection:
@@ -185,16 +183,8 @@ def connection_test(connection_id: int) -> Response:
     connector = rt.registry.get(connector_id)
     if connector is None:
         return reply({"ok": False, "message": f"connector '{connector_id}' is not installed"})
-    secrets: list[str] = []
-    try:
-        ctx = build_context(rt, connector, name)
-        secrets = ctx.secrets()
-        message = connector.test_connection(ctx)
-    except HubError as exc:
-        return reply({"ok": False, "message": redact(exc.message, secrets)})
-    except Exception as exc:
-        return reply({"ok": False, "message": redact(f"{type(exc).__name__}: {exc}", secrets)})
-    return reply({"ok": True, "message": redact(str(message or "the connection works"), secrets)})
+    ok, message = check_connection(rt, connector, name)
+    return reply({"ok": ok, "message": message or "the connection works"})
 
 
 @api_blueprint.post("/connections/<int:connection_id>/oauth/authorize")

@@ -17,8 +17,9 @@ from hub.connections import merged_fields
 from hub.db.models import AuditEntry, Connection, Recipe, RecipeVersion, TriggerState, utcnow
 from hub.engine.intake import mark_seen, resolve_waits, store_events
 from hub.engine.stores import DbSecretStore, DbTokenCache
+from hub.redaction import redact
 from hub.sdk.context import Context
-from hub.sdk.errors import AuthError, RetryableError
+from hub.sdk.errors import AuthError, HubError, RetryableError
 from hub.sdk.types import PollResult
 
 if TYPE_CHECKING:
@@ -49,6 +50,21 @@ def build_context(runtime: Runtime, connector: Any, connection_name: str | None,
         else None,
         **extra,
     )
+
+
+def check_connection(runtime: Runtime, connector: Any, connection_name: str) -> tuple[bool, str | None]:
+    """Ask the connector to check the stored credentials: (ok, message with secrets redacted). A
+    connector's own bug is reported as a failed check, never raised at the person testing."""
+    secrets: list[str] = []
+    try:
+        ctx = build_context(runtime, connector, connection_name)
+        secrets = ctx.secrets()
+        message = connector.test_connection(ctx)
+    except HubError as exc:
+        return False, redact(exc.message, secrets)
+    except Exception as exc:
+        return False, redact(f"{type(exc).__name__}: {exc}", secrets)
+    return True, redact(str(message), secrets) if message else None
 
 
 def poll_recipe(runtime: Runtime, recipe_id: int) -> dict[str, Any]:

@@ -15,8 +15,7 @@ from hub.app import runtime
 from hub.audit import audit
 from hub.connections import Conflict, create_connection, public_view, update_connection
 from hub.db.models import Connection
-from hub.engine.poller import build_context
-from hub.redaction import redact
+from hub.engine.poller import check_connection
 from hub.sdk.auth import OAuth2
 from hub.sdk.errors import HubError
 from hub.web import web
@@ -259,19 +258,11 @@ def connection_test(connection_id: int) -> Any:
     if connector is None:
         flash_error(_("Connector “%(id)s” is not installed.", id=connector_id))
         return redirect(url_for("web.connection_edit", connection_id=connection_id))
-    secrets: list[str] = []
-    try:
-        ctx = build_context(rt, connector, name)
-        secrets = ctx.secrets()
-        message = connector.test_connection(ctx)
-    except HubError as exc:
-        flash_error(_("Test failed: %(message)s", message=redact(exc.message, secrets)))
-    except Exception as exc:  # a connector bug is reported, not raised at the person
-        flash_error(_("Test failed: %(message)s", message=redact(f"{type(exc).__name__}: {exc}", secrets)))
+    ok, message = check_connection(rt, connector, name)
+    if ok:
+        flash_ok(_("Test passed: %(message)s", message=message or _("the connection works")))
     else:
-        flash_ok(
-            _("Test passed: %(message)s", message=redact(str(message or _("the connection works")), secrets))
-        )
+        flash_error(_("Test failed: %(message)s", message=message))
     return redirect(url_for("web.connection_edit", connection_id=connection_id))
 
 

@@ -12,9 +12,12 @@ from sqlalchemy import select
 from werkzeug.datastructures import MultiDict
 
 from hub import jsonutil
-from hub.connections import merged_fields
+from hub.connections import create_connection, merged_fields
 from hub.db.models import Connection, RecipeVersion
 from hub.runtime import Runtime
+from hub.sdk.auth import secret_field
+from hub.sdk.connector import Connector
+from hub.sdk.errors import PermanentError
 from hub.web.schema_form import FormErrors, build_fields, parse_fields
 from tests.web.helpers import csrf_token, form_fields, sign_in
 
@@ -391,3 +394,43 @@ def test_raw_documents_the_guided_editor_cannot_draw_stay_in_the_raw_view(web_ap
         answer = client.post("/recipes/new", data={"csrf_token": token, "op": "apply_raw", "raw": raw})
         assert answer.status_code == 422, raw
         assert where in answer.text and 'id="raw-error"' in answer.text
+
+
+class Probe(Connector):
+    """Signs in with the token "good"; otherwise refuses, quoting the token as careless vendors do."""
+
+    id = "probe"
+    name = "Probe"
+    connection_fields = {"token": secret_field("Token")}
+
+    def test_connection(self, ctx: Any) -> str:
+        if ctx.connection["token"] == "good":
+            return "signed in"
+        raise PermanentError(f"token {ctx.connection['token']} refused")
+
+
+def test_test_connection_reports_the_outcome_with_secrets_redacted(
+    web_app: Flask, web_runtime: Runtime
+) -> None:
+    web_runtime.registry.register(Probe(), source="tests")
+    with web_runtime.db.transaction() as db:
+        ids = [
+            create_connection(
+                db,
+                web_runtime.registry,
+                web_runtime.vault,
+                name=name,
+                connector_id="probe",
+                config={"token": token},
+            ).id
+            for name, token in (("ok", "good"), ("bad", "tok-leaky-98765"))
+        ]
+    client = editor(web_app.test_client())
+    for connection_id, expected in zip(ids, ("Test passed: signed in", "Test failed: token"), strict=True):
+        token = csrf_token(client.get(f"/connections/{connection_id}").text)
+        answer = client.post(
+            f"/connections/{connection_id}/test", data={"csrf_token": token}, follow_redirects=True
+        )
+        assert expected in answer.text
+        assert "tok-leaky-98765" not in answer.text
+    assert "token [REDACTED] refused" in answer.text
