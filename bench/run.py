@@ -275,6 +275,8 @@ def ceiling_relay(sink: Sink, args: argparse.Namespace) -> RelayFigure:
             "gthread",
             "--threads",
             "8",
+            "--keep-alive",
+            "0",
             "-b",
             f"127.0.0.1:{port}",
             "--log-level",

@@ -66,15 +66,18 @@ def _start_engine(rt: Any, *, scheduler: bool, executor: bool) -> Any:
     return sched
 
 
-def _serve_wsgi(rt: Any, host: str, port: int, threads: int, sched: Any, sock: Any = None) -> None:
+def _serve_wsgi(
+    rt: Any, host: str, port: int, threads: int, sched: Any, sock: Any = None, balance: Any = None
+) -> None:
     import os
 
     from hub.app import create_app
-    from hub.server import bind, run_waitress
+    from hub.server import bind, run_waitress, settle_heap
 
     if not os.environ.get("HUB_BASE_URL"):  # show webhook addresses on the port actually served
         rt.settings.base_url = f"http://{host}:{port}"
     app = create_app(rt)
+    settle_heap()
     sock = sock if sock is not None else bind(host, port)
     click.echo(f"hub listening on http://{host}:{port} (pid {os.getpid()})", err=True)
 
@@ -83,7 +86,7 @@ def _serve_wsgi(rt: Any, host: str, port: int, threads: int, sched: Any, sock: A
             sched.shutdown()
         rt.close()
 
-    run_waitress(app, sock, threads, on_stop)
+    run_waitress(app, sock, threads, on_stop, balance)
 
 
 @main.command()
@@ -99,13 +102,13 @@ def serve(host: str, port: int, threads: int, processes: int | None) -> None:
     """Web UI, API, webhooks, scheduler and workers (a production WSGI server, optionally pre-forked)."""
     import os
 
-    from hub.server import bind, prefork, stop_children
+    from hub.server import AcceptBalance, bind, prefork, stop_children
 
     _logging()
     processes = processes or int(os.environ.get("HUB_PROCESSES") or 1)
     if processes < 1:
         raise click.ClickException("--processes must be at least 1")
-    sock, children = None, []
+    sock, children, balance = None, [], None
     if processes > 1:
         os.environ.setdefault("HUB_LIMITER", "database")  # connection limits shared by the processes
         # Migrate once in a short-lived child, so the processes forked below do not carry Alembic.
@@ -113,11 +116,12 @@ def serve(host: str, port: int, threads: int, processes: int | None) -> None:
         if migrated.returncode != 0:
             raise click.ClickException("the database could not be prepared (see `hub init` above)")
         sock = bind(host, port)
-        children = prefork(processes)
+        balance = AcceptBalance(processes)
+        children = prefork(processes, balance)
     rt = _runtime(migrate=processes == 1)
     sched = _start_engine(rt, scheduler=True, executor=rt.settings.executor == "local")
     try:
-        _serve_wsgi(rt, host, port, threads, sched, sock=sock)
+        _serve_wsgi(rt, host, port, threads, sched, sock=sock, balance=balance)
     finally:
         stop_children(children)
 
@@ -147,9 +151,11 @@ def _block_until_signal() -> None:
 def worker(concurrency: int | None) -> None:
     """Execute runs: a Celery worker under HUB_EXECUTOR=celery, else a thread pool fed from the database."""
     from hub.engine.sweeper import sweep
+    from hub.server import settle_heap
 
     _logging()
     rt = _runtime()
+    settle_heap()
     if concurrency:
         rt.settings.workers = concurrency
     if rt.settings.executor == "celery":

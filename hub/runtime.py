@@ -89,5 +89,5 @@ class Runtime:
 
     def close(self) -> None:
         if self.executor is not None:
-            self.executor.shutdown(wait=False)
+            self.executor.shutdown(wait=True)  # runs in progress finish; queued ones stay stored
         self.db.dispose()

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import logging
+import queue
 import threading
-from concurrent.futures import ThreadPoolExecutor
+import time
 from typing import TYPE_CHECKING, Any, Protocol
 
 from hub.engine.runner import Runner
@@ -35,35 +36,55 @@ class InlineExecutor:
 
 
 class LocalExecutor:
-    """A thread pool in this process; a run already queued here is not queued twice."""
+    """Worker threads in this process taking run ids from a queue; a run already queued here is not
+    queued twice. The queue holds plain ints: a backlog of thousands of runs under a burst costs a
+    few bytes each and gives the garbage collector nothing to scan (futures would, at every pass)."""
+
+    STOP = -1
 
     def __init__(self, runtime: Runtime, workers: int) -> None:
         self.runtime = runtime
-        self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="hub-run")
+        self._queue: queue.SimpleQueue[int] = queue.SimpleQueue()
         self._pending: set[int] = set()
         self._lock = threading.Lock()
         self._closed = False
+        self._threads = [
+            threading.Thread(target=self._work, name=f"hub-run_{index}", daemon=True)
+            for index in range(workers)
+        ]
+        for thread in self._threads:
+            thread.start()
 
     def submit(self, run_id: int) -> None:
         with self._lock:
             if self._closed or run_id in self._pending:
                 return
             self._pending.add(run_id)
-        self._pool.submit(self._execute, run_id)
+        self._queue.put(run_id)
 
-    def _execute(self, run_id: int) -> None:
-        try:
-            Runner(self.runtime).execute(run_id)
-        except Exception:
-            log.exception("event=executor_error run=%s", run_id)
-        finally:
-            with self._lock:
-                self._pending.discard(run_id)
+    def _work(self) -> None:
+        while (run_id := self._queue.get()) != self.STOP:
+            if self._closed:  # queued runs stay in the database for the sweeper of the next start
+                continue
+            try:
+                Runner(self.runtime).execute(run_id)
+            except Exception:
+                log.exception("event=executor_error run=%s", run_id)
+            finally:
+                with self._lock:
+                    self._pending.discard(run_id)
 
-    def shutdown(self, wait: bool = True) -> None:
+    def shutdown(self, wait: bool = True, timeout_s: float = 30.0) -> None:
+        """Stop taking runs; with `wait`, give the ones in progress up to `timeout_s` to finish
+        (one cut short is taken up again once its lease expires)."""
         with self._lock:
             self._closed = True
-        self._pool.shutdown(wait=wait, cancel_futures=not wait)
+        for _thread in self._threads:
+            self._queue.put(self.STOP)
+        if wait:
+            deadline = time.monotonic() + timeout_s
+            for thread in self._threads:
+                thread.join(max(0.0, deadline - time.monotonic()))
 
 
 class CeleryExecutor:

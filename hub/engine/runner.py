@@ -2,9 +2,10 @@
 
 A run is claimed with a lease (compare-and-set on the runs row), so it is executed by one worker
 at a time even when it is dispatched twice, and a run left by a crashed worker is taken up again
-once its lease expires. An attempt row written before each action call, and still `started`
-when the run is taken up again, marks an unknown outcome: repeat-safe actions run again with the
-same idempotency key, the others are held for a person to decide.
+once its lease expires. A run never claimed before is read first and claimed by its first write.
+An attempt row written before each action call, and still `started` when the run is taken up
+again, marks an unknown outcome: repeat-safe actions run again with the same idempotency key,
+the others are held for a person to decide.
 """
 
 from __future__ import annotations
@@ -60,8 +61,14 @@ class Runner(ActionSteps):
         return self.db.write(lambda session: sql.rowcount(session, sql.CLAIM, params) == 1)
 
     def _renew(self, session: Any) -> None:
+        """Extend the lease (first taking it, for a fresh run); every write of a run starts here."""
         params = {"b_id": self.run_id, "b_owner": self.rt.owner, "b_until": self._lease_until()}
-        if sql.rowcount(session, sql.RENEW, params) != 1:
+        if self.claim_lazily:
+            params["b_now"] = utcnow()
+            statement = sql.CLAIM_FRESH_OR_RENEW
+        else:
+            statement = sql.RENEW
+        if sql.rowcount(session, statement, params) != 1:
             raise LostLease()
 
     def release_params(
@@ -92,6 +99,8 @@ class Runner(ActionSteps):
         self._released(status)
 
     def _release_in(self, session: Any, params: dict[str, Any]) -> None:
+        if self.claim_lazily:  # a run released by its first write (filtered, crashed) is claimed first
+            self._renew(session)
         if sql.rowcount(session, sql.RELEASE, params) != 1:
             raise LostLease()
 
@@ -107,10 +116,22 @@ class Runner(ActionSteps):
     # -- entry point --------------------------------------------------------------------------
     def execute(self, run_id: int) -> None:
         """Run (or continue) `run_id` if it is due and nobody else holds it."""
-        if not self.claim(run_id):
-            return
         self.run_id = run_id
         self.released = False
+        with self.db.read() as session:
+            run = self._read_run(session)
+            self.claim_lazily = run is not None and self._fresh(run)
+            if self.claim_lazily:
+                self._load(session, run)
+        if run is None:
+            return
+        if not self.claim_lazily:
+            if not self.claim(run_id):
+                return
+            with self.db.read() as session:
+                run = self._read_run(session)
+                assert run is not None
+                self._load(session, run)
         try:
             self._drive()
         except LostLease:
@@ -120,33 +141,36 @@ class Runner(ActionSteps):
             with contextlib.suppress(LostLease):
                 self._release("failed", error=error_info(exc))
 
-    def _load(self) -> None:
-        with self.db.read() as session:
-            row = sql.rows(session, sql.LOAD_RUN, {"b_id": self.run_id})[0]
-            self.run = Run(**dict(zip(sql.runs.c.keys(), row, strict=True)))
-            name, self.document, names_hooks = self._version(
-                session, self.run.recipe_id, self.run.recipe_version
-            )
-            self.recipe = Recipe(id=self.run.recipe_id, name=name)
-            payload = (
-                sql.rows(session, sql.LOAD_EVENT, {"b_id": self.run.event_id}) if self.run.event_id else []
-            )
-            self.event = (payload[0][0] if payload else None) or {}
-            steps = [
-                StepRun(**dict(zip(sql.step_runs.c.keys(), step, strict=True)))
-                for step in sql.rows(session, sql.LOAD_STEPS, {"b_id": self.run_id})
-            ]
-            self.states = {(s.phase, s.step_id): s for s in steps}
+    @staticmethod
+    def _fresh(run: Run) -> bool:
+        """Never claimed and due: nothing of it can change until a worker claims it."""
+        due = run.wake_at is None or run.wake_at <= utcnow()
+        return run.status == "queued" and run.started_at is None and due
+
+    def _read_run(self, session: Any) -> Run | None:
+        found = sql.rows(session, sql.LOAD_RUN, {"b_id": self.run_id})
+        return Run(**dict(zip(sql.runs.c.keys(), found[0], strict=True))) if found else None
+
+    def _load(self, session: Any, run: Run) -> None:
+        self.run = run
+        name, self.document, names_hooks = self._version(session, run.recipe_id, run.recipe_version)
+        self.recipe = Recipe(id=run.recipe_id, name=name)
+        payload = sql.rows(session, sql.LOAD_EVENT, {"b_id": run.event_id}) if run.event_id else []
+        self.event = (payload[0][0] if payload else None) or {}
+        steps = [
+            StepRun(**dict(zip(sql.step_runs.c.keys(), step, strict=True)))
+            for step in sql.rows(session, sql.LOAD_STEPS, {"b_id": self.run_id})
+        ]
+        self.states = {(s.phase, s.step_id): s for s in steps}
         self.secrets: list[str] = []
         self.context: dict[str, Any] = {
             "event": self.event,
             "steps": {},
-            "run": {"id": self.run.id, "started_at": (self.run.started_at or utcnow()).isoformat()},
-            "recipe": {"id": self.recipe.id, "name": self.recipe.name, "version": self.run.recipe_version},
+            "run": {"id": run.id, "started_at": (run.started_at or utcnow()).isoformat()},
+            "recipe": {"id": self.recipe.id, "name": self.recipe.name, "version": run.recipe_version},
         }
         if names_hooks:  # so a step can hand a vendor the URL its wait_for listens at
-            with self.db.read() as session:
-                self.context["recipe"].update(hook_urls(session, self.rt, self.recipe))
+            self.context["recipe"].update(hook_urls(session, self.rt, self.recipe))
 
     def _version(self, session: Any, recipe_id: int, version: int) -> tuple[str, dict[str, Any], bool]:
         """(recipe name, document, names its hook URLs) of a recipe version; versions never change, so
@@ -161,7 +185,6 @@ class Runner(ActionSteps):
         return found
 
     def _drive(self) -> None:
-        self._load()
         doc = self.document
         if self.run.phase == "main":
             fresh = not self.states and not self.run.from_step

@@ -66,6 +66,31 @@ CLAIM = (
     )
 )
 
+# A run no worker has claimed yet has nothing but its stored event (and, for a replay from a step,
+# the copied steps before it): a worker reads it first and claims it in the same write as its first
+# step, one commit fewer per run. The same statement renews the lease on later writes.
+CLAIM_FRESH_OR_RENEW = (
+    update(runs)
+    .where(
+        runs.c.id == bindparam("b_id"),
+        or_(
+            and_(
+                runs.c.status == "queued",
+                runs.c.started_at.is_(None),
+                or_(runs.c.wake_at.is_(None), runs.c.wake_at <= _now),
+            ),
+            and_(runs.c.status == "running", runs.c.lease_owner == bindparam("b_owner")),
+        ),
+    )
+    .values(
+        status="running",
+        lease_owner=bindparam("b_owner"),
+        lease_expires_at=bindparam("b_until"),
+        wake_at=None,
+        started_at=func.coalesce(runs.c.started_at, _now),
+    )
+)
+
 _fast = FastSQL()
 
 

@@ -190,7 +190,8 @@ class Connector:
         return {"type": "object", "properties": props, "required": required, "additionalProperties": False}
 
     def secret_fields(self) -> set[str]:
-        props = self.connection_schema()["properties"]
+        """Names of the connection fields holding secrets (asked on every action: no schema copy)."""
+        props = {**self.auth.schema_properties(), **self.connection_fields}
         return {name for name, spec in props.items() if spec.get("x-secret") or spec.get("writeOnly")}
 
     def test_connection(self, ctx: Context) -> str:

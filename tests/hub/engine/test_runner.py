@@ -235,6 +235,46 @@ def test_live_lease_is_not_stolen(kit_rt: tuple[Runtime, EngineKit]) -> None:
     assert kit.calls == []
 
 
+def test_fresh_run_read_by_two_workers_is_executed_by_one(kit_rt: tuple[Runtime, EngineKit]) -> None:
+    """A fresh run is read before it is claimed: a worker whose first write finds it taken stops."""
+    rt, kit = kit_rt
+    with rt.db.transaction() as session:
+        r = save_recipe(session, rt, recipe([echo("a"), echo("b")]))
+        stored = store_events(
+            session,
+            recipe_id=r.id,
+            recipe_version=1,
+            source="test",
+            events=[TriggerEvent(data={"name": "x"})],
+        )
+    run_id = stored[0].run_id
+    assert run_id is not None
+
+    class Overtaken(Runner):
+        def _drive(self) -> None:
+            assert self.claim_lazily  # read as fresh, not yet claimed
+            Runner(self.rt).execute(self.run_id)  # another worker takes and finishes the run meanwhile
+            super()._drive()
+
+    Overtaken(rt).execute(run_id)
+    run, steps = load(rt, run_id)
+    assert run.status == "succeeded"
+    assert [c["action"] for c in kit.calls] == ["echo", "echo"]  # a and b once each, by the other worker
+    with rt.db.read() as session:
+        attempts = session.scalars(select(StepAttempt)).all()
+    assert len(attempts) == 2 and {s.attempts for s in steps.values()} == {1}
+
+
+def test_fresh_run_failing_before_its_first_write_is_claimed_and_failed(
+    kit_rt: tuple[Runtime, EngineKit],
+) -> None:
+    rt, kit = kit_rt
+    run_id = start(rt, recipe([echo("a", value="{{ event.n / 0 }}")]), {"n": 1})
+    run, steps = load(rt, run_id)
+    assert run.status == "failed" and run.lease_owner is None and run.started_at is not None
+    assert steps["a"].status == "failed" and kit.calls == []
+
+
 def test_delay_parks_the_run_until_due(kit_rt: tuple[Runtime, EngineKit]) -> None:
     rt, kit = kit_rt
     run_id = start(rt, recipe([{"id": "pause", "type": "delay", "seconds": 3600}, echo("a")]), {"name": "x"})

@@ -1,0 +1,71 @@
+"""The local executor: a run queued twice executes once; shutdown lets runs in progress finish."""
+
+from __future__ import annotations
+
+import threading
+import time
+from typing import Any
+
+import pytest
+
+from hub.engine import executor as executor_module
+from hub.engine.executor import LocalExecutor
+
+
+class _Recorder:
+    """Stands in for Runner: records run ids and blocks each until released."""
+
+    def __init__(self) -> None:
+        self.started: list[int] = []
+        self.finished: list[int] = []
+        self.release = threading.Event()
+        self.lock = threading.Lock()
+
+    def __call__(self, _runtime: Any) -> _Recorder:
+        return self
+
+    def execute(self, run_id: int) -> None:
+        with self.lock:
+            self.started.append(run_id)
+        self.release.wait(5)
+        with self.lock:
+            self.finished.append(run_id)
+
+
+def _until(check: Any, timeout_s: float = 5.0) -> None:
+    deadline = time.monotonic() + timeout_s
+    while not check():
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.01)
+
+
+@pytest.fixture
+def recorder(monkeypatch: pytest.MonkeyPatch) -> _Recorder:
+    fake = _Recorder()
+    monkeypatch.setattr(executor_module, "Runner", fake)
+    return fake
+
+
+def test_a_run_queued_twice_executes_once(recorder: _Recorder) -> None:
+    pool = LocalExecutor(runtime=None, workers=1)  # type: ignore[arg-type]
+    for run_id in (1, 2, 2, 3, 3):
+        pool.submit(run_id)
+    recorder.release.set()
+    _until(lambda: len(recorder.finished) == 3)
+    pool.submit(2)  # done, so it may be queued again (a run woken from a wait)
+    _until(lambda: len(recorder.finished) == 4)
+    pool.shutdown()
+    assert recorder.finished == [1, 2, 3, 2]
+
+
+def test_shutdown_lets_runs_in_progress_finish_and_leaves_queued_ones(recorder: _Recorder) -> None:
+    pool = LocalExecutor(runtime=None, workers=2)  # type: ignore[arg-type]
+    for run_id in range(1, 6):
+        pool.submit(run_id)
+    _until(lambda: len(recorder.started) == 2)
+    threading.Timer(0.2, recorder.release.set).start()
+    pool.shutdown(wait=True)
+    assert sorted(recorder.finished) == [1, 2]  # 3-5 stay stored for the sweeper
+    pool.submit(9)
+    time.sleep(0.05)
+    assert 9 not in recorder.started
