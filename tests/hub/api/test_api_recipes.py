@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from flask import request
+
 from hub.engine.poller import poll_recipe
 from hub.runtime import Runtime
 from tests.hub.api.conftest import audit_log, make_connection, two_step_recipe
@@ -263,3 +265,17 @@ def test_trigger_reset_sets_the_cursor_and_keeps_seen_items(
     )
     assert error_path(bad) == "$.backfill_from"
     assert ("editor@example.com", "trigger.reset") in audit_log(runtime)
+
+
+def test_webhooks_get_no_cookie_session_while_the_ui_keeps_its_own(client: Any, kit: Any, headers: H) -> None:
+    editor = headers["editor"]
+    make_connection(client, editor)
+    recipe = create(client, editor, two_step_recipe())
+    hook = "/hooks/" + recipe["webhook_url"].rsplit("/", 1)[1]
+    sessions = client.application.session_interface
+    with client.application.test_request_context(hook, method="POST"):
+        assert sessions.is_null_session(sessions.open_session(client.application, request))
+    with client.application.test_request_context("/login"):
+        assert not sessions.is_null_session(sessions.open_session(client.application, request))
+    answer = client.post(hook, json={"v": 1})
+    assert answer.status_code == 202 and "Set-Cookie" not in answer.headers
