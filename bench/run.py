@@ -336,13 +336,14 @@ def print_table(results: Results) -> None:
     h = results.hub
     print(f"\nhub serve --processes {h['processes']} --threads {h['threads']}, HUB_WORKERS={h['workers']}")
     print(
-        "\n| run | conns | recipes | accepted/s | ack p50 ms | ack p99 ms | delivered | lost | peak RSS MiB |"
+        "\n| run | conns | recipes | accepted/s | ack p50 ms | ack p99 ms | delivered | lost | drained in s "
+        "| peak RSS MiB |"
     )
-    print("|---|---|---|---|---|---|---|---|---|")
+    print("|---|---|---|---|---|---|---|---|---|---|")
     for f in [*results.relay, *([results.ceiling] if results.ceiling else [])]:
         print(
             f"| {f.label} | {f.connections} | {f.recipes} | {f.accepted_per_s} | {f.ack_p50_ms:.1f} | "
-            f"{f.ack_p99_ms:.1f} | {f.delivered}/{f.accepted} | {f.lost} | {f.peak_rss_mib} |"
+            f"{f.ack_p99_ms:.1f} | {f.delivered}/{f.accepted} | {f.lost} | {f.drain_s} | {f.peak_rss_mib} |"
         )
     if results.ceiling:
         hub8 = next(
