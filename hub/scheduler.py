@@ -117,37 +117,39 @@ class Scheduler:
                     & (RecipeVersion.version == Recipe.current_version),
                 )
                 .where(Recipe.enabled.is_(True), Recipe.deleted_at.is_(None))
-            ).all()
-        for recipe_id, version, document in rows:
-            spec = document["trigger"]
-            connector = self.rt.registry.get(spec["connector"])
-            trigger = connector.trigger(spec["trigger"]) if connector else None
-            if trigger is None:
-                continue
-            job_id = f"recipe:{recipe_id}"
-            if trigger.kind == "polling":
-                seconds = max(
-                    trigger.min_interval_s, int(spec.get("interval_s") or trigger.default_interval_s)
-                )
-                wanted[job_id] = (
-                    f"{version}:poll:{seconds}",
-                    IntervalTrigger(seconds=seconds),
-                    self._poll_job(recipe_id),
-                )
-            elif trigger.kind == "schedule":
-                job = trigger.job_spec(spec.get("config") or {})
-                if job["type"] == "cron":
-                    aps_trigger = CronTrigger.from_crontab(
-                        job["expression"], timezone=job.get("timezone") or "UTC"
-                    )
-                else:
-                    aps_trigger = IntervalTrigger(seconds=float(job["seconds"]))
-                wanted[job_id] = (
-                    f"{version}:{sorted(job.items())}",
-                    aps_trigger,
-                    self._schedule_job(recipe_id, version),
-                )
+                .execution_options(yield_per=500)  # 10,000 documents at once would stay in RSS
+            )
+            for recipe_id, version, document in rows:
+                self._want(wanted, recipe_id, version, document["trigger"])
         return wanted
+
+    def _want(self, wanted: dict[str, tuple[str, Any, Any]], recipe_id: int, version: int, spec: Any) -> None:
+        """Add the job of a recipe whose trigger is polling or a schedule (webhooks need none)."""
+        connector = self.rt.registry.get(spec["connector"])
+        trigger = connector.trigger(spec["trigger"]) if connector else None
+        if trigger is None:
+            return
+        job_id = f"recipe:{recipe_id}"
+        if trigger.kind == "polling":
+            seconds = max(trigger.min_interval_s, int(spec.get("interval_s") or trigger.default_interval_s))
+            wanted[job_id] = (
+                f"{version}:poll:{seconds}",
+                IntervalTrigger(seconds=seconds),
+                self._poll_job(recipe_id),
+            )
+        elif trigger.kind == "schedule":
+            job = trigger.job_spec(spec.get("config") or {})
+            if job["type"] == "cron":
+                aps_trigger = CronTrigger.from_crontab(
+                    job["expression"], timezone=job.get("timezone") or "UTC"
+                )
+            else:
+                aps_trigger = IntervalTrigger(seconds=float(job["seconds"]))
+            wanted[job_id] = (
+                f"{version}:{sorted(job.items())}",
+                aps_trigger,
+                self._schedule_job(recipe_id, version),
+            )
 
     def _recipes_mark(self) -> tuple[Any, ...]:
         """Changes whenever a recipe is added, changed, enabled, disabled or deleted: one aggregate
