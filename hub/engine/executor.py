@@ -41,6 +41,10 @@ class LocalExecutor:
     few bytes each and gives the garbage collector nothing to scan (futures would, at every pass)."""
 
     STOP = -1
+    # Runs queued here at most. Past it a run stays stored and the sweeper dispatches it once it is
+    # older than HUB_REDISPATCH_S, so a load above what this process can execute grows the database,
+    # not this process's memory.
+    BACKLOG = 10_000
 
     def __init__(self, runtime: Runtime, workers: int) -> None:
         self.runtime = runtime
@@ -57,7 +61,7 @@ class LocalExecutor:
 
     def submit(self, run_id: int) -> None:
         with self._lock:
-            if self._closed or run_id in self._pending:
+            if self._closed or run_id in self._pending or len(self._pending) >= self.BACKLOG:
                 return
             self._pending.add(run_id)
         self._queue.put(run_id)

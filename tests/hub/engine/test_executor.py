@@ -69,3 +69,18 @@ def test_shutdown_lets_runs_in_progress_finish_and_leaves_queued_ones(recorder: 
     pool.submit(9)
     time.sleep(0.05)
     assert 9 not in recorder.started
+
+
+def test_past_the_backlog_runs_are_left_to_the_sweeper(
+    recorder: _Recorder, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(LocalExecutor, "BACKLOG", 3)
+    pool = LocalExecutor(runtime=None, workers=1)  # type: ignore[arg-type]
+    for run_id in range(1, 7):
+        pool.submit(run_id)
+    recorder.release.set()
+    _until(lambda: len(recorder.finished) == 3)
+    pool.submit(5)  # what the sweeper does for a stored run nobody took
+    _until(lambda: len(recorder.finished) == 4)
+    pool.shutdown()
+    assert recorder.finished == [1, 2, 3, 5]
