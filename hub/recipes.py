@@ -113,11 +113,26 @@ def _touches_template(instance: Any, error: ValidationError) -> bool:
     return False
 
 
+_validators: dict[int, tuple[dict[str, Any], jsonschema.Draft202012Validator]] = {}
+
+
+def _connector_validator(schema: dict[str, Any]) -> jsonschema.Draft202012Validator:
+    """One validator per schema object: connector schemas live as long as the process and every
+    action input is checked against one, so building a validator per step is wasted work."""
+    found = _validators.get(id(schema))
+    if found is None or found[0] is not schema:  # an id can be reused once its object is gone
+        if len(_validators) > 1000:
+            _validators.clear()
+        validator = jsonschema.Draft202012Validator(
+            schema, format_checker=jsonschema.Draft202012Validator.FORMAT_CHECKER
+        )
+        found = _validators[id(schema)] = (schema, validator)
+    return found[1]
+
+
 def validate_against(schema: dict[str, Any], value: Any, path: str, *, allow_templates: bool) -> None:
     """Check `value` against a connector's JSON Schema; templated values are judged after rendering."""
-    validator = jsonschema.Draft202012Validator(
-        schema, format_checker=jsonschema.Draft202012Validator.FORMAT_CHECKER
-    )
+    validator = _connector_validator(schema)
     errors = [
         e for e in validator.iter_errors(value) if not (allow_templates and _touches_template(value, e))
     ]

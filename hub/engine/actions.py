@@ -15,7 +15,7 @@ from typing import Any
 from sqlalchemy import select
 
 from hub import templating
-from hub.db.models import Connection, StepAttempt, StepRun, utcnow
+from hub.db.models import Connection, StepAttempt, utcnow
 from hub.engine import statements as sql
 from hub.engine.retry import RetryPolicy
 from hub.engine.stores import DbSecretStore, DbTokenCache
@@ -50,7 +50,7 @@ class ActionSteps:
     db: Any
     run: Any
     run_id: int
-    states: dict[tuple[str, str], StepRun]
+    states: dict[tuple[str, str], sql.Record]
     context: dict[str, Any]
     secrets: list[str]
     # Runner's, used to end the run in the last step's own write
@@ -96,7 +96,7 @@ class ActionSteps:
             if row is not None:
                 self.rt.limiter.release(row.id)
 
-    def _had_unknown_outcome(self, state: StepRun) -> bool:
+    def _had_unknown_outcome(self, state: sql.Record) -> bool:
         with self.db.transaction() as session:
             rows = session.scalars(
                 select(StepAttempt).where(

@@ -19,7 +19,7 @@ from sqlalchemy import select, update
 
 from hub import templating
 from hub.connections import merged_fields
-from hub.db.models import Connection, Recipe, Run, StepRun, Wait, utcnow
+from hub.db.models import Connection, Run, Wait, utcnow
 from hub.engine import statements as sql
 from hub.engine.actions import PARKED, ActionSteps, error_info
 from hub.jsonutil import dumps
@@ -142,23 +142,23 @@ class Runner(ActionSteps):
                 self._release("failed", error=error_info(exc))
 
     @staticmethod
-    def _fresh(run: Run) -> bool:
+    def _fresh(run: sql.Record) -> bool:
         """Never claimed and due: nothing of it can change until a worker claims it."""
         due = run.wake_at is None or run.wake_at <= utcnow()
         return run.status == "queued" and run.started_at is None and due
 
-    def _read_run(self, session: Any) -> Run | None:
+    def _read_run(self, session: Any) -> sql.Record | None:
         found = sql.rows(session, sql.LOAD_RUN, {"b_id": self.run_id})
-        return Run(**dict(zip(sql.runs.c.keys(), found[0], strict=True))) if found else None
+        return sql.record(sql.runs, found[0]) if found else None
 
-    def _load(self, session: Any, run: Run) -> None:
+    def _load(self, session: Any, run: sql.Record) -> None:
         self.run = run
         name, self.document, names_hooks = self._version(session, run.recipe_id, run.recipe_version)
-        self.recipe = Recipe(id=run.recipe_id, name=name)
+        self.recipe = sql.record(sql.recipes, id=run.recipe_id, name=name)
         payload = sql.rows(session, sql.LOAD_EVENT, {"b_id": run.event_id}) if run.event_id else []
         self.event = (payload[0][0] if payload else None) or {}
         steps = [
-            StepRun(**dict(zip(sql.step_runs.c.keys(), step, strict=True)))
+            sql.record(sql.step_runs, step)
             for step in sql.rows(session, sql.LOAD_STEPS, {"b_id": self.run_id})
         ]
         self.states = {(s.phase, s.step_id): s for s in steps}
@@ -218,7 +218,7 @@ class Runner(ActionSteps):
         self._release("failed", error=self.run.error)
 
     # -- steps --------------------------------------------------------------------------------
-    def _state(self, session: Any, phase: str, index: int, step_id: str, **values: Any) -> StepRun:
+    def _state(self, session: Any, phase: str, index: int, step_id: str, **values: Any) -> sql.Record:
         """The step's record, created on first use, with `values` written to it (Core statements:
         the ORM unit of work costs several times more on this hot path)."""
         state = self.states.get((phase, step_id))
@@ -226,9 +226,7 @@ class Runner(ActionSteps):
             row = {"status": "pending", "attempts": 0, **values}
             keys = {"run_id": self.run_id, "step_id": step_id, "phase": phase, "position": index}
             state_id = sql.returned_id(session, sql.INSERT_STEP, {**keys, **row})
-            state = StepRun(id=state_id, run_id=self.run_id, step_id=step_id, phase=phase, position=index)
-            for key, value in row.items():
-                setattr(state, key, value)
+            state = sql.record(sql.step_runs, id=state_id, **keys, **row)
             self.states[(phase, step_id)] = state
             return state
         if values:

@@ -3,6 +3,7 @@ statement construction and cache-key work SQLAlchemy otherwise repeats for every
 
 from __future__ import annotations
 
+from types import SimpleNamespace
 from typing import Any
 
 from sqlalchemy import and_, bindparam, func, insert, or_, select, update
@@ -92,6 +93,18 @@ CLAIM_FRESH_OR_RENEW = (
 )
 
 _fast = FastSQL()
+
+# A row as a plain attribute record: runners read and update their run and step rows by attribute,
+# and a transient ORM instance costs twenty times more to build.
+Record = SimpleNamespace
+
+
+def record(table: Any, row: Any = (), **values: Any) -> Record:
+    """A record of `table` from a selected `row` (all columns), or from `values` (others None)."""
+    columns = table.c.keys()
+    fields = dict(zip(columns, row, strict=True)) if row else dict.fromkeys(columns)
+    fields.update(values)
+    return Record(**fields)
 
 
 def _sqlite(session: Session) -> bool:
