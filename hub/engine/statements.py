@@ -48,6 +48,13 @@ RENEW = update(runs).where(_mine).values(lease_expires_at=bindparam("b_until"))
 RELEASE = update(runs).where(_mine)
 
 _now = bindparam("b_now")
+_TAKE_LEASE = {
+    "status": "running",
+    "lease_owner": bindparam("b_owner"),
+    "lease_expires_at": bindparam("b_until"),
+    "wake_at": None,
+    "started_at": func.coalesce(runs.c.started_at, _now),
+}
 CLAIM = (
     update(runs)
     .where(
@@ -58,13 +65,7 @@ CLAIM = (
             and_(runs.c.status == "running", runs.c.lease_expires_at < _now),
         ),
     )
-    .values(
-        status="running",
-        lease_owner=bindparam("b_owner"),
-        lease_expires_at=bindparam("b_until"),
-        wake_at=None,
-        started_at=func.coalesce(runs.c.started_at, _now),
-    )
+    .values(**_TAKE_LEASE)
 )
 
 # A run no worker has claimed yet has nothing but its stored event (and, for a replay from a step,
@@ -83,13 +84,7 @@ CLAIM_FRESH_OR_RENEW = (
             and_(runs.c.status == "running", runs.c.lease_owner == bindparam("b_owner")),
         ),
     )
-    .values(
-        status="running",
-        lease_owner=bindparam("b_owner"),
-        lease_expires_at=bindparam("b_until"),
-        wake_at=None,
-        started_at=func.coalesce(runs.c.started_at, _now),
-    )
+    .values(**_TAKE_LEASE)
 )
 
 _fast = FastSQL()
