@@ -184,15 +184,18 @@ class Connector:
                 "default": self.base_url,
                 "description": "Override for sandbox, regional or self-hosted endpoints.",
             }
-        props.update(copy.deepcopy(self.auth.schema_properties()))
-        props.update(copy.deepcopy(self.connection_fields))
+        props.update(copy.deepcopy(self._field_specs()))
         required = list(dict.fromkeys([*self.auth.required(), *self.connection_required]))
         return {"type": "object", "properties": props, "required": required, "additionalProperties": False}
 
+    def _field_specs(self) -> dict[str, Any]:
+        """The auth's fields and the connector's own, uncopied: callers must not change them."""
+        return {**self.auth.schema_properties(), **self.connection_fields}
+
     def secret_fields(self) -> set[str]:
         """Names of the connection fields holding secrets (asked on every action: no schema copy)."""
-        props = {**self.auth.schema_properties(), **self.connection_fields}
-        return {name for name, spec in props.items() if spec.get("x-secret") or spec.get("writeOnly")}
+        specs = self._field_specs()
+        return {name for name, spec in specs.items() if spec.get("x-secret") or spec.get("writeOnly")}
 
     def test_connection(self, ctx: Context) -> str:
         """Check the credentials with a cheap vendor call; return a message, raise on failure."""

@@ -128,19 +128,7 @@ class HubProcess:
         raise RuntimeError("hub did not become healthy in 60 s")
 
     def admin_headers(self) -> dict[str, str]:
-        """An admin made with the CLI, as a new user would, and the API header of a token of theirs."""
-        self.cli(
-            "users",
-            "create",
-            "ops@example.com",
-            "--role",
-            "admin",
-            "--password-stdin",
-            stdin="correct horse battery\n",
-        )
-        token = self.cli("tokens", "create", "ops@example.com", "--name", "e2e")
-        assert token.startswith("hub_") and "\n" not in token
-        return {"Authorization": f"Bearer {token}"}
+        return admin_headers_via_cli(self.cli, "e2e")
 
     def serving_pids(self) -> set[int]:
         """Pids that announced they listen (`hub serve --processes N` has N of them)."""
@@ -176,3 +164,19 @@ def wait_until(check: Callable[[], bool], timeout_s: float = 60, what: str = "co
             return
         time.sleep(0.2)
     raise AssertionError(f"timed out waiting for {what}")
+
+
+def admin_headers_via_cli(cli: Callable[..., str], token_name: str) -> dict[str, str]:
+    """An admin made with the CLI, as a new user would, and the API header of a token of theirs."""
+    cli(
+        "users",
+        "create",
+        "ops@example.com",
+        "--role",
+        "admin",
+        "--password-stdin",
+        stdin="correct horse battery\n",
+    )
+    token = cli("tokens", "create", "ops@example.com", "--name", token_name)
+    assert token.startswith("hub_") and "\n" not in token
+    return {"Authorization": f"Bearer {token}"}

@@ -4,9 +4,18 @@ from __future__ import annotations
 
 import gc
 import os
+import time
 from typing import Any
 
+import hub.server as server_module
 from hub.server import AcceptBalance, settle_heap
+
+
+def _sibling(balance: AcceptBalance, index: int) -> AcceptBalance:
+    """Another process's view of the same table (as a forked process has it)."""
+    other = AcceptBalance.__new__(AcceptBalance)
+    other.processes, other.table, other.index = balance.processes, balance.table, index
+    return other
 
 
 class _Server:
@@ -21,8 +30,7 @@ class _Server:
 
 def test_a_process_ahead_of_another_stops_accepting_until_it_is_level() -> None:
     balance = AcceptBalance(2)
-    other = AcceptBalance.__new__(AcceptBalance)
-    other.processes, other.table, other.index = 2, balance.table, 1
+    other = _sibling(balance, 1)
     assert other.report(3)
     assert not balance.report(5)  # 5 open here, 3 there: let the other process take the next one
     assert balance.report(3)  # level: both may accept, the kernel picks one
@@ -31,14 +39,11 @@ def test_a_process_ahead_of_another_stops_accepting_until_it_is_level() -> None:
 
 def test_a_slot_not_refreshed_is_ignored(monkeypatch: Any) -> None:
     balance = AcceptBalance(2)
-    other = AcceptBalance.__new__(AcceptBalance)
-    other.processes, other.table, other.index = 2, balance.table, 1
+    other = _sibling(balance, 1)
     assert other.report(0)  # then that process dies
     assert not balance.report(4)
-    later = os.times().elapsed  # any clock reading works: only differences matter
-    import hub.server as server_module
-
-    monkeypatch.setattr(server_module.time, "monotonic", lambda: later + 10_000)
+    later = time.monotonic() + AcceptBalance.STALE_S + 1
+    monkeypatch.setattr(server_module.time, "monotonic", lambda: later)
     assert balance.report(4)
 
 
@@ -56,8 +61,7 @@ def test_the_table_is_shared_with_forked_processes() -> None:
 
 def test_gate_wraps_the_servers_readable() -> None:
     balance = AcceptBalance(2)
-    other = AcceptBalance.__new__(AcceptBalance)
-    other.processes, other.table, other.index = 2, balance.table, 1
+    other = _sibling(balance, 1)
     other.report(2)
     server = _Server(channels=4)
     balance.gate(server)

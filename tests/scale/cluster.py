@@ -19,7 +19,7 @@ from sqlalchemy import select
 
 from hub.db.models import Lease, utcnow
 from hub.db.session import Database
-from tests.e2e.harness import HUB, free_port, wait_until
+from tests.e2e.harness import HUB, admin_headers_via_cli, free_port, wait_until
 
 
 @dataclass
@@ -143,17 +143,7 @@ class Cluster:
 def bootstrap(cluster: Cluster) -> dict[str, str]:
     """An admin and an API token, made with the CLI as an operator would."""
     cluster.cli("init")
-    cluster.cli(
-        "users",
-        "create",
-        "ops@example.com",
-        "--role",
-        "admin",
-        "--password-stdin",
-        stdin="correct horse battery\n",
-    )
-    token = cluster.cli("tokens", "create", "ops@example.com", "--name", "scale")
-    return {"Authorization": f"Bearer {token}"}
+    return admin_headers_via_cli(cluster.cli, "scale")
 
 
 def relay_step(
