@@ -10,6 +10,7 @@ from sqlalchemy import func, select
 
 from hub.config import Settings
 from hub.db.models import Run
+from hub.ids import IdConverter
 from hub.runtime import Runtime
 
 
@@ -36,6 +37,7 @@ class SessionsForPeople(SecureCookieSessionInterface):
 def create_app(rt: Runtime | None = None, settings: Settings | None = None) -> Flask:
     rt = rt or Runtime.create(settings)
     app = Flask(__name__)
+    app.url_map.converters["int"] = IdConverter  # before any route: ids beyond 64 bits match none
     app.session_interface = SessionsForPeople()
     app.config.update(
         SECRET_KEY=rt.settings.flask_secret_key(),

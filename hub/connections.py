@@ -15,6 +15,8 @@ from hub.sdk.connector import Connector
 from hub.sdk.errors import HubError, RecipeError
 from hub.vault import Vault
 
+NAME_MAX = 200  # connections.name is VARCHAR(200)
+
 
 class NotFound(HubError):
     """The named object does not exist."""
@@ -55,6 +57,14 @@ def _validate(connector: Connector, fields: dict[str, Any]) -> None:
     validate_against(connector.connection_schema(), present, "$.config", allow_templates=False)
 
 
+def _check_name(name: str) -> None:
+    """A name that fits its column (a longer one is a 500 on PostgreSQL, silently kept on SQLite)."""
+    if not name or not name.strip():
+        raise RecipeError("$.name: a connection needs a name", path="$.name")
+    if len(name) > NAME_MAX:
+        raise RecipeError(f"$.name: at most {NAME_MAX} characters", path="$.name")
+
+
 def create_connection(
     session: Session,
     registry: Registry,
@@ -67,8 +77,7 @@ def create_connection(
     rate_limit: float | None = None,
 ) -> Connection:
     connector = connector_or_error(registry, connector_id)
-    if not name or not name.strip():
-        raise RecipeError("$.name: a connection needs a name", path="$.name")
+    _check_name(name)
     if session.scalar(select(Connection.id).where(Connection.name == name)) is not None:
         raise Conflict(f"a connection named '{name}' already exists")
     _validate(connector, config)
@@ -100,6 +109,7 @@ def update_connection(
     """Fields left out keep their value (secrets included); a field given as null is cleared."""
     connector = connector_or_error(registry, connection.connector)
     if name and name != connection.name:
+        _check_name(name)
         if session.scalar(select(Connection.id).where(Connection.name == name)) is not None:
             raise Conflict(f"a connection named '{name}' already exists")
         connection.name = name

@@ -15,6 +15,7 @@ from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 
 from hub.app import runtime
 from hub.audit import audit
+from hub.connections import Conflict
 from hub.db.models import Connection
 from hub.engine.poller import build_context
 from hub.sdk.auth import OAuth2
@@ -38,7 +39,7 @@ def start(connection: Connection, redirect_uri: str | None, actor: str) -> dict[
         or not isinstance(connector.auth, OAuth2)
         or connector.auth.grant != "authorization_code"
     ):
-        raise HubError(f"connector '{connection.connector}' does not use the OAuth2 authorization-code flow")
+        raise Conflict(f"connector '{connection.connector}' does not use the OAuth2 authorization-code flow")
     redirect = redirect_uri or f"{rt.settings.base_url}/oauth/callback"
     state = _signer().dumps(
         {

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Iterator
+from decimal import Decimal
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -27,11 +28,26 @@ def recipe_schema() -> dict[str, Any]:
     return json.loads(SCHEMA_PATH.read_text(encoding="utf-8"))
 
 
+def _is_integer(checker: Any, instance: Any) -> bool:
+    """JSON Schema's integer: any number with no fraction. Bodies are read with decimals as Decimal
+    (jsonutil.loads), so 8.0 arrives as Decimal('8.0'), which jsonschema's own check refuses."""
+    if isinstance(instance, bool):
+        return False
+    if isinstance(instance, int):
+        return True
+    return isinstance(instance, float | Decimal) and instance.is_finite() and instance == int(instance)
+
+
+# Draft 2020-12 with that integer rule: every schema the hub checks input against uses it.
+JsonSchemaValidator = jsonschema.validators.extend(
+    jsonschema.Draft202012Validator,
+    type_checker=jsonschema.Draft202012Validator.TYPE_CHECKER.redefine("integer", _is_integer),
+)
+
+
 @lru_cache(maxsize=1)
 def _validator() -> jsonschema.Draft202012Validator:
-    return jsonschema.Draft202012Validator(
-        recipe_schema(), format_checker=jsonschema.Draft202012Validator.FORMAT_CHECKER
-    )
+    return JsonSchemaValidator(recipe_schema(), format_checker=jsonschema.Draft202012Validator.FORMAT_CHECKER)
 
 
 def json_path(parts: Any) -> str:
@@ -123,9 +139,7 @@ def _connector_validator(schema: dict[str, Any]) -> jsonschema.Draft202012Valida
     if found is None or found[0] is not schema:  # an id can be reused once its object is gone
         if len(_validators) > 1000:
             _validators.clear()
-        validator = jsonschema.Draft202012Validator(
-            schema, format_checker=jsonschema.Draft202012Validator.FORMAT_CHECKER
-        )
+        validator = JsonSchemaValidator(schema, format_checker=jsonschema.Draft202012Validator.FORMAT_CHECKER)
         found = _validators[id(schema)] = (schema, validator)
     return found[1]
 

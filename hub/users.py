@@ -28,6 +28,7 @@ LAST_USED_RESOLUTION = timedelta(minutes=1)
 
 _hasher = PasswordHasher(time_cost=2, memory_cost=19456, parallelism=1)
 _DUMMY_HASH = _hasher.hash("not a real password")
+EMAIL_MAX = 320  # users.email is VARCHAR(320)
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
 
@@ -71,7 +72,7 @@ def verify_password(user: User | None, password: str) -> bool:
 
 def create_user(session: Session, email: str, role: str, password: str | None = None) -> User:
     email = email.strip().lower()
-    if not _EMAIL.match(email):
+    if len(email) > EMAIL_MAX or not _EMAIL.match(email):
         raise InvalidInput(f"$.email: '{email}' is not an email address", path="$.email")
     if role not in ROLES:
         raise InvalidInput(f"$.role: must be one of {', '.join(ROLES)}", path="$.role")

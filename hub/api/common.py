@@ -8,6 +8,7 @@ import yaml
 from flask import Response, request
 
 from hub import jsonutil
+from hub.ids import MAX_ID
 from hub.sdk.errors import HubError
 
 
@@ -66,14 +67,15 @@ def body_object(**kwargs: Any) -> dict[str, Any]:
     return data
 
 
-def int_arg(name: str, default: int | None = None, *, low: int = 1, high: int | None = None) -> int | None:
+def int_arg(name: str, default: int | None = None, *, low: int = 1, high: int = MAX_ID) -> int | None:
+    """A whole-number query parameter within [low, high] (ids fit a 64-bit column); 400 otherwise."""
     value = request.args.get(name)
-    if value in (None, ""):
+    if value is None:
         return default
     try:
         number = int(value)
     except ValueError as exc:
         raise ApiError(400, "bad_request", f"query parameter '{name}' must be an integer") from exc
-    if number < low or (high is not None and number > high):
+    if not low <= number <= high:
         raise ApiError(400, "bad_request", f"query parameter '{name}' must be between {low} and {high}")
     return number

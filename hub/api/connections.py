@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 from decimal import Decimal
 from typing import Any
 
@@ -33,17 +32,26 @@ def _get(session: Any, connection_id: int) -> Connection:
     return connection
 
 
+MAX_CONCURRENCY = 10_000  # parallel calls per connection; beyond it a limit means nothing
+MAX_RATE = 1_000_000.0  # calls per second
+
+
 def parse_limits(data: dict[str, Any]) -> dict[str, Any]:
     """concurrency_limit (a whole number) and rate_limit (per second); 0 clears, null or absent keeps."""
     limits: dict[str, Any] = {}
-    for name, whole in (("concurrency_limit", True), ("rate_limit", False)):
+    for name, whole, largest in (
+        ("concurrency_limit", True, MAX_CONCURRENCY),
+        ("rate_limit", False, MAX_RATE),
+    ):
         value = data.get(name)
         if value is None:
             continue
         number = isinstance(value, int | float | Decimal) and not isinstance(value, bool)
-        if not number or not math.isfinite(value) or value < 0 or (whole and value != int(value)):
+        if not number or not 0 <= value <= largest or (whole and value != int(value)):
             kind = "a whole number" if whole else "a number"
-            raise ApiError(422, "invalid", f"$.{name}: must be {kind} of at least 0", {"path": f"$.{name}"})
+            raise ApiError(
+                422, "invalid", f"$.{name}: must be {kind} from 0 to {largest}", {"path": f"$.{name}"}
+            )
         limits[name] = int(value) if whole else float(value)
     return limits
 

@@ -9,17 +9,33 @@ from flask import Response
 from hub.api import api_blueprint
 from hub.api.auth import public
 from hub.api.common import reply
+from hub.api.connections import MAX_CONCURRENCY, MAX_RATE
+from hub.app import runtime
+from hub.connections import NAME_MAX
+from hub.ids import MAX_ID
 from hub.recipes import recipe_schema
+from hub.registry import Registry
+from hub.users import EMAIL_MAX
 
 OBJ: dict[str, Any] = {"type": "object"}
+# A connection's limits: 0 clears one, null or absent keeps it.
+LIMITS: dict[str, Any] = {
+    "concurrency_limit": {"type": ["integer", "null"], "minimum": 0, "maximum": MAX_CONCURRENCY},
+    "rate_limit": {
+        "type": ["number", "null"],
+        "minimum": 0,
+        "maximum": MAX_RATE,
+        "description": "per second",
+    },
+}
+NAME: dict[str, Any] = {"type": "string", "minLength": 1, "maxLength": NAME_MAX, "pattern": r"\S"}
 ERROR = {"$ref": "#/components/schemas/Error"}
 RUN = {"$ref": "#/components/schemas/Run"}
 RECIPE = {"$ref": "#/components/schemas/Recipe"}
-STRING_PARAMS = {"connector_id"}
+ID: dict[str, Any] = {"type": "integer", "format": "int64", "minimum": 1, "maximum": MAX_ID}
 QUERY_TYPES: dict[str, Any] = {
-    "recipe_id": {"type": "integer"},
-    "limit": {"type": "integer", "minimum": 1},
-    "cursor": {"type": "string", "description": "next_cursor of the previous page"},
+    "recipe_id": ID,
+    "cursor": {**ID, "description": "next_cursor of the previous page"},
     "status": {
         "enum": ["queued", "running", "waiting", "held", "succeeded", "failed", "filtered", "cancelled"]
     },
@@ -78,6 +94,10 @@ def _error(description: str) -> dict[str, Any]:
     return {"description": description, "content": {"application/json": {"schema": ERROR}}}
 
 
+def _limit(largest: int, default: int) -> dict[str, Any]:
+    return {"type": "integer", "minimum": 1, "maximum": largest, "default": default}
+
+
 def _op(
     summary: str,
     *,
@@ -85,10 +105,11 @@ def _op(
     ok: int = 200,
     answer: Any = OBJ,
     role: str = "viewer",
-    params: list[str] | None = None,
-    query: list[str] | None = None,
+    params: dict[str, Any] | None = None,
+    query: dict[str, Any] | None = None,
     yaml: bool = False,
 ) -> dict[str, Any]:
+    """One operation; `params` and `query` map each parameter's name to its schema."""
     success: dict[str, Any] = {"description": "success"}
     if ok != 204:
         success["content"] = {"application/json": {"schema": answer}}
@@ -102,17 +123,12 @@ def _op(
         },
     }
     parameters = [
-        {
-            "name": p,
-            "in": "path",
-            "required": True,
-            "schema": {"type": "string" if p in STRING_PARAMS else "integer"},
-        }
-        for p in params or []
+        {"name": name, "in": "path", "required": True, "schema": schema}
+        for name, schema in (params or {}).items()
     ]
     parameters += [
-        {"name": q, "in": "query", "required": False, "schema": QUERY_TYPES.get(q, {"type": "string"})}
-        for q in query or []
+        {"name": name, "in": "query", "required": False, "schema": schema}
+        for name, schema in (query or {}).items()
     ]
     if parameters:
         operation["parameters"] = parameters
@@ -121,42 +137,94 @@ def _op(
     if query:
         operation["responses"]["400"] = _error("a bad query parameter, named in the message")
     if body is not None:
+        operation["responses"]["400"] = _error(
+            "the body is not valid JSON" + (" or YAML" if yaml else "") + ", or not an object"
+        )
         content: dict[str, Any] = {"application/json": {"schema": body}}
         if yaml:
             content["application/yaml"] = {"schema": body}
-        operation["requestBody"] = {"required": True, "content": content}
+        # An empty body reads as {}: it is optional wherever the schema requires nothing (a $ref'd
+        # schema, the recipe, always requires something).
+        needed = "$ref" in body or bool(body.get("required"))
+        operation["requestBody"] = {"required": needed, "content": content}
         operation["responses"]["422"] = _error("invalid; details.path names the field")
     if role != "viewer":
         operation["responses"]["409"] = _error("conflicts with the current state")
     return operation
 
 
-def document() -> dict[str, Any]:
-    connection_body = {
+def _connection_body(registry: Registry) -> dict[str, Any]:
+    """A connection: its connector one of those installed, its config that connector's schema."""
+    variants = []
+    for connector in registry.all():
+        schema = connector.connection_schema()
+        variant: dict[str, Any] = {"properties": {"connector": {"const": connector.id}, "config": schema}}
+        if schema.get("required"):
+            variant["required"] = ["config"]
+        variants.append(variant)
+    return {
         "type": "object",
         "required": ["name", "connector"],
         "properties": {
-            "name": {"type": "string"},
-            "connector": {"type": "string"},
+            "name": NAME,
+            "connector": {"enum": sorted(c.id for c in registry.all())},
             "config": OBJ,
-            "concurrency_limit": {"type": "integer"},
-            "rate_limit": {"type": "number"},
+            **LIMITS,
         },
+        "oneOf": variants,
     }
-    rid, cid, run = ["recipe_id"], ["connection_id"], ["run_id"]
+
+
+def _installed_connectors(schema: Any, ids: list[str]) -> Any:
+    """The recipe schema with every `connector` field narrowed to the installed connectors."""
+    if isinstance(schema, dict):
+        return {
+            key: (
+                {"enum": ids}
+                if key == "connector" and value == {"$ref": "#/$defs/key"}
+                else _installed_connectors(value, ids)
+            )
+            for key, value in schema.items()
+        }
+    if isinstance(schema, list):
+        return [_installed_connectors(item, ids) for item in schema]
+    return schema
+
+
+def document(registry: Registry) -> dict[str, Any]:
+    """The API as it is on this hub: connector fields list the connectors installed here."""
+    connector_ids = sorted(c.id for c in registry.all())
+    rid, cid, run = {"recipe_id": ID}, {"connection_id": ID}, {"run_id": ID}
     paths: dict[str, dict[str, Any]] = {
         "/connectors": {"get": _op("List installed connectors")},
         "/connectors/{connector_id}": {
-            "get": _op("A connector with its JSON Schemas", params=["connector_id"])
+            "get": _op(
+                "A connector with its JSON Schemas",
+                params={"connector_id": {"type": "string", "enum": connector_ids}},
+            )
         },
         "/connections": {
             "get": _op("List connections (secret fields only as set / not set)"),
-            "post": _op("Create a connection", body=connection_body, ok=201, role="editor"),
+            "post": _op("Create a connection", body=_connection_body(registry), ok=201, role="editor"),
         },
         "/connections/{connection_id}": {
             "get": _op("A connection", params=cid),
             "put": _op(
-                "Change a connection; fields left out keep their value", body=OBJ, role="editor", params=cid
+                "Change a connection; fields left out keep their value",
+                body={
+                    "type": "object",
+                    "properties": {
+                        "name": {
+                            **NAME,
+                            "type": ["string", "null"],
+                            "description": "null or absent keeps it",
+                        },
+                        "config": OBJ,
+                        **LIMITS,
+                    },
+                },
+                role="editor",
+                params=cid,
             ),
             "delete": _op(
                 "Delete a connection not used by an enabled recipe", ok=204, role="editor", params=cid
@@ -194,7 +262,7 @@ def document() -> dict[str, Any]:
         "/recipes/{recipe_id}/disable": {"post": _op("Disable", role="editor", params=rid)},
         "/recipes/{recipe_id}/versions": {"get": _op("Version history", params=rid)},
         "/recipes/{recipe_id}/versions/{version}": {
-            "get": _op("One version's document", params=[*rid, "version"])
+            "get": _op("One version's document", params={**rid, "version": ID})
         },
         "/recipes/{recipe_id}/test": {
             "post": _op(
@@ -231,12 +299,16 @@ def document() -> dict[str, Any]:
                     "type": "object",
                     "properties": {
                         "cursor": {"type": ["string", "null"]},
-                        "backfill_from": {"type": ["string", "null"]},
+                        "backfill_from": {
+                            "type": ["string", "null"],
+                            "format": "date-time",
+                            "pattern": "^[0-9]{4}-[0-9]{2}-[0-9]{2}T.*(Z|[+-][0-9]{2}:?[0-9]{2})$",
+                        },
                     },
                 },
             )
         },
-        "/runs": {"get": _op("List runs, newest first", query=["recipe_id", "status", "limit", "cursor"])},
+        "/runs": {"get": _op("List runs, newest first", query={**QUERY_TYPES, "limit": _limit(200, 50)})},
         "/runs/{run_id}": {
             "get": _op("A run with every step's input, output, error and attempts", params=run, answer=RUN)
         },
@@ -274,9 +346,13 @@ def document() -> dict[str, Any]:
                     "type": "object",
                     "required": ["email", "role"],
                     "properties": {
-                        "email": {"type": "string"},
+                        "email": {"type": "string", "format": "email", "maxLength": EMAIL_MAX},
                         "role": {"enum": ["admin", "editor", "viewer"]},
-                        "password": {"type": "string"},
+                        "password": {
+                            "type": ["string", "null"],
+                            "minLength": 10,
+                            "description": "null or absent: the user signs in with API tokens only",
+                        },
                     },
                 },
             ),
@@ -286,15 +362,19 @@ def document() -> dict[str, Any]:
                 "Create an API token (shown once)",
                 role="admin",
                 ok=201,
-                params=["user_id"],
-                body={"type": "object", "properties": {"name": {"type": "string"}}},
+                params={"user_id": ID},
+                body={"type": "object", "properties": {"name": {"type": "string", "maxLength": 200}}},
             )
         },
         "/tokens": {"get": _op("List API tokens", role="admin")},
-        "/tokens/{token_id}": {"delete": _op("Revoke a token", role="admin", ok=204, params=["token_id"])},
-        "/audit": {"get": _op("The audit log", role="admin", query=["limit"])},
+        "/tokens/{token_id}": {
+            "delete": _op("Revoke a token", role="admin", ok=204, params={"token_id": ID})
+        },
+        "/audit": {"get": _op("The audit log", role="admin", query={"limit": _limit(1000, 100)})},
     }
-    recipe = {k: v for k, v in recipe_schema().items() if k not in ("$schema", "$id")}
+    recipe = _installed_connectors(
+        {k: v for k, v in recipe_schema().items() if k not in ("$schema", "$id")}, connector_ids
+    )
     recipe_defs = recipe.pop("$defs", {})
     schemas: dict[str, Any] = {
         "Error": {
@@ -342,4 +422,4 @@ def _rebase(schema: Any) -> Any:
 @api_blueprint.get("/openapi.json")
 @public
 def openapi_json() -> Response:
-    return reply(document())
+    return reply(document(runtime().registry))

@@ -25,7 +25,7 @@ def run_list_runs() -> Response:
     cursor = int_arg("cursor")
     recipe_id = int_arg("recipe_id")
     status = request.args.get("status")
-    if status and status not in STATUSES:
+    if status is not None and status not in STATUSES:
         raise ApiError(400, "bad_request", f"query parameter 'status' must be one of {', '.join(STATUSES)}")
     query = select(Run).order_by(Run.id.desc()).limit(limit + 1)
     if cursor:

@@ -51,14 +51,14 @@ def user_add_user() -> Response:
 @requires("admin")
 def user_add_token(user_id: int) -> Response:
     data = body_object()
-    name = data.get("name") or "api"
+    name = data.get("name", "api")
     if not isinstance(name, str) or len(name) > 200:
         raise ApiError(422, "invalid", "$.name: a string of at most 200 characters", {"path": "$.name"})
     with runtime().db.transaction() as session:
         user = session.get(User, user_id)
         if user is None:
             raise NotFound(f"user {user_id} not found")
-        token, raw = create_token(session, user, name)
+        token, raw = create_token(session, user, name or "api")
         audit(session, g.actor, "token.create", "token", str(token.id), {"user": user.email})
         return reply({"id": token.id, "token": raw, "prefix": token.prefix, "name": token.name}, 201)
 

@@ -21,6 +21,7 @@ from hub.db.models import Connection, Event, Recipe, RecipeVersion, Run
 from hub.engine import control
 from hub.engine.runner import Runner
 from hub.engine.subscriptions import sync_subscription
+from hub.ids import parse_id
 from hub.recipe_store import delete_recipe, get_recipe, save_recipe, set_enabled
 from hub.recipes import without_secrets
 from hub.sdk.errors import HubError
@@ -344,7 +345,7 @@ def _version_doc(db: Any, recipe_id: int, version: int) -> dict[str, Any]:
 @page("viewer")
 def recipe_version(recipe_id: int, version: int) -> Any:
     """One version, and its differences from another (the previous one unless `against` is given)."""
-    against = request.args.get("against", type=int) or max(version - 1, 1)
+    against = request.args.get("against", type=parse_id) or max(version - 1, 1)
     with runtime().db.transaction() as db:
         recipe = _recipe_or_404(db, recipe_id)
         name, current = recipe.name, recipe.current_version

@@ -17,6 +17,7 @@ from hub.app import runtime
 from hub.audit import audit
 from hub.db.models import Recipe, Run
 from hub.engine import control
+from hub.ids import parse_id
 from hub.sdk.errors import HubError
 from hub.web import web
 from hub.web.auth import page
@@ -39,10 +40,10 @@ def _instant(text: str | None) -> datetime | None:
 @web.get("/runs")
 @page("viewer")
 def runs() -> Any:
-    recipe_id = request.args.get("recipe_id", type=int)
+    recipe_id = request.args.get("recipe_id", type=parse_id)
     status = request.args.get("status") or ""
     since, until = _instant(request.args.get("since")), _instant(request.args.get("until"))
-    cursor = request.args.get("cursor", type=int)
+    cursor = request.args.get("cursor", type=parse_id)
     query = select(Run).order_by(Run.id.desc()).limit(PAGE_SIZE + 1)
     if recipe_id:
         query = query.where(Run.recipe_id == recipe_id)

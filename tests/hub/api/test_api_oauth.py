@@ -84,4 +84,4 @@ def test_non_oauth_connector_cannot_start_consent(api: Any) -> None:
     answer = client.post(
         f"/api/v1/connections/{made['id']}/oauth/authorize", json={}, headers=headers["editor"]
     )
-    assert answer.status_code == 400 and "authorization-code" in answer.get_json()["error"]["message"]
+    assert answer.status_code == 409 and "authorization-code" in answer.get_json()["error"]["message"]
