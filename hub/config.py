@@ -15,6 +15,20 @@ def _flag(value: str | None) -> bool:
     return (value or "").strip().lower() in TRUE_WORDS
 
 
+def _wait_event_limits(env: Mapping[str, str]) -> tuple[float, int]:
+    """HUB_WAIT_EVENT_WINDOW_S (seconds, > 0) and HUB_WAIT_EVENT_MAX (a whole number, > 0)."""
+    window, kept = env.get("HUB_WAIT_EVENT_WINDOW_S") or "3600", env.get("HUB_WAIT_EVENT_MAX") or "10000"
+    try:
+        window_s = float(window)
+    except ValueError:
+        window_s = 0.0
+    if not window_s > 0 or window_s == float("inf"):
+        raise ValueError(f"HUB_WAIT_EVENT_WINDOW_S must be a number of seconds above 0, not {window!r}")
+    if not kept.strip().isdigit() or int(kept) < 1:
+        raise ValueError(f"HUB_WAIT_EVENT_MAX must be a whole number above 0, not {kept!r}")
+    return window_s, int(kept)
+
+
 @dataclass
 class Settings:
     home: Path
@@ -35,6 +49,10 @@ class Settings:
     scheduler_lease_s: float = 15.0
     redispatch_s: float = 10.0
     celery_queue: str = "hub.runs"
+    # An event sent to a wait_for step's hook URL before its run parked is kept this long, for that run
+    # to take when it parks; at most this many are kept (the oldest give way).
+    wait_event_window_s: float = 3600.0
+    wait_event_max: int = 10_000
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -55,6 +73,7 @@ class Settings:
                 "HUB_MAX_WEBHOOK_BYTES, HUB_WORKERS, HUB_LEASE_S, HUB_SWEEP_INTERVAL_S, "
                 f"HUB_SCHEDULER_LEASE_S and HUB_REDISPATCH_S must be numbers: {exc}"
             ) from exc
+        window_s, kept = _wait_event_limits(env)
         broker_url = env.get("HUB_BROKER_URL") or None
         if executor == "celery" and not broker_url:
             raise ValueError("HUB_EXECUTOR=celery needs HUB_BROKER_URL (redis://... or amqp://...)")
@@ -80,6 +99,8 @@ class Settings:
             scheduler_lease_s=scheduler_lease_s,
             redispatch_s=redispatch_s,
             celery_queue=(env.get("HUB_CELERY_QUEUE") or "hub.runs").strip(),
+            wait_event_window_s=window_s,
+            wait_event_max=kept,
         )
 
     def ensure_home(self) -> None:

@@ -5,11 +5,12 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from hub.db.models import Connection
-from hub.recipes import validate_against
+from hub import jsonutil
+from hub.db.models import Connection, Recipe, RecipeVersion, TriggerState
+from hub.recipes import iter_steps, validate_against
 from hub.registry import Registry
 from hub.sdk.connector import Connector
 from hub.sdk.errors import HubError, RecipeError
@@ -112,6 +113,7 @@ def update_connection(
         _check_name(name)
         if session.scalar(select(Connection.id).where(Connection.name == name)) is not None:
             raise Conflict(f"a connection named '{name}' already exists")
+        _rename_in_recipes(session, connection.name, name)
         connection.name = name
     if config is not None:
         fields = merged_fields(connection, vault)
@@ -124,6 +126,59 @@ def update_connection(
     if rate_limit is not None:
         connection.rate_limit = rate_limit or None
     return connection
+
+
+RENAME_BATCH = 200
+
+
+def _renamed(document: dict[str, Any], old: str, new: str) -> dict[str, Any] | None:
+    """A copy of `document` naming connection `new` where it named `old`; None when it never did."""
+    copy = jsonutil.loads(jsonutil.dumps(document))
+    specs = [copy.get("trigger") or {}, *(step for _phase, _index, step in iter_steps(copy))]
+    named = [spec for spec in specs if spec.get("connection") == old]
+    for spec in named:
+        spec["connection"] = new
+    return copy if named else None
+
+
+def _rename_in_recipes(session: Session, old: str, new: str) -> None:
+    """Recipes name their connections: every saved version naming `old` names `new` instead, so a
+    disabled recipe (and a replay of an older version) still finds it. Callers refuse the rename while
+    an enabled recipe uses the name (its running processes hold the old document). The trigger's poll
+    state stays: the source is the same, only its name changed."""
+    from hub import recipe_store  # which builds on this module
+
+    current: dict[int, int] = dict(session.execute(select(Recipe.id, Recipe.current_version)).all())
+    ids = list(session.scalars(select(RecipeVersion.id).order_by(RecipeVersion.id)))
+    for start in range(0, len(ids), RENAME_BATCH):  # a batch of documents in memory at a time
+        _rename_in_versions(session, ids[start : start + RENAME_BATCH], current, old, new)
+    recipe_store.mark_changed(session)  # webhook lookups cached in this process read the new names
+
+
+def _rename_in_versions(
+    session: Session, ids: list[int], current: dict[int, int], old: str, new: str
+) -> None:
+    from hub import recipe_store
+
+    versions = session.execute(
+        select(
+            RecipeVersion.id, RecipeVersion.recipe_id, RecipeVersion.version, RecipeVersion.document
+        ).where(RecipeVersion.id.in_(ids))
+    ).all()
+    for version_id, recipe_id, version, document in versions:
+        renamed = _renamed(document, old, new)
+        if renamed is None:
+            continue
+        session.execute(update(RecipeVersion).where(RecipeVersion.id == version_id).values(document=renamed))
+        if current.get(recipe_id) == version:
+            session.execute(
+                update(TriggerState)
+                .where(
+                    TriggerState.recipe_id == recipe_id,
+                    TriggerState.signature == recipe_store.trigger_signature(document),
+                )
+                .values(signature=recipe_store.trigger_signature(renamed))
+            )
 
 
 def public_view(connection: Connection, registry: Registry, vault: Vault) -> dict[str, Any]:

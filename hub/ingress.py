@@ -15,7 +15,7 @@ from werkzeug.datastructures import Headers
 from hub import recipe_store
 from hub.app import runtime
 from hub.db.models import HookEndpoint, Recipe, RecipeVersion
-from hub.engine.intake import Stored, resolve_waits, store_events
+from hub.engine.intake import Stored, WaitEndpoint, resolve_waits, store_events
 from hub.engine.poller import build_context
 from hub.engine.subscriptions import endpoint_subscription
 from hub.jsonutil import dumps
@@ -176,10 +176,14 @@ def receive(token: str) -> Response:
             start_runs=wait_step is None,
         )
         run_ids = [s.run_id for s in stored if s.run_id]
+        kept_for = None  # an event at a wait step's own URL may beat its run there: kept for a while
+        if wait_step is not None:
+            window, most = rt.settings.wait_event_window_s, rt.settings.wait_event_max
+            kept_for = WaitEndpoint(recipe.id, wait_step, window, most)
         for item, result in zip(events, stored, strict=True):
             if not result.duplicate:
                 run_ids.extend(
-                    resolve_waits(session, connector.id, trigger.key, ctx.connection_id, item.data)
+                    resolve_waits(session, connector.id, trigger.key, ctx.connection_id, item.data, kept_for)
                 )
         return stored, run_ids
 

@@ -176,6 +176,43 @@ def _check_connection(connector: Connector, name: str | None, path: str, lookup:
         )
 
 
+WAKING_KINDS = ("webhook", "polling")  # a schedule tick carries nothing a wait could match
+
+
+def _check_wait(connector: Connector, step: dict[str, Any], base: str) -> None:
+    """A wait_for step's trigger must be one that can wake a wait, with a config it accepts: checked at
+    save like an action's input, not first when a run parks (or when the vendor registration fails)."""
+    waited = connector.trigger(step["trigger"])
+    if waited is None:
+        keys = ", ".join(connector.trigger_map) or "none"
+        raise RecipeError(
+            f"{base}.trigger: connector '{connector.id}' has no trigger '{step['trigger']}' "
+            f"(triggers: {keys})",
+            path=f"{base}.trigger",
+        )
+    if waited.kind not in WAKING_KINDS:
+        raise RecipeError(
+            f"{base}.trigger: {connector.id}.{waited.key} is a {waited.kind} trigger; a wait_for step "
+            "needs a webhook or polling trigger",
+            path=f"{base}.trigger",
+        )
+    _check_templates(step.get("match") or {}, f"{base}.match")
+    config = step.get("config") or {}
+    path = f"{base}.config"
+    if waited.kind == "webhook":
+        _refuse_templates(config, path, f"{connector.id}.{waited.key}")
+    else:
+        _check_templates(config, path)
+    templated = next(_template_paths(config, path), None) is not None
+    validate_against(waited.config_schema, config, path, allow_templates=templated)
+    if templated:  # a polling wait's config is rendered per run and checked again when the run parks
+        return
+    try:
+        waited.check_config(config)
+    except PermanentError as exc:
+        raise RecipeError(f"{path}: {exc.message}", path=path) from exc
+
+
 def validate_document(document: Any, registry: Registry, lookup: ConnectionLookup) -> dict[str, Any]:
     """Validate a recipe document fully; return it with defaults filled. Raises RecipeError with a path."""
     if not isinstance(document, dict):
@@ -221,19 +258,7 @@ def validate_document(document: Any, registry: Registry, lookup: ConnectionLooku
         step_connector = _connector(registry, step["connector"], f"{base}.connector")
         _check_connection(step_connector, step.get("connection"), f"{base}.connection", lookup)
         if kind == "wait_for":
-            waited = step_connector.trigger(step["trigger"])
-            if waited is None:
-                raise RecipeError(
-                    f"{base}.trigger: connector '{step_connector.id}' has no trigger '{step['trigger']}'",
-                    path=f"{base}.trigger",
-                )
-            _check_templates(step.get("match") or {}, f"{base}.match")
-            if waited.kind == "webhook":
-                _refuse_templates(
-                    step.get("config") or {}, f"{base}.config", f"{step_connector.id}.{waited.key}"
-                )
-            else:
-                _check_templates(step.get("config") or {}, f"{base}.config")
+            _check_wait(step_connector, step, base)
             continue
         action = step_connector.action(step["action"])
         if action is None:

@@ -269,6 +269,26 @@ class Wait(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
+class PendingWaitEvent(Base):
+    """An event sent to a wait_for step's hook URL that no parked run matched yet: an approval callback
+    can beat its run to the wait, so it is kept for a while and matched when a run parks."""
+
+    __tablename__ = "pending_wait_events"
+    __table_args__ = (Index("ix_pending_wait_events_trigger", "connector", "trigger"),)
+    id: Mapped[int] = mapped_column(ID, primary_key=True)
+    connector: Mapped[str] = mapped_column(String(100))
+    trigger: Mapped[str] = mapped_column(String(100))
+    connection_id: Mapped[int | None] = mapped_column(ForeignKey("connections.id", ondelete="SET NULL"))
+    # the hook endpoint it came in at: a wait_for step of a recipe
+    recipe_id: Mapped[int] = mapped_column(ForeignKey("recipes.id", ondelete="CASCADE"), index=True)
+    step_id: Mapped[str] = mapped_column(String(100))
+    data: Mapped[dict[str, Any]] = mapped_column(JSONType)
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+    # the run whose wait took it; no foreign key, so a deleted run never makes it takeable again
+    consumed_by: Mapped[int | None] = mapped_column(BigInteger)
+
+
 class AuditEntry(Base):
     __tablename__ = "audit_log"
     id: Mapped[int] = mapped_column(ID, primary_key=True)

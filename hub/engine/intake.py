@@ -2,19 +2,30 @@
 
 One transaction holds an event, its dedupe record and its run, so a crash can neither lose an
 accepted event nor start it twice. Events also wake runs parked on a matching `wait_for`.
+
+An event sent to a wait_for step's own hook URL can beat its run to the wait (a vendor calling back
+before the run has parked): one that wakes no run is kept for a bounded window, and a run parking on
+a matching wait takes it instead of waiting. On PostgreSQL a parking run and such an arriving event
+take one transaction lock per connector and trigger, so neither can miss the other; SQLite has one
+writer at a time.
 """
 
 from __future__ import annotations
 
+import hashlib
+import logging
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import delete, func, select, text, update
 from sqlalchemy.orm import Session
 
-from hub.db.models import Event, Run, SeenItem, StepRun, Wait, utcnow
+from hub.db.models import Event, PendingWaitEvent, Run, SeenItem, StepRun, Wait, utcnow
 from hub.engine import statements as sql
 from hub.sdk.types import TriggerEvent
+
+log = logging.getLogger("hub.intake")
 
 
 @dataclass
@@ -48,21 +59,127 @@ def matches(match: dict[str, Any], data: dict[str, Any]) -> bool:
     return all(_same(lookup_path(data, path), expected) for path, expected in match.items())
 
 
+@dataclass(frozen=True)
+class WaitEndpoint:
+    """The wait_for step whose hook URL an event came in at, and how long (and how many) to keep such
+    events that wake no run yet."""
+
+    recipe_id: int
+    step_id: str
+    window_s: float
+    max_kept: int
+
+
+def _same_connection(wait_connection: int | None, event_connection: int | None) -> bool:
+    return wait_connection is None or event_connection is None or wait_connection == event_connection
+
+
+def serialize_waits(session: Session, connector: str, trigger: str) -> None:
+    """Order this transaction after any other parking or keeping wait events of this trigger (PostgreSQL;
+    SQLite writers are one at a time already). Take it before writing a run row: both sides lock in
+    this order."""
+    if session.get_bind().dialect.name != "postgresql":
+        return
+    digest = hashlib.blake2b(f"wait:{connector}.{trigger}".encode(), digest_size=8).digest()
+    key = int.from_bytes(digest, "big", signed=True)
+    session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": key})
+
+
 def resolve_waits(
-    session: Session, connector: str, trigger: str, connection_id: int | None, data: dict[str, Any]
+    session: Session,
+    connector: str,
+    trigger: str,
+    connection_id: int | None,
+    data: dict[str, Any],
+    kept_for: WaitEndpoint | None = None,
 ) -> list[int]:
-    """Finish every wait_for step this event satisfies; returns the runs to dispatch again."""
+    """Finish every wait_for step this event satisfies; returns the runs to dispatch again. An event that
+    came in at a wait step's hook URL (`kept_for`) and wakes no run is kept for a run yet to park."""
+    if kept_for is not None:
+        serialize_waits(session, connector, trigger)
     candidates = sql.rows(session, sql.WAITS_FOR, {"b_connector": connector, "b_trigger": trigger})
     woken: list[int] = []
     for wait_id, wait_connection, match in candidates:
-        if wait_connection is not None and connection_id is not None and wait_connection != connection_id:
+        if not _same_connection(wait_connection, connection_id):
             continue
         if not matches(match or {}, data):
             continue
         wait = session.get(Wait, wait_id)
         if wait is not None and (run_id := finish_wait(session, wait, data)) is not None:
             woken.append(run_id)
+    if kept_for is not None and not woken:
+        _keep(session, kept_for, connector, trigger, connection_id, data)
     return woken
+
+
+def _keep(
+    session: Session,
+    endpoint: WaitEndpoint,
+    connector: str,
+    trigger: str,
+    connection_id: int | None,
+    data: dict[str, Any],
+) -> None:
+    now = utcnow()
+    held = session.scalar(select(func.count()).select_from(PendingWaitEvent)) or 0
+    if held >= endpoint.max_kept:
+        oldest = select(PendingWaitEvent.id).order_by(PendingWaitEvent.id).limit(held - endpoint.max_kept + 1)
+        session.execute(
+            delete(PendingWaitEvent).where(PendingWaitEvent.id.in_(oldest.scalar_subquery())),
+            execution_options={"synchronize_session": False},
+        )
+        log.warning("event=wait_events_full kept=%s dropped_oldest=%s", held, held - endpoint.max_kept + 1)
+    session.add(
+        PendingWaitEvent(
+            connector=connector,
+            trigger=trigger,
+            connection_id=connection_id,
+            recipe_id=endpoint.recipe_id,
+            step_id=endpoint.step_id,
+            data=data,
+            received_at=now,
+            expires_at=now + timedelta(seconds=endpoint.window_s),
+        )
+    )
+
+
+def take_kept_event(
+    session: Session,
+    connector: str,
+    trigger: str,
+    connection_id: int | None,
+    match: dict[str, Any],
+    run_id: int,
+) -> dict[str, Any] | None:
+    """For a run about to park: the oldest kept event its wait matches (by the rules an arriving event
+    is matched by), taken for `run_id` so no other run can take it; None when there is none."""
+    kept = session.execute(
+        select(PendingWaitEvent.id, PendingWaitEvent.connection_id, PendingWaitEvent.data)
+        .where(
+            PendingWaitEvent.connector == connector,
+            PendingWaitEvent.trigger == trigger,
+            PendingWaitEvent.consumed_by.is_(None),
+            PendingWaitEvent.expires_at > utcnow(),
+        )
+        .order_by(PendingWaitEvent.id)
+    ).all()
+    for event_id, event_connection, data in kept:
+        if not _same_connection(connection_id, event_connection) or not matches(match, data):
+            continue
+        taken = session.execute(
+            update(PendingWaitEvent)
+            .where(PendingWaitEvent.id == event_id, PendingWaitEvent.consumed_by.is_(None))
+            .values(consumed_by=run_id)
+        )
+        if taken.rowcount == 1:
+            return data
+    return None
+
+
+def purge_kept_events(session: Session) -> int:
+    """Forget kept wait events whose window has passed, taken or not; how many went."""
+    expired = delete(PendingWaitEvent).where(PendingWaitEvent.expires_at <= utcnow())
+    return session.execute(expired, execution_options={"synchronize_session": False}).rowcount
 
 
 def finish_wait(session: Session, wait: Wait, data: dict[str, Any]) -> int | None:

@@ -20,11 +20,12 @@ from sqlalchemy import select, update
 from hub import templating
 from hub.connections import merged_fields
 from hub.db.models import Connection, Run, Wait, utcnow
+from hub.engine import intake
 from hub.engine import statements as sql
 from hub.engine.actions import PARKED, ActionSteps, error_info
 from hub.jsonutil import dumps
 from hub.recipe_store import hook_urls
-from hub.recipes import step_type
+from hub.recipes import step_type, validate_against
 from hub.sdk.errors import PermanentError, RecipeError
 
 if TYPE_CHECKING:
@@ -311,6 +312,8 @@ class Runner(ActionSteps):
         return PARKED
 
     def _wait_for(self, phase: str, index: int, step: dict[str, Any], path: str) -> Any:
+        """Park the run on a matching event, or take one that came in before it parked. The wait row and
+        the run's release are one write, so an event arriving in between finds a parked run."""
         match = templating.render_value(step.get("match") or {}, self.context, f"{path}.match")
         if self.run.dry_run:
             self._save_step(phase, index, step["id"], status="succeeded", input={"match": match}, output={})
@@ -322,38 +325,57 @@ class Runner(ActionSteps):
         connector = self.rt.registry.get(step["connector"])
         trigger = connector.trigger(step["trigger"]) if connector else None
         polled = trigger is not None and trigger.kind == "polling"
-        config = (
-            templating.render_value(step.get("config") or {}, self.context, f"{path}.config")
-            if polled
-            else None
-        )
+        config = None
+        if polled:
+            config = templating.render_value(step.get("config") or {}, self.context, f"{path}.config")
+            validate_against(trigger.config_schema, config, f"{path}.config", allow_templates=False)
+            try:
+                trigger.check_config(config)
+            except PermanentError as exc:
+                raise RecipeError(f"{path}.config: {exc.message}", path=f"{path}.config") from exc
         timeout = step.get("timeout_s")
+        release = self.release_params("waiting")
         with self.db.transaction() as session:
+            intake.serialize_waits(session, step["connector"], step["trigger"])  # before the run row
             self._renew(session)
-            self._state(
-                session,
-                phase,
-                index,
-                step["id"],
-                status="waiting",
-                input={"match": match},
-                started_at=utcnow(),
+            early = intake.take_kept_event(
+                session, step["connector"], step["trigger"], connection_id, match, self.run_id
             )
-            session.add(
-                Wait(
-                    run_id=self.run_id,
-                    step_id=step["id"],
-                    recipe_id=self.run.recipe_id,
-                    connector=step["connector"],
-                    trigger=step["trigger"],
-                    connection_id=connection_id,
-                    match=match,
-                    expires_at=utcnow() + timedelta(seconds=float(timeout)) if timeout else None,
-                    config=config,
-                    next_poll_at=utcnow() if polled else None,
+            now = utcnow()
+            if early is not None:
+                self._state(
+                    session,
+                    phase,
+                    index,
+                    step["id"],
+                    status="succeeded",
+                    input={"match": match},
+                    output=early,
+                    started_at=now,
+                    finished_at=now,
                 )
-            )
-        self._release("waiting")
+            else:
+                waiting = {"status": "waiting", "input": {"match": match}, "started_at": now}
+                self._state(session, phase, index, step["id"], **waiting)
+                session.add(
+                    Wait(
+                        run_id=self.run_id,
+                        step_id=step["id"],
+                        recipe_id=self.run.recipe_id,
+                        connector=step["connector"],
+                        trigger=step["trigger"],
+                        connection_id=connection_id,
+                        match=match,
+                        expires_at=now + timedelta(seconds=float(timeout)) if timeout else None,
+                        config=config,
+                        next_poll_at=now if polled else None,
+                    )
+                )
+                self._release_in(session, release)
+        if early is not None:
+            self.context["steps"][step["id"]] = early
+            return None
+        self._released("waiting")
         return PARKED
 
     def _connection(self, name: str, path: str) -> tuple[Connection, dict[str, Any]]:

@@ -10,19 +10,28 @@ may hold secrets (a per-webhook signing secret): `{"sealed": <vault token>}` of
 `{"trigger": <registration> | None, "waits": {<step id>: <registration>}}`. A row written before
 sealing (one plaintext `{"spec", "hook_url", "state"}` registration of the trigger) is still read, and
 sealed at the next sync.
+
+Syncs of one recipe run one at a time (a lease row per recipe, on SQLite and PostgreSQL alike): two
+at once (two saves, a save and an enable, two processes) would each find nothing registered and each
+register a webhook with the vendor, one of them orphaned.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+import secrets
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import select
+from sqlalchemy import delete, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from hub import jsonutil, recipe_store
-from hub.db.models import HookEndpoint, Recipe, RecipeVersion, TriggerState
+from hub.db.models import HookEndpoint, Lease, Recipe, RecipeVersion, TriggerState, utcnow
 from hub.engine.poller import build_context
 from hub.recipes import iter_steps, step_type
 from hub.sdk.connector import WebhookTrigger
@@ -37,6 +46,9 @@ log = logging.getLogger("hub.subscriptions")
 Registrations = dict[str, Any]  # {"trigger": registration | None, "waits": {step id: registration}}
 Slot = str | None  # None: the recipe's trigger; otherwise a wait_for step id
 SEALED = "sealed"
+# Longer than a sync's vendor calls take; a lease left by a crashed process lapses after it.
+SYNC_LEASE_S = 300.0
+SYNC_POLL_S = 0.05
 
 
 def _spec_key(spec: dict[str, Any]) -> list[Any]:
@@ -147,8 +159,38 @@ def _where(slot: Slot) -> str:
     return "" if slot is None else f" for wait step '{slot}'"
 
 
+@contextmanager
+def _one_sync_at_a_time(rt: Runtime, recipe_id: int) -> Iterator[None]:
+    """Hold the recipe's sync lease; a second sync waits here, then reads what the first registered."""
+    name, owner = f"subscriptions:{recipe_id}", secrets.token_hex(8)
+    while not _take_lease(rt, name, owner):
+        time.sleep(SYNC_POLL_S)
+    try:
+        yield
+    finally:
+        with rt.db.transaction() as session:
+            session.execute(delete(Lease).where(Lease.name == name, Lease.owner == owner))
+
+
+def _take_lease(rt: Runtime, name: str, owner: str) -> bool:
+    """An insert only one caller wins (an expired lease is removed first)."""
+    now = utcnow()
+    try:
+        with rt.db.transaction() as session:
+            session.execute(delete(Lease).where(Lease.name == name, Lease.expires_at <= now))
+            session.add(Lease(name=name, owner=owner, expires_at=now + timedelta(seconds=SYNC_LEASE_S)))
+    except IntegrityError:
+        return False
+    return True
+
+
 def sync_subscription(rt: Runtime, recipe_id: int) -> str | None:
     """Make the vendor's registrations match the recipe; returns the problems to show, or None."""
+    with _one_sync_at_a_time(rt, recipe_id):
+        return _sync(rt, recipe_id)
+
+
+def _sync(rt: Runtime, recipe_id: int) -> str | None:
     with rt.db.transaction() as session:
         recipe = session.get(Recipe, recipe_id)
         if recipe is None:

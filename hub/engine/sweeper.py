@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 from sqlalchemy import and_, or_, select
 
 from hub.db.models import Run, StepRun, Wait, utcnow
+from hub.engine.intake import purge_kept_events
 
 if TYPE_CHECKING:
     from hub.runtime import Runtime
@@ -56,6 +57,7 @@ def due_runs(runtime: Runtime, fresh_s: float = FRESH_S) -> list[int]:
 
 
 def sweep(runtime: Runtime, fresh_s: float = FRESH_S) -> int:
+    runtime.db.write(purge_kept_events)
     run_ids = expire_waits(runtime) + due_runs(runtime, fresh_s)
     runtime.dispatch(run_ids)
     return len(run_ids)

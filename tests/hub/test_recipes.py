@@ -11,7 +11,7 @@ from hub.recipes import keep_secrets, recipe_schema, validate_document, without_
 from hub.registry import Registry
 from hub.sdk.errors import RecipeError
 
-CONNECTIONS = {"smtp": "email", "api": "http", "oa": "feishu"}
+CONNECTIONS = {"smtp": "email", "api": "http", "oa": "feishu", "crm": "salesforce"}
 
 
 @pytest.fixture(scope="module")
@@ -159,6 +159,64 @@ def test_polling_wait_config_keeps_templates(registry: Registry) -> None:
     assert check(registry, doc)["steps"][3]["config"] == config
     doc["steps"][3]["config"]["instance_code"] = "{{ steps.call.body. }}"
     assert error_path(registry, doc) == "$.steps[3].config.instance_code"  # still compiled at save
+
+
+@pytest.mark.parametrize(
+    ("change", "path", "words"),
+    [
+        (lambda w: w.update(trigger="nope"), "$.steps[3].trigger", "has no trigger 'nope'"),
+        (
+            lambda w: w.update(connector="schedule", trigger="cron", connection=None),
+            "$.steps[3].trigger",
+            "schedule trigger",
+        ),
+        (lambda w: w["config"].update(colour="red"), "$.steps[3].config", "colour"),
+        (lambda w: w["config"].update(statuses=["DONE"]), "$.steps[3].config.statuses[0]", "DONE"),
+        (lambda w: w["config"].update(max_age_s=-1), "$.steps[3].config.max_age_s", "-1"),
+        (lambda w: w.update(connection="missing"), "$.steps[3].connection", "unknown connection"),
+        (lambda w: w.update(connection="smtp"), "$.steps[3].connection", "belongs to connector 'email'"),
+        (lambda w: w.pop("connection"), "$.steps[3].connection", "needs a connection"),
+        (lambda w: w.update(match=["instance_code"]), "$.steps[3].match", "not of type 'object'"),
+        (lambda w: w.update(match={"a": {"b": 1}}), "$.steps[3].match.a", "not of type"),
+        (lambda w: w.update(timeout_s=0), "$.steps[3].timeout_s", "minimum"),
+        (lambda w: w.update(timeout_s="1h"), "$.steps[3].timeout_s", "not of type 'number'"),
+    ],
+)
+def test_wait_for_step_is_checked_at_save_like_an_action(
+    registry: Registry, change: Any, path: str, words: str
+) -> None:
+    """The waited-for trigger, its config, its connection, match and timeout are judged at save."""
+    doc = base()
+    doc["steps"].append(approval_wait("approval_status", {"approval_code": "APR-1"}))
+    check(registry, doc)
+    change(doc["steps"][3])
+    with pytest.raises(RecipeError) as caught:
+        check(registry, doc)
+    assert caught.value.path == path
+    assert caught.value.message.startswith(f"{path}: ") and words in caught.value.message
+
+
+def test_polling_wait_config_is_checked_against_the_trigger(registry: Registry) -> None:
+    """Schema and check_config of a polling wait's trigger apply too; templated values wait for the run."""
+    doc = base()
+    doc["steps"].append(approval_wait("approval_status_poll", {}))
+    assert error_path(registry, doc) == "$.steps[3].config"  # approval_code is required
+    doc["steps"][3]["config"] = {"approval_code": "APR-1", "lookback_hours": "{{ event.hours }}"}
+    check(registry, doc)
+    wait = {
+        "id": "changed",
+        "type": "wait_for",
+        "connector": "salesforce",
+        "trigger": "record_changed",
+        "connection": "crm",
+        "config": {"sobject": "Opportunity; DROP"},
+    }
+    doc["steps"][3] = wait
+    with pytest.raises(RecipeError) as caught:
+        check(registry, doc)
+    assert caught.value.path == "$.steps[3].config" and "sObject" in caught.value.message
+    wait["config"]["sobject"] = "{{ event.kind }}"  # known only once rendered for the run
+    check(registry, doc)
 
 
 def test_bad_cron_is_caught_at_save(registry: Registry) -> None:

@@ -7,7 +7,8 @@ from typing import Any
 
 from sqlalchemy import select
 
-from hub.db.models import Connection
+from hub.db.models import Connection, RecipeVersion, TriggerState
+from hub.recipe_store import trigger_signature
 from hub.runtime import Runtime
 from tests.hub.api.conftest import audit_log, make_connection, two_step_recipe
 
@@ -125,3 +126,50 @@ def test_connection_in_use_by_an_enabled_recipe(client: Any, runtime: Runtime, k
     assert client.get(f"/api/v1/connections/{connection['id']}", headers=editor).status_code == 404
     actions = [a for who, a in audit_log(runtime) if who == "editor@example.com"]
     assert actions[0] == "connection.create" and actions[-1] == "connection.delete"
+
+
+def test_renaming_a_connection_carries_disabled_recipes_along(
+    client: Any, runtime: Runtime, kit: Any, headers: H
+) -> None:
+    """Recipes name their connections: a rename used to leave a disabled recipe naming one that no
+    longer exists (its test runs failed, re-saving it was refused). Every version now names the new one."""
+    editor = headers["editor"]
+    connection = make_connection(client, editor)
+    made = client.post("/api/v1/recipes", json=two_step_recipe(enabled=False), headers=editor).get_json()
+    path = f"/api/v1/recipes/{made['id']}"
+    assert client.put(path, json=two_step_recipe(enabled=False, name="v2"), headers=editor).status_code == 200
+    other = client.post(
+        "/api/v1/recipes", json={**two_step_recipe(enabled=False), "steps": []}, headers=editor
+    ).get_json()
+    with runtime.db.transaction() as session:
+        before = session.scalar(select(TriggerState.signature).where(TriggerState.recipe_id == made["id"]))
+
+    rename = client.put(f"/api/v1/connections/{connection['id']}", json={"name": "kit-2"}, headers=editor)
+    assert rename.status_code == 200, rename.get_json()
+    for version in (1, 2):
+        document = client.get(f"{path}/versions/{version}", headers=editor).get_json()["document"]
+        named = {document["trigger"]["connection"]} | {s["connection"] for s in document["steps"]}
+        assert named == {"kit-2"}, version
+    assert (
+        client.get(f"/api/v1/recipes/{other['id']}", headers=editor).get_json()["document"]["trigger"][
+            "connection"
+        ]
+        == "kit-2"
+    )
+    with runtime.db.transaction() as session:  # same source under a new name: the poll cursor stays
+        after = session.scalar(select(TriggerState.signature).where(TriggerState.recipe_id == made["id"]))
+        assert before != after
+        document = session.scalar(
+            select(RecipeVersion.document).where(
+                RecipeVersion.recipe_id == made["id"], RecipeVersion.version == 2
+            )
+        )
+        assert after == trigger_signature(document)
+    run = client.post(f"{path}/test", json={"event": {"v": "x"}, "dry_run": False}, headers=editor).get_json()
+    assert run["status"] == "succeeded", run
+    current = client.get(path, headers=editor).get_json()["document"]
+    assert client.put(path, json=current, headers=editor).status_code == 200  # re-saving is accepted
+    # an enabled recipe using it still refuses the rename (its runs hold the document)
+    assert client.post(f"{path}/enable", headers=editor).status_code == 200
+    refused = client.put(f"/api/v1/connections/{connection['id']}", json={"name": "kit-3"}, headers=editor)
+    assert refused.status_code == 409

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections import deque
+from collections.abc import Callable
 from typing import Any
 
 from hub.registry import Registry
@@ -21,6 +22,8 @@ class _Scripted(Action):
         kit.calls.append(
             {"action": self.key, "inputs": inputs, "key": ctx.idempotency_key, "conn": ctx.connection}
         )
+        if kit.during_call is not None:
+            kit.during_call(inputs)
         if kit.script:
             outcome = kit.script.popleft()
             if isinstance(outcome, BaseException):
@@ -41,6 +44,7 @@ class Charge(_Scripted):
 class Items(PollingTrigger):
     key = "items"
     default_interval_s = 60
+    config_schema = {"type": "object", "properties": {"instance": {"type": "string"}}}
 
     def poll(self, ctx: Context, config: dict[str, Any], cursor: str | None) -> PollResult:
         kit: EngineKit = self.connector  # type: ignore[assignment]
@@ -89,6 +93,7 @@ class EngineKit(Connector):
         self.polls: list[dict[str, Any]] = []
         self.registered: list[dict[str, Any]] = []
         self.subscribe_error: BaseException | None = None
+        self.during_call: Callable[[dict[str, Any]], None] | None = None  # e.g. a vendor calling back
 
 
 def kit_registry() -> tuple[Registry, EngineKit]:

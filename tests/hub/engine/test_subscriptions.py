@@ -5,7 +5,10 @@ back to verify/parse as ctx.subscription, and removed when the step, the config 
 from __future__ import annotations
 
 import json
+import threading
+import time
 from collections.abc import Iterator
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -14,7 +17,7 @@ from sqlalchemy import select
 
 from hub.app import create_app
 from hub.config import Settings
-from hub.db.models import TriggerState
+from hub.db.models import Lease, TriggerState, utcnow
 from hub.engine.executor import InlineExecutor
 from hub.engine.subscriptions import open_registrations, reseal_all, sync_subscription
 from hub.recipe_store import delete_recipe, get_recipe, hook_urls, save_recipe, set_enabled
@@ -37,10 +40,13 @@ class Topic(WebhookTrigger):
         vendor: Vendor = self.connector  # type: ignore[assignment]
         if config.get("topic") in vendor.refuse:
             raise PermanentError(f"topic {config['topic']} is not allowed")
-        vendor.serial += 1
-        webhook = {"id": f"wh-{vendor.serial}", "url": hook_url, "topic": config.get("topic")}
+        time.sleep(vendor.answer_s)
+        with vendor.lock:
+            vendor.serial += 1
+            serial = vendor.serial
+        webhook = {"id": f"wh-{serial}", "url": hook_url, "topic": config.get("topic")}
         vendor.webhooks[webhook["id"]] = webhook
-        return {"id": webhook["id"], "secret": f"secret-{vendor.serial}"}
+        return {"id": webhook["id"], "secret": f"secret-{serial}"}
 
     def unsubscribe(self, ctx: Context, config: dict[str, Any], state: dict[str, Any]) -> None:
         vendor: Vendor = self.connector  # type: ignore[assignment]
@@ -84,6 +90,8 @@ class Vendor(Connector):
         self.refuse: set[str] = set()
         self.refuse_removal = False
         self.seen: list[dict[str, Any] | None] = []
+        self.answer_s = 0.0  # how long a registration takes
+        self.lock = threading.Lock()
 
     def topics(self) -> dict[str, str]:
         """topic -> the hook URL it is registered at."""
@@ -180,6 +188,43 @@ def test_trigger_and_each_webhook_wait_step_are_registered_at_their_own_url(
     with runtime.db.transaction() as session:
         delete_recipe(session, get_recipe(session, recipe_id))
     assert sync_subscription(runtime, recipe_id) is None and vendor.webhooks == {}
+
+
+def test_two_syncs_at_once_register_the_webhook_once(rt: tuple[Runtime, Vendor]) -> None:
+    """Both would find nothing registered and register: the second now waits for the first."""
+    runtime, vendor = rt
+    vendor.answer_s = 0.3  # a vendor answering slowly keeps the first sync busy while the second starts
+    recipe_id, urls = save(runtime, document([wait("paid", "payments")]))
+    start = threading.Barrier(2)
+    problems: list[str | None] = []
+
+    def sync() -> None:
+        start.wait()
+        problems.append(sync_subscription(runtime, recipe_id))
+
+    threads = [threading.Thread(target=sync) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(30)
+    assert problems == [None, None]
+    assert vendor.serial == 2  # the trigger and the wait step, once each
+    assert vendor.topics() == {"orders": urls["webhook_url"], "payments": urls["wait_urls"]["paid"]}
+    registrations = open_registrations(runtime.vault, stored(runtime, recipe_id))
+    assert {registrations["trigger"]["state"]["id"], registrations["waits"]["paid"]["state"]["id"]} == set(
+        vendor.webhooks
+    )
+
+
+def test_a_sync_lease_left_by_a_crashed_process_lapses(rt: tuple[Runtime, Vendor]) -> None:
+    runtime, vendor = rt
+    recipe_id, _urls = save(runtime, document([]))
+    with runtime.db.transaction() as session:
+        expired = utcnow() - timedelta(seconds=1)
+        session.add(Lease(name=f"subscriptions:{recipe_id}", owner="gone", expires_at=expired))
+    assert sync_subscription(runtime, recipe_id) is None and vendor.serial == 1
+    with runtime.db.transaction() as session:
+        assert session.scalar(select(Lease.name).where(Lease.name.like("subscriptions:%"))) is None
 
 
 def test_verify_gets_the_state_of_the_endpoint_being_hit(rt: tuple[Runtime, Vendor]) -> None:
