@@ -7,10 +7,10 @@ from decimal import Decimal
 from typing import Any
 
 from connectors.feishu.client import call, request_uuid, subscribe_approval
-from hub import jsonutil
 from hub.sdk.connector import Action
 from hub.sdk.context import Context
 from hub.sdk.errors import PermanentError
+from hub.sdk.http import dumps_json
 
 INSTANCE_STATUSES = [
     "PENDING",
@@ -35,7 +35,7 @@ def form_string(form: Any) -> str:
         if not isinstance(parsed, list):
             raise PermanentError("Feishu: `form` must be a list of widget values")
         return form
-    return jsonutil.dumps(form, compact=True)
+    return dumps_json(form).decode("utf-8")
 
 
 def parse_form(value: Any) -> Any:
@@ -231,7 +231,7 @@ class SendMessage(Action):
         body: dict[str, Any] = {
             "receive_id": inputs["receive_id"],
             "msg_type": inputs["msg_type"],
-            "content": content if isinstance(content, str) else jsonutil.dumps(content, compact=True),
+            "content": content if isinstance(content, str) else dumps_json(content).decode("utf-8"),
         }
         dedupe = request_uuid(ctx, inputs.get("uuid"))
         if dedupe:

@@ -27,7 +27,12 @@ class KeySecretAuth(Auth):
 
     def schema_properties(self) -> dict[str, dict[str, Any]]:
         return {
-            "api_key": {"type": "string", "title": "API key", "description": "Only needed for polling."},
+            "api_key": {
+                "type": "string",
+                "title": "API key",
+                "description": "Only needed for polling.",
+                "x-secret": False,  # the Basic-auth user name beside api_secret, not a secret itself
+            },
             "api_secret": secret_field("API secret"),
         }
 

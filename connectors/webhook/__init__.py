@@ -8,6 +8,7 @@ from connectors.webhook.signing import check_hmac_sha256, check_standard_webhook
 from hub.sdk.connector import Action, Connector, WebhookTrigger
 from hub.sdk.context import Context
 from hub.sdk.errors import PermanentError
+from hub.sdk.http import dumps_json
 from hub.sdk.types import InboundRequest, TriggerEvent
 
 DROPPED_HEADERS = {"authorization", "cookie", "proxy-authorization"}
@@ -109,9 +110,7 @@ class Post(Action):
     sample_output = {"status": 200, "json": {"ok": True}, "text": '{"ok": true}'}
 
     def perform(self, ctx: Context, inputs: dict[str, Any]) -> dict[str, Any]:
-        from hub.jsonutil import dumps
-
-        body = dumps(inputs.get("json")).encode("utf-8")
+        body = dumps_json(inputs.get("json"))
         headers = {"Content-Type": "application/json", **(inputs.get("headers") or {})}
         if inputs.get("secret"):
             headers[inputs.get("signature_header") or "X-Signature"] = "sha256=" + hmac_hex(

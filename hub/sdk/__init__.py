@@ -1,0 +1,69 @@
+"""The connector SDK: everything a connector imports, from one place.
+
+A connector (built in or a third-party package found through the `hub.connectors` entry point)
+imports only from `hub.sdk`; the rest of the hub is free to change underneath it. The submodules
+stay importable, but these names are the supported surface. `hub.sdk.testing` is the contract suite
+as a pytest plugin, kept out of this module so the hub never imports pytest at run time.
+"""
+
+from __future__ import annotations
+
+from hub.sdk.auth import ApiKeyAuth, Auth, BasicAuth, BearerAuth, OAuth2, secret_field
+from hub.sdk.connector import (
+    Action,
+    Connector,
+    PollingTrigger,
+    ScheduleTrigger,
+    Trigger,
+    WebhookTrigger,
+)
+from hub.sdk.context import Context, SecretStore, TokenCache
+from hub.sdk.errors import (
+    AuthError,
+    BlockedAddressError,
+    ConnectorError,
+    HubError,
+    PermanentError,
+    RetryableError,
+    SignatureError,
+)
+from hub.sdk.http import HttpClient, HttpResponse, dumps_json, parse_retry_after, redact
+from hub.sdk.netguard import is_forbidden_address
+from hub.sdk.oauth import ensure_token
+from hub.sdk.types import InboundRequest, PollResult, TriggerEvent, WebhookResponse
+
+__all__ = [
+    "Action",
+    "ApiKeyAuth",
+    "Auth",
+    "AuthError",
+    "BasicAuth",
+    "BearerAuth",
+    "BlockedAddressError",
+    "Connector",
+    "ConnectorError",
+    "Context",
+    "HttpClient",
+    "HttpResponse",
+    "HubError",
+    "InboundRequest",
+    "OAuth2",
+    "PermanentError",
+    "PollResult",
+    "PollingTrigger",
+    "RetryableError",
+    "ScheduleTrigger",
+    "SecretStore",
+    "SignatureError",
+    "TokenCache",
+    "Trigger",
+    "TriggerEvent",
+    "WebhookResponse",
+    "WebhookTrigger",
+    "dumps_json",
+    "ensure_token",
+    "is_forbidden_address",
+    "parse_retry_after",
+    "redact",
+    "secret_field",
+]

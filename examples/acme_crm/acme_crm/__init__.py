@@ -1,0 +1,111 @@
+"""Acme CRM, a made-up vendor: how a third-party package adds a connector to the hub.
+
+It imports only `hub.sdk`, registers itself through the `hub.connectors` entry point (pyproject.toml),
+and runs the hub's connector contract on itself (tests/test_contract.py). Acme's API, as this
+example imagines it: bearer API keys; `POST /v1/contacts` honouring an `Idempotency-Key` header;
+webhooks signed with `X-Acme-Signature: t=<unix seconds>,v1=<hex HMAC-SHA256 of "<t>.<body>">`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import time
+from typing import Any
+
+from hub.sdk import (
+    Action,
+    BearerAuth,
+    Connector,
+    Context,
+    InboundRequest,
+    PermanentError,
+    SignatureError,
+    TriggerEvent,
+    WebhookTrigger,
+    secret_field,
+)
+
+SIGNATURE_HEADER = "X-Acme-Signature"
+TOLERANCE_S = 300  # a signed delivery older than this is refused as a replay
+
+
+def sign(secret: str, timestamp: int, body: bytes) -> str:
+    digest = hmac.new(secret.encode(), f"{timestamp}.".encode() + body, hashlib.sha256).hexdigest()
+    return f"t={timestamp},v1={digest}"
+
+
+def check_signature(secret: str, header: str | None, body: bytes, now: float | None = None) -> None:
+    """Constant-time comparison, and a timestamp window so a captured delivery cannot be replayed."""
+    if not secret:
+        raise SignatureError("the connection has no webhook_secret to check Acme's signature with")
+    parts = dict(part.split("=", 1) for part in (header or "").split(",") if "=" in part)
+    if not parts.get("t", "").isdigit() or "v1" not in parts:
+        raise SignatureError(f"{SIGNATURE_HEADER} is missing or not of the form t=...,v1=...")
+    timestamp = int(parts["t"])
+    if abs((time.time() if now is None else now) - timestamp) > TOLERANCE_S:
+        raise SignatureError(f"{SIGNATURE_HEADER} is more than {TOLERANCE_S} s old or in the future")
+    if not hmac.compare_digest(
+        sign(secret, timestamp, body).encode(), f"t={parts['t']},v1={parts['v1']}".encode()
+    ):
+        raise SignatureError(f"{SIGNATURE_HEADER} does not match the body")
+
+
+class ContactCreated(WebhookTrigger):
+    key = "contact_created"
+    title = "Contact created"
+    description = "Acme posts each new contact to the recipe's webhook URL."
+    output_schema = {
+        "type": "object",
+        "required": ["id", "email"],
+        "properties": {"id": {"type": "string"}, "email": {"type": "string"}, "name": {"type": "string"}},
+    }
+    sample = {"id": "c_123", "email": "ada@example.com", "name": "Ada Lovelace"}
+
+    def verify(self, ctx: Context, config: dict[str, Any], request: InboundRequest) -> None:
+        check_signature(
+            ctx.connection.get("webhook_secret") or "", request.header(SIGNATURE_HEADER), request.body
+        )
+
+    def parse(self, ctx: Context, config: dict[str, Any], request: InboundRequest) -> list[TriggerEvent]:
+        payload = request.json()
+        contact = payload.get("contact") if isinstance(payload, dict) else None
+        if not isinstance(contact, dict) or not contact.get("id"):
+            raise PermanentError("an Acme contact event carries a contact object with an id")
+        return [TriggerEvent(data=contact, id=str(contact["id"]))]
+
+
+class CreateContact(Action):
+    key = "create_contact"
+    title = "Create contact"
+    repeat_safe = True  # the Idempotency-Key header makes a repeat return the first result
+    input_schema = {
+        "type": "object",
+        "required": ["email"],
+        "additionalProperties": False,
+        "properties": {"email": {"type": "string", "format": "email"}, "name": {"type": "string"}},
+    }
+    output_schema = {"type": "object", "required": ["id"], "properties": {"id": {"type": "string"}}}
+    sample_output = {"id": "c_123"}
+
+    def perform(self, ctx: Context, inputs: dict[str, Any]) -> dict[str, Any]:
+        answer = ctx.http.post("/v1/contacts", json=inputs, idempotency_key=ctx.idempotency_key).json()
+        return {"id": str(answer["id"])}
+
+
+class AcmeCrm(Connector):
+    id = "acme_crm"
+    name = "Acme CRM"
+    category = "crm"
+    description = "An example third-party connector."
+    base_url = "https://api.acme-crm.example"
+    auth = BearerAuth()
+    connection_fields = {"webhook_secret": secret_field("Webhook signing secret")}
+    triggers = (ContactCreated,)
+    actions = (CreateContact,)
+
+    def test_connection(self, ctx: Context) -> str:
+        return f"signed in to {ctx.http.get('/v1/me').json().get('account', 'Acme')}"
+
+
+connector = AcmeCrm()

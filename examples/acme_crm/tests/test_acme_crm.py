@@ -1,0 +1,68 @@
+"""Acme's requests and signatures, against `responses` (never the network)."""
+
+from __future__ import annotations
+
+import json
+import time
+
+import pytest
+import responses
+from acme_crm import SIGNATURE_HEADER, connector, sign
+
+from hub.sdk import Context, InboundRequest, SignatureError
+
+SECRET = "whsec-test-only"
+
+
+def _context() -> Context:
+    return Context(connector=connector, connection={"token": "key-1", "webhook_secret": SECRET})
+
+
+@responses.activate
+def test_create_contact_posts_with_the_bearer_key_and_the_idempotency_key() -> None:
+    responses.post("https://api.acme-crm.example/v1/contacts", json={"id": 42}, status=201)
+    ctx = _context()
+    ctx.idempotency_key = "run-7:create"
+    out = connector.action("create_contact").perform(ctx, {"email": "ada@example.com"})
+    assert out == {"id": "42"}
+    sent = responses.calls[0].request
+    assert sent.headers["Authorization"] == "Bearer key-1"
+    assert sent.headers["Idempotency-Key"] == "run-7:create"
+    assert json.loads(sent.body) == {"email": "ada@example.com"}
+
+
+def _delivery(body: bytes, header: str) -> InboundRequest:
+    return InboundRequest(
+        method="POST",
+        url="https://hub.example/hooks/x",
+        path="/hooks/x",
+        headers={SIGNATURE_HEADER: header},
+        query={},
+        body=body,
+    )
+
+
+def test_a_signed_delivery_is_parsed() -> None:
+    body = json.dumps({"contact": {"id": "c_1", "email": "ada@example.com"}}).encode()
+    request = _delivery(body, sign(SECRET, int(time.time()), body))
+    trigger = connector.trigger("contact_created")
+    trigger.verify(_context(), {}, request)
+    assert [(e.id, e.data["email"]) for e in trigger.parse(_context(), {}, request)] == [
+        ("c_1", "ada@example.com")
+    ]
+
+
+@pytest.mark.parametrize(
+    "header",
+    [
+        None,
+        "t=1,v1=00",
+        sign(SECRET, int(time.time()) - 3600, b'{"contact": {"id": "c_1"}}'),  # a replay
+        sign("another-secret", int(time.time()), b'{"contact": {"id": "c_1"}}'),
+    ],
+)
+def test_unsigned_tampered_and_replayed_deliveries_are_refused(header: str | None) -> None:
+    with pytest.raises(SignatureError):
+        connector.trigger("contact_created").verify(
+            _context(), {}, _delivery(b'{"contact": {"id": "c_1"}}', header or "")
+        )
