@@ -46,11 +46,16 @@ class InboundRequest:
         is already size-capped by the hub before it gets here."""
         if self.content_type == "multipart/form-data":
             return _multipart_fields(self.header("Content-Type") or "", self.body)
-        try:  # strict: a percent-encoded lone surrogate or bad byte is refused, not replaced
+        try:
             text = self.body.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise InvalidBodyError(f"form body is not UTF-8: {exc.reason} at byte {exc.start}") from None
+        try:  # strict: a percent-encoded lone surrogate or bad byte is refused, not silently replaced
             pairs = parse_qsl(text, keep_blank_values=True, strict_parsing=False, errors="strict")
         except UnicodeDecodeError as exc:
-            raise InvalidBodyError(f"form body is not UTF-8: {exc.reason} at offset {exc.start}") from None
+            raise InvalidBodyError(
+                f"form body is not UTF-8: a percent-encoded field has an {exc.reason}"
+            ) from None
         return _grouped(pairs)
 
 
