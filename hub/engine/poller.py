@@ -229,9 +229,8 @@ def _quarantine(session: Session, recipe_id: int, version: int, item: TriggerEve
     in the run list with the reason as its error and notifies whoever the failure steps notify."""
     item_id = _storable_id(item.id)
     message = f"poll item {item_id} could not be stored: {reason}"
-    placeholder = TriggerEvent(
-        data={"quarantined": {"item_id": item_id, "reason": message, "preview": _preview(item.data)}},
-        id=item_id,
+    placeholder = TriggerEvent(  # no id: the seen-item record already keeps it from repeating
+        data={"quarantined": {"item_id": item_id, "reason": message, "preview": _preview(item.data)}}
     )
     stored = store_events(
         session,
