@@ -159,7 +159,7 @@ def store_poll_result(
                 run_ids.extend(
                     _store_item(session, recipe_id, version, item, connector_id, trigger_key, connection_id)
                 )
-            except _Unstorable as exc:
+            except UnstorableItem as exc:
                 run_ids.append(_quarantine(session, recipe_id, version, item, str(exc)))
                 quarantined += 1
         state.cursor = result.cursor if result.cursor is not None else state.cursor
@@ -174,7 +174,7 @@ def store_poll_result(
     return {**counts, "quarantined": quarantined} if quarantined else counts
 
 
-class _Unstorable(Exception):
+class UnstorableItem(Exception):
     """A poll item the database cannot take; the message says why."""
 
 
@@ -199,7 +199,7 @@ def _store_item(
 ) -> list[int]:
     """Store one poll item (event, run, woken waits) in its own savepoint; the runs to dispatch.
 
-    Raises _Unstorable, with the savepoint rolled back, for data the JSON policy refuses or the
+    Raises UnstorableItem, with the savepoint rolled back, for data the JSON policy refuses or the
     database rejects as invalid; any other error (a lost connection) fails the whole poll as before."""
     try:
         check_storable(item.data)
@@ -212,15 +212,15 @@ def _store_item(
             runs.extend(resolve_waits(session, connector_id, trigger_key, connection_id, item.data))
             return runs
     except InvalidJSON as exc:
-        raise _Unstorable(str(exc)) from exc
+        raise UnstorableItem(str(exc)) from exc
     except DBAPIError as exc:
         if not isinstance(exc, DataError):
             raise
-        raise _Unstorable(f"the database refused it: {exc.orig}") from exc
+        raise UnstorableItem(f"the database refused it: {exc.orig}") from exc
     except StatementError as exc:  # raised while binding parameters, before reaching the database
-        raise _Unstorable(f"{type(exc.orig).__name__}: {exc.orig}") from exc
+        raise UnstorableItem(f"{type(exc.orig).__name__}: {exc.orig}") from exc
     except (ValueError, TypeError) as exc:
-        raise _Unstorable(f"{type(exc).__name__}: {exc}") from exc
+        raise UnstorableItem(f"{type(exc).__name__}: {exc}") from exc
 
 
 def _quarantine(session: Session, recipe_id: int, version: int, item: TriggerEvent, reason: str) -> int:
@@ -246,7 +246,7 @@ def _quarantine(session: Session, recipe_id: int, version: int, item: TriggerEve
         event_id=stored[0].event_id,
         status="queued",
         phase="on_failure",
-        error={"code": "unstorable_item", "type": "InvalidJSON", "message": message},
+        error={"code": "unstorable_item", "type": UnstorableItem.__name__, "message": message},
     )
     session.add(run)
     session.flush()
