@@ -18,10 +18,10 @@ from hub.db.models import HookEndpoint, Recipe, RecipeVersion
 from hub.engine.intake import Stored, WaitEndpoint, resolve_waits, store_events
 from hub.engine.poller import build_context
 from hub.engine.subscriptions import endpoint_subscription
-from hub.jsonutil import dumps
+from hub.jsonutil import InvalidJSON, check_storable, dumps
 from hub.recipes import step_type
-from hub.sdk.errors import HubError, PermanentError, SignatureError
-from hub.sdk.types import InboundRequest, WebhookResponse
+from hub.sdk.errors import HubError, InvalidBodyError, PermanentError, SignatureError
+from hub.sdk.types import InboundRequest, TriggerEvent, WebhookResponse
 
 log = logging.getLogger("hub.ingress")
 ingress = Blueprint("ingress", __name__)
@@ -50,6 +50,24 @@ def _read_body(limit: int) -> bytes | None:
         if size > limit:
             return None
     return b"".join(chunks)
+
+
+def _unreadable(exc: BaseException) -> Response:
+    """A body no trigger can take (bad JSON, deep nesting, bad encoding) is the sender's error: 400."""
+    if isinstance(exc, RecursionError):
+        return _error(400, "bad_request", "body is nested too deeply")
+    return _error(400, "bad_request", getattr(exc, "message", None) or str(exc))
+
+
+def _unstorable(events: list[TriggerEvent]) -> str | None:
+    """Why one of the parsed events cannot be stored (hub.jsonutil's policy), if one cannot."""
+    for event in events:
+        try:
+            check_storable(event.data)
+            check_storable(event.id)
+        except InvalidJSON as exc:
+            return f"event cannot be stored: {exc}"
+    return None
 
 
 def _vendor_response(answer: WebhookResponse) -> Response:
@@ -152,6 +170,9 @@ def receive(token: str) -> Response:
         if request.method == "GET":
             return _error(405, "method_not_allowed", "send events with POST")
         trigger.verify(ctx, config, inbound)
+    except (InvalidBodyError, RecursionError) as exc:
+        count.labels("bad_request").inc()
+        return _unreadable(exc)
     except SignatureError as exc:
         count.labels("bad_signature").inc()
         if exc.response is not None:  # the answer the vendor's protocol asks for
@@ -162,9 +183,13 @@ def receive(token: str) -> Response:
         return _error(401, "bad_signature", f"signature could not be checked: {exc}")
     try:
         events = trigger.parse(ctx, config, inbound)
-    except (PermanentError, ValueError, UnicodeError) as exc:
+    except (PermanentError, ValueError, UnicodeError, RecursionError) as exc:
         count.labels("bad_request").inc()
-        return _error(400, "bad_request", getattr(exc, "message", None) or str(exc))
+        return _unreadable(exc)
+    problem = _unstorable(events)
+    if problem is not None:
+        count.labels("bad_request").inc()
+        return _error(400, "bad_request", problem)
 
     def store(session: Session) -> tuple[list[Stored], list[int]]:
         stored = store_events(

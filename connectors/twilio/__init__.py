@@ -179,8 +179,11 @@ class TwilioWebhook(WebhookTrigger):
         if public:
             query = request.url.partition("?")[2]
             urls = [public if "?" in public or not query else f"{public}?{query}"]
-        params = request.form() if request.content_type == "application/x-www-form-urlencoded" else {}
-        check_signature(str(token), urls, params, request.header("X-Twilio-Signature"))
+        signature = request.header("X-Twilio-Signature")
+        if request.content_type == "application/x-www-form-urlencoded":
+            check_signature(str(token), urls, request.form(), signature)
+        else:  # JSON webhooks: the URL carries the body's hash (bodySHA256) and is signed alone
+            check_signature(str(token), urls, {}, signature, body=request.body)
 
     def fields(self, ctx: Context, request: InboundRequest) -> dict[str, Any]:
         data = request.form()

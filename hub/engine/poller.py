@@ -7,20 +7,25 @@ reason instead of failing poll after poll; other failures back off.
 
 from __future__ import annotations
 
+import json
 import logging
+import reprlib
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select
+from sqlalchemy.exc import DataError, DBAPIError, StatementError
+from sqlalchemy.orm import Session
 
 from hub.connections import merged_fields
-from hub.db.models import AuditEntry, Connection, Recipe, RecipeVersion, TriggerState, utcnow
+from hub.db.models import AuditEntry, Connection, Recipe, RecipeVersion, Run, TriggerState, utcnow
 from hub.engine.intake import mark_seen, resolve_waits, store_events
 from hub.engine.stores import DbSecretStore, DbTokenCache
+from hub.jsonutil import InvalidJSON, check_storable
 from hub.redaction import redact
 from hub.sdk.context import Context
 from hub.sdk.errors import AuthError, HubError, RetryableError
-from hub.sdk.types import PollResult
+from hub.sdk.types import PollResult, TriggerEvent
 
 if TYPE_CHECKING:
     from hub.runtime import Runtime
@@ -28,6 +33,10 @@ if TYPE_CHECKING:
 log = logging.getLogger("hub.poller")
 AUTH_FAILURES_BEFORE_PAUSE = 3
 MAX_BACKOFF_S = 3600.0
+QUARANTINE_PREVIEW_CHARS = 64 * 1024
+_preview_repr = reprlib.Repr()  # bounded depth and size, and never recursion deep enough to fail
+_preview_repr.maxlevel, _preview_repr.maxdict, _preview_repr.maxlist = 20, 200, 200
+_preview_repr.maxstring = _preview_repr.maxother = 2000
 
 
 def build_context(runtime: Runtime, connector: Any, connection_name: str | None, **extra: Any) -> Context:
@@ -130,9 +139,10 @@ def store_poll_result(
     trigger_key: str,
     connection_id: int | None,
 ) -> dict[str, Any]:
-    """Seen ids, events, runs and the cursor, all or nothing."""
+    """Seen ids, events, runs and the cursor, all or nothing, except that an item which cannot be
+    stored is quarantined (see _quarantine) so that one bad item never stops the trigger."""
     run_ids: list[int] = []
-    new = 0
+    new = quarantined = 0
     with runtime.db.transaction() as session:
         state = session.get(TriggerState, state_id)
         if state is None:
@@ -140,16 +150,18 @@ def store_poll_result(
         for item in result.items:
             if item.id is None:
                 raise ValueError(f"{connector_id}.{trigger_key} returned an item without an id")
-            if not mark_seen(session, state_id, str(item.id)):
+            if not mark_seen(session, state_id, _storable_id(item.id)):
                 continue
             new += 1
             if not take:
                 continue
-            stored = store_events(
-                session, recipe_id=recipe_id, recipe_version=version, source="poll", events=[item]
-            )
-            run_ids.extend(s.run_id for s in stored if s.run_id)
-            run_ids.extend(resolve_waits(session, connector_id, trigger_key, connection_id, item.data))
+            try:
+                run_ids.extend(
+                    _store_item(session, recipe_id, version, item, connector_id, trigger_key, connection_id)
+                )
+            except UnstorableItem as exc:
+                run_ids.append(_quarantine(session, recipe_id, version, item, str(exc)))
+                quarantined += 1
         state.cursor = result.cursor if result.cursor is not None else state.cursor
         state.primed = True
         state.last_poll_at = state.last_success_at = started
@@ -158,7 +170,109 @@ def store_poll_result(
         if take:
             state.items_taken += new
     runtime.dispatch(run_ids)
-    return {"new": new if take else 0, "primed": 0 if take else new, "runs": len(run_ids)}
+    counts = {"new": new if take else 0, "primed": 0 if take else new, "runs": len(run_ids)}
+    return {**counts, "quarantined": quarantined} if quarantined else counts
+
+
+class UnstorableItem(Exception):
+    """A poll item the database cannot take; the message says why."""
+
+
+def _storable_id(item_id: Any) -> str:
+    """The item id as stored for dedupe; one holding NUL or lone surrogates is kept escaped."""
+    text = str(item_id)
+    try:
+        check_storable(text)
+    except InvalidJSON:
+        return text.encode("unicode_escape").decode("ascii")
+    return text
+
+
+def _store_item(
+    session: Session,
+    recipe_id: int,
+    version: int,
+    item: TriggerEvent,
+    connector_id: str,
+    trigger_key: str,
+    connection_id: int | None,
+) -> list[int]:
+    """Store one poll item (event, run, woken waits) in its own savepoint; the runs to dispatch.
+
+    Raises UnstorableItem, with the savepoint rolled back, for data the JSON policy refuses or the
+    database rejects as invalid; any other error (a lost connection) fails the whole poll as before."""
+    try:
+        check_storable(item.data)
+        check_storable(item.id)
+        with session.begin_nested():
+            stored = store_events(
+                session, recipe_id=recipe_id, recipe_version=version, source="poll", events=[item]
+            )
+            runs = [s.run_id for s in stored if s.run_id]
+            runs.extend(resolve_waits(session, connector_id, trigger_key, connection_id, item.data))
+            return runs
+    except InvalidJSON as exc:
+        raise UnstorableItem(str(exc)) from exc
+    except DBAPIError as exc:
+        if not isinstance(exc, DataError):
+            raise
+        raise UnstorableItem(f"the database refused it: {exc.orig}") from exc
+    except StatementError as exc:  # raised while binding parameters, before reaching the database
+        raise UnstorableItem(f"{type(exc.orig).__name__}: {exc.orig}") from exc
+    except (ValueError, TypeError) as exc:
+        raise UnstorableItem(f"{type(exc).__name__}: {exc}") from exc
+
+
+def _quarantine(session: Session, recipe_id: int, version: int, item: TriggerEvent, reason: str) -> int:
+    """Keep an unstorable item visible instead of stopping the trigger: an event holding an escaped
+    preview of it and a run that goes straight to the recipe's on_failure steps, so it ends `failed`
+    in the run list with the reason as its error and notifies whoever the failure steps notify."""
+    item_id = _storable_id(item.id)
+    message = f"poll item {item_id} could not be stored: {reason}"
+    placeholder = TriggerEvent(  # no id: the seen-item record already keeps it from repeating
+        data={"quarantined": {"item_id": item_id, "reason": message, "preview": _preview(item.data)}}
+    )
+    stored = store_events(
+        session,
+        recipe_id=recipe_id,
+        recipe_version=version,
+        source="poll",
+        events=[placeholder],
+        start_runs=False,
+    )
+    run = Run(
+        recipe_id=recipe_id,
+        recipe_version=version,
+        event_id=stored[0].event_id,
+        status="queued",
+        phase="on_failure",
+        error={"code": "unstorable_item", "type": UnstorableItem.__name__, "message": message},
+    )
+    session.add(run)
+    session.flush()
+    session.add(
+        AuditEntry(
+            actor="system",
+            action="trigger.item_quarantined",
+            target_type="recipe",
+            target_id=str(recipe_id),
+            details={"run_id": run.id, "reason": message[:2000]},
+        )
+    )
+    log.warning("event=poll_item_quarantined recipe=%s run=%s", recipe_id, run.id)
+    return run.id
+
+
+def _preview(data: Any) -> str:
+    """The item as ASCII text (escapes for what JSON storage refuses), cut to a bounded size."""
+    try:
+        text = json.dumps(data, ensure_ascii=True, default=str)
+    except (ValueError, TypeError, RecursionError):
+        try:
+            text = _preview_repr.repr(data)
+        except ValueError:  # an integer over Python's digit limit
+            text = f"<{type(data).__name__} that cannot be shown>"
+    return text[:QUARANTINE_PREVIEW_CHARS]
 
 
 def _record_failure(runtime: Runtime, state_id: int, recipe_id: int, exc: Exception) -> None:

@@ -91,6 +91,19 @@ class SignatureError(PermanentError):
         self.response = response
 
 
+class InvalidBodyError(PermanentError):
+    """An inbound request's body cannot be read or stored (bad JSON, NaN, lone surrogates, deep
+    nesting, bad form encoding): the sender gets a 400 naming the problem, never a 500 to retry."""
+
+    code = "bad_request"
+
+
+class VendorResponseError(PermanentError):
+    """A vendor answered with a body the hub cannot read or store; repeating the call will not help."""
+
+    code = "vendor_response"
+
+
 class BlockedAddressError(PermanentError):
     """An outbound request aimed at an address the network guard forbids."""
 

@@ -5,10 +5,8 @@ from __future__ import annotations
 
 import codecs
 import datetime as dt
-import decimal
 import email.utils
 import http
-import json as _json
 import logging
 import re
 import threading
@@ -25,7 +23,14 @@ from urllib3.exceptions import ConnectTimeoutError, NameResolutionError, ReadTim
 from urllib3.exceptions import HTTPError as Urllib3Error
 
 from hub import jsonutil
-from hub.sdk.errors import AuthError, BlockedAddressError, HubError, PermanentError, RetryableError
+from hub.sdk.errors import (
+    AuthError,
+    BlockedAddressError,
+    HubError,
+    PermanentError,
+    RetryableError,
+    VendorResponseError,
+)
 from hub.sdk.netguard import GuardedAdapter, guarded_session
 
 logger = logging.getLogger("hub.http")
@@ -88,14 +93,15 @@ class HttpResponse:
         return ctype == "application/json" or ctype.endswith("+json")
 
     def json(self) -> Any:
-        """Parse the body; numbers with a fraction become Decimal so money stays exact."""
+        """Parse the body under the hub's strict JSON policy (numbers with a fraction become Decimal so
+        money stays exact); VendorResponseError when it is not JSON the hub can read and store."""
         try:
-            return _json.loads(self.content.decode("utf-8-sig"), parse_float=decimal.Decimal)
-        except ValueError as e:
+            return jsonutil.strict_loads(self.content)
+        except jsonutil.InvalidJSON as e:
             ctype = self.headers.get("Content-Type") or "no content type"
-            raise PermanentError(
+            raise VendorResponseError(
                 f"response is not valid JSON ({ctype}): {e} [HTTP {self.status}]", status=self.status
-            ) from e
+            ) from None
 
 
 def dumps_json(value: Any) -> bytes:

@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import io
-import json
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from decimal import Decimal
 from typing import Any
 from urllib.parse import parse_qsl
 
-from hub.sdk.errors import PermanentError
+from hub.jsonutil import InvalidJSON, strict_loads
+from hub.sdk.errors import InvalidBodyError, PermanentError
 
 
 @dataclass(frozen=True)
@@ -33,11 +32,12 @@ class InboundRequest:
         return (self.headers.get("Content-Type") or "").split(";")[0].strip().lower()
 
     def json(self) -> Any:
-        """The body as JSON, numbers with decimals kept as Decimal; PermanentError when it is not JSON."""
+        """The body as JSON under the hub's strict policy (hub.jsonutil.strict_loads), numbers with
+        decimals kept as Decimal; InvalidBodyError (answered 400) when it is not acceptable JSON."""
         try:
-            return json.loads(self.body.decode("utf-8"), parse_float=Decimal)
-        except (UnicodeDecodeError, ValueError) as exc:
-            raise PermanentError(f"body is not valid JSON: {exc}") from exc
+            return strict_loads(self.body)
+        except InvalidJSON as exc:
+            raise InvalidBodyError(f"body is not valid JSON: {exc}") from None
 
     def form(self) -> dict[str, Any]:
         """A form body (urlencoded or multipart/form-data) as a dict; repeated fields become lists.
@@ -47,9 +47,15 @@ class InboundRequest:
         if self.content_type == "multipart/form-data":
             return _multipart_fields(self.header("Content-Type") or "", self.body)
         try:
-            pairs = parse_qsl(self.body.decode("utf-8"), keep_blank_values=True, strict_parsing=False)
+            text = self.body.decode("utf-8")
         except UnicodeDecodeError as exc:
-            raise PermanentError(f"form body is not UTF-8: {exc}") from exc
+            raise InvalidBodyError(f"form body is not UTF-8: {exc.reason} at byte {exc.start}") from None
+        try:  # strict: a percent-encoded lone surrogate or bad byte is refused, not silently replaced
+            pairs = parse_qsl(text, keep_blank_values=True, strict_parsing=False, errors="strict")
+        except UnicodeDecodeError as exc:
+            raise InvalidBodyError(
+                f"form body is not UTF-8: a percent-encoded field has an {exc.reason}"
+            ) from None
         return _grouped(pairs)
 
 
