@@ -11,7 +11,6 @@ from pathlib import Path
 from typing import Any
 
 import click
-import yaml
 
 from hub.config import Settings
 
@@ -255,6 +254,7 @@ def recipes() -> None:
 def recipes_import(files: tuple[Path, ...]) -> None:
     """Import recipe documents (JSON or YAML); each file holds one recipe or a list of them."""
     from hub.audit import audit
+    from hub.documents import DocumentError, parse_document
     from hub.engine.subscriptions import sync_subscription
     from hub.recipe_store import hook_urls, save_recipe
     from hub.sdk.errors import HubError
@@ -263,9 +263,9 @@ def recipes_import(files: tuple[Path, ...]) -> None:
     failed = False
     for path in files:
         try:
-            loaded = yaml.safe_load(path.read_text(encoding="utf-8"))
-        except yaml.YAMLError as exc:
-            click.echo(f"{path}: not valid JSON or YAML: {exc}", err=True)
+            loaded = parse_document(path.read_bytes(), "json" if path.suffix.lower() == ".json" else "yaml")
+        except DocumentError as exc:
+            click.echo(f"{path}: {exc}", err=True)
             failed = True
             continue
         for index, document in enumerate(loaded if isinstance(loaded, list) else [loaded]):

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-import yaml
 from flask import Response, request
 
 from hub import jsonutil
+from hub.documents import YAML_TYPES, DocumentError, parse_document
 from hub.ids import MAX_ID
 from hub.sdk.errors import HubError
 
@@ -30,15 +30,6 @@ class ApiError(HubError):
         self.headers = headers or {}
 
 
-class NoAliasLoader(yaml.SafeLoader):
-    """safe_load without anchors/aliases, which can expand a small body into a huge document."""
-
-    def compose_node(self, parent: Any, index: Any) -> Any:
-        if self.check_event(yaml.AliasEvent):
-            raise yaml.YAMLError("YAML aliases (*name) are not accepted")
-        return super().compose_node(parent, index)
-
-
 def reply(payload: Any, status: int = 200) -> Response:
     return Response(jsonutil.dumps(payload), status=status, mimetype="application/json")
 
@@ -46,18 +37,13 @@ def reply(payload: Any, status: int = 200) -> Response:
 def body(*, allow_yaml: bool = False) -> Any:
     """The request's JSON (or YAML where allowed); a 400 naming the problem otherwise."""
     raw = request.get_data(cache=True)
-    ctype = (request.mimetype or "").lower()
-    if allow_yaml and ctype in ("application/yaml", "application/x-yaml", "text/yaml"):
-        try:
-            return yaml.load(raw.decode("utf-8"), Loader=NoAliasLoader)  # noqa: S506 (a SafeLoader)
-        except (yaml.YAMLError, UnicodeDecodeError, RecursionError) as exc:
-            raise ApiError(400, "bad_request", f"body is not valid YAML: {exc}") from exc
-    if not raw.strip():
+    yaml_body = allow_yaml and (request.mimetype or "").lower() in YAML_TYPES
+    if not yaml_body and not raw.strip():
         return {}
     try:
-        return jsonutil.loads(raw)
-    except (ValueError, RecursionError) as exc:
-        raise ApiError(400, "bad_request", f"body is not valid JSON: {exc}") from exc
+        return parse_document(raw, "yaml" if yaml_body else "json")
+    except DocumentError as exc:
+        raise ApiError(400, "bad_request", f"body is {exc}") from exc
 
 
 def body_object(**kwargs: Any) -> dict[str, Any]:

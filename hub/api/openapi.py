@@ -392,7 +392,14 @@ def document(registry: Registry) -> dict[str, Any]:
     }
     return {
         "openapi": "3.1.0",
-        "info": {"title": "Integration hub API", "version": "1"},
+        "info": {
+            "title": "Integration hub API",
+            "version": "1",
+            "description": (
+                "JSON bodies follow one policy: no NaN or Infinity, no NUL or unpaired surrogates in "
+                "keys or strings, nesting at most 256 deep; a body breaking it answers 400."
+            ),
+        },
         "servers": [{"url": "/api/v1"}],
         "security": [{"bearerAuth": []}],
         "paths": paths,

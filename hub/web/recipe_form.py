@@ -245,7 +245,7 @@ def _parse_step(
         match = (form.get(p + "match") or "").strip()
         if match:
             try:
-                step["match"] = jsonutil.loads(match)
+                step["match"] = jsonutil.strict_loads(match)
             except ValueError:
                 errors[f"{path}.match"] = _("Enter a JSON object of dotted paths to values.")
         timeout = (form.get(p + "timeout_s") or "").strip()

@@ -178,7 +178,7 @@ def load_extra(text: str) -> dict[str, Any]:
     """The JSON object in a hidden extra-keys field; ValueError when it is anything else."""
     if not text.strip():
         return {}
-    value = jsonutil.loads(text)
+    value = jsonutil.strict_loads(text)
     if not isinstance(value, dict):
         raise ValueError("not an object")
     return value
@@ -190,7 +190,7 @@ class FormErrors(dict[str, str]):
 
 def read_number(text: str) -> int | Decimal:
     """A JSON number as the API reads it (decimals exact); NaN, Infinity and anything else refused."""
-    value = jsonutil.loads(text)
+    value = jsonutil.strict_loads(text)
     if isinstance(value, bool) or not isinstance(value, int | Decimal) or not Decimal(value).is_finite():
         raise ValueError(text)
     return value
@@ -211,7 +211,7 @@ def _scalar(text: str, spec: dict[str, Any]) -> Any:
     if types == {"string"} or not types:
         return text
     try:
-        value = jsonutil.loads(text)
+        value = jsonutil.strict_loads(text)
     except ValueError:
         return text
     if isinstance(value, bool) and "boolean" in types:
@@ -313,7 +313,7 @@ def _parse_one(kind: str, text: str, spec: dict[str, Any]) -> Any:
         return [_scalar(line.strip(), item_spec) for line in text.splitlines() if line.strip()]
     if kind == "json":
         try:
-            return jsonutil.loads(text)
+            return jsonutil.strict_loads(text)
         except ValueError:
             if templating.is_template(text):
                 return text.strip()

@@ -13,11 +13,11 @@ from flask_babel import gettext as _
 from sqlalchemy import select
 
 from hub import jsonutil
-from hub.api.common import NoAliasLoader
 from hub.api.views import recipe_detail, recipe_summary, run_view
 from hub.app import runtime
 from hub.audit import audit
 from hub.db.models import Connection, Event, Recipe, RecipeVersion, Run
+from hub.documents import parse_document
 from hub.engine import control
 from hub.engine.runner import Runner
 from hub.engine.subscriptions import sync_subscription
@@ -59,9 +59,7 @@ def to_text(doc: dict[str, Any], fmt: str) -> str:
 
 
 def from_text(text: str, fmt: str) -> Any:
-    if fmt == "yaml":
-        return yaml.load(text, Loader=NoAliasLoader)  # noqa: S506 (a SafeLoader without aliases)
-    return jsonutil.loads(text)
+    return parse_document(text, "yaml" if fmt == "yaml" else "json")
 
 
 def _recipe_or_404(db: Any, recipe_id: int) -> Recipe:
@@ -205,7 +203,7 @@ def _editor(recipe_id: int | None) -> Any:
         text = request.form.get("raw") or ""
         try:
             doc = from_text(text, request.form.get("from_format") or fmt)
-        except (ValueError, yaml.YAMLError, RecursionError) as exc:
+        except ValueError as exc:
             return _raw_page(
                 text,
                 fmt,
@@ -380,7 +378,7 @@ def recipe_test(recipe_id: int) -> Any:
     rt = runtime()
     dry_run = request.form.get("mode") != "live"
     try:
-        event = jsonutil.loads(request.form.get("event") or "{}")
+        event = jsonutil.strict_loads(request.form.get("event") or "{}")
     except ValueError as exc:
         flash_error(_("The sample event is not valid JSON: %(error)s", error=exc))
         return redirect(url_for("web.recipe_page", recipe_id=recipe_id))
