@@ -9,10 +9,18 @@ from dataclasses import dataclass
 from pathlib import Path
 
 TRUE_WORDS = {"1", "true", "yes", "on"}
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 
 
 def _flag(value: str | None) -> bool:
     return (value or "").strip().lower() in TRUE_WORDS
+
+
+def _log_level(name: str, value: str) -> str:
+    level = value.strip().upper()
+    if level not in LOG_LEVELS:
+        raise ValueError(f"{name} must be one of {', '.join(LOG_LEVELS)}, not {value!r}")
+    return level
 
 
 @dataclass
@@ -35,6 +43,11 @@ class Settings:
     scheduler_lease_s: float = 15.0
     redispatch_s: float = 10.0
     celery_queue: str = "hub.runs"
+    # How late a schedule slot missed while no scheduler led (a failover, a restart) is still fired.
+    schedule_grace_s: float = 300.0
+    # The hub's log level, and that of the libraries that talk a lot at INFO (APScheduler, Alembic).
+    log_level: str = "INFO"
+    library_log_level: str = "WARNING"
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -50,11 +63,17 @@ class Settings:
             sweep_s = float(env.get("HUB_SWEEP_INTERVAL_S") or 2)
             scheduler_lease_s = float(env.get("HUB_SCHEDULER_LEASE_S") or 15)
             redispatch_s = float(env.get("HUB_REDISPATCH_S") or (60 if executor == "celery" else 10))
+            schedule_grace_s = float(env.get("HUB_SCHEDULE_GRACE_S") or 300)
         except ValueError as exc:
             raise ValueError(
                 "HUB_MAX_WEBHOOK_BYTES, HUB_WORKERS, HUB_LEASE_S, HUB_SWEEP_INTERVAL_S, "
-                f"HUB_SCHEDULER_LEASE_S and HUB_REDISPATCH_S must be numbers: {exc}"
+                "HUB_SCHEDULER_LEASE_S, HUB_REDISPATCH_S and HUB_SCHEDULE_GRACE_S must be numbers: "
+                f"{exc}"
             ) from exc
+        if schedule_grace_s < 0:
+            raise ValueError(f"HUB_SCHEDULE_GRACE_S must be 0 or more, not {schedule_grace_s:g}")
+        log_level = _log_level("HUB_LOG_LEVEL", env.get("HUB_LOG_LEVEL") or "INFO")
+        library_log_level = _log_level("HUB_LIBRARY_LOG_LEVEL", env.get("HUB_LIBRARY_LOG_LEVEL") or "WARNING")
         broker_url = env.get("HUB_BROKER_URL") or None
         if executor == "celery" and not broker_url:
             raise ValueError("HUB_EXECUTOR=celery needs HUB_BROKER_URL (redis://... or amqp://...)")
@@ -80,6 +99,9 @@ class Settings:
             scheduler_lease_s=scheduler_lease_s,
             redispatch_s=redispatch_s,
             celery_queue=(env.get("HUB_CELERY_QUEUE") or "hub.runs").strip(),
+            schedule_grace_s=schedule_grace_s,
+            log_level=log_level,
+            library_log_level=library_log_level,
         )
 
     def ensure_home(self) -> None:
