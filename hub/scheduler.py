@@ -43,7 +43,9 @@ class Scheduler:
         defaults = {"coalesce": True, "max_instances": 1, "misfire_grace_time": None}
         self._aps = BackgroundScheduler(timezone="UTC", job_defaults=defaults)
         self._jobs: dict[str, str] = {}  # job id -> signature (recipe version + interval spec)
-        self._schedules: dict[int, Schedule] = {}  # replaced whole by each sync, never changed in place
+        # Replaced whole by each sync, never changed in place; None until a sync succeeded, so a
+        # scheduler that could not read the recipes never takes their schedules for removed.
+        self._schedules: dict[int, Schedule] | None = None
         self._reconciled: dict[int, Schedule] | None = None  # what the schedule rows were last set to
         self._leader = threading.Event()
         self._valid_until = 0.0
@@ -116,9 +118,9 @@ class Scheduler:
     def fire_schedules(self) -> None:
         """On the leader: bring the schedule rows up to date with the recipes, then fire due slots,
         including slots missed while no scheduler led (within HUB_SCHEDULE_GRACE_S)."""
-        if not self.is_leader:
-            return
         schedules = self._schedules
+        if not self.is_leader or schedules is None:
+            return
         if self._reconciled is not schedules:
             with self.rt.db.transaction() as session:
                 reconcile(session, schedules, database_now(session))
@@ -192,9 +194,9 @@ class Scheduler:
         for job_id, (signature, aps_trigger, job) in wanted.items():
             if self._jobs.get(job_id) == signature:
                 continue
-            first = aps_trigger.get_next_fire_time(None, utcnow())
             if job_id in self._jobs:
                 self._aps.remove_job(job_id)
+                first = aps_trigger.get_next_fire_time(None, utcnow())
             else:
                 first = utcnow() + timedelta(seconds=1)  # a new polling recipe primes right away
             self._aps.add_job(job, aps_trigger, id=job_id, next_run_time=first)
@@ -204,12 +206,12 @@ class Scheduler:
         self._synced_mark = mark
 
     def jobs(self) -> list[Any]:
-        """The APScheduler poll jobs this scheduler holds (for status pages and tests)."""
+        """The APScheduler jobs this scheduler holds (for status pages and tests)."""
         return self._aps.get_jobs()
 
     def schedules(self) -> dict[int, Schedule]:
         """The enabled schedules as of the last sync (recipe id -> Schedule)."""
-        return self._schedules
+        return self._schedules or {}
 
     def _poll_job(self, recipe_id: int) -> Any:
         def job() -> None:

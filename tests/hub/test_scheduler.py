@@ -179,6 +179,22 @@ def test_a_new_leader_keeps_the_schedule_phase(runtime: Runtime, second_runtime:
     assert (after.anchor_at, after.next_slot_at) == (before.anchor_at, before.next_slot_at)
 
 
+def test_a_leader_that_has_not_read_the_recipes_leaves_the_schedules_alone(
+    runtime: Runtime, second_runtime: Runtime
+) -> None:
+    with runtime.db.transaction() as session:
+        save_recipe(session, runtime, schedule_doc({"seconds": 60}))
+    leading(runtime).fire_schedules()
+    before = schedule_state(runtime)
+    with runtime.db.transaction() as session:
+        session.execute(update(Lease).values(expires_at=utcnow() - timedelta(seconds=1)))
+    unsynced = Scheduler(second_runtime)  # its first sync has not happened (or failed)
+    assert unsynced.renew_lease()
+    unsynced.fire_schedules()
+    after = schedule_state(runtime)
+    assert (after.anchor_at, after.last_slot_at) == (before.anchor_at, before.last_slot_at)
+
+
 def test_a_changed_schedule_restarts_and_a_disabled_one_is_dropped(runtime: Runtime) -> None:
     with runtime.db.transaction() as session:
         recipe_id = save_recipe(session, runtime, schedule_doc({"seconds": 60})).id
