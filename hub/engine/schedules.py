@@ -142,11 +142,11 @@ def _fire(
             return []
         first_missed = next_slot(trigger, state.last_slot_at)
         if first_missed is not None and first_missed < window:
-            log.warning(
-                "event=schedule_slots_skipped recipe=%s from=%s to=%s grace_s=%s",
+            log.warning(  # slots from `first` up to `before` fell while no scheduler led
+                "event=schedule_slots_skipped recipe=%s first=%s before=%s grace_s=%g",
                 schedule.recipe_id,
                 first_missed.isoformat(),
-                min(window, handled).isoformat(),
+                window.isoformat(),
                 grace_s,
             )
         if slot is None:
