@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 import signal
 import subprocess
 import sys
@@ -33,9 +32,9 @@ def _runtime(*, migrate: bool = True) -> Any:
 
 
 def _logging() -> None:
-    logging.basicConfig(
-        level=logging.INFO, format="%(asctime)s level=%(levelname)s logger=%(name)s %(message)s"
-    )
+    from hub.logs import configure_logging
+
+    configure_logging(_settings())
 
 
 @click.group()

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 TRUE_WORDS = {"1", "true", "yes", "on"}
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 
 
 def _flag(value: str | None) -> bool:
@@ -27,6 +28,13 @@ def _wait_event_limits(env: Mapping[str, str]) -> tuple[float, int]:
     if not kept.strip().isdigit() or int(kept) < 1:
         raise ValueError(f"HUB_WAIT_EVENT_MAX must be a whole number above 0, not {kept!r}")
     return window_s, int(kept)
+
+
+def _log_level(name: str, value: str) -> str:
+    level = value.strip().upper()
+    if level not in LOG_LEVELS:
+        raise ValueError(f"{name} must be one of {', '.join(LOG_LEVELS)}, not {value!r}")
+    return level
 
 
 @dataclass
@@ -53,6 +61,11 @@ class Settings:
     # to take when it parks; at most this many are kept (the oldest give way).
     wait_event_window_s: float = 3600.0
     wait_event_max: int = 10_000
+    # How late a schedule slot missed while no scheduler led (a failover, a restart) is still fired.
+    schedule_grace_s: float = 300.0
+    # The hub's log level, and that of the libraries that talk a lot at INFO (APScheduler, Alembic).
+    log_level: str = "INFO"
+    library_log_level: str = "WARNING"
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -68,12 +81,18 @@ class Settings:
             sweep_s = float(env.get("HUB_SWEEP_INTERVAL_S") or 2)
             scheduler_lease_s = float(env.get("HUB_SCHEDULER_LEASE_S") or 15)
             redispatch_s = float(env.get("HUB_REDISPATCH_S") or (60 if executor == "celery" else 10))
+            schedule_grace_s = float(env.get("HUB_SCHEDULE_GRACE_S") or 300)
         except ValueError as exc:
             raise ValueError(
                 "HUB_MAX_WEBHOOK_BYTES, HUB_WORKERS, HUB_LEASE_S, HUB_SWEEP_INTERVAL_S, "
-                f"HUB_SCHEDULER_LEASE_S and HUB_REDISPATCH_S must be numbers: {exc}"
+                "HUB_SCHEDULER_LEASE_S, HUB_REDISPATCH_S and HUB_SCHEDULE_GRACE_S must be numbers: "
+                f"{exc}"
             ) from exc
         window_s, kept = _wait_event_limits(env)
+        if schedule_grace_s < 0:
+            raise ValueError(f"HUB_SCHEDULE_GRACE_S must be 0 or more, not {schedule_grace_s:g}")
+        log_level = _log_level("HUB_LOG_LEVEL", env.get("HUB_LOG_LEVEL") or "INFO")
+        library_log_level = _log_level("HUB_LIBRARY_LOG_LEVEL", env.get("HUB_LIBRARY_LOG_LEVEL") or "WARNING")
         broker_url = env.get("HUB_BROKER_URL") or None
         if executor == "celery" and not broker_url:
             raise ValueError("HUB_EXECUTOR=celery needs HUB_BROKER_URL (redis://... or amqp://...)")
@@ -101,6 +120,9 @@ class Settings:
             celery_queue=(env.get("HUB_CELERY_QUEUE") or "hub.runs").strip(),
             wait_event_window_s=window_s,
             wait_event_max=kept,
+            schedule_grace_s=schedule_grace_s,
+            log_level=log_level,
+            library_log_level=library_log_level,
         )
 
     def ensure_home(self) -> None:

@@ -1,8 +1,10 @@
 """APScheduler jobs for polls, schedules and wake-ups, run by whichever process holds the lease.
 
-Every scheduler keeps its jobs in memory and reconciles them with the database every few seconds,
-so a recipe saved by any process gets its job replaced (a new version never runs beside the old).
-Only the holder of the `scheduler` lease row actually polls, fires and sweeps.
+Every scheduler keeps its poll jobs and schedule list in memory and reconciles them with the database
+every few seconds, so a recipe saved by any process gets its job replaced (a new version never runs
+beside the old). Only the holder of the `scheduler` lease row actually polls, fires and sweeps; the
+lease is timed by the database's clock, and schedule slots live in the database (hub.engine.schedules)
+so a slot due during a failover fires once, late, on the next leader.
 """
 
 from __future__ import annotations
@@ -14,22 +16,22 @@ from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
 from apscheduler.schedulers.background import BackgroundScheduler
-from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 from sqlalchemy import case, func, select, update
 
+from hub.db.clock import database_now
 from hub.db.models import Lease, Recipe, RecipeVersion, utcnow
-from hub.engine.intake import store_events
 from hub.engine.poller import poll_recipe
+from hub.engine.schedules import Schedule, fire_due, reconcile
 from hub.engine.sweeper import sweep
 from hub.engine.wait_poller import poll_waits
-from hub.sdk.types import TriggerEvent
 
 if TYPE_CHECKING:
     from hub.runtime import Runtime
 
 log = logging.getLogger("hub.scheduler")
 LEASE_NAME = "scheduler"
+SCHEDULE_TICK_S = 1.0
 
 
 class Scheduler:
@@ -41,6 +43,10 @@ class Scheduler:
         defaults = {"coalesce": True, "max_instances": 1, "misfire_grace_time": None}
         self._aps = BackgroundScheduler(timezone="UTC", job_defaults=defaults)
         self._jobs: dict[str, str] = {}  # job id -> signature (recipe version + interval spec)
+        # Replaced whole by each sync, never changed in place; None until a sync succeeded, so a
+        # scheduler that could not read the recipes never takes their schedules for removed.
+        self._schedules: dict[int, Schedule] | None = None
+        self._reconciled: dict[int, Schedule] | None = None  # what the schedule rows were last set to
         self._leader = threading.Event()
         self._valid_until = 0.0
         self._synced_mark: tuple[Any, ...] | None = None
@@ -56,6 +62,7 @@ class Scheduler:
         self._aps.add_job(self.renew_lease, IntervalTrigger(seconds=max(1.0, self.lease_s / 3)), id="lease")
         self._aps.add_job(self.sync_jobs, IntervalTrigger(seconds=self.sync_interval_s), id="sync")
         self._aps.add_job(self._sweep, IntervalTrigger(seconds=self.rt.settings.sweep_interval_s), id="sweep")
+        self._aps.add_job(self.fire_schedules, IntervalTrigger(seconds=SCHEDULE_TICK_S), id="schedules")
         self.sync_jobs()
         self._aps.start()
 
@@ -67,21 +74,23 @@ class Scheduler:
                 session.execute(
                     update(Lease)
                     .where(Lease.name == LEASE_NAME, Lease.owner == self.rt.owner)
-                    .values(expires_at=utcnow())
+                    .values(expires_at=database_now(session))
                 )
             self._leader.clear()
 
     # -- leadership ----------------------------------------------------------------------------
     def renew_lease(self) -> bool:
-        """Take or keep the lease row; a lease not renewed in time passes to another scheduler."""
+        """Take or keep the lease row; a lease not renewed in time passes to another scheduler.
+        Its expiry is set and compared by the database's clock, so machines whose clocks disagree
+        still agree on who leads."""
         valid_until = time.monotonic() + self.lease_s  # counted from before the write, never after
-        now = utcnow()
-        expires = now + timedelta(seconds=self.lease_s)
         try:
             with self.rt.db.transaction() as session:
                 lease = session.scalars(
                     select(Lease).where(Lease.name == LEASE_NAME).with_for_update()
                 ).first()
+                now = database_now(session)
+                expires = now + timedelta(seconds=self.lease_s)
                 if lease is None:
                     session.add(Lease(name=LEASE_NAME, owner=self.rt.owner, expires_at=expires))
                 elif lease.owner == self.rt.owner or lease.expires_at < now:
@@ -95,6 +104,7 @@ class Scheduler:
             return False
         if not self.is_leader:
             log.info("event=scheduler_leader owner=%s", self.rt.owner)
+            self._reconciled = None  # another leader may have left the schedule rows behind
         self._valid_until = valid_until
         self._leader.set()
         return True
@@ -105,9 +115,23 @@ class Scheduler:
             sweep(self.rt, fresh_s=self.rt.settings.redispatch_s)
             poll_waits(self.rt)
 
-    def wanted_jobs(self) -> dict[str, tuple[str, Any, Any]]:
-        """job id -> (signature, APScheduler trigger, callable) for every enabled clock-driven recipe."""
+    def fire_schedules(self) -> None:
+        """On the leader: bring the schedule rows up to date with the recipes, then fire due slots,
+        including slots missed while no scheduler led (within HUB_SCHEDULE_GRACE_S)."""
+        schedules = self._schedules
+        if not self.is_leader or schedules is None:
+            return
+        if self._reconciled is not schedules:
+            with self.rt.db.transaction() as session:
+                reconcile(session, schedules, database_now(session))
+            self._reconciled = schedules
+        self.rt.dispatch(fire_due(self.rt, schedules, self.rt.settings.schedule_grace_s))
+
+    def wanted_jobs(self) -> tuple[dict[str, tuple[str, Any, Any]], dict[int, Schedule]]:
+        """Poll jobs (job id -> (signature, APScheduler trigger, callable)) and schedules (recipe id ->
+        Schedule) of every enabled clock-driven recipe."""
         wanted: dict[str, tuple[str, Any, Any]] = {}
+        schedules: dict[int, Schedule] = {}
         with self.rt.db.read() as session:
             rows = session.execute(
                 select(Recipe.id, Recipe.current_version, RecipeVersion.document)
@@ -120,11 +144,18 @@ class Scheduler:
                 .execution_options(yield_per=500)  # 10,000 documents at once would stay in RSS
             )
             for recipe_id, version, document in rows:
-                self._want(wanted, recipe_id, version, document["trigger"])
-        return wanted
+                self._want(wanted, schedules, recipe_id, version, document["trigger"])
+        return wanted, schedules
 
-    def _want(self, wanted: dict[str, tuple[str, Any, Any]], recipe_id: int, version: int, spec: Any) -> None:
-        """Add the job of a recipe whose trigger is polling or a schedule (webhooks need none)."""
+    def _want(
+        self,
+        wanted: dict[str, tuple[str, Any, Any]],
+        schedules: dict[int, Schedule],
+        recipe_id: int,
+        version: int,
+        spec: Any,
+    ) -> None:
+        """Add the poll job or schedule of a recipe whose trigger has one (webhooks need none)."""
         connector = self.rt.registry.get(spec["connector"])
         trigger = connector.trigger(spec["trigger"]) if connector else None
         if trigger is None:
@@ -138,18 +169,7 @@ class Scheduler:
                 self._poll_job(recipe_id),
             )
         elif trigger.kind == "schedule":
-            job = trigger.job_spec(spec.get("config") or {})
-            if job["type"] == "cron":
-                aps_trigger = CronTrigger.from_crontab(
-                    job["expression"], timezone=job.get("timezone") or "UTC"
-                )
-            else:
-                aps_trigger = IntervalTrigger(seconds=float(job["seconds"]))
-            wanted[job_id] = (
-                f"{version}:{sorted(job.items())}",
-                aps_trigger,
-                self._schedule_job(recipe_id, version),
-            )
+            schedules[recipe_id] = Schedule(recipe_id, version, trigger.job_spec(spec.get("config") or {}))
 
     def _recipes_mark(self) -> tuple[Any, ...]:
         """Changes whenever a recipe is added, changed, enabled, disabled or deleted: one aggregate
@@ -163,7 +183,7 @@ class Scheduler:
             mark = self._recipes_mark()
             if mark == self._synced_mark:
                 return
-            wanted = self.wanted_jobs()
+            wanted, schedules = self.wanted_jobs()
         except Exception:
             log.warning("event=sync_failed", exc_info=True)
             return
@@ -174,18 +194,24 @@ class Scheduler:
         for job_id, (signature, aps_trigger, job) in wanted.items():
             if self._jobs.get(job_id) == signature:
                 continue
-            first = aps_trigger.get_next_fire_time(None, utcnow())
             if job_id in self._jobs:
                 self._aps.remove_job(job_id)
-            elif signature.split(":")[1] == "poll":
+                first = aps_trigger.get_next_fire_time(None, utcnow())
+            else:
                 first = utcnow() + timedelta(seconds=1)  # a new polling recipe primes right away
             self._aps.add_job(job, aps_trigger, id=job_id, next_run_time=first)
             self._jobs[job_id] = signature
+        if schedules != self._schedules:
+            self._schedules = schedules
         self._synced_mark = mark
 
     def jobs(self) -> list[Any]:
         """The APScheduler jobs this scheduler holds (for status pages and tests)."""
         return self._aps.get_jobs()
+
+    def schedules(self) -> dict[int, Schedule]:
+        """The enabled schedules as of the last sync (recipe id -> Schedule)."""
+        return self._schedules or {}
 
     def _poll_job(self, recipe_id: int) -> Any:
         def job() -> None:
@@ -194,19 +220,5 @@ class Scheduler:
                     poll_recipe(self.rt, recipe_id)
                 except Exception:
                     log.exception("event=poll_job_failed recipe=%s", recipe_id)
-
-        return job
-
-    def _schedule_job(self, recipe_id: int, version: int) -> Any:
-        def job() -> None:
-            if not self.is_leader:
-                return
-            fired = utcnow().replace(microsecond=0)
-            event = TriggerEvent(id=fired.isoformat(), data={"scheduled_at": fired.isoformat()})
-            with self.rt.db.transaction() as session:
-                stored = store_events(
-                    session, recipe_id=recipe_id, recipe_version=version, source="schedule", events=[event]
-                )
-            self.rt.dispatch([s.run_id for s in stored if s.run_id])
 
         return job

@@ -198,6 +198,9 @@ class Run(Base):
     wake_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     lease_owner: Mapped[str | None] = mapped_column(String(100))
     lease_expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # When a sweeper last sent the run to the executor (the dispatch at creation is `created_at`),
+    # so a stale run is sent again once per HUB_REDISPATCH_S, not at every sweep.
+    dispatched_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     error: Mapped[dict[str, Any] | None] = mapped_column(JSONType)
     replay_of: Mapped[int | None] = mapped_column(ForeignKey("runs.id", ondelete="SET NULL"))
     from_step: Mapped[str | None] = mapped_column(String(100))
@@ -307,6 +310,18 @@ class Lease(Base):
     name: Mapped[str] = mapped_column(String(64), primary_key=True)
     owner: Mapped[str] = mapped_column(String(100))
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class ScheduleState(Base):
+    """Where a recipe's schedule stands, shared by every scheduler: a slot due while none leads is
+    fired late by the next leader, and intervals count from the stored anchor (one phase for all)."""
+
+    __tablename__ = "schedule_states"
+    recipe_id: Mapped[int] = mapped_column(ForeignKey("recipes.id", ondelete="CASCADE"), primary_key=True)
+    signature: Mapped[str] = mapped_column(String(64))  # hash of the schedule it was set up for
+    anchor_at: Mapped[datetime] = mapped_column(UTCDateTime)  # an interval's first slot
+    last_slot_at: Mapped[datetime] = mapped_column(UTCDateTime)  # the latest slot fired or passed over
+    next_slot_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
 
 
 class Meta(Base):

@@ -126,5 +126,5 @@ def resolve(session: Session, run_id: int, action: str, output: dict[str, Any] |
         step.error = {**(step.error or {}), "message": "failed by a person after an unknown outcome"}
     else:
         raise InvalidState(f"unknown action '{action}': use retry, mark_done or fail")
-    run.status, run.wake_at, run.error = "queued", None, None
+    run.status, run.wake_at, run.error, run.dispatched_at = "queued", None, None, utcnow()
     return run

@@ -192,7 +192,7 @@ def finish_wait(session: Session, wait: Wait, data: dict[str, Any]) -> int | Non
     if step is None or run is None or run.status != "waiting":
         return None
     step.status, step.output, step.finished_at = "succeeded", data, utcnow()
-    run.status, run.wake_at = "queued", None
+    run.status, run.wake_at, run.dispatched_at = "queued", None, utcnow()  # sent now: no resend
     return run.id
 
 

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
-from typing import TYPE_CHECKING
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import and_, or_, select
+from sqlalchemy import ColumnElement, and_, func, or_, select, update
 
+from hub.db.clock import database_now
 from hub.db.models import Run, StepRun, Wait, utcnow
 from hub.engine.intake import purge_kept_events
 
@@ -14,7 +15,7 @@ if TYPE_CHECKING:
     from hub.runtime import Runtime
 
 BATCH = 500
-# A queued run younger than this is assumed to be on its way to a worker already.
+# A run dispatched (at creation or by a sweeper) less than this ago is assumed to be on its way.
 FRESH_S = 10.0
 
 
@@ -38,25 +39,55 @@ def expire_waits(runtime: Runtime) -> list[int]:
                 "code": "timeout",
                 "step": wait.step_id,
             }
-            run.status, run.wake_at = "queued", None
+            run.status, run.wake_at, run.dispatched_at = "queued", None, now  # sent by this sweep
             woken.append(run.id)
     return woken
 
 
-def due_runs(runtime: Runtime, fresh_s: float = FRESH_S) -> list[int]:
-    now = utcnow()
-    fresh = now - timedelta(seconds=fresh_s)
-    condition = or_(
-        and_(Run.status == "queued", Run.wake_at.is_not(None), Run.wake_at <= now),
-        and_(Run.status == "queued", Run.wake_at.is_(None), Run.created_at <= fresh),
-        and_(Run.status == "waiting", Run.wake_at.is_not(None), Run.wake_at <= now),
-        and_(Run.status == "running", Run.lease_expires_at < now),
+def _due(now: datetime, stale: datetime) -> ColumnElement[bool]:
+    """Runs someone should take up and no sweeper has sent since they became due, or not within the
+    redispatch period: a run still in a saturated broker's queue is not sent again at every sweep."""
+
+    def not_sent_since(became_due: Any) -> ColumnElement[bool]:
+        return or_(Run.dispatched_at.is_(None), Run.dispatched_at < became_due, Run.dispatched_at <= stale)
+
+    return or_(
+        and_(
+            Run.status == "queued",
+            Run.wake_at.is_(None),
+            func.coalesce(Run.dispatched_at, Run.created_at) <= stale,
+        ),
+        and_(
+            Run.status.in_(("queued", "waiting")),
+            Run.wake_at.is_not(None),
+            Run.wake_at <= now,
+            not_sent_since(Run.wake_at),
+        ),
+        and_(Run.status == "running", Run.lease_expires_at < now, not_sent_since(Run.lease_expires_at)),
     )
+
+
+def due_runs(runtime: Runtime, fresh_s: float = FRESH_S) -> list[int]:
+    """Take the runs due for (re)dispatch, stamping `dispatched_at` by the database's clock. The stamp
+    is a conditional UPDATE of rows still due, so of two sweepers racing only one sends each run."""
     with runtime.db.read() as session:
-        return list(session.scalars(select(Run.id).where(condition).order_by(Run.id).limit(BATCH)))
+        now = database_now(session)
+        condition = _due(now, now - timedelta(seconds=fresh_s))
+        candidates = list(session.scalars(select(Run.id).where(condition).order_by(Run.id).limit(BATCH)))
+    if not candidates:
+        return []
+    with runtime.db.transaction() as session:
+        taken = session.scalars(
+            update(Run.__table__)
+            .where(Run.id.in_(candidates), condition)
+            .values(dispatched_at=now)
+            .returning(Run.id)
+        )
+        return sorted(taken)
 
 
 def sweep(runtime: Runtime, fresh_s: float = FRESH_S) -> int:
+    """Dispatch the runs of expired waits and the due ones; `fresh_s` is the redispatch period."""
     runtime.db.write(purge_kept_events)
     run_ids = expire_waits(runtime) + due_runs(runtime, fresh_s)
     runtime.dispatch(run_ids)

@@ -1,16 +1,19 @@
-"""Scheduler: one leader at a time, jobs follow recipe versions, schedules fire once."""
+"""Scheduler: one leader at a time by the database's clock, jobs follow recipe versions, schedule
+slots fire once (late after a failover, within the grace) and keep their phase."""
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterator
 from datetime import timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 from sqlalchemy import func, select, update
 
 from hub.config import Settings
-from hub.db.models import Event, Lease, Recipe, Run, utcnow
+from hub.db.models import Event, Lease, Recipe, Run, ScheduleState, utcnow
 from hub.engine.executor import InlineExecutor
 from hub.recipe_store import save_recipe, set_enabled
 from hub.runtime import Runtime
@@ -78,48 +81,162 @@ def test_jobs_follow_versions_and_enablement(runtime: Runtime) -> None:
     assert scheduler.jobs() == []
 
 
-def test_schedule_fires_once_per_tick_and_only_on_the_leader(
-    runtime: Runtime, second_runtime: Runtime, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    tick = utcnow().replace(microsecond=500_000)  # both fires in one second, not straddling two
-    monkeypatch.setattr("hub.scheduler.utcnow", lambda: tick)
-    doc = {
+def schedule_doc(config: dict[str, Any], trigger: str = "interval") -> dict[str, Any]:
+    return {
         "name": "tick",
-        "trigger": {"connector": "schedule", "trigger": "interval", "config": {"seconds": 60}},
+        "trigger": {"connector": "schedule", "trigger": trigger, "config": config},
         "steps": [],
     }
+
+
+def leading(rt: Runtime) -> Scheduler:
+    """A scheduler that holds the lease and knows the recipes (its jobs are not started)."""
+    scheduler = Scheduler(rt)
+    assert scheduler.renew_lease()
+    scheduler.sync_jobs()
+    return scheduler
+
+
+def schedule_state(rt: Runtime) -> ScheduleState:
+    with rt.db.read() as session:
+        state = session.scalar(select(ScheduleState))
+        assert state is not None
+        return state
+
+
+def travel(rt: Runtime, seconds: float) -> None:
+    """Let `seconds` pass for the stored schedules (their times move back, the clock stays)."""
+    back = timedelta(seconds=seconds)
+    with rt.db.transaction() as session:
+        for state in session.scalars(select(ScheduleState)):
+            state.anchor_at -= back
+            state.last_slot_at -= back
+            state.next_slot_at -= back
+
+
+def scheduled(rt: Runtime) -> list[str]:
+    with rt.db.read() as session:
+        return [event.payload["scheduled_at"] for event in session.scalars(select(Event).order_by(Event.id))]
+
+
+def test_a_slot_fires_once_and_only_on_the_leader(runtime: Runtime, second_runtime: Runtime) -> None:
     with runtime.db.transaction() as session:
-        recipe = save_recipe(session, runtime, doc)
-    leader, follower = Scheduler(runtime), Scheduler(second_runtime)
-    leader.renew_lease()
-    follower.renew_lease()
-    leader._schedule_job(recipe.id, 1)()
-    leader._schedule_job(recipe.id, 1)()  # the same second: deduped
-    follower._schedule_job(recipe.id, 1)()  # not the leader: does nothing
-    with runtime.db.transaction() as session:
-        assert session.scalar(select(func.count(Event.id))) == 1
-        event = session.scalar(select(Event))
-        assert "scheduled_at" in event.payload
+        save_recipe(session, runtime, schedule_doc({"seconds": 60}))
+    leader = leading(runtime)
+    follower = Scheduler(second_runtime)
+    follower.sync_jobs()
+    assert follower.renew_lease() is False
+    leader.fire_schedules()  # sets the schedule up: its first slot is one interval from now
+    anchor = schedule_state(runtime).anchor_at
+    assert scheduled(runtime) == []
+    travel(runtime, 61)
+    leader.fire_schedules()
+    leader.fire_schedules()  # the same slot: nothing more
+    follower.fire_schedules()  # not the leader: does nothing
+    slot = (anchor - timedelta(seconds=61)).isoformat()
+    assert scheduled(runtime) == [slot]
+    with runtime.db.read() as session:
         assert session.scalar(select(Run.status)) == "succeeded"
+    assert schedule_state(runtime).next_slot_at == anchor - timedelta(seconds=1)  # the phase is kept
 
 
-def test_cron_jobs_use_the_time_zone(runtime: Runtime) -> None:
-    doc = {
-        "name": "cron",
-        "trigger": {
-            "connector": "schedule",
-            "trigger": "cron",
-            "config": {"expression": "0 9 * * *", "timezone": "Asia/Shanghai"},
-        },
-        "steps": [],
-    }
+def test_a_missed_slot_fires_late_within_the_grace_and_is_skipped_past_it(
+    runtime: Runtime, caplog: pytest.LogCaptureFixture
+) -> None:
+    with runtime.db.transaction() as session:
+        save_recipe(session, runtime, schedule_doc({"seconds": 60}))
+    scheduler = leading(runtime)
+    scheduler.fire_schedules()
+    anchor = schedule_state(runtime).anchor_at
+    # An hour without a leader: the latest slot due is 45 s old, 59 older ones before it.
+    travel(runtime, 3600 + 45)
+    latest = anchor - timedelta(seconds=3600 + 45) + timedelta(seconds=59 * 60)
+    runtime.settings.schedule_grace_s = 30
+    with caplog.at_level(logging.WARNING, logger="hub.schedules"):
+        scheduler.fire_schedules()
+    assert scheduled(runtime) == []  # too late: passed over, and said so
+    assert "event=schedule_slots_skipped" in caplog.text
+    assert schedule_state(runtime).next_slot_at == latest + timedelta(seconds=60)
+
+    travel(runtime, 60)  # a minute on, with the default grace: the latest slot (45 s old) fires, once
+    runtime.settings.schedule_grace_s = 300
+    scheduler.fire_schedules()
+    scheduler.fire_schedules()
+    assert scheduled(runtime) == [latest.isoformat()]  # 45 s late again, on the same grid
+
+
+def test_a_new_leader_keeps_the_schedule_phase(runtime: Runtime, second_runtime: Runtime) -> None:
+    with runtime.db.transaction() as session:
+        save_recipe(session, runtime, schedule_doc({"seconds": 60}))
+    first = leading(runtime)
+    first.fire_schedules()
+    before = schedule_state(runtime)
+    with runtime.db.transaction() as session:  # the leader dies: its lease runs out
+        session.execute(update(Lease).values(expires_at=utcnow() - timedelta(seconds=1)))
+    second = leading(second_runtime)
+    second.fire_schedules()
+    after = schedule_state(runtime)
+    assert (after.anchor_at, after.next_slot_at) == (before.anchor_at, before.next_slot_at)
+
+
+def test_a_leader_that_has_not_read_the_recipes_leaves_the_schedules_alone(
+    runtime: Runtime, second_runtime: Runtime
+) -> None:
+    with runtime.db.transaction() as session:
+        save_recipe(session, runtime, schedule_doc({"seconds": 60}))
+    leading(runtime).fire_schedules()
+    before = schedule_state(runtime)
+    with runtime.db.transaction() as session:
+        session.execute(update(Lease).values(expires_at=utcnow() - timedelta(seconds=1)))
+    unsynced = Scheduler(second_runtime)  # its first sync has not happened (or failed)
+    assert unsynced.renew_lease()
+    unsynced.fire_schedules()
+    after = schedule_state(runtime)
+    assert (after.anchor_at, after.last_slot_at) == (before.anchor_at, before.last_slot_at)
+
+
+def test_a_changed_schedule_restarts_and_a_disabled_one_is_dropped(runtime: Runtime) -> None:
+    with runtime.db.transaction() as session:
+        recipe_id = save_recipe(session, runtime, schedule_doc({"seconds": 60})).id
+    scheduler = leading(runtime)
+    scheduler.fire_schedules()
+    travel(runtime, 3600)
+    with runtime.db.transaction() as session:
+        save_recipe(session, runtime, schedule_doc({"seconds": 120}), recipe=session.get(Recipe, recipe_id))
+    scheduler.sync_jobs()
+    scheduler.fire_schedules()
+    state = schedule_state(runtime)
+    assert state.next_slot_at == state.anchor_at and state.anchor_at > utcnow() + timedelta(seconds=100)
+    assert scheduled(runtime) == []  # the old schedule's missed slots are not caught up
+    with runtime.db.transaction() as session:
+        set_enabled(session, session.get(Recipe, recipe_id), False)
+    scheduler.sync_jobs()
+    scheduler.fire_schedules()
+    with runtime.db.read() as session:
+        assert session.scalar(select(func.count()).select_from(ScheduleState)) == 0
+
+
+def test_cron_slots_use_the_time_zone(runtime: Runtime) -> None:
+    doc = schedule_doc({"expression": "0 9 * * *", "timezone": "Asia/Shanghai"}, trigger="cron")
     with runtime.db.transaction() as session:
         save_recipe(session, runtime, doc)
-    scheduler = Scheduler(runtime)
-    scheduler.sync_jobs()
-    job = scheduler.jobs()[0]
-    fire = job.trigger.get_next_fire_time(None, utcnow())
-    assert fire.utcoffset() == timedelta(hours=8) and fire.hour == 9
+    leading(runtime).fire_schedules()
+    slot = schedule_state(runtime).next_slot_at.astimezone(ZoneInfo("Asia/Shanghai"))
+    assert (slot.hour, slot.minute) == (9, 0) and timedelta(0) < slot - utcnow() <= timedelta(days=1)
+
+
+def test_the_lease_goes_by_the_database_clock_not_the_local_ones(
+    runtime: Runtime, second_runtime: Runtime, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    first, second = Scheduler(runtime, lease_s=30), Scheduler(second_runtime, lease_s=30)
+    real_clock = utcnow
+    with monkeypatch.context() as skew:  # the leader's clock is an hour slow
+        skew.setattr("hub.scheduler.utcnow", lambda: real_clock() - timedelta(hours=1))
+        assert first.renew_lease() is True
+    with monkeypatch.context() as skew:  # the other's an hour fast: the lease is still not expired
+        skew.setattr("hub.scheduler.utcnow", lambda: real_clock() + timedelta(hours=1))
+        assert second.renew_lease() is False
+    assert first.is_leader and not second.is_leader
 
 
 def test_sync_rereads_recipes_only_after_one_changed(

@@ -14,7 +14,7 @@ from sqlalchemy.dialects import postgresql
 import hub.db.models
 
 revision = "0008"
-down_revision = "0002"
+down_revision = "0007"
 branch_labels = None
 depends_on = None
 

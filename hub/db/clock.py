@@ -1,0 +1,17 @@
+"""The database's clock: times compared by processes on several machines (leases, redispatch,
+schedule slots) are read from the one server they share, not from each machine's own clock."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+
+def database_now(session: Session) -> datetime:
+    """The database server's current time, UTC-aware (SQLite: this machine's, to the millisecond)."""
+    if session.get_bind().dialect.name == "sqlite":
+        text = session.scalar(select(func.strftime("%Y-%m-%d %H:%M:%f", "now")))
+        return datetime.fromisoformat(text).replace(tzinfo=UTC)
+    return session.scalar(select(func.clock_timestamp())).astimezone(UTC)
