@@ -6,7 +6,8 @@ the declared Content-Length against the route's limit as soon as the headers are
 chunked bodies against it as they arrive; an oversized request is answered 413 and its connection
 closed without reading on. A request that has not arrived whole `client_timeout_s` after its first
 byte is closed however steadily it trickles, which waitress's inactivity timeout alone does not do
-(slowloris). Connections no longer busy with a request are closed after the same time idle.
+(slowloris). Connections no longer busy with a request are closed after the same time idle, and
+at the connection limit the least useful open connection makes room for a new one.
 """
 
 from __future__ import annotations
@@ -90,9 +91,40 @@ def waitress_options(settings: Settings) -> dict[str, Any]:
     }
 
 
+def _least_needed(server: BaseWSGIServer) -> HTTPChannel | None:
+    """The open connection to give up for a new one: the request that has been arriving longest,
+    else the keep-alive connection idle longest; never one whose request is being answered."""
+    waiting = [c for c in server.active_channels.values() if not c.requests and not c.will_close]
+    arriving = [c for c in waiting if c.request is not None and not c.request.completed]
+    if arriving:
+        return min(arriving, key=lambda channel: channel.request.started)
+    return min(waiting, key=lambda channel: channel.last_activity, default=None)
+
+
 def apply(server: BaseWSGIServer, settings: Settings) -> None:
-    """Give a waitress server the limited channel and a deadline for each request to arrive whole."""
+    """Give a waitress server the limited channel, a deadline for each request to arrive whole, and
+    room for new connections at the connection limit.
+
+    At the limit waitress stops accepting, so clients that merely hold connections open would lock
+    everyone else out; instead the connection that is least use is closed to make room."""
     server.channel_class = channel_class(settings)
+    accepts, accept = server.readable, server.handle_accept
+
+    def readable() -> bool:
+        if accepts():  # which also runs waitress's maintenance
+            return True
+        # At the limit waitress stops listening; listen on while a connection could make room.
+        return server.accepting and any(not channel.requests for channel in server.active_channels.values())
+
+    def handle_accept() -> None:
+        if len(server._map) >= server.adj.connection_limit:
+            victim = _least_needed(server)
+            if victim is None:
+                return
+            victim.handle_close()
+        accept()
+
+    server.readable, server.handle_accept = readable, handle_accept
     idle_maintenance = server.maintenance
 
     def maintenance(now: float) -> None:

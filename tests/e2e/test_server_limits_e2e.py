@@ -5,6 +5,7 @@ has seen when it answers."""
 
 from __future__ import annotations
 
+import contextlib
 import resource
 import socket
 import time
@@ -38,6 +39,11 @@ def impatient_hub(tmp_path_factory: pytest.TempPathFactory) -> Iterator[HubProce
     yield from _hub(tmp_path_factory.mktemp("impatient"), HUB_CLIENT_TIMEOUT_S="2")
 
 
+@pytest.fixture(scope="module")
+def crowded_hub(tmp_path_factory: pytest.TempPathFactory) -> Iterator[HubProcess]:
+    yield from _hub(tmp_path_factory.mktemp("crowded"), HUB_MAX_CONNECTIONS="50")
+
+
 def _connect(hub: HubProcess) -> socket.socket:
     return socket.create_connection(("127.0.0.1", hub.port), timeout=5)
 
@@ -64,17 +70,18 @@ def _enough_files(count: int) -> None:
         resource.setrlimit(resource.RLIMIT_NOFILE, (min(wanted, hard), hard))
 
 
-def test_healthz_answers_within_a_second_while_500_clients_trickle_bodies(hub: HubProcess) -> None:
-    _enough_files(SLOW_CLIENTS)
+def _healthz_answers_while_clients_trickle(hub: HubProcess, clients: int) -> None:
+    _enough_files(clients)
     slow: list[socket.socket] = []
     try:
-        for _ in range(SLOW_CLIENTS):
+        for _ in range(clients):
             sock = _connect(hub)
             sock.sendall(_post_head("/hooks/slow", f"Content-Length: {WEBHOOK_LIMIT}") + b"{")
             slow.append(sock)
         for round_ in range(5):
             for sock in slow:
-                sock.sendall(b" ")  # each keeps its request alive, never finishing it
+                with contextlib.suppress(OSError):  # closed by the server to make room
+                    sock.sendall(b" ")  # each keeps its request alive, never finishing it
             started = time.monotonic()
             answer = requests.get(f"{hub.url}/healthz", timeout=5)
             elapsed = time.monotonic() - started
@@ -83,6 +90,14 @@ def test_healthz_answers_within_a_second_while_500_clients_trickle_bodies(hub: H
     finally:
         for sock in slow:
             sock.close()
+
+
+def test_healthz_answers_within_a_second_while_500_clients_trickle_bodies(hub: HubProcess) -> None:
+    _healthz_answers_while_clients_trickle(hub, SLOW_CLIENTS)
+
+
+def test_slow_clients_beyond_the_connection_limit_make_room_for_new_ones(crowded_hub: HubProcess) -> None:
+    _healthz_answers_while_clients_trickle(crowded_hub, 120)
 
 
 def test_a_declared_oversized_webhook_body_is_refused_before_it_is_sent(hub: HubProcess) -> None:
