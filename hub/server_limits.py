@@ -56,17 +56,17 @@ class LimitedParser(HTTPRequestParser):
     def parse_header(self, header_plus: bytes) -> None:
         super().parse_header(header_plus)
         self.limit = body_limit(self.settings, self.path)
-        if self.content_length > self.limit:
-            self._refuse()
 
     def received(self, data: bytes) -> int:
+        """As waitress, then refused on a declared length over the limit (right after the headers,
+        before anything is read of the body) or a chunked body that has grown past it."""
         consumed = super().received(data)
-        if self.limit is not None and self.body_bytes_received > self.limit and self.error is None:
-            self._refuse()  # a chunked body, counted as it arrives
+        if self.limit is not None and max(self.content_length, self.body_bytes_received) > self.limit:
+            self._refuse()
         return consumed
 
     def _refuse(self) -> None:
-        self.error = RequestEntityTooLarge(f"the body is over {self.limit} bytes, the limit for {self.path}")
+        self.error = RequestEntityTooLarge(f"the body is over this address's limit of {self.limit} bytes")
         self.completed = True
         self.expect_continue = False  # no "100 Continue": the client must not start sending
 
