@@ -179,6 +179,8 @@ def login() -> Any:
             user = authenticate(db, email, password)
             session_id = None
             if user is not None:
+                if session.get("sid"):  # signing in again replaces the browser's session
+                    web_sessions.end(db, session["sid"])
                 session_id = web_sessions.start(db, user.id, runtime().settings.session_max_s)
                 audit(db, user.email, "user.login", "user", str(user.id))
         if session_id is None:

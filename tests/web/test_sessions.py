@@ -58,6 +58,13 @@ def test_a_copied_cookie_is_refused_after_sign_out(web_app: Flask) -> None:
     assert not _copy_works(web_app, copy)
 
 
+def test_signing_in_again_in_the_same_browser_ends_the_previous_session(web_app: Flask) -> None:
+    browser, copy = _signed_in_with_a_copy(web_app)
+    assert sign_in(browser, "ed@example.com").status_code == 302
+    assert not _copy_works(web_app, copy)
+    assert browser.get("/").status_code == 200
+
+
 def test_a_password_change_ends_every_session_of_the_user(web_app: Flask, web_runtime: Runtime) -> None:
     browser, copy = _signed_in_with_a_copy(web_app)
     _update_user(web_app, web_runtime, "ed@example.com", disabled="false", password="a brand new secret")
