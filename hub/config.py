@@ -43,11 +43,13 @@ class Settings:
     allow_private_network: bool = False
     max_webhook_bytes: int = 1024 * 1024
     # What one client may make a web process hold (hub/server_limits.py): request bodies per route,
-    # open connections, and how long a request may take to arrive or a connection may sit idle.
+    # open connections, how long a request may take to arrive, and how long a connection may sit idle
+    # between requests (above the 60 s idle timeout of common load balancers, which reuse connections).
     max_api_bytes: int = 8 * 1024 * 1024
     max_form_bytes: int = 2 * 1024 * 1024
     max_connections: int = 1000
     client_timeout_s: int = 30
+    idle_timeout_s: int = 75
     # Browser sessions end after this long without a request, and this long after sign-in at most.
     session_idle_s: int = 30 * 60
     session_max_s: int = 12 * 60 * 60
@@ -87,6 +89,7 @@ class Settings:
             HUB_MAX_FORM_BYTES=cls.max_form_bytes,
             HUB_MAX_CONNECTIONS=cls.max_connections,
             HUB_CLIENT_TIMEOUT_S=cls.client_timeout_s,
+            HUB_IDLE_TIMEOUT_S=cls.idle_timeout_s,
             HUB_SESSION_IDLE_S=cls.session_idle_s,
             HUB_SESSION_MAX_S=cls.session_max_s,
         )
@@ -119,6 +122,7 @@ class Settings:
             max_form_bytes=limits["HUB_MAX_FORM_BYTES"],
             max_connections=limits["HUB_MAX_CONNECTIONS"],
             client_timeout_s=limits["HUB_CLIENT_TIMEOUT_S"],
+            idle_timeout_s=limits["HUB_IDLE_TIMEOUT_S"],
             session_idle_s=limits["HUB_SESSION_IDLE_S"],
             session_max_s=limits["HUB_SESSION_MAX_S"],
         )

@@ -6,8 +6,9 @@ the declared Content-Length against the route's limit as soon as the headers are
 chunked bodies against it as they arrive; an oversized request is answered 413 and its connection
 closed without reading on. A request that has not arrived whole `client_timeout_s` after its first
 byte is closed however steadily it trickles, which waitress's inactivity timeout alone does not do
-(slowloris). Connections no longer busy with a request are closed after the same time idle, and
-at the connection limit the least useful open connection makes room for a new one.
+(slowloris), and so is a new connection that has sent nothing for as long. Connections between
+requests are closed after `idle_timeout_s`, and at the connection limit the least useful open
+connection makes room for a new one.
 """
 
 from __future__ import annotations
@@ -79,11 +80,10 @@ def channel_class(settings: Settings) -> type[HTTPChannel]:
 
 def waitress_options(settings: Settings) -> dict[str, Any]:
     """create_server() adjustments for the limits of `settings`."""
-    timeout = settings.client_timeout_s
     return {
         "connection_limit": settings.max_connections,
-        "channel_timeout": timeout,
-        "cleanup_interval": max(1, timeout // 4),
+        "channel_timeout": settings.idle_timeout_s,
+        "cleanup_interval": max(1, min(settings.client_timeout_s, settings.idle_timeout_s) // 4),
         "max_request_body_size": largest_body(settings) + 1,  # waitress refuses a body of exactly this
         "max_request_header_size": HEADER_BYTES,
         "inbuf_overflow": BODY_IN_MEMORY_BYTES,
@@ -128,11 +128,16 @@ def apply(server: BaseWSGIServer, settings: Settings) -> None:
     idle_maintenance = server.maintenance
 
     def maintenance(now: float) -> None:
+        """Waitress's idle timeout, and the deadline for a request to arrive (`now` is time.time())."""
         idle_maintenance(now)
-        cutoff = time.monotonic() - settings.client_timeout_s
+        cutoff, started_cutoff = now - settings.client_timeout_s, time.monotonic() - settings.client_timeout_s
         for channel in list(server.active_channels.values()):
             request = channel.request
-            if request is not None and not request.completed and request.started < cutoff:
+            if request is not None and not request.completed:
+                late = request.started < started_cutoff
+            else:  # a connection that never sent a byte: last_activity is still its creation time
+                late = not channel.requests and channel.last_activity == channel.creation_time < cutoff
+            if late:
                 channel.will_close = True  # the event loop closes it on its next turn
 
     server.maintenance = maintenance

@@ -142,3 +142,13 @@ def test_a_request_still_arriving_after_the_client_timeout_is_closed(impatient_h
             except OSError:
                 closed = True
         assert closed, "the server still holds a request that has been arriving for 10 s"
+
+
+def test_a_silent_connection_is_closed_after_the_client_timeout(
+    impatient_hub: HubProcess,
+) -> None:
+    with _connect(impatient_hub) as sock:
+        sock.settimeout(10)
+        started = time.monotonic()
+        assert sock.recv(1) == b""  # closed by the server, with no answer
+        assert time.monotonic() - started < 8
