@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import secrets
-from datetime import datetime, timedelta
+from datetime import timedelta
 
 from sqlalchemy import delete, or_, select, update
 from sqlalchemy.orm import Session, joinedload
@@ -42,9 +42,9 @@ def start(db: Session, user_id: int, max_s: int) -> str:
     return raw
 
 
-def resolve(db: Session, raw: str, *, idle_s: int, max_s: int, now: datetime | None = None) -> User | None:
+def resolve(db: Session, raw: str, *, idle_s: int, max_s: int) -> User | None:
     """The enabled user of a live session, recording that it was seen; None when it is over."""
-    now = now or utcnow()
+    now = utcnow()
     record = db.scalar(
         select(WebSession).options(joinedload(WebSession.user)).where(WebSession.token_hash == _digest(raw))
     )
