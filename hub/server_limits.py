@@ -13,6 +13,7 @@ connection makes room for a new one.
 
 from __future__ import annotations
 
+import json
 import logging
 import resource
 import time
@@ -44,6 +45,14 @@ def largest_body(settings: Settings) -> int:
     return max(settings.max_webhook_bytes, settings.max_api_bytes, settings.max_form_bytes)
 
 
+class BodyTooLarge(RequestEntityTooLarge):
+    """The 413 in the hub's JSON error shape, as the ingress and the API answer it."""
+
+    def to_response(self, ident: str | None = None) -> tuple[str, list[tuple[str, str]], bytes]:
+        body = json.dumps({"error": {"code": "payload_too_large", "message": self.body}}).encode()
+        return f"{self.code} {self.reason}", [("Content-Type", "application/json")], body
+
+
 class LimitedParser(HTTPRequestParser):
     """One request: refused with 413 once its body is known to exceed its route's limit."""
 
@@ -67,7 +76,7 @@ class LimitedParser(HTTPRequestParser):
         return consumed
 
     def _refuse(self) -> None:
-        self.error = RequestEntityTooLarge(f"the body is over this address's limit of {self.limit} bytes")
+        self.error = BodyTooLarge(f"the body is over this address's limit of {self.limit} bytes")
         self.completed = True
         self.expect_continue = False  # no "100 Continue": the client must not start sending
 

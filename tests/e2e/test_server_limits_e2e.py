@@ -6,6 +6,7 @@ has seen when it answers."""
 from __future__ import annotations
 
 import contextlib
+import json
 import resource
 import socket
 import time
@@ -15,6 +16,7 @@ from pathlib import Path
 import pytest
 import requests
 
+from hub.config import Settings
 from tests.e2e.harness import HubProcess
 
 pytestmark = pytest.mark.e2e
@@ -106,6 +108,22 @@ def test_a_declared_oversized_webhook_body_is_refused_before_it_is_sent(hub: Hub
         with _connect(hub) as sock:
             sock.sendall(_post_head("/hooks/any", f"Content-Length: {WEBHOOK_LIMIT + 1}", *expect))
             assert _status_line(sock) == b"HTTP/1.1 413 Request Entity Too Large"
+
+
+def test_the_refusal_is_the_hubs_json_error_and_the_api_has_its_own_limit(hub: HubProcess) -> None:
+    api_limit = Settings.max_api_bytes
+    with _connect(hub) as sock:
+        sock.sendall(_post_head("/api/v1/recipes", f"Content-Length: {api_limit + 1}"))
+        sock.settimeout(3)
+        answer = b""
+        while chunk := sock.recv(4096):  # the server closes the connection after answering
+            answer += chunk
+    head, body = answer.split(b"\r\n\r\n", 1)
+    assert head.startswith(b"HTTP/1.1 413 ") and b"Content-Type: application/json" in head
+    assert json.loads(body)["error"] == {
+        "code": "payload_too_large",
+        "message": f"the body is over this address's limit of {api_limit} bytes",
+    }
 
 
 def test_a_body_at_the_webhook_limit_is_read_and_the_api_has_its_own_limit(hub: HubProcess) -> None:
