@@ -84,7 +84,7 @@ def _serve_wsgi(
             sched.shutdown()
         rt.close()
 
-    run_waitress(app, sock, threads, on_stop, balance)
+    run_waitress(app, sock, threads, on_stop, rt.settings, balance)
 
 
 @main.command()

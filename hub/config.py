@@ -37,6 +37,23 @@ def _log_level(name: str, value: str) -> str:
     return level
 
 
+def _positive_ints(env: Mapping[str, str], **defaults: int) -> dict[str, int]:
+    """Each named variable as a whole number above 0, or its default when unset."""
+    values = {}
+    for name, default in defaults.items():
+        raw = (env.get(name) or "").strip()
+        if not raw:
+            values[name] = default
+            continue
+        try:
+            values[name] = int(raw)
+        except ValueError:
+            raise ValueError(f"{name} must be a whole number, not {raw!r}") from None
+        if values[name] < 1:
+            raise ValueError(f"{name} must be at least 1, not {raw!r}")
+    return values
+
+
 @dataclass
 class Settings:
     home: Path
@@ -47,6 +64,17 @@ class Settings:
     broker_url: str | None = None
     allow_private_network: bool = False
     max_webhook_bytes: int = 1024 * 1024
+    # What one client may make a web process hold (hub/server_limits.py): request bodies per route,
+    # open connections, how long a request may take to arrive, and how long a connection may sit idle
+    # between requests (above the 60 s idle timeout of common load balancers, which reuse connections).
+    max_api_bytes: int = 8 * 1024 * 1024
+    max_form_bytes: int = 2 * 1024 * 1024
+    max_connections: int = 1000
+    client_timeout_s: int = 30
+    idle_timeout_s: int = 75
+    # Browser sessions end after this long without a request, and this long after sign-in at most.
+    session_idle_s: int = 30 * 60
+    session_max_s: int = 12 * 60 * 60
     base_url: str = "http://127.0.0.1:8000"
     workers: int = 8
     sweep_interval_s: float = 2.0
@@ -93,6 +121,16 @@ class Settings:
             raise ValueError(f"HUB_SCHEDULE_GRACE_S must be 0 or more, not {schedule_grace_s:g}")
         log_level = _log_level("HUB_LOG_LEVEL", env.get("HUB_LOG_LEVEL") or "INFO")
         library_log_level = _log_level("HUB_LIBRARY_LOG_LEVEL", env.get("HUB_LIBRARY_LOG_LEVEL") or "WARNING")
+        limits = _positive_ints(
+            env,
+            HUB_MAX_API_BYTES=cls.max_api_bytes,
+            HUB_MAX_FORM_BYTES=cls.max_form_bytes,
+            HUB_MAX_CONNECTIONS=cls.max_connections,
+            HUB_CLIENT_TIMEOUT_S=cls.client_timeout_s,
+            HUB_IDLE_TIMEOUT_S=cls.idle_timeout_s,
+            HUB_SESSION_IDLE_S=cls.session_idle_s,
+            HUB_SESSION_MAX_S=cls.session_max_s,
+        )
         broker_url = env.get("HUB_BROKER_URL") or None
         if executor == "celery" and not broker_url:
             raise ValueError("HUB_EXECUTOR=celery needs HUB_BROKER_URL (redis://... or amqp://...)")
@@ -123,6 +161,13 @@ class Settings:
             schedule_grace_s=schedule_grace_s,
             log_level=log_level,
             library_log_level=library_log_level,
+            max_api_bytes=limits["HUB_MAX_API_BYTES"],
+            max_form_bytes=limits["HUB_MAX_FORM_BYTES"],
+            max_connections=limits["HUB_MAX_CONNECTIONS"],
+            client_timeout_s=limits["HUB_CLIENT_TIMEOUT_S"],
+            idle_timeout_s=limits["HUB_IDLE_TIMEOUT_S"],
+            session_idle_s=limits["HUB_SESSION_IDLE_S"],
+            session_max_s=limits["HUB_SESSION_MAX_S"],
         )
 
     def ensure_home(self) -> None:

@@ -24,6 +24,8 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+from hub.config import Settings
+
 log = logging.getLogger("hub.server")
 PR_SET_PDEATHSIG = 1
 
@@ -132,12 +134,19 @@ def run_waitress(
     sock: socket.socket,
     threads: int,
     on_stop: Callable[[], None],
+    settings: Settings,
     balance: AcceptBalance | None = None,
 ) -> None:
-    """Serve `app` on `sock` until SIGTERM or SIGINT, then call `on_stop`."""
+    """Serve `app` on `sock` with the connection, time and body limits of `settings` until SIGTERM or
+    SIGINT, then call `on_stop`."""
     from waitress import create_server
 
-    server = create_server(app, sockets=[sock], threads=threads, ident="hub", channel_timeout=60)
+    from hub import server_limits
+
+    server_limits.raise_file_limit(settings)
+    options = server_limits.waitress_options(settings)
+    server = create_server(app, sockets=[sock], threads=threads, ident="hub", **options)
+    server_limits.apply(server, settings)
     if balance is not None:
         balance.gate(server)
 

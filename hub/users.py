@@ -15,8 +15,9 @@ from datetime import timedelta
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, object_session
 
+from hub import web_sessions
 from hub.connections import Conflict, NotFound
 from hub.db.models import ApiToken, User, utcnow
 from hub.sdk.errors import RecipeError
@@ -50,7 +51,22 @@ def hash_password(password: str) -> str:
 
 
 def set_password(user: User, password: str) -> None:
+    """A new password ends every browser session of the user: whoever knew the old one is signed out."""
     user.password_hash = hash_password(password)
+    _end_web_sessions(user)
+
+
+def set_disabled(user: User, disabled: bool) -> None:
+    """Disabling ends every browser session of the user, so enabling them again revives none."""
+    if disabled and not user.disabled:
+        _end_web_sessions(user)
+    user.disabled = disabled
+
+
+def _end_web_sessions(user: User) -> None:
+    db = object_session(user)
+    if db is not None and user.id is not None:
+        web_sessions.end_all(db, user.id)
 
 
 def verify_password(user: User | None, password: str) -> bool:

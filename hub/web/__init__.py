@@ -16,7 +16,6 @@ web = Blueprint(
     "web", __name__, template_folder="templates", static_folder="static", static_url_path="/assets"
 )
 csrf = CSRFProtect()
-SESSION_LIFETIME = timedelta(hours=12)
 
 
 def init_web(app: Flask) -> None:
@@ -24,7 +23,8 @@ def init_web(app: Flask) -> None:
     from hub.web import i18n
 
     app.config["WTF_CSRF_TIME_LIMIT"] = None  # the token is bound to the session, which expires itself
-    app.config["PERMANENT_SESSION_LIFETIME"] = SESSION_LIFETIME
+    # The cookie lives as long as a session may (HUB_SESSION_MAX_S); hub/web_sessions.py decides when it ends.
+    app.config["PERMANENT_SESSION_LIFETIME"] = timedelta(seconds=app.extensions["hub"].settings.session_max_s)
     csrf.init_app(app)
     for name in ("api", "ingress", "oauth"):
         blueprint = app.blueprints.get(name)

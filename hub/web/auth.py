@@ -1,4 +1,5 @@
-"""Sign-in with the hub's users: session cookies, role checks on every page, rate-limited attempts.
+"""Sign-in with the hub's users: server-side sessions named by a cookie, role checks on every page,
+rate-limited attempts.
 
 Every UI route declares the least role it needs with `@page(role)` or is marked `@open_page`; a route
 with neither is refused, as in the API, so a forgotten decorator cannot open a page.
@@ -20,6 +21,7 @@ from flask_babel import gettext as _
 from flask_wtf.csrf import CSRFError
 from sqlalchemy import select
 
+from hub import web_sessions
 from hub.app import runtime
 from hub.audit import audit
 from hub.db.models import User
@@ -78,17 +80,20 @@ def limiter() -> LoginLimiter:
 
 
 def current_user() -> User | None:
-    """The signed-in user, re-read on every request so a disabled user or changed role takes effect."""
+    """The signed-in user of a live server-side session (hub/web_sessions.py), re-read on every
+    request so a revoked or expired session, a disabled user or a changed role takes effect at once."""
     if "web_user" in g:
         return g.web_user
     user = None
-    user_id = session.get("uid")
-    if user_id is not None:
+    session_id = session.get("sid")
+    if session_id is not None:
+        settings = runtime().settings
         with runtime().db.transaction() as db:
-            found = db.get(User, user_id)
-            if found is not None and not found.disabled and found.password_hash:
-                db.expunge(found)
-                user = found
+            user = web_sessions.resolve(
+                db, session_id, idle_s=settings.session_idle_s, max_s=settings.session_max_s
+            )
+            if user is not None:
+                db.expunge(user)
         if user is None:
             session.clear()
     g.web_user = user
@@ -172,10 +177,13 @@ def login() -> Any:
             return page_html, 429, {"Retry-After": str(wait)}
         with runtime().db.transaction() as db:
             user = authenticate(db, email, password)
-            user_id = user.id if user else None
+            session_id = None
             if user is not None:
+                if session.get("sid"):  # signing in again replaces the browser's session
+                    web_sessions.end(db, session["sid"])
+                session_id = web_sessions.start(db, user.id, runtime().settings.session_max_s)
                 audit(db, user.email, "user.login", "user", str(user.id))
-        if user_id is None:
+        if session_id is None:
             limiter().failed(address, email)
             error, status = _("The email or password is wrong, or the account is disabled."), 401
         else:
@@ -183,7 +191,7 @@ def login() -> Any:
             keep_locale = session.get("locale")
             session.clear()  # a fresh session on sign-in: nothing from before carries over
             session.permanent = True
-            session["uid"] = user_id
+            session["sid"] = session_id
             if keep_locale:
                 session["locale"] = keep_locale
             return redirect(_safe_next(request.args.get("next")))
@@ -193,6 +201,10 @@ def login() -> Any:
 @web.post("/logout")
 @open_page
 def logout() -> Any:
+    session_id = session.get("sid")
+    if session_id is not None:
+        with runtime().db.transaction() as db:
+            web_sessions.end(db, session_id)
     session.clear()
     return redirect(url_for("web.login"))
 

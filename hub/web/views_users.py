@@ -12,7 +12,7 @@ from hub.app import runtime
 from hub.audit import audit
 from hub.db.models import ApiToken, User
 from hub.sdk.errors import HubError
-from hub.users import ROLES, create_token, create_user, revoke_token, set_password
+from hub.users import ROLES, create_token, create_user, revoke_token, set_disabled, set_password
 from hub.web import web
 from hub.web.auth import page
 from hub.web.common import error_map, flash_error, flash_ok
@@ -73,7 +73,7 @@ def user_update(user_id: int) -> Any:
             return redirect(url_for("web.users"))
         if role in ROLES:
             user.role = role
-        user.disabled = disabled
+        set_disabled(user, disabled)
         password = request.form.get("password") or ""
         if password:
             try:

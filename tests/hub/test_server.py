@@ -1,4 +1,5 @@
-"""Pre-forked serving: every process accepts only while it is not ahead of the least loaded one."""
+"""Pre-forked serving: every process accepts only while it is not ahead of the least loaded one; the
+limits each process serves with (exercised on a real server in tests/e2e/test_server_limits_e2e.py)."""
 
 from __future__ import annotations
 
@@ -7,8 +8,12 @@ import os
 import time
 from typing import Any
 
+import pytest
+
 import hub.server as server_module
+from hub.config import Settings
 from hub.server import AcceptBalance, settle_heap
+from hub.server_limits import body_limit
 
 
 def _sibling(balance: AcceptBalance, index: int) -> AcceptBalance:
@@ -77,3 +82,14 @@ def test_settle_heap_freezes_what_startup_allocated() -> None:
         assert gc.get_freeze_count() > 0
     finally:
         gc.unfreeze()
+
+
+def test_server_limits_come_from_the_environment_with_clear_errors() -> None:
+    settings = Settings.from_env({"HUB_MAX_CONNECTIONS": "2000", "HUB_CLIENT_TIMEOUT_S": "10"})
+    assert (settings.max_connections, settings.client_timeout_s) == (2000, 10)
+    assert body_limit(settings, "/hooks/abc") == settings.max_webhook_bytes
+    assert body_limit(settings, "/api/v1/recipes") == settings.max_api_bytes
+    assert body_limit(settings, "/recipes/new") == settings.max_form_bytes
+    for name, value in (("HUB_MAX_API_BYTES", "8MB"), ("HUB_CLIENT_TIMEOUT_S", "0")):
+        with pytest.raises(ValueError, match=name):
+            Settings.from_env({name: value})

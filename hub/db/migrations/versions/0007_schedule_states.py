@@ -13,7 +13,7 @@ from alembic import op
 import hub.db.models
 
 revision = "0007"
-down_revision = "0002"
+down_revision = "0005"
 branch_labels = None
 depends_on = None
 
