@@ -1,0 +1,215 @@
+"""The two polling shapes connectors share, with the cursor rules kept here rather than in each poll().
+
+Cursors come from the vendor's own clock, never the hub's: a vendor whose clock runs behind the
+hub's stamps new records "earlier" than the hub's now, so a cursor taken from the hub's clock
+would skip them for good. A time-window cursor is therefore the newest item time seen, or, when a
+poll has no item to go by, the time the vendor gave in its answer's `Date` header.
+
+- `TimeWindowPolling`: items changed since a time; each poll re-reads `overlap_s` before the
+  cursor (late commits, search-index lag) and the engine's seen-ids drop the repeats.
+- `NewestIdPolling`: items with ids that only grow (serial numbers, response tokens in order);
+  the cursor is the newest id seen, and a source with no items yet is read from its first item.
+"""
+
+from __future__ import annotations
+
+import copy
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from email.utils import parsedate_to_datetime
+from typing import Any, ClassVar
+
+from hub.sdk.connector import PollingTrigger
+from hub.sdk.context import Context
+from hub.sdk.errors import PermanentError
+from hub.sdk.http import HttpResponse
+from hub.sdk.types import PollResult, TriggerEvent
+
+# A NewestIdPolling cursor meaning "the source had no items yet: read from its first one".
+FROM_FIRST_ITEM = ""
+
+
+def vendor_time(response: HttpResponse) -> datetime | None:
+    """The vendor's clock when it answered (the `Date` header, RFC 9110), or None without one."""
+    value = response.headers.get("Date")
+    if not value:
+        return None
+    try:
+        moment = parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    return (moment if moment.tzinfo else moment.replace(tzinfo=UTC)).astimezone(UTC)
+
+
+def with_defaults(schema: dict[str, Any], config: dict[str, Any]) -> dict[str, Any]:
+    """`config` with the top-level `default`s of its JSON Schema filled in where a key is absent."""
+    filled = dict(config)
+    for name, spec in (schema.get("properties") or {}).items():
+        if name not in filled and isinstance(spec, dict) and "default" in spec:
+            filled[name] = copy.deepcopy(spec["default"])
+    return filled
+
+
+def aware(moment: datetime) -> datetime:
+    """A datetime in UTC; a naive one is taken to be UTC already."""
+    return (moment if moment.tzinfo else moment.replace(tzinfo=UTC)).astimezone(UTC)
+
+
+def iso_ms(moment: datetime) -> str:
+    """2026-11-20T10:00:00.000Z: the default cursor text."""
+    return aware(moment).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+@dataclass
+class Page:
+    """One vendor answer: raw items (oldest first), how to ask for the next page, the vendor's clock."""
+
+    items: list[Any] = field(default_factory=list)
+    next_page: Any = None  # None: this was the last page
+    vendor_now: datetime | None = None  # from vendor_time(response), or the answer's own server time
+
+
+class TimeWindowPolling(PollingTrigger):
+    """Items changed since a vendor time. Subclasses say how to fetch a page and read an item.
+
+    The base owns the cursor: the first poll (no cursor) starts a backfill at `ctx.since`; otherwise
+    it only learns where "now" is on the vendor's clock (the engine stores what it finds as seen
+    without runs), so its cursor is the vendor's `Date` (or the newest item's time). Every later poll
+    reads from the cursor minus the overlap; the cursor moves to the newest item time seen, capped at
+    the vendor's clock when the poll started so an item stamped in the future cannot skip others.
+    """
+
+    default_overlap_s: ClassVar[int] = 120
+    default_max_pages: ClassVar[int] = 20
+    # Move the cursor to the vendor's clock even when items are older (for APIs that only look back
+    # so far, like QuickBooks CDC); otherwise it moves only as far as the items returned.
+    cursor_follows_vendor_clock: ClassVar[bool] = False
+
+    def fetch_page(
+        self, ctx: Context, config: dict[str, Any], since: datetime, page_token: Any, first: bool
+    ) -> Page:
+        """Items changed at or after `since`, oldest first; `page_token` is None for the first page.
+
+        `first` is true on a recipe's first poll without a backfill (only the vendor's clock matters)."""
+        raise NotImplementedError
+
+    def item_time(self, item: Any) -> datetime:
+        """The item's change time on the vendor's clock; raise PermanentError when it has none."""
+        raise NotImplementedError
+
+    def item_event(self, ctx: Context, config: dict[str, Any], item: Any, stamp: datetime) -> TriggerEvent:
+        """The event of one item version; its id must change when the item changes again."""
+        raise NotImplementedError
+
+    def read_cursor(self, ctx: Context, cursor: str) -> datetime:
+        try:
+            return aware(datetime.fromisoformat(cursor.replace("Z", "+00:00")))
+        except ValueError as exc:
+            raise PermanentError(f"{self.key}: stored cursor {cursor!r} is not a time") from exc
+
+    def write_cursor(self, ctx: Context, moment: datetime) -> str:
+        return iso_ms(moment)
+
+    def poll(self, ctx: Context, config: dict[str, Any], cursor: str | None) -> PollResult:
+        config = with_defaults(self.config_schema, config)
+        self.check_config(config)
+        overlap = timedelta(seconds=int(config.get("overlap_s", self.default_overlap_s)))
+        previous = self.read_cursor(ctx, cursor) if cursor else None
+        first = previous is None and ctx.since is None
+        if previous is not None:
+            since = previous - overlap
+        elif ctx.since is not None:
+            since = aware(ctx.since)
+        else:  # only bounds what the first poll reads (stored as seen); never becomes the cursor
+            since = datetime.now(UTC) - overlap
+        items: list[TriggerEvent] = []
+        ids: set[str] = set()
+        newest: datetime | None = None
+        vendor_now: datetime | None = None
+        token: Any = None
+        for _ in range(int(config.get("max_pages") or self.default_max_pages)):
+            page = self.fetch_page(ctx, config, since, token, first)
+            vendor_now = vendor_now or page.vendor_now
+            for raw in page.items:
+                stamp = aware(self.item_time(raw))
+                event = self.item_event(ctx, config, raw, stamp)
+                newest = stamp if newest is None else max(newest, stamp)
+                if event.id not in ids:
+                    ids.add(str(event.id))
+                    items.append(event)
+            token = page.next_page
+            if token is None:
+                break
+        moment = self._next_cursor(previous, newest, vendor_now, complete=token is None)
+        if moment is None:  # the vendor gave neither a Date nor an item: keep the window's start
+            moment = previous or since
+        return PollResult(items=items, cursor=self.write_cursor(ctx, moment))
+
+    def _next_cursor(
+        self, previous: datetime | None, newest: datetime | None, vendor_now: datetime | None, complete: bool
+    ) -> datetime | None:
+        if newest is not None and vendor_now is not None:
+            newest = min(newest, vendor_now)
+        known = [t for t in (previous, newest) if t is not None]
+        if vendor_now is not None and complete and (self.cursor_follows_vendor_clock or not known):
+            known.append(vendor_now)
+        return max(known, default=None)
+
+
+class NewestIdPolling(PollingTrigger):
+    """Items whose ids grow over time: the cursor is the newest id seen.
+
+    The first poll without a backfill stores the newest id there is (or FROM_FIRST_ITEM for an empty
+    source, so its first item is not skipped); a backfill's first poll reads from `ctx.since`."""
+
+    default_max_pages: ClassVar[int] = 50
+
+    def newest_id(self, ctx: Context, config: dict[str, Any]) -> str | None:
+        """The newest item's id at the vendor now, or None when there are no items."""
+        raise NotImplementedError
+
+    def fetch_after(
+        self, ctx: Context, config: dict[str, Any], after: str | None, since: datetime | None, page_token: Any
+    ) -> Page:
+        """Items after id `after` (None: from the first item, or at/after `since` on a backfill), oldest
+        first; `page_token` is None for the first page."""
+        raise NotImplementedError
+
+    def item_id(self, item: Any) -> str:
+        raise NotImplementedError
+
+    def item_event(self, ctx: Context, config: dict[str, Any], item: Any) -> TriggerEvent:
+        raise NotImplementedError
+
+    def newer(self, candidate: str, than: str) -> bool:
+        """Whether id `candidate` comes after `than` (ids compared as numbers when both are)."""
+        if candidate.isdigit() and than.isdigit():
+            return int(candidate) > int(than)
+        return True  # opaque ids (tokens) arrive in order: the last one read is the newest
+
+    def poll(self, ctx: Context, config: dict[str, Any], cursor: str | None) -> PollResult:
+        config = with_defaults(self.config_schema, config)
+        self.check_config(config)
+        if cursor is None and ctx.since is None:
+            newest = self.newest_id(ctx, config)
+            return PollResult(items=[], cursor=newest if newest is not None else FROM_FIRST_ITEM)
+        after = cursor or None
+        items: list[TriggerEvent] = []
+        ids: set[str] = set()
+        token: Any = None
+        for _ in range(int(config.get("max_pages") or self.default_max_pages)):
+            page = self.fetch_after(ctx, config, after, ctx.since if cursor is None else None, token)
+            for raw in page.items:
+                item_id = self.item_id(raw)
+                if cursor and not self.newer(item_id, cursor):
+                    continue
+                if item_id not in ids:
+                    ids.add(item_id)
+                    items.append(self.item_event(ctx, config, raw))
+                after = item_id if after is None or self.newer(item_id, after) else after
+            token = page.next_page
+            if token is None:
+                break
+        if after is None and cursor is None:  # a backfill found nothing since ctx.since
+            after = self.newest_id(ctx, config) or FROM_FIRST_ITEM
+        return PollResult(items=items, cursor=after if after is not None else cursor)
