@@ -69,6 +69,16 @@ class Page:
     vendor_now: datetime | None = None  # from vendor_time(response), or the answer's own server time
 
 
+@dataclass
+class _Read:
+    """What one pass over the pages found."""
+
+    items: list[TriggerEvent] = field(default_factory=list)
+    newest: datetime | None = None
+    vendor_now: datetime | None = None
+    complete: bool = True  # False when max_pages stopped the paging
+
+
 class TimeWindowPolling(PollingTrigger):
     """Items changed since a vendor time. Subclasses say how to fetch a page and read an item.
 
@@ -122,36 +132,43 @@ class TimeWindowPolling(PollingTrigger):
             since = aware(ctx.since)
         else:  # only bounds what the first poll reads (stored as seen); never becomes the cursor
             since = datetime.now(UTC) - overlap
-        items: list[TriggerEvent] = []
+        read = self._read(ctx, config, since, first)
+        if first and read.vendor_now is not None and read.vendor_now - overlap < since:
+            # The vendor's clock is behind the hub's: read its own last overlap, so the records
+            # from just before the start are stored as seen instead of run by the next poll.
+            since = read.vendor_now - overlap
+            read = self._read(ctx, config, since, first)
+        moment = self._next_cursor(previous, read)
+        if moment is None:  # the vendor gave neither a Date nor an item: keep the window's start
+            moment = previous or since
+        return PollResult(items=read.items, cursor=self.write_cursor(ctx, moment))
+
+    def _read(self, ctx: Context, config: dict[str, Any], since: datetime, first: bool) -> _Read:
+        read = _Read()
         ids: set[str] = set()
-        newest: datetime | None = None
-        vendor_now: datetime | None = None
         token: Any = None
         for _ in range(int(config.get("max_pages") or self.default_max_pages)):
             page = self.fetch_page(ctx, config, since, token, first)
-            vendor_now = vendor_now or page.vendor_now
+            read.vendor_now = read.vendor_now or page.vendor_now
             for raw in page.items:
                 stamp = aware(self.item_time(raw))
                 event = self.item_event(ctx, config, raw, stamp)
-                newest = stamp if newest is None else max(newest, stamp)
-                if event.id not in ids:
+                read.newest = stamp if read.newest is None else max(read.newest, stamp)
+                if str(event.id) not in ids:
                     ids.add(str(event.id))
-                    items.append(event)
+                    read.items.append(event)
             token = page.next_page
             if token is None:
-                break
-        moment = self._next_cursor(previous, newest, vendor_now, complete=token is None)
-        if moment is None:  # the vendor gave neither a Date nor an item: keep the window's start
-            moment = previous or since
-        return PollResult(items=items, cursor=self.write_cursor(ctx, moment))
+                return read
+        read.complete = False
+        return read
 
-    def _next_cursor(
-        self, previous: datetime | None, newest: datetime | None, vendor_now: datetime | None, complete: bool
-    ) -> datetime | None:
+    def _next_cursor(self, previous: datetime | None, read: _Read) -> datetime | None:
+        newest, vendor_now = read.newest, read.vendor_now
         if newest is not None and vendor_now is not None:
             newest = min(newest, vendor_now)
         known = [t for t in (previous, newest) if t is not None]
-        if vendor_now is not None and complete and (self.cursor_follows_vendor_clock or not known):
+        if vendor_now is not None and read.complete and (self.cursor_follows_vendor_clock or not known):
             known.append(vendor_now)
         return max(known, default=None)
 
