@@ -13,7 +13,7 @@ from jsonschema.exceptions import ValidationError, best_match
 
 from hub import jsonutil, templating
 from hub.registry import Registry
-from hub.sdk.connector import Connector
+from hub.sdk.connector import Connector, WebhookTrigger
 from hub.sdk.errors import PermanentError, RecipeError
 
 SCHEMA_PATH = Path(__file__).resolve().parent.parent / "recipes" / "recipe.schema.json"
@@ -214,7 +214,7 @@ def validate_document(document: Any, registry: Registry, lookup: ConnectionLooku
                     path=f"{base}.trigger",
                 )
             _check_templates(step.get("match") or {}, f"{base}.match")
-            if waited.kind == "webhook":
+            if isinstance(waited, WebhookTrigger):
                 _refuse_templates(
                     step.get("config") or {}, f"{base}.config", f"{step_connector.id}.{waited.key}"
                 )

@@ -23,6 +23,7 @@ from hub.engine.intake import store_events
 from hub.engine.poller import poll_recipe
 from hub.engine.sweeper import sweep
 from hub.engine.wait_poller import poll_waits
+from hub.sdk.connector import PollingTrigger, ScheduleTrigger
 from hub.sdk.types import TriggerEvent
 
 if TYPE_CHECKING:
@@ -130,14 +131,14 @@ class Scheduler:
         if trigger is None:
             return
         job_id = f"recipe:{recipe_id}"
-        if trigger.kind == "polling":
+        if isinstance(trigger, PollingTrigger):
             seconds = max(trigger.min_interval_s, int(spec.get("interval_s") or trigger.default_interval_s))
             wanted[job_id] = (
                 f"{version}:poll:{seconds}",
                 IntervalTrigger(seconds=seconds),
                 self._poll_job(recipe_id),
             )
-        elif trigger.kind == "schedule":
+        elif isinstance(trigger, ScheduleTrigger):
             job = trigger.job_spec(spec.get("config") or {})
             if job["type"] == "cron":
                 aps_trigger = CronTrigger.from_crontab(
