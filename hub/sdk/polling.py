@@ -82,7 +82,8 @@ class _Read:
 class TimeWindowPolling(PollingTrigger):
     """Items changed since a vendor time. Subclasses say how to fetch a page and read an item.
 
-    The base owns the cursor: the first poll (no cursor) starts a backfill at `ctx.since`; otherwise
+    The base owns the cursor: the first poll (no cursor) starts a backfill at `ctx.since` (less the
+    overlap, as every window); otherwise
     it only learns where "now" is on the vendor's clock (the engine stores what it finds as seen
     without runs), so its cursor is the vendor's `Date` (or the newest item's time). Every later poll
     reads from the cursor minus the overlap; the cursor moves to the newest item time seen, capped at
@@ -126,12 +127,10 @@ class TimeWindowPolling(PollingTrigger):
         overlap = timedelta(seconds=int(config.get("overlap_s", self.default_overlap_s)))
         previous = self.read_cursor(ctx, cursor) if cursor else None
         first = previous is None and ctx.since is None
-        if previous is not None:
-            since = previous - overlap
-        elif ctx.since is not None:
-            since = aware(ctx.since)
-        else:  # only bounds what the first poll reads (stored as seen); never becomes the cursor
-            since = datetime.now(UTC) - overlap
+        # The hub's clock only bounds what a first poll reads (stored as seen, not run), and is kept
+        # as the cursor only when the vendor answers with neither a Date header nor an item.
+        start = previous or (aware(ctx.since) if ctx.since is not None else datetime.now(UTC))
+        since = start - overlap
         read = self._read(ctx, config, since, first)
         if first and read.vendor_now is not None and read.vendor_now - overlap < since:
             # The vendor's clock is behind the hub's: read its own last overlap, so the records
@@ -139,9 +138,7 @@ class TimeWindowPolling(PollingTrigger):
             since = read.vendor_now - overlap
             read = self._read(ctx, config, since, first)
         moment = self._next_cursor(previous, read)
-        if moment is None:  # the vendor gave neither a Date nor an item: keep the window's start
-            moment = previous or since
-        return PollResult(items=read.items, cursor=self.write_cursor(ctx, moment))
+        return PollResult(items=read.items, cursor=self.write_cursor(ctx, moment or start))
 
     def _read(self, ctx: Context, config: dict[str, Any], since: datetime, first: bool) -> _Read:
         read = _Read()
