@@ -178,7 +178,7 @@ class ObjectChangedPoll(TimeWindowPolling):
         items = [{**record(raw), "objectType": config["object_type"]} for raw in page.get("results") or []]
         return Page(items=items, next_page=next_after(page), vendor_now=vendor_time(response))
 
-    def item_time(self, item: Any) -> datetime:
+    def item_time(self, ctx: Context, config: dict[str, Any], item: Any) -> datetime:
         modified = modified_property(str(item["objectType"]))
         stamp = to_ms(item["properties"].get(modified)) or to_ms(item["updated_at"])
         if stamp is None:

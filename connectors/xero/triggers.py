@@ -69,7 +69,7 @@ class InvoiceChanged(TimeWindowPolling):
         following = params["page"] + 1 if len(invoices) >= PAGE_SIZE else None
         return Page(items=invoices, next_page=following, vendor_now=vendor_time(response))
 
-    def item_time(self, item: Any) -> datetime:
+    def item_time(self, ctx: Context, config: dict[str, Any], item: Any) -> datetime:
         updated = parse_date(item.get("UpdatedDateUTC"))
         if updated is None or not item.get("InvoiceID"):
             raise PermanentError("Xero: an invoice in the answer has no InvoiceID or UpdatedDateUTC")

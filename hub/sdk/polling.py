@@ -104,7 +104,7 @@ class TimeWindowPolling(PollingTrigger):
         `first` is true on a recipe's first poll without a backfill (only the vendor's clock matters)."""
         raise NotImplementedError
 
-    def item_time(self, item: Any) -> datetime:
+    def item_time(self, ctx: Context, config: dict[str, Any], item: Any) -> datetime:
         """The item's change time on the vendor's clock; raise PermanentError when it has none."""
         raise NotImplementedError
 
@@ -148,7 +148,7 @@ class TimeWindowPolling(PollingTrigger):
             page = self.fetch_page(ctx, config, since, token, first)
             read.vendor_now = read.vendor_now or page.vendor_now
             for raw in page.items:
-                stamp = aware(self.item_time(raw))
+                stamp = aware(self.item_time(ctx, config, raw))
                 event = self.item_event(ctx, config, raw, stamp)
                 read.newest = stamp if read.newest is None else max(read.newest, stamp)
                 if str(event.id) not in ids:

@@ -68,7 +68,7 @@ class Changes(TimeWindowPolling):
         rest = offset + 2 < len(found)
         return Page(found[offset : offset + 2], offset + 2 if rest else None, kit.vendor.now())
 
-    def item_time(self, item: Any) -> datetime:
+    def item_time(self, ctx: Context, config: dict[str, Any], item: Any) -> datetime:
         return item["modified"]
 
     def item_event(self, ctx: Context, config: dict[str, Any], item: Any, stamp: datetime) -> TriggerEvent:
