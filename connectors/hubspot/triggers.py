@@ -159,9 +159,7 @@ class ObjectChangedPoll(TimeWindowPolling):
         "archived": False,
     }
 
-    def fetch_page(
-        self, ctx: Context, config: dict[str, Any], since: datetime, page_token: Any, first: bool
-    ) -> Page:
+    def fetch_page(self, ctx: Context, config: dict[str, Any], since: datetime, page_token: Any) -> Page:
         modified = modified_property(str(config["object_type"]))
         filters = [
             {"propertyName": modified, "operator": "GTE", "value": str(max(0, to_ms_of(since)))},

@@ -74,9 +74,7 @@ class BillChanged(TimeWindowPolling):
 
     default_max_pages = 10
 
-    def fetch_page(
-        self, ctx: Context, config: dict[str, Any], since: datetime, page_token: Any, first: bool
-    ) -> Page:
+    def fetch_page(self, ctx: Context, config: dict[str, Any], since: datetime, page_token: Any) -> Page:
         id_field, modify_field = config["id_field"] or "FID", config["modify_field"] or "FModifyDate"
         keys = self._keys(config)
         condition = f"{modify_field} >= '{self._local(ctx, since).strftime(STAMP)}'"

@@ -95,9 +95,7 @@ class RecordChanged(TimeWindowPolling):
         # names are checked above; `where` is the recipe author's own SOQL, run with their connection
         return f"SELECT {', '.join(fields)} FROM {config['sobject']} WHERE {where} ORDER BY {order}"  # noqa: S608
 
-    def fetch_page(
-        self, ctx: Context, config: dict[str, Any], since: datetime, page_token: Any, first: bool
-    ) -> Page:
+    def fetch_page(self, ctx: Context, config: dict[str, Any], since: datetime, page_token: Any) -> Page:
         """One page of the query; `page_token` is (nextRecordsUrl, records taken so far)."""
         url, taken = page_token or (None, 0)
         if url is None:

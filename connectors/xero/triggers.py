@@ -54,9 +54,7 @@ class InvoiceChanged(TimeWindowPolling):
 
     default_max_pages = 10
 
-    def fetch_page(
-        self, ctx: Context, config: dict[str, Any], since: datetime, page_token: Any, first: bool
-    ) -> Page:
+    def fetch_page(self, ctx: Context, config: dict[str, Any], since: datetime, page_token: Any) -> Page:
         params: dict[str, Any] = {"order": "UpdatedDateUTC ASC"}
         if config["type"] != "ANY":
             params["where"] = f"Type=={quoted(config['type'])}"

@@ -82,8 +82,7 @@ class _Read:
 class TimeWindowPolling(PollingTrigger):
     """Items changed since a vendor time. Subclasses say how to fetch a page and read an item.
 
-    The base owns the cursor: the first poll (no cursor) starts a backfill at `ctx.since` (less the
-    overlap, as every window); otherwise
+    The base owns the cursor: the first poll (no cursor) starts a backfill at `ctx.since`; otherwise
     it only learns where "now" is on the vendor's clock (the engine stores what it finds as seen
     without runs), so its cursor is the vendor's `Date` (or the newest item's time). Every later poll
     reads from the cursor minus the overlap; the cursor moves to the newest item time seen, capped at
@@ -92,16 +91,15 @@ class TimeWindowPolling(PollingTrigger):
 
     default_overlap_s: ClassVar[int] = 120
     default_max_pages: ClassVar[int] = 20
-    # Move the cursor to the vendor's clock even when items are older (for APIs that only look back
-    # so far, like QuickBooks CDC); otherwise it moves only as far as the items returned.
+    # When a poll finds nothing, move the cursor to the vendor's clock (even back from a cursor the
+    # hub's clock once set), for APIs that only look back so far, like QuickBooks CDC. Otherwise the
+    # cursor moves only as far as the items returned, or to the vendor's clock on a first poll.
     cursor_follows_vendor_clock: ClassVar[bool] = False
 
-    def fetch_page(
-        self, ctx: Context, config: dict[str, Any], since: datetime, page_token: Any, first: bool
-    ) -> Page:
+    def fetch_page(self, ctx: Context, config: dict[str, Any], since: datetime, page_token: Any) -> Page:
         """Items changed at or after `since`, oldest first; `page_token` is None for the first page.
 
-        `first` is true on a recipe's first poll without a backfill (only the vendor's clock matters)."""
+        Give `vendor_now` from the answer (vendor_time(response), or the vendor's own server time)."""
         raise NotImplementedError
 
     def item_time(self, ctx: Context, config: dict[str, Any], item: Any) -> datetime:
@@ -130,22 +128,24 @@ class TimeWindowPolling(PollingTrigger):
         # The hub's clock only bounds what a first poll reads (stored as seen, not run), and is kept
         # as the cursor only when the vendor answers with neither a Date header nor an item.
         start = previous or (aware(ctx.since) if ctx.since is not None else datetime.now(UTC))
-        since = start - overlap
-        read = self._read(ctx, config, since, first)
+        wanted = start if ctx.since is not None and previous is None else start - overlap
+        since = self.clamp_since(ctx, config, wanted)
+        read = self._read(ctx, config, since)
         if first and read.vendor_now is not None and read.vendor_now - overlap < since:
             # The vendor's clock is behind the hub's: read its own last overlap, so the records
             # from just before the start are stored as seen instead of run by the next poll.
             since = read.vendor_now - overlap
-            read = self._read(ctx, config, since, first)
-        moment = self._next_cursor(previous, read)
-        return PollResult(items=read.items, cursor=self.write_cursor(ctx, moment or start))
+            read = self._read(ctx, config, since)
+        # Without a Date or an item, the cursor stays at the start (moved into reach when clamped).
+        moment = self._next_cursor(previous, read) or (start if since == wanted else since + overlap)
+        return PollResult(items=read.items, cursor=self.write_cursor(ctx, moment))
 
-    def _read(self, ctx: Context, config: dict[str, Any], since: datetime, first: bool) -> _Read:
+    def _read(self, ctx: Context, config: dict[str, Any], since: datetime) -> _Read:
         read = _Read()
         ids: set[str] = set()
         token: Any = None
         for _ in range(int(config.get("max_pages") or self.default_max_pages)):
-            page = self.fetch_page(ctx, config, since, token, first)
+            page = self.fetch_page(ctx, config, since, token)
             read.vendor_now = read.vendor_now or page.vendor_now
             for raw in page.items:
                 stamp = aware(self.item_time(ctx, config, raw))
@@ -160,14 +160,19 @@ class TimeWindowPolling(PollingTrigger):
         read.complete = False
         return read
 
+    def clamp_since(self, ctx: Context, config: dict[str, Any], since: datetime) -> datetime:
+        """Where the window may start at the earliest (for APIs that only look back so far)."""
+        return since
+
     def _next_cursor(self, previous: datetime | None, read: _Read) -> datetime | None:
         newest, vendor_now = read.newest, read.vendor_now
-        if newest is not None and vendor_now is not None:
-            newest = min(newest, vendor_now)
-        known = [t for t in (previous, newest) if t is not None]
-        if vendor_now is not None and read.complete and (self.cursor_follows_vendor_clock or not known):
-            known.append(vendor_now)
-        return max(known, default=None)
+        if newest is None:
+            # Nothing changed up to the vendor's now: a first poll (or a follower) moves there.
+            follow = previous is None or self.cursor_follows_vendor_clock
+            return vendor_now if vendor_now is not None and read.complete and follow else previous
+        if vendor_now is not None:
+            newest = min(newest, vendor_now)  # an item stamped in the future must not skip others
+        return max(newest, previous) if previous is not None else newest
 
 
 class NewestIdPolling(PollingTrigger):

@@ -416,14 +416,14 @@ def test_cursor_only_moves_past_records_returned_when_max_records_cuts_the_read(
 
 
 @responses.activate
-def test_backfill_starts_at_since_and_an_empty_one_keeps_it_as_the_cursor() -> None:
-    """Changed with the shared base: a backfill window opens the overlap earlier like every window, and
-    finding nothing keeps `since` as the cursor (it used to store None, so the next poll started over)."""
+def test_backfill_starts_at_since_without_overlap_and_an_empty_one_keeps_it_as_the_cursor() -> None:
+    """Changed with the shared base: a backfill finding nothing keeps `since` as the cursor (it used to
+    store None, so the next poll started over from the newest record and skipped it)."""
     responses.get(f"{DATA}/query", json={"totalSize": 0, "done": True, "records": []})
     context = ctx()
     context.since = datetime(2026, 11, 1, tzinfo=UTC)
     assert TRIGGER.poll(context, {"sobject": "Lead"}, None).cursor == "2026-11-01T00:00:00.000Z"
-    assert "WHERE SystemModstamp > 2026-10-31T23:58:00Z ORDER BY" in soql_of(responses.calls[0])
+    assert "WHERE SystemModstamp > 2026-11-01T00:00:00Z ORDER BY" in soql_of(responses.calls[0])
     assert soql_of(responses.calls[0]).startswith("SELECT Id, SystemModstamp, Name FROM Lead")
 
 

@@ -59,9 +59,7 @@ class Changes(TimeWindowPolling):
     key = "changes"
     config_schema = {"type": "object", "properties": {"overlap_s": {"type": "integer", "default": 60}}}
 
-    def fetch_page(
-        self, ctx: Context, config: dict[str, Any], since: datetime, page_token: Any, first: bool
-    ) -> Page:
+    def fetch_page(self, ctx: Context, config: dict[str, Any], since: datetime, page_token: Any) -> Page:
         kit: SkewKit = self.connector  # type: ignore[assignment]
         found = kit.vendor.since(since)
         offset = page_token or 0
