@@ -124,21 +124,29 @@ class TimeWindowPolling(PollingTrigger):
         self.check_config(config)
         overlap = timedelta(seconds=int(config.get("overlap_s", self.default_overlap_s)))
         previous = self.read_cursor(ctx, cursor) if cursor else None
-        first = previous is None and ctx.since is None
-        # The hub's clock only bounds what a first poll reads (stored as seen, not run), and is kept
-        # as the cursor only when the vendor answers with neither a Date header nor an item.
-        start = previous or (aware(ctx.since) if ctx.since is not None else datetime.now(UTC))
-        wanted = start if ctx.since is not None and previous is None else start - overlap
+        start, wanted = self._window(ctx, previous, overlap)
         since = self.clamp_since(ctx, config, wanted)
         read = self._read(ctx, config, since)
-        if first and read.vendor_now is not None and read.vendor_now - overlap < since:
+        vendor_start = read.vendor_now - overlap if read.vendor_now is not None else None
+        if previous is None and ctx.since is None and vendor_start is not None and vendor_start < since:
             # The vendor's clock is behind the hub's: read its own last overlap, so the records
             # from just before the start are stored as seen instead of run by the next poll.
-            since = read.vendor_now - overlap
+            since = vendor_start
             read = self._read(ctx, config, since)
         # Without a Date or an item, the cursor stays at the start (moved into reach when clamped).
         moment = self._next_cursor(previous, read) or (start if since == wanted else since + overlap)
         return PollResult(items=read.items, cursor=self.write_cursor(ctx, moment))
+
+    @staticmethod
+    def _window(ctx: Context, previous: datetime | None, overlap: timedelta) -> tuple[datetime, datetime]:
+        """(start, where the read begins): the cursor or a backfill's `since`, less the overlap on a
+        cursor. The hub's clock only bounds what a first poll reads (stored as seen, not run)."""
+        if previous is not None:
+            return previous, previous - overlap
+        if ctx.since is not None:
+            return aware(ctx.since), aware(ctx.since)
+        now = datetime.now(UTC)
+        return now, now - overlap
 
     def _read(self, ctx: Context, config: dict[str, Any], since: datetime) -> _Read:
         read = _Read()
@@ -210,25 +218,33 @@ class NewestIdPolling(PollingTrigger):
         config = with_defaults(self.config_schema, config)
         self.check_config(config)
         if cursor is None and ctx.since is None:
-            newest = self.newest_id(ctx, config)
-            return PollResult(items=[], cursor=newest if newest is not None else FROM_FIRST_ITEM)
-        after = cursor or None
+            return PollResult(items=[], cursor=self._newest_or_first(ctx, config))
+        items, newest = self._read_after(ctx, config, cursor or None, ctx.since if cursor is None else None)
+        if newest is None:  # nothing new; a backfill that found nothing starts from the newest id
+            newest = cursor if cursor is not None else self._newest_or_first(ctx, config)
+        return PollResult(items=items, cursor=newest)
+
+    def _newest_or_first(self, ctx: Context, config: dict[str, Any]) -> str:
+        newest = self.newest_id(ctx, config)
+        return newest if newest is not None else FROM_FIRST_ITEM
+
+    def _read_after(
+        self, ctx: Context, config: dict[str, Any], after: str | None, since: datetime | None
+    ) -> tuple[list[TriggerEvent], str | None]:
         items: list[TriggerEvent] = []
         ids: set[str] = set()
+        newest: str | None = None
         token: Any = None
         for _ in range(int(config.get("max_pages") or self.default_max_pages)):
-            page = self.fetch_after(ctx, config, after, ctx.since if cursor is None else None, token)
+            page = self.fetch_after(ctx, config, after, since, token)
             for raw in page.items:
                 item_id = self.item_id(raw)
-                if cursor and not self.newer(item_id, cursor):
+                if item_id in ids or (after is not None and not self.newer(item_id, after)):
                     continue
-                if item_id not in ids:
-                    ids.add(item_id)
-                    items.append(self.item_event(ctx, config, raw))
-                after = item_id if after is None or self.newer(item_id, after) else after
+                ids.add(item_id)
+                items.append(self.item_event(ctx, config, raw))
+                newest = item_id if newest is None or self.newer(item_id, newest) else newest
             token = page.next_page
             if token is None:
                 break
-        if after is None and cursor is None:  # a backfill found nothing since ctx.since
-            after = self.newest_id(ctx, config) or FROM_FIRST_ITEM
-        return PollResult(items=items, cursor=after if after is not None else cursor)
+        return items, newest
