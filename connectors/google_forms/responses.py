@@ -38,9 +38,9 @@ def parse_time(stamp: str) -> tuple[datetime, int]:
 
 
 def format_time(moment: datetime) -> str:
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S") + (
-        f".{moment.microsecond:06d}Z" if moment.microsecond else "Z"
-    )
+    """RFC 3339 in UTC as Google writes it: a fraction only when there is one, without trailing zeros."""
+    fraction = f".{moment.microsecond:06d}".rstrip("0") if moment.microsecond else ""
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S") + fraction + "Z"
 
 
 def later(a: str, b: str) -> str:
@@ -193,5 +193,4 @@ class NewResponse(TimeWindowPolling):
         return instant + timedelta(microseconds=nanos // 1000)  # to the microsecond: the overlap re-reads
 
     def write_cursor(self, ctx: Context, moment: datetime) -> str:
-        text = format_time(moment)  # as Google writes it: no trailing zeros in the fraction
-        return re.sub(r"\.?0+Z$", "Z", text) if "." in text else text
+        return format_time(moment)

@@ -159,6 +159,8 @@ class ObjectChangedPoll(TimeWindowPolling):
         "archived": False,
     }
 
+    overlap_on_backfill = True
+
     def fetch_page(self, ctx: Context, config: dict[str, Any], since: datetime, page_token: Any) -> Page:
         modified = modified_property(str(config["object_type"]))
         filters = [

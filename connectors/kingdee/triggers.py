@@ -73,6 +73,7 @@ class BillChanged(TimeWindowPolling):
     }
 
     default_max_pages = 10
+    overlap_on_backfill = True
 
     def fetch_page(self, ctx: Context, config: dict[str, Any], since: datetime, page_token: Any) -> Page:
         id_field, modify_field = config["id_field"] or "FID", config["modify_field"] or "FModifyDate"

@@ -53,6 +53,7 @@ class InvoiceChanged(TimeWindowPolling):
     }
 
     default_max_pages = 10
+    overlap_on_backfill = True
 
     def fetch_page(self, ctx: Context, config: dict[str, Any], since: datetime, page_token: Any) -> Page:
         params: dict[str, Any] = {"order": "UpdatedDateUTC ASC"}

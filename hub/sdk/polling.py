@@ -90,6 +90,7 @@ class TimeWindowPolling(PollingTrigger):
     """
 
     default_overlap_s: ClassVar[int] = 120
+    overlap_on_backfill: ClassVar[bool] = False  # also read `overlap_s` before a backfill's `since`
     default_max_pages: ClassVar[int] = 20
     # When a poll finds nothing, move the cursor to the vendor's clock (even back from a cursor the
     # hub's clock once set), for APIs that only look back so far, like QuickBooks CDC. Otherwise the
@@ -137,14 +138,16 @@ class TimeWindowPolling(PollingTrigger):
         moment = self._next_cursor(previous, read) or (start if since == wanted else since + overlap)
         return PollResult(items=read.items, cursor=self.write_cursor(ctx, moment))
 
-    @staticmethod
-    def _window(ctx: Context, previous: datetime | None, overlap: timedelta) -> tuple[datetime, datetime]:
-        """(start, where the read begins): the cursor or a backfill's `since`, less the overlap on a
-        cursor. The hub's clock only bounds what a first poll reads (stored as seen, not run)."""
+    def _window(
+        self, ctx: Context, previous: datetime | None, overlap: timedelta
+    ) -> tuple[datetime, datetime]:
+        """(start, where the read begins): the cursor or a backfill's `since`, less the overlap. The
+        hub's clock only bounds what a first poll reads (stored as seen, not run)."""
         if previous is not None:
             return previous, previous - overlap
         if ctx.since is not None:
-            return aware(ctx.since), aware(ctx.since)
+            since = aware(ctx.since)
+            return since, since - overlap if self.overlap_on_backfill else since
         now = datetime.now(UTC)
         return now, now - overlap
 

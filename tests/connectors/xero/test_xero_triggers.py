@@ -84,8 +84,7 @@ def test_empty_page_keeps_the_cursor_and_first_poll_starts_at_backfill() -> None
     context = ctx()
     context.since = datetime(2026, 1, 1, tzinfo=UTC)
     first = POLL.poll(context, {}, None)
-    # Changed with the shared base: a backfill starts at its date exactly (it opened the overlap before).
-    assert responses.calls[1].request.headers["If-Modified-Since"] == "2026-01-01T00:00:00"
+    assert responses.calls[1].request.headers["If-Modified-Since"] == "2025-12-31T23:58:00"
     assert first.cursor == "2026-01-01T00:00:00.000Z"
 
 
