@@ -242,3 +242,11 @@ def test_google_errors_become_clear_typed_errors(
 def test_a_bad_stored_cursor_is_named() -> None:
     with pytest.raises(PermanentError, match="not an RFC 3339 UTC time"):
         POLL.poll(ctx(), {"form_id": FORM}, "2026-11-23 09:00:00")
+
+
+@responses.activate
+def test_a_new_recipes_cursor_is_googles_date_not_the_hubs_clock() -> None:
+    """Before: the first cursor was the poll's start on the hub's clock; responses a Google clock behind
+    it stamped were older than every later filter."""
+    responses.get(RESPONSES_URL, json=listing([]), headers={"Date": "Mon, 23 Nov 2026 10:00:00 GMT"})
+    assert POLL.poll(ctx(), {"form_id": FORM}, None).cursor == "2026-11-23T10:00:00Z"
