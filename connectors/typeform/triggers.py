@@ -186,6 +186,9 @@ class NewResponse(NewestIdPolling):
     def item_id(self, item: Any) -> str:
         return str(item["token"])
 
+    def newer(self, candidate: str, than: str) -> bool:
+        return True  # tokens are opaque (even all-digit ones) and come in the order they were submitted
+
     def item_event(self, ctx: Context, config: dict[str, Any], item: Any) -> TriggerEvent:
         data = event_data({"form_id": config["form_id"], **item}, event_type="form_response")
         return TriggerEvent(data=data, id=str(item["token"]))

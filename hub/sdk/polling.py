@@ -212,7 +212,8 @@ class NewestIdPolling(PollingTrigger):
         raise NotImplementedError
 
     def newer(self, candidate: str, than: str) -> bool:
-        """Whether id `candidate` comes after `than` (ids compared as numbers when both are)."""
+        """Whether id `candidate` comes after `than`: as numbers when both are digits; otherwise (and for
+        opaque tokens, override to always True) the order the vendor gives them in."""
         if candidate.isdigit() and than.isdigit():
             return int(candidate) > int(than)
         return True  # opaque ids (tokens) arrive in order: the last one read is the newest
