@@ -38,7 +38,7 @@ def vendor_time(response: HttpResponse) -> datetime | None:
         moment = parsedate_to_datetime(value)
     except (TypeError, ValueError):
         return None
-    return (moment if moment.tzinfo else moment.replace(tzinfo=UTC)).astimezone(UTC)
+    return aware(moment)  # "-0000" (no zone said) parses naive: still UTC
 
 
 def with_defaults(schema: dict[str, Any], config: dict[str, Any]) -> dict[str, Any]:
