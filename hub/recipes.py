@@ -14,7 +14,7 @@ from jsonschema.exceptions import ValidationError, best_match
 
 from hub import jsonutil, templating
 from hub.registry import Registry
-from hub.sdk.connector import Connector
+from hub.sdk.connector import Connector, PollingTrigger, WebhookTrigger
 from hub.sdk.errors import PermanentError, RecipeError
 
 SCHEMA_PATH = Path(__file__).resolve().parent.parent / "recipes" / "recipe.schema.json"
@@ -176,7 +176,7 @@ def _check_connection(connector: Connector, name: str | None, path: str, lookup:
         )
 
 
-WAKING_KINDS = ("webhook", "polling")  # a schedule tick carries nothing a wait could match
+WAKING_TRIGGERS = (WebhookTrigger, PollingTrigger)  # a schedule tick carries nothing a wait could match
 
 
 def _check_wait(connector: Connector, step: dict[str, Any], base: str) -> None:
@@ -190,7 +190,7 @@ def _check_wait(connector: Connector, step: dict[str, Any], base: str) -> None:
             f"(triggers: {keys})",
             path=f"{base}.trigger",
         )
-    if waited.kind not in WAKING_KINDS:
+    if not isinstance(waited, WAKING_TRIGGERS):
         raise RecipeError(
             f"{base}.trigger: {connector.id}.{waited.key} is a {waited.kind} trigger; a wait_for step "
             "needs a webhook or polling trigger",
@@ -199,7 +199,7 @@ def _check_wait(connector: Connector, step: dict[str, Any], base: str) -> None:
     _check_templates(step.get("match") or {}, f"{base}.match")
     config = step.get("config") or {}
     path = f"{base}.config"
-    if waited.kind == "webhook":
+    if isinstance(waited, WebhookTrigger):
         _refuse_templates(config, path, f"{connector.id}.{waited.key}")
     else:
         _check_templates(config, path)

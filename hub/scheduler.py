@@ -25,6 +25,7 @@ from hub.engine.poller import poll_recipe
 from hub.engine.schedules import Schedule, fire_due, reconcile
 from hub.engine.sweeper import sweep
 from hub.engine.wait_poller import poll_waits
+from hub.sdk.connector import PollingTrigger, ScheduleTrigger
 
 if TYPE_CHECKING:
     from hub.runtime import Runtime
@@ -161,14 +162,14 @@ class Scheduler:
         if trigger is None:
             return
         job_id = f"recipe:{recipe_id}"
-        if trigger.kind == "polling":
+        if isinstance(trigger, PollingTrigger):
             seconds = max(trigger.min_interval_s, int(spec.get("interval_s") or trigger.default_interval_s))
             wanted[job_id] = (
                 f"{version}:poll:{seconds}",
                 IntervalTrigger(seconds=seconds),
                 self._poll_job(recipe_id),
             )
-        elif trigger.kind == "schedule":
+        elif isinstance(trigger, ScheduleTrigger):
             schedules[recipe_id] = Schedule(recipe_id, version, trigger.job_spec(spec.get("config") or {}))
 
     def _recipes_mark(self) -> tuple[Any, ...]:

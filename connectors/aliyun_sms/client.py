@@ -13,6 +13,7 @@ from typing import Any
 from connectors.aliyun_sms.signing import form_body, signed_params
 from hub.sdk.context import Context
 from hub.sdk.errors import AuthError, PermanentError, RetryableError
+from hub.sdk.http import HttpResponse
 
 API_VERSION = "2017-05-25"
 VENDOR = "Alibaba Cloud SMS"
@@ -71,6 +72,11 @@ def raise_for_code(payload: Any, status: int) -> None:
 
 def call(ctx: Context, action: str, params: dict[str, str]) -> dict[str, Any]:
     """POST one RPC action (all parameters signed, in a form body) and return the JSON answer."""
+    return exchange(ctx, action, params)[0]
+
+
+def exchange(ctx: Context, action: str, params: dict[str, str]) -> tuple[dict[str, Any], HttpResponse]:
+    """As `call`, with the response too (its Date header is Alibaba Cloud's clock)."""
     key_id = str(ctx.connection.get("access_key_id") or "")
     secret = str(ctx.connection.get("access_key_secret") or "")
     if not key_id or not secret:
@@ -90,4 +96,4 @@ def call(ctx: Context, action: str, params: dict[str, str]) -> dict[str, Any]:
         )
     payload = response.json()
     raise_for_code(payload, response.status)
-    return payload
+    return payload, response

@@ -12,10 +12,11 @@ import json
 from datetime import UTC, date, datetime, timedelta, timezone
 from typing import Any
 
-from connectors.aliyun_sms.client import call
+from connectors.aliyun_sms.client import exchange
 from hub.sdk.connector import PollingTrigger
 from hub.sdk.context import Context
 from hub.sdk.errors import PermanentError
+from hub.sdk.polling import vendor_time
 from hub.sdk.types import PollResult, TriggerEvent
 
 BEIJING = timezone(timedelta(hours=8))
@@ -119,9 +120,12 @@ class SendDetails(PollingTrigger):
         items: list[TriggerEvent] = []
         seen: set[str] = set()
         oldest_pending: date | None = None
-        day = start
+        day, vendor_today = start, today
         while day <= today:
-            for detail in self._details(ctx, config, day):
+            details, vendor_now = self._details(ctx, config, day)
+            if vendor_now is not None:
+                vendor_today = min(vendor_today, today_beijing(vendor_now))
+            for detail in details:
                 item = normalise(detail, biz_id)
                 key = report_key(detail, biz_id)
                 if item["send_status"] == 1:
@@ -132,15 +136,21 @@ class SendDetails(PollingTrigger):
                     seen.add(key)
                     items.append(TriggerEvent(data=item, id=key))
             day += timedelta(days=1)
-        next_from = oldest_pending or today
+        # Aliyun files a report under its own day: by a clock behind the hub's, today may still be
+        # yesterday there, so the next poll starts at Aliyun's today.
+        next_from = oldest_pending or vendor_today
         return PollResult(items=items, cursor=json.dumps({"from": next_from.strftime("%Y%m%d")}))
 
-    def _details(self, ctx: Context, config: dict[str, Any], day: date) -> list[dict[str, Any]]:
-        """Every report of one day, page by page until TotalCount is reached or a page comes back empty."""
+    def _details(
+        self, ctx: Context, config: dict[str, Any], day: date
+    ) -> tuple[list[dict[str, Any]], datetime | None]:
+        """Every report of one day, page by page until TotalCount is reached or a page comes back empty,
+        and Aliyun's clock (its first answer's Date header)."""
         size = int(config.get("page_size") or 50)
         if not 1 <= size <= 50:
             raise PermanentError("page_size must be between 1 and 50")
         found: list[dict[str, Any]] = []
+        vendor_now: datetime | None = None
         for page in range(1, MAX_PAGES_PER_DAY + 1):
             params = {
                 "PhoneNumber": str(config["phone_number"]),
@@ -150,7 +160,8 @@ class SendDetails(PollingTrigger):
             }
             if config.get("biz_id"):
                 params["BizId"] = str(config["biz_id"])
-            answer = call(ctx, "QuerySendDetails", params)
+            answer, response = exchange(ctx, "QuerySendDetails", params)
+            vendor_now = vendor_now or vendor_time(response)
             rows = (answer.get("SmsSendDetailDTOs") or {}).get("SmsSendDetailDTO") or []
             found.extend(r for r in rows if isinstance(r, dict))
             try:
@@ -159,4 +170,4 @@ class SendDetails(PollingTrigger):
                 total = 0
             if not rows or page * size >= total:
                 break
-        return found
+        return found, vendor_now

@@ -10,6 +10,7 @@ from connectors.docusign.signing import check, split_keys
 from hub.sdk.connector import PollingTrigger, WebhookTrigger
 from hub.sdk.context import Context
 from hub.sdk.errors import PermanentError
+from hub.sdk.polling import vendor_time
 from hub.sdk.types import InboundRequest, PollResult, TriggerEvent, WebhookResponse
 
 # Envelope statuses the list API filters on (eSignature v2.1 spec, `status` parameter).
@@ -149,7 +150,7 @@ class EnvelopeChanges(PollingTrigger):
             from_date = iso(ctx.since)
         else:
             from_date = iso(dt.datetime.now(dt.UTC) - dt.timedelta(days=1))
-        started = iso(dt.datetime.now(dt.UTC))
+        started: str | None = None  # DocuSign's clock at the first answer, if it sends no lastQueried
         statuses = config.get("statuses") or ["completed"]
         items: list[TriggerEvent] = []
         seen: set[str] = set()
@@ -165,7 +166,9 @@ class EnvelopeChanges(PollingTrigger):
                 "start_position": str(start),
                 "count": str(PAGE_SIZE),
             }
-            page = call(ctx, "GET", account_path(ctx, "envelopes"), params=params).json()
+            response = call(ctx, "GET", account_path(ctx, "envelopes"), params=params)
+            page = response.json()
+            started = started or iso(vendor_time(response) or dt.datetime.now(dt.UTC))
             next_cursor = next_cursor or page.get("lastQueriedDateTime")
             envelopes = page.get("envelopes") or []
             for envelope in envelopes:

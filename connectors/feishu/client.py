@@ -106,6 +106,11 @@ def envelope(response: HttpResponse, secrets: list[str] | None = None) -> dict[s
 
 def call(ctx: Context, method: str, path: str, **kwargs: Any) -> dict[str, Any]:
     """One API call with the tenant token; a rejected token is renewed and the call made once more."""
+    return exchange(ctx, method, path, **kwargs)[0]
+
+
+def exchange(ctx: Context, method: str, path: str, **kwargs: Any) -> tuple[dict[str, Any], HttpResponse]:
+    """As `call`, with the response too (its Date header is Feishu's clock)."""
     client = ctx.http_client(authenticate=False)
     token: str | None = None
     for attempt in range(2):
@@ -115,7 +120,7 @@ def call(ctx: Context, method: str, path: str, **kwargs: Any) -> dict[str, Any]:
         )
         if attempt == 0 and _code(response.json() if response.is_json else None) in TOKEN_CODES:
             continue  # renewed once, whichever worker gets there first
-        return envelope(response, ctx.secrets()).get("data") or {}
+        return envelope(response, ctx.secrets()).get("data") or {}, response
     raise AssertionError("unreachable")
 
 

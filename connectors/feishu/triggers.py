@@ -6,11 +6,12 @@ import json
 from typing import Any
 
 from connectors.feishu.actions import INSTANCE_STATUSES, get_instance
-from connectors.feishu.client import call, now_ms, subscribe_approval
+from connectors.feishu.client import exchange, now_ms, subscribe_approval
 from connectors.feishu.events import check_signature, check_token, payload
 from hub.sdk.connector import PollingTrigger, WebhookTrigger
 from hub.sdk.context import Context
 from hub.sdk.errors import PermanentError, SignatureError
+from hub.sdk.polling import vendor_time
 from hub.sdk.types import InboundRequest, PollResult, TriggerEvent, WebhookResponse
 
 DEFAULT_STATUSES = ["APPROVED", "REJECTED", "CANCELED"]
@@ -173,9 +174,9 @@ class ApprovalStatusPoll(PollingTrigger):
     def poll(self, ctx: Context, config: dict[str, Any], cursor: str | None) -> PollResult:
         wanted = _statuses(config)
         if config.get("instance_code"):
-            codes, next_cursor = [str(config["instance_code"])], cursor
+            codes, next_cursor, listed_to = [str(config["instance_code"])], cursor, None
         else:
-            codes = self._list(ctx, config, cursor)
+            codes, listed_to = self._list(ctx, config, cursor)
             next_cursor = None
         items: list[TriggerEvent] = []
         earliest_pending: int | None = None
@@ -203,14 +204,17 @@ class ApprovalStatusPoll(PollingTrigger):
             }
             items.append(TriggerEvent(data=data, id=f"{code}:{status}"))
         if not config.get("instance_code"):
-            # The next window starts at the oldest instance still pending (or now), so finished ones
-            # stop being re-read while pending ones stay in view.
+            # The next window starts at the oldest instance still pending (or where this one ended, by
+            # Feishu's clock), so finished ones stop being re-read while pending ones stay in view.
             next_cursor = json.dumps(
-                {"from_ms": earliest_pending if earliest_pending is not None else now_ms()}
+                {"from_ms": earliest_pending if earliest_pending is not None else listed_to}
             )
         return PollResult(items=items, cursor=next_cursor)
 
-    def _list(self, ctx: Context, config: dict[str, Any], cursor: str | None) -> list[str]:
+    def _list(self, ctx: Context, config: dict[str, Any], cursor: str | None) -> tuple[list[str], int]:
+        """The instance codes started in the window, and where the window ended on Feishu's clock: its
+        Date when behind the hub's (instances it stamps are older than the hub's now), else the end
+        asked for (instances stamped after it were not listed)."""
         now = now_ms()
         floor = now - int(config.get("lookback_hours") or 168) * 3600 * 1000
         start = floor
@@ -221,6 +225,7 @@ class ApprovalStatusPoll(PollingTrigger):
         limit = int(config.get("max_instances") or 200)
         codes: list[str] = []
         page_token = None
+        listed_to = now
         while len(codes) < limit:
             params = {
                 "approval_code": config["approval_code"],
@@ -230,14 +235,17 @@ class ApprovalStatusPoll(PollingTrigger):
             }
             if page_token:
                 params["page_token"] = page_token
-            data = call(ctx, "GET", "/open-apis/approval/v4/instances", params=params)
+            data, response = exchange(ctx, "GET", "/open-apis/approval/v4/instances", params=params)
+            feishu_now = vendor_time(response)
+            if feishu_now is not None and page_token is None:
+                listed_to = min(now, int(feishu_now.timestamp() * 1000))
             for code in data.get("instance_code_list") or []:
                 if code not in codes:
                     codes.append(code)
             page_token = data.get("page_token")
             if not data.get("has_more") or not page_token:
                 break
-        return codes[:limit]
+        return codes[:limit], listed_to
 
 
 def _int(value: Any) -> int | None:

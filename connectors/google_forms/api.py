@@ -64,6 +64,13 @@ def _hint(ctx: Context, exc: ConnectorError) -> str:
 
 def get(ctx: Context, path: str, params: dict[str, Any] | None = None) -> dict[str, Any]:
     """One GET; the JSON object Google answered."""
+    return exchange(ctx, path, params)[0]
+
+
+def exchange(
+    ctx: Context, path: str, params: dict[str, Any] | None = None
+) -> tuple[dict[str, Any], HttpResponse]:
+    """One GET: the JSON object Google answered and the response (its Date header is Google's clock)."""
     try:
         try:
             response = _client(ctx, fresh=False).get(path, params=params)
@@ -81,4 +88,4 @@ def get(ctx: Context, path: str, params: dict[str, Any] | None = None) -> dict[s
     body = response.json()
     if not isinstance(body, dict):
         raise PermanentError(f"Google Forms: GET {path} answered without a JSON object")
-    return body
+    return body, response

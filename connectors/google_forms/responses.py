@@ -4,8 +4,9 @@ The cursor is the newest `lastSubmittedTime` the hub has stored (RFC 3339, UTC).
 for responses submitted after the cursor minus an overlap window (Google may store a response a
 moment after its timestamp), so a response can be read twice: its item id is
 `responseId:lastSubmittedTime`, which the hub's seen-ids drop, while an edited response (a new
-lastSubmittedTime) starts a new run. The first poll of a recipe without a backfill starts at the
-poll's own start time. Question titles come from `GET /v1/forms/{formId}` when asked for, cached.
+lastSubmittedTime) starts a new run. The first poll of a recipe without a backfill starts at
+Google's own clock (its answer's Date header), never the hub's. Question titles come from
+`GET /v1/forms/{formId}` when asked for, cached.
 """
 
 from __future__ import annotations
@@ -15,10 +16,10 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from connectors.google_forms import api
-from hub.sdk.connector import PollingTrigger
 from hub.sdk.context import Context
 from hub.sdk.errors import PermanentError
-from hub.sdk.types import PollResult, TriggerEvent
+from hub.sdk.polling import Page, TimeWindowPolling, vendor_time
+from hub.sdk.types import TriggerEvent
 
 MAX_PAGES = 200
 TITLE_CACHE_S = 600
@@ -37,9 +38,9 @@ def parse_time(stamp: str) -> tuple[datetime, int]:
 
 
 def format_time(moment: datetime) -> str:
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S") + (
-        f".{moment.microsecond:06d}Z" if moment.microsecond else "Z"
-    )
+    """RFC 3339 in UTC as Google writes it: a fraction only when there is one, without trailing zeros."""
+    fraction = f".{moment.microsecond:06d}".rstrip("0") if moment.microsecond else ""
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S") + fraction + "Z"
 
 
 def later(a: str, b: str) -> str:
@@ -93,7 +94,7 @@ def to_event(form_id: str, response: dict[str, Any], titles: dict[str, str] | No
     return event
 
 
-class NewResponse(PollingTrigger):
+class NewResponse(TimeWindowPolling):
     key = "new_response"
     title = "New form response"
     description = "Polls a Google Form for responses submitted (or re-submitted) since the last poll."
@@ -156,35 +157,40 @@ class NewResponse(PollingTrigger):
         ctx.cache.set(key, titles, TITLE_CACHE_S)
         return titles
 
-    def poll(self, ctx: Context, config: dict[str, Any], cursor: str | None) -> PollResult:
-        form_id = str(config["form_id"])
-        started = datetime.now(UTC)
-        overlap = timedelta(seconds=int(config.get("overlap_s", 120)))
-        if cursor:
-            lower = parse_time(cursor)[0] - overlap
-            newest = cursor
-        else:
-            lower = (ctx.since or started) - (timedelta(0) if ctx.since else overlap)
-            newest = format_time(ctx.since or started)
-        params: dict[str, Any] = {
-            "filter": f"timestamp > {format_time(lower)}",
-            "pageSize": int(config.get("page_size") or 1000),
-        }
-        found: dict[str, dict[str, Any]] = {}
-        for _ in range(MAX_PAGES):
-            page = api.get(ctx, f"v1/forms/{form_id}/responses", params)
-            for response in page.get("responses") or []:
-                stamp = response.get("lastSubmittedTime") if isinstance(response, dict) else None
-                if not stamp or not response.get("responseId"):
-                    continue
-                found[f"{response['responseId']}:{stamp}"] = response
-                newest = later(str(stamp), newest)
-            token = page.get("nextPageToken")
-            if not token:
-                break
-            params = {**params, "pageToken": token}
-        else:
+    default_max_pages = MAX_PAGES + 1  # fetch_page refuses the page after MAX_PAGES itself
+
+    def fetch_page(self, ctx: Context, config: dict[str, Any], since: datetime, page_token: Any) -> Page:
+        token, pages = page_token or (None, 0)
+        if pages >= MAX_PAGES:  # Google does not sort responses: stopping early could skip some
             raise PermanentError(f"Google Forms: more than {MAX_PAGES} pages of responses; raise page_size")
-        titles = self._titles(ctx, form_id) if config.get("include_titles") and found else None
-        items = [TriggerEvent(data=to_event(form_id, r, titles), id=item_id) for item_id, r in found.items()]
-        return PollResult(items=items, cursor=newest)
+        params: dict[str, Any] = {
+            "filter": f"timestamp > {format_time(since)}",
+            "pageSize": config["page_size"],
+        }
+        if token:
+            params["pageToken"] = token
+        page, response = api.exchange(ctx, f"v1/forms/{config['form_id']}/responses", params)
+        found = [
+            r
+            for r in page.get("responses") or []
+            if isinstance(r, dict) and r.get("lastSubmittedTime") and r.get("responseId")
+        ]
+        following = (page["nextPageToken"], pages + 1) if page.get("nextPageToken") else None
+        return Page(items=found, next_page=following, vendor_now=vendor_time(response))
+
+    def item_time(self, ctx: Context, config: dict[str, Any], item: Any) -> datetime:
+        return self.read_cursor(ctx, str(item["lastSubmittedTime"]))
+
+    def item_event(self, ctx: Context, config: dict[str, Any], item: Any, stamp: datetime) -> TriggerEvent:
+        form_id = str(config["form_id"])
+        titles = self._titles(ctx, form_id) if config.get("include_titles") else None
+        return TriggerEvent(
+            data=to_event(form_id, item, titles), id=f"{item['responseId']}:{item['lastSubmittedTime']}"
+        )
+
+    def read_cursor(self, ctx: Context, cursor: str) -> datetime:
+        instant, nanos = parse_time(cursor)
+        return instant + timedelta(microseconds=nanos // 1000)  # to the microsecond: the overlap re-reads
+
+    def write_cursor(self, ctx: Context, moment: datetime) -> str:
+        return format_time(moment)

@@ -7,6 +7,7 @@ from urllib.parse import quote
 
 from hub.sdk.context import Context
 from hub.sdk.errors import PermanentError
+from hub.sdk.http import HttpResponse
 
 OBJECT_TYPE = {"type": "string", "minLength": 1, "title": "Object type", "description": "contacts, deals, …"}
 
@@ -22,19 +23,33 @@ def segment(value: Any, what: str) -> str:
 def call(
     ctx: Context, method: str, path: str, *, json: Any = None, params: dict[str, Any] | None = None
 ) -> dict[str, Any]:
+    return exchange(ctx, method, path, json=json, params=params)[0]
+
+
+def exchange(
+    ctx: Context, method: str, path: str, *, json: Any = None, params: dict[str, Any] | None = None
+) -> tuple[dict[str, Any], HttpResponse]:
+    """The answer's JSON object and the response itself (whose Date header is HubSpot's clock)."""
     response = ctx.http_client().request(
         method, path, json=json, params=params, headers={"Accept": "application/json"}
     )
     if not response.content:
-        return {}
+        return {}, response
     body = response.json()
     if not isinstance(body, dict):
         raise PermanentError(f"HubSpot: unexpected answer to {method} {path}: not a JSON object")
-    return body
+    return body, response
 
 
 def search(ctx: Context, object_type: str, body: dict[str, Any]) -> dict[str, Any]:
-    return call(ctx, "POST", f"/crm/v3/objects/{segment(object_type, 'object type')}/search", json=body)
+    return search_exchange(ctx, object_type, body)[0]
+
+
+def search_exchange(
+    ctx: Context, object_type: str, body: dict[str, Any]
+) -> tuple[dict[str, Any], HttpResponse]:
+    path = f"/crm/v3/objects/{segment(object_type, 'object type')}/search"
+    return exchange(ctx, "POST", path, json=body)
 
 
 def next_after(page: dict[str, Any]) -> str | None:

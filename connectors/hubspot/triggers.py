@@ -2,17 +2,17 @@
 
 from __future__ import annotations
 
-import time
 from datetime import UTC, datetime
 from typing import Any
 
 from connectors.hubspot import signing
 from connectors.hubspot.actions import record
-from connectors.hubspot.api import OBJECT_TYPE, next_after, search
-from hub.sdk.connector import PollingTrigger, WebhookTrigger
+from connectors.hubspot.api import OBJECT_TYPE, next_after, search_exchange
+from hub.sdk.connector import WebhookTrigger
 from hub.sdk.context import Context
 from hub.sdk.errors import PermanentError
-from hub.sdk.types import InboundRequest, PollResult, TriggerEvent
+from hub.sdk.polling import Page, TimeWindowPolling, vendor_time
+from hub.sdk.types import InboundRequest, TriggerEvent
 
 # Generic `object.*` subscriptions name the type by id instead of in the subscription type.
 OBJECT_TYPE_IDS = {"0-1": "contact", "0-2": "company", "0-3": "deal", "0-5": "ticket", "0-27": "task"}
@@ -119,7 +119,7 @@ def to_ms(value: Any) -> int | None:
     return round(parsed.timestamp() * 1000)
 
 
-class ObjectChangedPoll(PollingTrigger):
+class ObjectChangedPoll(TimeWindowPolling):
     key = "object_changed_poll"
     title = "CRM record created or changed (poll)"
     description = (
@@ -159,47 +159,43 @@ class ObjectChangedPoll(PollingTrigger):
         "archived": False,
     }
 
-    def poll(self, ctx: Context, config: dict[str, Any], cursor: str | None) -> PollResult:
-        object_type = str(config["object_type"])
-        modified = modified_property(object_type)
-        overlap_ms = int(config.get("overlap_s", 120)) * 1000
-        if cursor:
-            start = int(cursor)
-        elif ctx.since is not None:
-            start = int(ctx.since.timestamp() * 1000)
-        else:
-            start = int(time.time() * 1000)
+    overlap_on_backfill = True
+
+    def fetch_page(self, ctx: Context, config: dict[str, Any], since: datetime, page_token: Any) -> Page:
+        modified = modified_property(str(config["object_type"]))
         filters = [
-            {"propertyName": modified, "operator": "GTE", "value": str(max(0, start - overlap_ms))},
+            {"propertyName": modified, "operator": "GTE", "value": str(max(0, to_ms_of(since)))},
             *(config.get("filters") or []),
         ]
-        properties = list(dict.fromkeys([*(config.get("properties") or []), modified]))
         body: dict[str, Any] = {
             "filterGroups": [{"filters": filters}],
             "sorts": [{"propertyName": modified, "direction": "ASCENDING"}],
-            "properties": properties,
-            "limit": int(config.get("page_size") or 100),
+            "properties": list(dict.fromkeys([*(config.get("properties") or []), modified])),
+            "limit": int(config["page_size"]),
+            **({"after": page_token} if page_token else {}),
         }
-        items: list[TriggerEvent] = []
-        seen: set[str] = set()
-        newest = start if cursor else None
-        after: str | None = None
-        for _ in range(int(config.get("max_pages") or 20)):
-            page = search(ctx, object_type, {**body, **({"after": after} if after else {})})
-            for raw in page.get("results") or []:
-                item = record(raw)
-                stamp = to_ms(item["properties"].get(modified)) or to_ms(item["updated_at"])
-                if stamp is None:
-                    raise PermanentError(f"HubSpot: record {item['id']} has no {modified}")
-                item_id = f"{item['id']}:{stamp}"
-                if item_id in seen:
-                    continue
-                seen.add(item_id)
-                items.append(TriggerEvent(data={**item, "objectType": object_type}, id=item_id))
-                newest = stamp if newest is None else max(newest, stamp)
-            after = next_after(page)
-            if after is None:
-                break
-        # The cursor only moves to records actually returned (and so stored with it), never to "now".
-        next_cursor = str(newest) if newest is not None else (cursor or str(start))
-        return PollResult(items=items, cursor=next_cursor)
+        page, response = search_exchange(ctx, str(config["object_type"]), body)
+        items = [{**record(raw), "objectType": config["object_type"]} for raw in page.get("results") or []]
+        return Page(items=items, next_page=next_after(page), vendor_now=vendor_time(response))
+
+    def item_time(self, ctx: Context, config: dict[str, Any], item: Any) -> datetime:
+        modified = modified_property(str(item["objectType"]))
+        stamp = to_ms(item["properties"].get(modified)) or to_ms(item["updated_at"])
+        if stamp is None:
+            raise PermanentError(f"HubSpot: record {item['id']} has no {modified}")
+        return datetime.fromtimestamp(stamp / 1000, UTC)
+
+    def item_event(self, ctx: Context, config: dict[str, Any], item: Any, stamp: datetime) -> TriggerEvent:
+        return TriggerEvent(data=item, id=f"{item['id']}:{to_ms_of(stamp)}")
+
+    def read_cursor(self, ctx: Context, cursor: str) -> datetime:
+        if not cursor.isdigit():
+            raise PermanentError(f"HubSpot: stored cursor {cursor!r} is not epoch milliseconds")
+        return datetime.fromtimestamp(int(cursor) / 1000, UTC)
+
+    def write_cursor(self, ctx: Context, moment: datetime) -> str:
+        return str(to_ms_of(moment))
+
+
+def to_ms_of(moment: datetime) -> int:
+    return round(moment.timestamp() * 1000)

@@ -33,6 +33,13 @@ def parse_error(response: HttpResponse) -> tuple[str, str | None] | None:
 
 def get(ctx: Context, path: str, params: dict[str, Any] | None = None) -> dict[str, Any]:
     """One GET; the JSON object 金数据 answered."""
+    return exchange(ctx, path, params)[0]
+
+
+def exchange(
+    ctx: Context, path: str, params: dict[str, Any] | None = None
+) -> tuple[dict[str, Any], HttpResponse]:
+    """One GET: the JSON object 金数据 answered and the response (its Date header is 金数据's clock)."""
     if not (ctx.connection.get("api_key") and ctx.connection.get("api_secret")):
         raise AuthError("金数据: the connection needs the API key and secret (account settings > API)")
     response = ctx.http_client().get(path, params=params, headers=HEADERS, expected=[402])
@@ -46,4 +53,4 @@ def get(ctx: Context, path: str, params: dict[str, Any] | None = None) -> dict[s
     body = response.json()
     if not isinstance(body, dict):
         raise PermanentError(f"金数据: GET {path} answered without a JSON object")
-    return body
+    return body, response

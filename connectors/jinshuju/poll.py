@@ -4,7 +4,9 @@ Entries come in serial_number order, 50 a page, and `next` is a serial_number cu
 entry has been seen the cursor is simply the highest serial number stored (`{"serial": n}`).
 Before that (a new recipe, or a form with no entries yet), the poll asks for entries created after
 a time (`created_at`, Beijing time as the API requires, less an overlap window) and keeps that
-time as the cursor (`{"since": "YYYY-MM-DD HH:MM:SS"}`) until the first entry arrives.
+time as the cursor (`{"since": "YYYY-MM-DD HH:MM:SS"}`) until the first entry arrives. A new
+recipe's time is 金数据's own (its answer's Date header), never the hub's: a 金数据 clock behind
+the hub's would otherwise stamp the first entries before the cursor.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from connectors.jinshuju.push import FIELD_LABELS
 from hub.sdk.connector import PollingTrigger
 from hub.sdk.context import Context
 from hub.sdk.errors import PermanentError
+from hub.sdk.polling import vendor_time, with_defaults
 from hub.sdk.types import PollResult, TriggerEvent
 
 BEIJING = ZoneInfo("Asia/Shanghai")
@@ -38,6 +41,10 @@ def _state(cursor: str | None) -> dict[str, Any]:
     except ValueError:
         pass
     raise PermanentError(f"金数据: stored cursor {cursor!r} is not understood")
+
+
+def _beijing(moment: datetime) -> str:
+    return moment.astimezone(BEIJING).strftime(BEIJING_TIME)
 
 
 def _earlier(stamp: str, seconds: int) -> str:
@@ -84,49 +91,56 @@ class NewEntryPoll(PollingTrigger):
     sample = ENTRY_SAMPLE
 
     def poll(self, ctx: Context, config: dict[str, Any], cursor: str | None) -> PollResult:
-        form = str(config["form"])
+        config = with_defaults(self.config_schema, config)
+        form, overlap = str(config["form"]), int(config["overlap_s"])
         state = _state(cursor)
-        params: dict[str, Any] = {}
-        last_serial: int | None = None
-        since: str | None = None
-        if "serial" in state:
-            last_serial = int(state["serial"])
-            params["next"] = last_serial
+        last_serial = int(state["serial"]) if "serial" in state else None
+        if last_serial is not None:
+            params: dict[str, Any] = {"next": last_serial}
+            since = None
+        elif state.get("since") or ctx.since is None:
+            since = str(state.get("since") or _beijing(datetime.now(UTC)))
+            params = {"created_at": _earlier(since, overlap)}
         else:
-            if state.get("since"):
-                since = str(state["since"])
-                params["created_at"] = _earlier(since, int(config.get("overlap_s", 300)))
-            elif ctx.since is not None:
-                since = params["created_at"] = ctx.since.astimezone(BEIJING).strftime(BEIJING_TIME)
-            else:
-                since = datetime.now(UTC).astimezone(BEIJING).strftime(BEIJING_TIME)
-                params["created_at"] = _earlier(since, int(config.get("overlap_s", 300)))
-        entries: dict[int, dict[str, Any]] = {}
-        form_name = None
-        for _ in range(MAX_PAGES):
-            page = client.get(ctx, f"/api/v1/forms/{form}/entries", params)
-            data = page.get("data") or []
-            for entry in data:
-                if not isinstance(entry, dict):
-                    continue
-                serial = serial_of(entry)
-                if last_serial is None or serial > last_serial:
-                    entries.setdefault(serial, entry)
-            form_name = page.get("form_name") or form_name
-            following = page.get("next")
-            if not data or following in (None, "") or str(following) == str(params.get("next")):
-                break
-            params = {**params, "next": following}
-        labels = dict(form_labels(ctx, form)) if entries and config.get("use_form_labels", True) else {}
+            since = _beijing(ctx.since)
+            params = {"created_at": since}
+        entries, form_name, vendor_now = self._read(ctx, form, params, last_serial)
+        if not state and ctx.since is None and vendor_now is not None:
+            # A first poll starts at 金数据's own now; when its clock is behind the hub's, its own last
+            # overlap is read too, so entries from just before the start are stored as seen, not run.
+            behind, since = _beijing(vendor_now) < str(since), _beijing(vendor_now)
+            if behind:
+                more, form_name, _ = self._read(ctx, form, {"created_at": _earlier(since, overlap)}, None)
+                entries = {**more, **entries}
+        labels = dict(form_labels(ctx, form)) if entries and config["use_form_labels"] else {}
         labels.update(config.get("field_labels") or {})
         items = [
             TriggerEvent(data=to_event(form, form_name, entry, labels), id=f"{form}:{serial}")
             for serial, entry in sorted(entries.items())
         ]
-        if entries:
-            new_cursor = {"serial": max(max(entries), last_serial or 0)}
-        elif last_serial is not None:
-            new_cursor = {"serial": last_serial}
+        if entries or last_serial is not None:
+            new_cursor: dict[str, Any] = {"serial": max([*entries, last_serial or 0])}
         else:
             new_cursor = {"since": since}
         return PollResult(items=items, cursor=json.dumps(new_cursor, separators=(",", ":")))
+
+    @staticmethod
+    def _read(
+        ctx: Context, form: str, params: dict[str, Any], last_serial: int | None
+    ) -> tuple[dict[int, dict[str, Any]], str | None, datetime | None]:
+        """Entries after `last_serial` by serial number, the form's name and 金数据's clock."""
+        entries: dict[int, dict[str, Any]] = {}
+        form_name, vendor_now = None, None
+        for _ in range(MAX_PAGES):
+            page, response = client.exchange(ctx, f"/api/v1/forms/{form}/entries", params)
+            vendor_now = vendor_now or vendor_time(response)
+            data = page.get("data") or []
+            for entry in data:
+                if isinstance(entry, dict) and (last_serial is None or serial_of(entry) > last_serial):
+                    entries.setdefault(serial_of(entry), entry)
+            form_name = page.get("form_name") or form_name
+            following = page.get("next")
+            if not data or following in (None, "") or str(following) == str(params.get("next")):
+                break
+            params = {**params, "next": following}
+        return entries, form_name, vendor_now

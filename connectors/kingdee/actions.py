@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from connectors.kingdee.api import call, response_status
+from connectors.kingdee.api import call, exchange, response_status
 from hub.sdk.connector import Action
 from hub.sdk.context import Context
 from hub.sdk.errors import PermanentError
+from hub.sdk.http import HttpResponse
 
 FORM_ID = {
     "type": "string",
@@ -149,10 +150,15 @@ def query_body(
 
 
 def run_query(ctx: Context, body: dict[str, Any]) -> list[list[Any]]:
-    rows = call(ctx, "DynamicFormService.ExecuteBillQuery", body, "ExecuteBillQuery")
+    return query_exchange(ctx, body)[0]
+
+
+def query_exchange(ctx: Context, body: dict[str, Any]) -> tuple[list[list[Any]], HttpResponse]:
+    """ExecuteBillQuery's rows and the response they came in (its Date header is the server's clock)."""
+    rows, response = exchange(ctx, "DynamicFormService.ExecuteBillQuery", body, "ExecuteBillQuery")
     if not isinstance(rows, list) or any(not isinstance(r, list) for r in rows):
         raise PermanentError("Kingdee ExecuteBillQuery: the answer is not a list of rows")
-    return rows
+    return rows, response
 
 
 class Query(Action):

@@ -7,6 +7,7 @@ from typing import Any
 from connectors.kingdee.auth import service_path, session
 from hub.sdk.context import Context
 from hub.sdk.errors import AuthError, PermanentError, RetryableError
+from hub.sdk.http import HttpResponse
 
 SESSION_LOST = 1
 # MsgCode: 1 session lost, 2 no permission, 7 licence, 15 admin login forbidden;
@@ -47,24 +48,30 @@ def failure(status: dict[str, Any], operation: str) -> Exception:
     return PermanentError(text, vendor_code=vendor_code)
 
 
-def _send(ctx: Context, service: str, body: dict[str, Any], cookie: str) -> Any:
+def _send(ctx: Context, service: str, body: dict[str, Any], cookie: str) -> tuple[Any, HttpResponse]:
     response = ctx.http_client(authenticate=False).post(
         service_path(service), json=body, headers={"Cookie": cookie, "Accept": "application/json"}
     )
-    return response.json()
+    return response.json(), response
 
 
 def call(ctx: Context, service: str, body: dict[str, Any], operation: str) -> Any:
-    """POST one service; when the server has lost the session, log in again once and repeat the call."""
+    return exchange(ctx, service, body, operation)[0]
+
+
+def exchange(ctx: Context, service: str, body: dict[str, Any], operation: str) -> tuple[Any, HttpResponse]:
+    """POST one service; when the server has lost the session, log in again once and repeat the call.
+
+    Returns the answer and the response (whose Date header is the Kingdee server's clock)."""
     if not ctx.base_url:
         raise PermanentError("Kingdee: the connection needs base_url, e.g. http://erp.example.com/k3cloud")
     cookie = session(ctx)
-    answer = _send(ctx, service, body, cookie)
+    answer, response = _send(ctx, service, body, cookie)
     status = response_status(answer)
     if status is not None and not status.get("IsSuccess", True) and status.get("MsgCode") == SESSION_LOST:
         # One new login for every worker that lost this same session.
-        answer = _send(ctx, service, body, session(ctx, stale=cookie))
+        answer, response = _send(ctx, service, body, session(ctx, stale=cookie))
         status = response_status(answer)
     if status is None or status.get("IsSuccess", True):
-        return answer
+        return answer, response
     raise failure(status, operation)

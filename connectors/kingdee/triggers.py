@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from connectors.kingdee.actions import field_list, query_body, run_query
-from hub.sdk.connector import PollingTrigger
+from connectors.kingdee.actions import field_list, query_body, query_exchange
 from hub.sdk.context import Context
 from hub.sdk.errors import PermanentError
-from hub.sdk.types import PollResult, TriggerEvent
+from hub.sdk.polling import Page, TimeWindowPolling, vendor_time
+from hub.sdk.types import TriggerEvent
 
 STAMP = "%Y-%m-%d %H:%M:%S"
 
@@ -34,7 +34,7 @@ def server_zone(ctx: Context) -> ZoneInfo:
         raise PermanentError(f"Kingdee: unknown server_timezone {name!r}") from exc
 
 
-class BillChanged(PollingTrigger):
+class BillChanged(TimeWindowPolling):
     key = "bill_changed"
     title = "Bill created or changed"
     description = (
@@ -72,43 +72,50 @@ class BillChanged(PollingTrigger):
         "FModifyDate": "2026-11-20T10:00:00",
     }
 
-    def poll(self, ctx: Context, config: dict[str, Any], cursor: str | None) -> PollResult:
-        id_field = config.get("id_field") or "FID"
-        modify_field = config.get("modify_field") or "FModifyDate"
-        keys = list(dict.fromkeys([id_field, modify_field, *field_list(config["field_keys"])]))
-        if cursor:
-            start = server_time(cursor)
-            if start is None:
-                raise PermanentError(f"Kingdee: stored cursor {cursor!r} is not a date")
-        else:
-            aware = ctx.since or datetime.now(server_zone(ctx))
-            start = aware.astimezone(server_zone(ctx)).replace(tzinfo=None) if aware.tzinfo else aware
-        since = start - timedelta(seconds=int(config.get("overlap_s", 120)))
-        condition = f"{modify_field} >= '{since.strftime(STAMP)}'"
-        if (config.get("filter_string") or "").strip():
+    default_max_pages = 10
+    overlap_on_backfill = True
+
+    def fetch_page(self, ctx: Context, config: dict[str, Any], since: datetime, page_token: Any) -> Page:
+        id_field, modify_field = config["id_field"] or "FID", config["modify_field"] or "FModifyDate"
+        keys = self._keys(config)
+        condition = f"{modify_field} >= '{self._local(ctx, since).strftime(STAMP)}'"
+        if config["filter_string"].strip():
             condition = f"({condition}) AND ({config['filter_string']})"
-        order = f"{modify_field} ASC, {id_field} ASC"
-        limit = int(config.get("page_size") or 1000)
-        items: list[TriggerEvent] = []
-        seen: set[str] = set()
-        newest = start if cursor else None
-        for page in range(int(config.get("max_pages") or 10)):
-            body = query_body(config["form_id"], keys, condition, order, page * limit, limit)
-            rows = run_query(ctx, body)
-            for row in rows:
-                record = dict(zip(keys, row, strict=False))
-                modified = server_time(record.get(modify_field))
-                if modified is None or record.get(id_field) in (None, ""):
-                    raise PermanentError(
-                        f"Kingdee: a {config['form_id']} row has no {id_field} or {modify_field}"
-                    )
-                item_id = f"{record[id_field]}:{modified.isoformat()}"
-                if item_id in seen:
-                    continue
-                seen.add(item_id)
-                items.append(TriggerEvent(data={**record, "_form_id": config["form_id"]}, id=item_id))
-                newest = modified if newest is None else max(newest, modified)
-            if len(rows) < limit:
-                break
-        # The cursor moves only as far as the rows returned (stored together with it).
-        return PollResult(items=items, cursor=(newest or start).isoformat(timespec="milliseconds"))
+        start_row, limit = page_token or 0, int(config["page_size"])
+        body = query_body(
+            config["form_id"], keys, condition, f"{modify_field} ASC, {id_field} ASC", start_row, limit
+        )
+        rows, response = query_exchange(ctx, body)
+        records = [{**dict(zip(keys, row, strict=False)), "_form_id": config["form_id"]} for row in rows]
+        following = start_row + limit if len(rows) >= limit else None
+        return Page(items=records, next_page=following, vendor_now=vendor_time(response))
+
+    def item_time(self, ctx: Context, config: dict[str, Any], item: Any) -> datetime:
+        id_field, modify_field = config["id_field"] or "FID", config["modify_field"] or "FModifyDate"
+        modified = server_time(item.get(modify_field))
+        if modified is None or item.get(id_field) in (None, ""):
+            raise PermanentError(f"Kingdee: a {config['form_id']} row has no {id_field} or {modify_field}")
+        return modified.replace(tzinfo=server_zone(ctx))
+
+    def item_event(self, ctx: Context, config: dict[str, Any], item: Any, stamp: datetime) -> TriggerEvent:
+        item_id = f"{item[config['id_field'] or 'FID']}:{self._local(ctx, stamp).isoformat()}"
+        return TriggerEvent(data=item, id=item_id)
+
+    def read_cursor(self, ctx: Context, cursor: str) -> datetime:
+        start = server_time(cursor)
+        if start is None:
+            raise PermanentError(f"Kingdee: stored cursor {cursor!r} is not a date")
+        return start.replace(tzinfo=server_zone(ctx))
+
+    def write_cursor(self, ctx: Context, moment: datetime) -> str:
+        return self._local(ctx, moment).isoformat(timespec="milliseconds")
+
+    @staticmethod
+    def _local(ctx: Context, moment: datetime) -> datetime:
+        """A moment as the server's naive local time, the form its dates and filters use."""
+        return moment.astimezone(server_zone(ctx)).replace(tzinfo=None)
+
+    @staticmethod
+    def _keys(config: dict[str, Any]) -> list[str]:
+        id_field, modify_field = config["id_field"] or "FID", config["modify_field"] or "FModifyDate"
+        return list(dict.fromkeys([id_field, modify_field, *field_list(config["field_keys"])]))

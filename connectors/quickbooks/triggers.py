@@ -4,15 +4,17 @@ notifications, both the CloudEvents arrays and the legacy eventNotifications sha
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from connectors.quickbooks import signing
 from connectors.quickbooks.api import call, company_path, realm
-from hub.sdk.connector import PollingTrigger, WebhookTrigger
+from hub.sdk.connector import WebhookTrigger
 from hub.sdk.context import Context
 from hub.sdk.errors import PermanentError
-from hub.sdk.types import InboundRequest, PollResult, TriggerEvent, WebhookResponse
+from hub.sdk.polling import Page, TimeWindowPolling
+from hub.sdk.types import InboundRequest, TriggerEvent, WebhookResponse
 
 CDC_LOOKBACK = timedelta(days=30)
 CDC_MARGIN = timedelta(minutes=5)  # stay clear of the 30-day edge between our clock and Intuit's
@@ -45,7 +47,7 @@ def operation(value: str) -> str:
     return OPERATIONS.get(lower, lower)
 
 
-class EntityChanged(PollingTrigger):
+class EntityChanged(TimeWindowPolling):
     key = "entity_changed"
     title = "Entity created, changed or deleted"
     description = (
@@ -82,74 +84,73 @@ class EntityChanged(PollingTrigger):
             if not ENTITY.match(str(entity)):
                 raise PermanentError(f"QuickBooks: {entity!r} is not an entity name")
 
-    def poll(self, ctx: Context, config: dict[str, Any], cursor: str | None) -> PollResult:
-        self.check_config(config)
-        now = datetime.now(UTC)
-        if cursor is None and ctx.since is None:
-            return PollResult(items=[], cursor=utc_text(now))  # start now
-        overlap = timedelta(seconds=int(config.get("overlap_s", DEFAULT_OVERLAP_S)))
-        since = parse_time(cursor) - overlap if cursor else ctx.since.astimezone(UTC)  # type: ignore[union-attr]
-        oldest = now - CDC_LOOKBACK + CDC_MARGIN
-        clamped = since < oldest
-        if clamped:
-            ctx.logger.warning(
-                "quickbooks CDC looks back 30 days at most: changes from %s to %s cannot be fetched; "
-                "polling from %s",
-                utc_text(since),
-                utc_text(oldest),
-                utc_text(oldest),
-            )
-            since = oldest
+    cursor_follows_vendor_clock = True  # a quiet month must not push the cursor out of CDC's reach
+    default_overlap_s = DEFAULT_OVERLAP_S
+    default_max_pages = 1  # CDC answers everything (up to 1000 objects) at once
+
+    def clamp_since(self, ctx: Context, config: dict[str, Any], since: datetime) -> datetime:
+        oldest = datetime.now(UTC) - CDC_LOOKBACK + CDC_MARGIN
+        if since >= oldest:
+            return since
+        ctx.logger.warning(
+            "quickbooks CDC looks back 30 days at most: changes from %s to %s cannot be fetched; "
+            "polling from %s",
+            utc_text(since),
+            utc_text(oldest),
+            utc_text(oldest),
+        )
+        return oldest
+
+    def fetch_page(self, ctx: Context, config: dict[str, Any], since: datetime, page_token: Any) -> Page:
         params = {"entities": ",".join(config["entities"]), "changedSince": utc_text(since)}
         answer = call(ctx, "GET", company_path(ctx, "cdc"), params=params)
-        items, newest = self._items(answer)
-        if len(items) >= CDC_MAX_OBJECTS:
+        objects = list(changed_objects(answer))
+        if len(objects) >= CDC_MAX_OBJECTS:
             ctx.logger.warning(
                 "quickbooks CDC answered %d objects, its maximum: some changes may be missing; "
                 "poll more often",
-                len(items),
+                len(objects),
             )
-        if not items:
-            # Nothing changed up to Intuit's `time`: move there (the overlap still covers late commits),
-            # so a quiet month does not push the cursor out of CDC's 30-day reach.
-            if answer.get("time"):
-                return PollResult(items=[], cursor=utc_text(parse_time(str(answer["time"]))))
-            if clamped:
-                return PollResult(items=[], cursor=utc_text(oldest + overlap))
-            return PollResult(items=[], cursor=cursor or utc_text(since))
-        return PollResult(items=items, cursor=utc_text(max(newest, parse_time(cursor)) if cursor else newest))
+        # Intuit's own clock when it answered: the cursor's "now" when nothing changed.
+        intuit_now = parse_time(str(answer["time"])) if answer.get("time") else None
+        return Page(items=objects, vendor_now=intuit_now)
 
-    def _items(self, answer: dict[str, Any]) -> tuple[list[TriggerEvent], datetime]:
-        items: list[TriggerEvent] = []
-        seen: set[str] = set()
-        newest = datetime(1970, 1, 1, tzinfo=UTC)
-        for block in answer.get("CDCResponse") or []:
-            for group in (block or {}).get("QueryResponse") or []:
-                for entity, objects in (group or {}).items():
-                    if not isinstance(objects, list):
-                        continue  # startPosition, maxResults, totalCount
-                    for obj in objects:
-                        if not isinstance(obj, dict) or not obj.get("Id"):
-                            continue
-                        stamp = (obj.get("MetaData") or {}).get("LastUpdatedTime")
-                        if not stamp:
-                            raise PermanentError(f"QuickBooks: {entity} {obj['Id']} has no LastUpdatedTime")
-                        moment = parse_time(stamp)
-                        item_id = f"{entity}:{obj['Id']}:{utc_text(moment)}"
-                        if item_id in seen:
-                            continue
-                        seen.add(item_id)
-                        newest = max(newest, moment)
-                        deleted = str(obj.get("status") or "").lower() == "deleted"
-                        data = {
-                            "entity": entity,
-                            "id": str(obj["Id"]),
-                            "operation": "deleted" if deleted else "changed",
-                            "last_updated": utc_text(moment),
-                            "object": obj,
-                        }
-                        items.append(TriggerEvent(data=data, id=item_id))
-        return items, newest
+    def item_time(self, ctx: Context, config: dict[str, Any], item: Any) -> datetime:
+        entity, obj = item
+        stamp = (obj.get("MetaData") or {}).get("LastUpdatedTime")
+        if not stamp:
+            raise PermanentError(f"QuickBooks: {entity} {obj['Id']} has no LastUpdatedTime")
+        return parse_time(stamp)
+
+    def item_event(self, ctx: Context, config: dict[str, Any], item: Any, stamp: datetime) -> TriggerEvent:
+        entity, obj = item
+        deleted = str(obj.get("status") or "").lower() == "deleted"
+        data = {
+            "entity": entity,
+            "id": str(obj["Id"]),
+            "operation": "deleted" if deleted else "changed",
+            "last_updated": utc_text(stamp),
+            "object": obj,
+        }
+        return TriggerEvent(data=data, id=f"{entity}:{obj['Id']}:{utc_text(stamp)}")
+
+    def read_cursor(self, ctx: Context, cursor: str) -> datetime:
+        return parse_time(cursor)
+
+    def write_cursor(self, ctx: Context, moment: datetime) -> str:
+        return utc_text(moment)
+
+
+def changed_objects(answer: dict[str, Any]) -> Iterator[tuple[str, dict[str, Any]]]:
+    """(entity, object) of every changed object in a CDC answer."""
+    for block in answer.get("CDCResponse") or []:
+        for group in (block or {}).get("QueryResponse") or []:
+            for entity, objects in (group or {}).items():
+                if not isinstance(objects, list):
+                    continue  # startPosition, maxResults, totalCount
+                for obj in objects:
+                    if isinstance(obj, dict) and obj.get("Id"):
+                        yield entity, obj
 
 
 class Webhook(WebhookTrigger):

@@ -7,18 +7,18 @@ harmless, and a later change of the same record is a new item."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any
 
-from connectors.salesforce.actions import query
-from connectors.salesforce.api import name
-from hub.sdk.connector import PollingTrigger
+from connectors.salesforce.api import call, data_path, name
 from hub.sdk.context import Context
 from hub.sdk.errors import PermanentError
-from hub.sdk.types import PollResult, TriggerEvent
+from hub.sdk.polling import Page, TimeWindowPolling, vendor_time
+from hub.sdk.types import TriggerEvent
 
 DEFAULT_OVERLAP_S = 120
 DEFAULT_MAX = 2000
+MAX_PAGES = 100  # 2000 records a page: max_records (at most 50000) ends the read first
 
 
 def parse_stamp(value: str) -> datetime:
@@ -41,12 +41,13 @@ def cursor_text(moment: datetime) -> str:
     return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
 
 
-class RecordChanged(PollingTrigger):
+class RecordChanged(TimeWindowPolling):
     key = "record_changed"
     title = "Record created or updated"
     description = "Polls an object for records whose SystemModstamp moved since the last poll."
     default_interval_s = 300
     min_interval_s = 60
+    default_max_pages = MAX_PAGES
     config_schema = {
         "type": "object",
         "required": ["sobject"],
@@ -81,7 +82,7 @@ class RecordChanged(PollingTrigger):
         for field in config.get("fields") or []:
             name(field.replace(".", "_"), "field")  # relationship paths like Account.Name are allowed
 
-    def soql(self, config: dict[str, Any], after: datetime, newest_first: bool = False) -> str:
+    def soql(self, config: dict[str, Any], after: datetime) -> str:
         self.check_config(config)
         fields = ["Id", "SystemModstamp"]
         for field in config.get("fields") or ["Name"]:
@@ -90,33 +91,36 @@ class RecordChanged(PollingTrigger):
         where = f"SystemModstamp > {soql_datetime(after)}"
         if config.get("where"):
             where += f" AND ({config['where']})"
-        order = "SystemModstamp DESC, Id DESC LIMIT 1" if newest_first else "SystemModstamp ASC, Id ASC"
+        order = "SystemModstamp ASC, Id ASC"
         # names are checked above; `where` is the recipe author's own SOQL, run with their connection
         return f"SELECT {', '.join(fields)} FROM {config['sobject']} WHERE {where} ORDER BY {order}"  # noqa: S608
 
-    def poll(self, ctx: Context, config: dict[str, Any], cursor: str | None) -> PollResult:
-        if cursor is None and ctx.since is None:
-            # Start now, by the vendor's clock: the newest stamp there is becomes the cursor.
-            epoch = datetime(1970, 1, 1, tzinfo=UTC)
-            newest, _, _ = query(ctx, self.soql(config, epoch, newest_first=True), 1)
-            stamp = parse_stamp(newest[0]["SystemModstamp"]) if newest else datetime.now(UTC)
-            return PollResult(items=[], cursor=cursor_text(stamp))
-        start = parse_stamp(cursor) if cursor else ctx.since.astimezone(UTC)  # type: ignore[union-attr]
-        overlap = timedelta(seconds=int(config.get("overlap_s", DEFAULT_OVERLAP_S)))
-        limit = int(config.get("max_records") or DEFAULT_MAX)
-        records, _, _ = query(ctx, self.soql(config, start - overlap if cursor else start), limit)
-        items: list[TriggerEvent] = []
-        seen: set[str] = set()
-        newest = start
-        for record in records:
-            stamp_text = record.get("SystemModstamp")
-            if not record.get("Id") or not stamp_text:
-                raise PermanentError("Salesforce: a record came back without Id or SystemModstamp")
-            stamp = parse_stamp(stamp_text)
-            item_id = f"{record['Id']}:{cursor_text(stamp)}"
-            if item_id in seen:
-                continue
-            seen.add(item_id)
-            items.append(TriggerEvent(data=record, id=item_id))
-            newest = max(newest, stamp)
-        return PollResult(items=items, cursor=cursor_text(newest) if items else cursor)
+    def fetch_page(self, ctx: Context, config: dict[str, Any], since: datetime, page_token: Any) -> Page:
+        """One page of the query; `page_token` is (nextRecordsUrl, records taken so far)."""
+        url, taken = page_token or (None, 0)
+        if url is None:
+            response = call(ctx, "GET", data_path(ctx, "query"), params={"q": self.soql(config, since)})
+        elif str(url).startswith("/services/data/"):
+            response = call(ctx, "GET", url)
+        else:
+            raise PermanentError(f"Salesforce: unexpected nextRecordsUrl {str(url)[:80]!r}")
+        page = response.json()
+        room = int(config["max_records"]) - taken
+        records = list(page.get("records") or [])[:room]
+        more = not page.get("done", True) and page.get("nextRecordsUrl") and len(records) < room
+        following = (page["nextRecordsUrl"], taken + len(records)) if more else None
+        return Page(items=records, next_page=following, vendor_now=vendor_time(response))
+
+    def item_time(self, ctx: Context, config: dict[str, Any], item: Any) -> datetime:
+        if not item.get("Id") or not item.get("SystemModstamp"):
+            raise PermanentError("Salesforce: a record came back without Id or SystemModstamp")
+        return parse_stamp(item["SystemModstamp"])
+
+    def item_event(self, ctx: Context, config: dict[str, Any], item: Any, stamp: datetime) -> TriggerEvent:
+        return TriggerEvent(data=item, id=f"{item['Id']}:{cursor_text(stamp)}")
+
+    def read_cursor(self, ctx: Context, cursor: str) -> datetime:
+        return parse_stamp(cursor)
+
+    def write_cursor(self, ctx: Context, moment: datetime) -> str:
+        return cursor_text(moment)

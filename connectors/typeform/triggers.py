@@ -12,13 +12,15 @@ from urllib.parse import quote
 from connectors.typeform import signing
 from connectors.typeform.answers import event_data
 from connectors.typeform.auth import client
-from hub.sdk.connector import PollingTrigger, WebhookTrigger
+from hub.sdk.connector import WebhookTrigger
 from hub.sdk.context import Context
 from hub.sdk.errors import ConnectorError, PermanentError
-from hub.sdk.types import InboundRequest, PollResult, TriggerEvent
+from hub.sdk.polling import NewestIdPolling, Page
+from hub.sdk.types import InboundRequest, TriggerEvent
 
 PAGE_SIZE = 1000  # Typeform's maximum
 MAX_PAGES_PER_POLL = 10
+BASE_PARAMS = {"completed": "true"}
 
 SAMPLE = {
     "event_id": "01HZX4VJ8Q8M3T6F3K2B5N7R9C",
@@ -146,7 +148,7 @@ def _iso(value: datetime) -> str:
     return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S")
 
 
-class NewResponse(PollingTrigger):
+class NewResponse(NewestIdPolling):
     key = "new_response"
     title = "New form response (polling)"
     description = "Polls the Responses API for completed responses, in the order Typeform processed them."
@@ -160,32 +162,37 @@ class NewResponse(PollingTrigger):
     }
     sample = SAMPLE
 
-    def poll(self, ctx: Context, config: dict[str, Any], cursor: str | None) -> PollResult:
-        http = client(ctx)
-        path = f"/forms/{quote(config['form_id'], safe='')}/responses"
-        base: dict[str, Any] = {"page_size": PAGE_SIZE, "completed": "true"}
-        if cursor is None and ctx.since is None:
-            # Start now: remember the newest response so the next poll takes what follows it.
-            latest = http.get(path, params={**base, "page_size": 1, "sort": "submitted_at,desc"}).json()
-            items = latest.get("items") or []
-            return PollResult(items=[], cursor=items[0].get("token") if items else None)
-        params = (
-            {**base, "after": cursor}
-            if cursor
-            else {**base, "since": _iso(ctx.since), "sort": "submitted_at,asc"}
-        )
-        events: list[TriggerEvent] = []
-        seen: set[str] = set()
-        for _ in range(MAX_PAGES_PER_POLL):
-            page = http.get(path, params=params).json()
-            items = [i for i in page.get("items") or [] if isinstance(i, dict) and i.get("token")]
-            for item in items:
-                if item["token"] not in seen:
-                    seen.add(item["token"])
-                    data = event_data({"form_id": config["form_id"], **item}, event_type="form_response")
-                    events.append(TriggerEvent(data=data, id=str(item["token"])))
-                cursor = str(item["token"])
-            if len(items) < params["page_size"]:
-                break
-            params = {**base, "after": cursor}
-        return PollResult(items=events, cursor=cursor)
+    default_max_pages = MAX_PAGES_PER_POLL
+
+    def newest_id(self, ctx: Context, config: dict[str, Any]) -> str | None:
+        params = {**BASE_PARAMS, "page_size": 1, "sort": "submitted_at,desc"}
+        items = client(ctx).get(self._path(config), params=params).json().get("items") or []
+        return str(items[0]["token"]) if items and items[0].get("token") else None
+
+    def fetch_after(
+        self, ctx: Context, config: dict[str, Any], after: str | None, since: datetime | None, page_token: Any
+    ) -> Page:
+        params: dict[str, Any] = {"page_size": PAGE_SIZE, **BASE_PARAMS}
+        if page_token or after:
+            params["after"] = page_token or after
+        elif since is not None:
+            params.update(since=_iso(since), sort="submitted_at,asc")
+        else:  # the form had no responses when the recipe started: from its first one
+            params["sort"] = "submitted_at,asc"
+        page = client(ctx).get(self._path(config), params=params).json()
+        items = [i for i in page.get("items") or [] if isinstance(i, dict) and i.get("token")]
+        return Page(items=items, next_page=items[-1]["token"] if len(items) >= PAGE_SIZE else None)
+
+    def item_id(self, item: Any) -> str:
+        return str(item["token"])
+
+    def newer(self, candidate: str, than: str) -> bool:
+        return True  # tokens are opaque (even all-digit ones) and come in the order they were submitted
+
+    def item_event(self, ctx: Context, config: dict[str, Any], item: Any) -> TriggerEvent:
+        data = event_data({"form_id": config["form_id"], **item}, event_type="form_response")
+        return TriggerEvent(data=data, id=str(item["token"]))
+
+    @staticmethod
+    def _path(config: dict[str, Any]) -> str:
+        return f"/forms/{quote(config['form_id'], safe='')}/responses"

@@ -91,6 +91,20 @@ def call(
     headers: dict[str, str] | None = None,
     idempotent: bool = False,
 ) -> dict[str, Any]:
+    return exchange(ctx, method, path, json=json, params=params, headers=headers, idempotent=idempotent)[0]
+
+
+def exchange(
+    ctx: Context,
+    method: str,
+    path: str,
+    *,
+    json: Any = None,
+    params: dict[str, Any] | None = None,
+    headers: dict[str, str] | None = None,
+    idempotent: bool = False,
+) -> tuple[dict[str, Any], HttpResponse]:
+    """The answer's JSON object and the response itself (whose Date header is Xero's clock)."""
     if not ctx.connection.get("tenant_id"):
         raise PermanentError("Xero: the connection has no tenant_id (the organisation to work in)")
     response = ctx.http_client().request(
@@ -104,7 +118,7 @@ def call(
     body = response.json() if response.content else {}
     if not isinstance(body, dict):
         raise PermanentError(f"Xero: unexpected answer to {method} {path}: not a JSON object")
-    return body
+    return body, response
 
 
 def money(value: Any, what: str) -> Decimal:

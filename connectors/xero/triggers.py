@@ -5,19 +5,20 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any
 
-from connectors.xero.api import call, iso, parse_date, quoted
-from hub.sdk.connector import PollingTrigger, WebhookTrigger
+from connectors.xero.api import exchange, iso, parse_date, quoted
+from hub.sdk.connector import WebhookTrigger
 from hub.sdk.context import Context
 from hub.sdk.errors import PermanentError, SignatureError
-from hub.sdk.types import InboundRequest, PollResult, TriggerEvent, WebhookResponse
+from hub.sdk.polling import Page, TimeWindowPolling, vendor_time
+from hub.sdk.types import InboundRequest, TriggerEvent, WebhookResponse
 
 PAGE_SIZE = 100  # what GET /Invoices returns per page
 
 
-class InvoiceChanged(PollingTrigger):
+class InvoiceChanged(TimeWindowPolling):
     key = "invoice_changed"
     title = "Invoice created or changed"
     description = (
@@ -51,45 +52,37 @@ class InvoiceChanged(PollingTrigger):
         "updated_at": "2026-11-20T10:00:00.000Z",
     }
 
-    def poll(self, ctx: Context, config: dict[str, Any], cursor: str | None) -> PollResult:
-        if cursor:
-            start = parse_date(cursor)
-            if start is None:
-                raise PermanentError(f"Xero: stored cursor {cursor!r} is not a date")
-        else:
-            start = ctx.since or datetime.now(UTC)
-            start = start if start.tzinfo else start.replace(tzinfo=UTC)
-        since = start - timedelta(seconds=int(config.get("overlap_s", 120)))
+    default_max_pages = 10
+    overlap_on_backfill = True
+
+    def fetch_page(self, ctx: Context, config: dict[str, Any], since: datetime, page_token: Any) -> Page:
         params: dict[str, Any] = {"order": "UpdatedDateUTC ASC"}
-        kind = config.get("type") or "ACCREC"
-        if kind != "ANY":
-            params["where"] = f"Type=={quoted(kind)}"
+        if config["type"] != "ANY":
+            params["where"] = f"Type=={quoted(config['type'])}"
         if config.get("statuses"):
             params["Statuses"] = ",".join(config["statuses"])
+        params["page"] = page_token or 1
         headers = {"If-Modified-Since": since.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S")}
-        items: list[TriggerEvent] = []
-        seen: set[str] = set()
-        newest: datetime | None = start if cursor else None
-        for page in range(1, int(config.get("max_pages") or 10) + 1):
-            answer = call(ctx, "GET", "/Invoices", params={**params, "page": page}, headers=headers)
-            invoices = answer.get("Invoices") or []
-            for invoice in invoices:
-                updated = parse_date(invoice.get("UpdatedDateUTC"))
-                if updated is None or not invoice.get("InvoiceID"):
-                    raise PermanentError("Xero: an invoice in the answer has no InvoiceID or UpdatedDateUTC")
-                item_id = f"{invoice['InvoiceID']}:{int(updated.timestamp() * 1000)}"
-                if item_id in seen:
-                    continue
-                seen.add(item_id)
-                items.append(TriggerEvent(data={**invoice, "updated_at": iso(updated)}, id=item_id))
-                newest = updated if newest is None else max(newest, updated)
-            if len(invoices) < PAGE_SIZE:
-                break
-        # Only as far as the invoices returned now (stored with the cursor), never to the clock.
-        anchor = newest or start
-        return PollResult(
-            items=items, cursor=anchor.isoformat(timespec="milliseconds").replace("+00:00", "Z")
-        )
+        answer, response = exchange(ctx, "GET", "/Invoices", params=params, headers=headers)
+        invoices = answer.get("Invoices") or []
+        following = params["page"] + 1 if len(invoices) >= PAGE_SIZE else None
+        return Page(items=invoices, next_page=following, vendor_now=vendor_time(response))
+
+    def item_time(self, ctx: Context, config: dict[str, Any], item: Any) -> datetime:
+        updated = parse_date(item.get("UpdatedDateUTC"))
+        if updated is None or not item.get("InvoiceID"):
+            raise PermanentError("Xero: an invoice in the answer has no InvoiceID or UpdatedDateUTC")
+        return updated
+
+    def item_event(self, ctx: Context, config: dict[str, Any], item: Any, stamp: datetime) -> TriggerEvent:
+        item_id = f"{item['InvoiceID']}:{int(stamp.timestamp() * 1000)}"
+        return TriggerEvent(data={**item, "updated_at": iso(stamp)}, id=item_id)
+
+    def read_cursor(self, ctx: Context, cursor: str) -> datetime:
+        start = parse_date(cursor)
+        if start is None:
+            raise PermanentError(f"Xero: stored cursor {cursor!r} is not a date")
+        return start
 
 
 def xero_signature(key: str, body: bytes) -> str:

@@ -23,6 +23,7 @@ from hub.engine.intake import mark_seen, resolve_waits, store_events
 from hub.engine.stores import DbSecretStore, DbTokenCache
 from hub.jsonutil import InvalidJSON, check_storable
 from hub.redaction import redact
+from hub.sdk.connector import PollingTrigger
 from hub.sdk.context import Context
 from hub.sdk.errors import AuthError, HubError, RetryableError
 from hub.sdk.types import PollResult, TriggerEvent
@@ -97,7 +98,7 @@ def poll_recipe(runtime: Runtime, recipe_id: int) -> dict[str, Any]:
     spec = document["trigger"]
     connector = runtime.registry.get(spec["connector"])
     trigger = connector.trigger(spec["trigger"]) if connector else None
-    if trigger is None or trigger.kind != "polling":
+    if not isinstance(trigger, PollingTrigger):
         return {"skipped": "not_polling"}
     started = utcnow()
     try:

@@ -15,6 +15,7 @@ from sqlalchemy import select
 from hub.db.models import Connection, Wait, utcnow
 from hub.engine.intake import finish_wait, matches
 from hub.engine.poller import MAX_BACKOFF_S, build_context
+from hub.sdk.connector import PollingTrigger
 
 if TYPE_CHECKING:
     from hub.runtime import Runtime
@@ -41,7 +42,7 @@ def poll_waits(rt: Runtime) -> list[int]:
     for wait_id, connector_id, trigger_key, config, cursor, match, connection in due:
         connector = rt.registry.get(connector_id)
         trigger = connector.trigger(trigger_key) if connector else None
-        if trigger is None or trigger.kind != "polling":
+        if not isinstance(trigger, PollingTrigger):
             _reschedule(
                 rt, wait_id, None, None, f"{connector_id}.{trigger_key} is not an installed polling trigger"
             )

@@ -18,6 +18,7 @@ from werkzeug.datastructures import MultiDict
 from hub import jsonutil
 from hub.recipes import step_type
 from hub.registry import Registry
+from hub.sdk.connector import PollingTrigger
 from hub.web import picker
 from hub.web.schema_form import (
     EXTRA,
@@ -341,7 +342,7 @@ def build_view(
     )
     event = sample_event if sample_event is not None else (found.sample if found else {})
     event_picker = picker.event_entries(event) + picker.context_entries()
-    polling = found is not None and found.kind == "polling"
+    polling = isinstance(found, PollingTrigger)
     handled = TRIGGER_KEYS | (POLL_KEYS if polling else set())
     start = trigger.get("start")
     trigger_errors = {

@@ -14,6 +14,7 @@ from hub.api.views import trigger_state_view
 from hub.app import runtime
 from hub.db.models import Recipe, Run, TriggerState, utcnow
 from hub.recipe_store import current_document
+from hub.sdk.connector import PollingTrigger
 from hub.web import web
 from hub.web.auth import page
 from hub.web.chart import COLOURS, hour_bars, render_svg
@@ -61,7 +62,7 @@ def dashboard() -> Any:
             spec = current_document(db, recipe)["trigger"]
             connector = rt.registry.get(spec["connector"])
             trigger = connector.trigger(spec["trigger"]) if connector else None
-            if trigger is not None and trigger.kind == "polling":
+            if isinstance(trigger, PollingTrigger):
                 polling.append({"recipe": recipe, "trigger": spec, "state": trigger_state_view(state)})
     labels = {s: status_label(s) for s in COLOURS}
     bars = hour_bars(rows, now)

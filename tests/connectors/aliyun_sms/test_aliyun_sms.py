@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, datetime, timedelta
+from email.utils import format_datetime
 from typing import Any
 from urllib.parse import parse_qsl
+from zoneinfo import ZoneInfo
 
 import pytest
 import responses
@@ -273,6 +275,26 @@ def test_poll_pages_dedupes_and_holds_the_cursor_on_pending_days() -> None:
     new_ids = {i.id for i in again.items} - {i.id for i in result.items}
     assert [i.data["out_id"] for i in again.items if i.id in new_ids] == ["b"]
     assert json.loads(again.cursor or "") == {"from": ymd(today)}
+
+
+@responses.activate
+def test_the_next_poll_starts_at_aliyuns_day_when_its_clock_is_still_on_yesterday() -> None:
+    """Before: the cursor moved to the hub's today, so reports Aliyun filed under its own (still
+    yesterday's) date after the hub's midnight were never read."""
+    today = today_beijing()
+    midnight = datetime(today.year, today.month, today.day, tzinfo=ZoneInfo("Asia/Shanghai"))
+    aliyun_now = (midnight - timedelta(minutes=5)).astimezone(UTC)  # 23:55 yesterday, Beijing time
+    fake = FakeDetails({})
+
+    def behind(request: Any) -> tuple[int, dict[str, str], str]:
+        status, headers, body = fake(request)
+        return status, {**headers, "Date": format_datetime(aliyun_now, usegmt=True)}, body
+
+    responses.add_callback(responses.POST, URL, callback=behind)
+    trigger = connector.trigger("send_details")
+    result = trigger.poll(ctx(), {"phone_number": "1390000****"}, None)
+    yesterday = (today - timedelta(days=1)).strftime("%Y%m%d")
+    assert json.loads(result.cursor or "") == {"from": yesterday}
 
 
 @responses.activate

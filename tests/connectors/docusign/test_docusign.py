@@ -472,6 +472,20 @@ def test_poll_empty_answer_keeps_moving() -> None:
 
 
 @responses.activate
+def test_an_answer_without_last_queried_moves_to_docusigns_clock_not_the_hubs() -> None:
+    """Before: the fallback cursor was the hub's now; a DocuSign clock behind it lost envelopes."""
+    responses.get(
+        f"{API}/envelopes",
+        json={"resultSetSize": "0", "totalSetSize": "0"},
+        headers={"Date": "Mon, 23 Nov 2026 10:00:00 GMT"},
+    )
+    result = connector.trigger("envelope_changes").poll(ctx(), {}, "2026-11-23T09:00:00.0000000Z")
+    assert (
+        result.items == [] and result.cursor is not None and result.cursor.startswith("2026-11-23T10:00:00")
+    )
+
+
+@responses.activate
 def test_poll_first_run_uses_since_and_filters_statuses() -> None:
     import datetime as dt
 

@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import json
 import time
+from datetime import UTC, datetime
+from email.utils import format_datetime
 from pathlib import Path
 from typing import Any
 
@@ -272,6 +274,29 @@ def test_poll_empty_page_and_cursor_window() -> None:
     result = trigger.poll(ctx(), {"approval_code": "APR-1"}, json.dumps({"from_ms": since}))
     assert result.items == [] and json.loads(result.cursor)["from_ms"] >= before
     assert f"start_time={since}" in route.calls[0].request.url
+
+
+@responses.activate
+def test_an_instance_started_on_a_feishu_clock_15_minutes_behind_is_listed() -> None:
+    """Before: the next window started at the hub's now, after the start Feishu gives the instance."""
+    responses.post(f"{BASE}{TOKEN_PATH}", json={"code": 0, "tenant_access_token": "t-1", "expire": 7200})
+    listing = f"{BASE}/open-apis/approval/v4/instances"
+    feishu_now = int(time.time() * 1000) - 15 * 60_000
+    started: dict[str, int] = {}
+
+    def listed(request: Any) -> tuple[int, dict[str, str], str]:
+        query = dict(p.split("=") for p in request.url.split("?")[1].split("&"))
+        codes = [c for c, at in started.items() if int(query["start_time"]) <= at <= int(query["end_time"])]
+        date = format_datetime(datetime.fromtimestamp(feishu_now / 1000, UTC), usegmt=True)
+        return 200, {"Date": date}, json.dumps({"code": 0, "data": {"instance_code_list": codes}})
+
+    responses.add_callback(responses.GET, listing, callback=listed)
+    responses.get(f"{listing}/N", json=instance("N", "APPROVED", feishu_now + 1000))
+    trigger = connector.trigger("approval_status_poll")
+    first = trigger.poll(ctx(), {"approval_code": "APR-1"}, None)
+    started["N"] = feishu_now + 1000  # started after the first poll, by Feishu's clock
+    second = trigger.poll(ctx(), {"approval_code": "APR-1"}, first.cursor)
+    assert [e.id for e in second.items] == ["N:APPROVED"]
 
 
 @responses.activate

@@ -86,7 +86,8 @@ def test_pages_with_the_same_filter_advance_the_cursor_and_drop_repeats() -> Non
         "r2:2026-11-23T09:00:02.123456789Z",
         "r3:2026-11-23T09:00:01Z",
     ]
-    assert result.cursor == "2026-11-23T09:00:02.123456789Z"
+    # Changed with the shared base: cursors are datetimes, so to the microsecond; the overlap re-reads.
+    assert result.cursor == "2026-11-23T09:00:02.123456Z"
     first, second = (query(c) for c in responses.calls)
     assert first == {"filter": "timestamp > 2026-11-23T08:59:00Z", "pageSize": "2"}
     assert second == {**first, "pageToken": "tok-2"}
@@ -241,3 +242,11 @@ def test_google_errors_become_clear_typed_errors(
 def test_a_bad_stored_cursor_is_named() -> None:
     with pytest.raises(PermanentError, match="not an RFC 3339 UTC time"):
         POLL.poll(ctx(), {"form_id": FORM}, "2026-11-23 09:00:00")
+
+
+@responses.activate
+def test_a_new_recipes_cursor_is_googles_date_not_the_hubs_clock() -> None:
+    """Before: the first cursor was the poll's start on the hub's clock; responses a Google clock behind
+    it stamped were older than every later filter."""
+    responses.get(RESPONSES_URL, json=listing([]), headers={"Date": "Mon, 23 Nov 2026 10:00:00 GMT"})
+    assert POLL.poll(ctx(), {"form_id": FORM}, None).cursor == "2026-11-23T10:00:00Z"

@@ -169,6 +169,32 @@ def test_an_empty_form_keeps_a_time_cursor_until_the_first_entry() -> None:
 
 
 @responses.activate
+def test_an_empty_form_whose_clock_is_15_minutes_behind_loses_no_entry() -> None:
+    """Before: the time cursor was the hub's now, so entries 金数据 stamped in the first ten minutes
+    (15 behind, less the 5-minute overlap) were older than every later query and never fetched."""
+    beijing = ZoneInfo("Asia/Shanghai")
+    vendor_now = datetime.now(UTC) - timedelta(minutes=15)
+    created: list[tuple[int, datetime]] = [(1, vendor_now - timedelta(minutes=1))]  # before activation
+
+    def reply(request: Any) -> tuple[int, dict[str, str], str]:
+        asked = parse_qs(urlsplit(request.url).query)
+        if "next" in asked:
+            rows = [entry(serial) for serial, _ in created if serial > int(asked["next"][0])]
+        else:
+            floor = datetime.strptime(asked["created_at"][0], "%Y-%m-%d %H:%M:%S").replace(tzinfo=beijing)
+            rows = [entry(serial) for serial, at in created if at >= floor]
+        date = (datetime.now(UTC) - timedelta(minutes=15)).strftime("%a, %d %b %Y %H:%M:%S GMT")
+        return 200, {"Date": date}, json.dumps(page([int(r["serial_number"]) for r in rows], total=len(rows)))
+
+    responses.add_callback(responses.GET, ENTRIES, callback=reply)
+    first = POLL.poll(ctx(), {"form": FORM, "use_form_labels": False}, None)
+    assert [i.id for i in first.items] == [f"{FORM}:1"]  # the hub stores it as seen, without a run
+    created.append((2, vendor_now + timedelta(seconds=30)))  # after activation, by 金数据's clock
+    second = POLL.poll(ctx(), {"form": FORM, "use_form_labels": False}, first.cursor)
+    assert f"{FORM}:2" in [i.id for i in second.items]
+
+
+@responses.activate
 def test_serial_cursor_pages_with_next_and_drops_what_was_seen() -> None:
     responses.get(ENTRIES, json=page([50, 51, 52], following=52))
     responses.get(ENTRIES, json=page([52, 53], following=53))

@@ -332,3 +332,11 @@ def test_connection_test_logs_in_afresh_and_an_edited_connection_gets_its_own_se
         ctx(cache, username="other"), {"form_id": "BD_Customer", "field_keys": "FNumber"}
     )
     assert len(login.calls) == 2
+
+
+@responses.activate
+def test_a_new_recipes_cursor_is_the_servers_date_in_its_local_time() -> None:
+    """Before: the first cursor was the hub's now, so bills a server clock behind it stamped were lost."""
+    login_route()
+    responses.post(QUERY, json=[], headers={"Date": "Mon, 23 Nov 2026 10:00:00 GMT"})
+    assert POLL.poll(ctx(), CONFIG, None).cursor == "2026-11-23T18:00:00.000"  # Asia/Shanghai

@@ -463,11 +463,13 @@ def text(moment: datetime) -> str:
     return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def test_first_poll_starts_now_without_a_call() -> None:
+@responses.activate
+def test_first_poll_starts_at_intuits_time() -> None:
+    """Changed with the vendor-time rule: the first cursor was the hub's clock (no call), so changes an
+    Intuit clock behind the hub's stamped earlier were never fetched; now CDC's `time` sets it."""
+    responses.get(f"{API}/cdc", json=cdc(time="2026-11-23T02:00:00.000-08:00"))
     result = POLL.poll(ctx(), {"entities": ["Customer"]}, None)
-    assert result.items == [] and abs(datetime.fromisoformat(result.cursor) - datetime.now(UTC)) < timedelta(
-        seconds=5
-    )
+    assert result.items == [] and result.cursor == "2026-11-23T10:00:00Z"
 
 
 @responses.activate
@@ -497,6 +499,7 @@ def test_poll_request_overlap_dedupe_deleted_and_cursor() -> None:
                     },
                 ]
             },
+            time=None,  # the default `time` (Nov 23) is older than these changes: it would cap the cursor
         ),
         match=[
             matchers.query_param_matcher(

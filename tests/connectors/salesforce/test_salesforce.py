@@ -319,18 +319,27 @@ CONFIG = {
 
 
 @responses.activate
-def test_first_poll_starts_at_the_newest_stamp_in_salesforce() -> None:
+def test_first_poll_takes_its_start_from_salesforces_clock() -> None:
+    """Changed with the vendor-time rule: the first poll used to store only the newest stamp (or the
+    hub's clock for an empty object), so the next poll ran the records inside the overlap before it."""
+    date = {"Date": "Mon, 23 Nov 2026 09:20:00 GMT"}  # Salesforce's clock, behind the hub's
     responses.get(
         f"{DATA}/query",
         json={"totalSize": 1, "done": True, "records": [record("006A", "2026-11-23T09:16:40.000+0000")]},
+        headers=date,
     )
     result = TRIGGER.poll(ctx(), CONFIG, None)
-    assert result.items == [] and result.cursor == "2026-11-23T09:16:40.000Z"
-    assert soql_of(responses.calls[0]) == (
+    assert [i.id for i in result.items] == ["006A:2026-11-23T09:16:40.000Z"]  # stored as seen, not run
+    assert result.cursor == "2026-11-23T09:16:40.000Z"
+    assert soql_of(responses.calls[-1]) == (
         "SELECT Id, SystemModstamp, Name, StageName FROM Opportunity "
-        "WHERE SystemModstamp > 1970-01-01T00:00:00Z AND (IsClosed = true) "
-        "ORDER BY SystemModstamp DESC, Id DESC LIMIT 1"
+        "WHERE SystemModstamp > 2026-11-23T09:18:00Z AND (IsClosed = true) "
+        "ORDER BY SystemModstamp ASC, Id ASC"
     )
+    responses.replace(
+        responses.GET, f"{DATA}/query", json={"totalSize": 0, "done": True, "records": []}, headers=date
+    )
+    assert TRIGGER.poll(ctx(), CONFIG, None).cursor == "2026-11-23T09:20:00.000Z"
 
 
 @responses.activate
@@ -407,11 +416,13 @@ def test_cursor_only_moves_past_records_returned_when_max_records_cuts_the_read(
 
 
 @responses.activate
-def test_backfill_starts_at_since_without_overlap() -> None:
+def test_backfill_starts_at_since_without_overlap_and_an_empty_one_keeps_it_as_the_cursor() -> None:
+    """Changed with the shared base: a backfill finding nothing keeps `since` as the cursor (it used to
+    store None, so the next poll started over from the newest record and skipped it)."""
     responses.get(f"{DATA}/query", json={"totalSize": 0, "done": True, "records": []})
     context = ctx()
     context.since = datetime(2026, 11, 1, tzinfo=UTC)
-    assert TRIGGER.poll(context, {"sobject": "Lead"}, None).cursor is None
+    assert TRIGGER.poll(context, {"sobject": "Lead"}, None).cursor == "2026-11-01T00:00:00.000Z"
     assert "WHERE SystemModstamp > 2026-11-01T00:00:00Z ORDER BY" in soql_of(responses.calls[0])
     assert soql_of(responses.calls[0]).startswith("SELECT Id, SystemModstamp, Name FROM Lead")
 

@@ -280,9 +280,23 @@ def test_first_poll_without_backfill_only_remembers_the_newest_response() -> Non
 
 
 @responses.activate
-def test_first_poll_of_an_empty_form_keeps_no_cursor() -> None:
-    responses.get(f"{API}/forms/lT4Z3j/responses", json={"total_items": 0, "page_count": 1, "items": []})
-    assert POLL.poll(ctx(), {"form_id": "lT4Z3j"}, None).cursor is None
+def test_an_empty_form_is_then_read_from_its_first_response() -> None:
+    """Before, the empty form's cursor stayed None, so the next poll primed again and skipped r1."""
+    url = f"{API}/forms/lT4Z3j/responses"
+    responses.get(url, json={"total_items": 0, "page_count": 1, "items": []})
+    first = POLL.poll(ctx(), {"form_id": "lT4Z3j"}, None)
+    assert first.items == [] and first.cursor == ""
+    responses.get(
+        url,
+        json={"items": [item("r1")]},
+        match=[
+            matchers.query_param_matcher(
+                {"page_size": "1000", "completed": "true", "sort": "submitted_at,asc"}
+            )
+        ],
+    )
+    later = POLL.poll(ctx(), {"form_id": "lT4Z3j"}, first.cursor)
+    assert [e.id for e in later.items] == ["r1"] and later.cursor == "r1"
 
 
 @responses.activate

@@ -177,3 +177,10 @@ def test_tampered_event_body_is_refused() -> None:
     with pytest.raises(SignatureError) as refused:
         HOOK.verify(ctx(), {}, tampered)
     assert refused.value.response is not None and refused.value.response.status == 401
+
+
+@responses.activate
+def test_a_new_recipes_cursor_is_xeros_date_not_the_hubs_clock() -> None:
+    """Before: the first cursor was the hub's now, so invoices a Xero clock behind it stamped were lost."""
+    responses.get(f"{API}/Invoices", json={"Invoices": []}, headers={"Date": "Mon, 23 Nov 2026 10:00:00 GMT"})
+    assert POLL.poll(ctx(), {}, None).cursor == "2026-11-23T10:00:00.000Z"
