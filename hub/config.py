@@ -8,6 +8,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
+from hub.sdk.tls import check_ca_bundle
+
 TRUE_WORDS = {"1", "true", "yes", "on"}
 
 
@@ -53,6 +55,8 @@ class Settings:
     # to take when it parks; at most this many are kept (the oldest give way).
     wait_event_window_s: float = 3600.0
     wait_event_max: int = 10_000
+    # Extra CAs (PEM) trusted for outbound TLS to vendors, e.g. a self-hosted vendor's private CA.
+    ca_bundle: Path | None = None
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -82,6 +86,9 @@ class Settings:
         limiter = (env.get("HUB_LIMITER") or ("database" if executor == "celery" else "local")).lower()
         if limiter not in ("local", "database"):
             raise ValueError(f"HUB_LIMITER must be 'local' or 'database', not {limiter!r}")
+        ca_bundle = Path(env["HUB_CA_BUNDLE"]).expanduser() if env.get("HUB_CA_BUNDLE") else None
+        if ca_bundle is not None:
+            check_ca_bundle(ca_bundle)
         return cls(
             home=home,
             database_url=env.get("HUB_DATABASE_URL") or f"sqlite:///{home / 'hub.db'}",
@@ -101,6 +108,7 @@ class Settings:
             celery_queue=(env.get("HUB_CELERY_QUEUE") or "hub.runs").strip(),
             wait_event_window_s=window_s,
             wait_event_max=kept,
+            ca_bundle=ca_bundle,
         )
 
     def ensure_home(self) -> None:

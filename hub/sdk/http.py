@@ -15,6 +15,7 @@ import threading
 import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 from urllib.parse import urljoin, urlsplit
 
@@ -26,6 +27,7 @@ from urllib3.exceptions import HTTPError as Urllib3Error
 
 from hub import jsonutil
 from hub.redaction import is_secret_key, redact_text
+from hub.sdk import tls
 from hub.sdk.errors import AuthError, BlockedAddressError, HubError, PermanentError, RetryableError
 from hub.sdk.netguard import GuardedAdapter, guarded_session
 
@@ -43,16 +45,17 @@ _CHUNK = 64 * 1024
 _PHRASES = {s.value: s.phrase for s in http.HTTPStatus}
 _WRAPPERS = (requests.RequestException, Urllib3Error)
 
-_sessions: dict[bool, requests.Session] = {}
+_sessions: dict[tuple[bool, Path | None], requests.Session] = {}
 _sessions_lock = threading.Lock()
 
 
 def shared_session(allow_private: bool) -> requests.Session:
-    """The process-wide pooled session for one guard mode (so keep-alive spans connector calls)."""
+    """The process-wide pooled session for one guard mode and CA bundle (so keep-alive spans calls)."""
+    key = (allow_private, tls.ca_bundle())
     with _sessions_lock:
-        if allow_private not in _sessions:
-            _sessions[allow_private] = guarded_session(allow_private=allow_private)
-        return _sessions[allow_private]
+        if key not in _sessions:
+            _sessions[key] = guarded_session(allow_private=allow_private)
+        return _sessions[key]
 
 
 def _charset(headers: Mapping[str, str]) -> str:

@@ -25,6 +25,7 @@ from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
 from urllib3.exceptions import ConnectTimeoutError, NameResolutionError, NewConnectionError
 from urllib3.util.connection import allowed_gai_family
 
+from hub.sdk import tls
 from hub.sdk.errors import BlockedAddressError
 
 Resolver = Callable[[str, int], list[tuple[int, tuple[Any, ...]]]]
@@ -320,6 +321,8 @@ class GuardedAdapter(HTTPAdapter):
     def init_poolmanager(
         self, connections: int, maxsize: int, block: bool = False, **pool_kwargs: Any
     ) -> None:
+        if tls.ca_bundle() is not None:  # requests adds its own roots (certifi) to this per connection
+            pool_kwargs.setdefault("ssl_context", tls.client_context())
         super().init_poolmanager(connections, maxsize, block=block, **pool_kwargs)
         self.poolmanager.pool_classes_by_scheme = guarded_pool_classes(self.guard)
 
