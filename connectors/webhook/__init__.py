@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from connectors.webhook.signing import check_hmac_sha256, check_standard_webhooks, checked_event_id, hmac_hex
-from hub.redaction import redact_headers
+from hub.sdk import redact_headers
 from hub.sdk.connector import Action, Connector, WebhookTrigger
 from hub.sdk.context import Context
 from hub.sdk.errors import PermanentError
