@@ -8,6 +8,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
+from hub.sdk.tls import check_ca_bundle
+
 TRUE_WORDS = {"1", "true", "yes", "on"}
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 
@@ -94,6 +96,8 @@ class Settings:
     # The hub's log level, and that of the libraries that talk a lot at INFO (APScheduler, Alembic).
     log_level: str = "INFO"
     library_log_level: str = "WARNING"
+    # Extra CAs (PEM) trusted for outbound TLS to vendors, e.g. a self-hosted vendor's private CA.
+    ca_bundle: Path | None = None
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -139,6 +143,9 @@ class Settings:
         limiter = (env.get("HUB_LIMITER") or ("database" if executor == "celery" else "local")).lower()
         if limiter not in ("local", "database"):
             raise ValueError(f"HUB_LIMITER must be 'local' or 'database', not {limiter!r}")
+        ca_bundle = Path(env["HUB_CA_BUNDLE"]).expanduser() if env.get("HUB_CA_BUNDLE") else None
+        if ca_bundle is not None:
+            check_ca_bundle(ca_bundle)
         return cls(
             home=home,
             database_url=env.get("HUB_DATABASE_URL") or f"sqlite:///{home / 'hub.db'}",
@@ -168,6 +175,7 @@ class Settings:
             idle_timeout_s=limits["HUB_IDLE_TIMEOUT_S"],
             session_idle_s=limits["HUB_SESSION_IDLE_S"],
             session_max_s=limits["HUB_SESSION_MAX_S"],
+            ca_bundle=ca_bundle,
         )
 
     def ensure_home(self) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from typing import Any
+from urllib.parse import urlsplit
 
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
@@ -29,6 +30,23 @@ class Conflict(HubError):
     """The change clashes with what exists (a duplicate name, an object still in use)."""
 
     code = "conflict"
+
+
+_DEFAULT_PORTS = {"http": 80, "https": 443}
+
+
+class SecretsRequired(HubError):
+    """A change of where a connection sends requests, keeping secrets typed for the old place."""
+
+    code = "secrets_required"
+
+    def __init__(self, moved: list[str], secrets: list[str]) -> None:
+        super().__init__(
+            f"changing {', '.join(moved)} changes where this connection sends its credentials: "
+            f"enter {', '.join(secrets)} again (or clear them) in the same change",
+            details={"changed": moved, "reenter": secrets},
+        )
+        self.secrets = secrets
 
 
 def connector_or_error(registry: Registry, connector_id: str) -> Connector:
@@ -116,8 +134,9 @@ def update_connection(
         _rename_in_recipes(session, connection.name, name)
         connection.name = name
     if config is not None:
-        fields = merged_fields(connection, vault)
-        fields.update(config)
+        stored = merged_fields(connection, vault)
+        fields = {**stored, **config}
+        require_secrets_for_new_hosts(connector, stored, fields, given=set(config))
         _validate(connector, fields)
         store_fields(connection, connector, fields, vault)
         connection.revision += 1
@@ -179,6 +198,42 @@ def _rename_in_versions(
                 )
                 .values(signature=recipe_store.trigger_signature(renamed))
             )
+
+
+def require_secrets_for_new_hosts(
+    connector: Connector, before: dict[str, Any], after: dict[str, Any], *, given: set[str]
+) -> None:
+    """Secrets are bound to where they were entered: a change of a host-defining field (base_url,
+    fields marked `x-host`) must come with every stored secret entered again or cleared, so nobody
+    able to edit a connection can point it at their own server and have the hub send the secrets."""
+    defaults = {k: spec.get("default") for k, spec in connector.connection_schema()["properties"].items()}
+    moved = sorted(
+        name
+        for name in connector.host_fields()
+        if _destination(before.get(name), defaults.get(name))
+        != _destination(after.get(name), defaults.get(name))
+    )
+    kept = sorted(
+        name for name in connector.secret_fields() if before.get(name) is not None and name not in given
+    )
+    if moved and kept:
+        raise SecretsRequired(moved, kept)
+
+
+def _destination(value: Any, default: Any) -> Any:
+    """What a host-defining value says about where requests go: a URL's scheme, host and port (its
+    path may change freely), a list's members in any order, other values as they are."""
+    value = default if value is None else value
+    if isinstance(value, list):
+        return sorted(str(_destination(item, None)) for item in value)
+    if isinstance(value, str) and "://" in value:
+        try:
+            parts = urlsplit(value.strip())
+            scheme = parts.scheme.lower()
+            return scheme, (parts.hostname or "").lower(), parts.port or _DEFAULT_PORTS.get(scheme)
+        except ValueError:
+            return value
+    return value.strip().lower() if isinstance(value, str) else value
 
 
 def public_view(connection: Connection, registry: Registry, vault: Vault) -> dict[str, Any]:

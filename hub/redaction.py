@@ -1,8 +1,9 @@
 """Scrub secrets from values before they reach logs, run history or error reports.
 
 Two rules: known secret strings are cut out wherever they appear, and values stored under names that
-look secret ("password", "api_key", "Authorization", ...) are hidden whatever they hold. Redaction
-errs towards hiding too much: a log line missing a value is cheap, a leaked credential is not.
+look secret are hidden whatever they hold. The name rule is one pattern used for JSON keys, HTTP
+header names and URL query parameters alike, so a credential is hidden however it travelled.
+Redaction errs towards hiding too much: a log line missing a value is cheap, a leaked credential is not.
 """
 
 from __future__ import annotations
@@ -10,65 +11,89 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Mapping
 from typing import Any
+from urllib.parse import quote, quote_plus, unquote_plus
 
 REDACTED = "[REDACTED]"
 
 # Searched (not matched) case-insensitively, so "db_password", "X-Auth-Token" and "accessToken" hit.
 # Multi-word names also accept "-", " " or no separator: "api-key", "API Key", "ApiKey", "accessKey".
+# Short words only count standing alone ("X-Auth", "key", "Idempotency-Key", "sig"), not inside
+# ordinary words ("author", "keyboard", "design").
 SECRET_KEY_PATTERN = re.compile(
-    r"password|passwd|secret|token|api[_\-\s]?key|access[_\-\s]?key|private[_\-\s]?key"
-    r"|authorization|client[_\-\s]?secret|refresh[_\-\s]?token|signature|cookie",
+    r"pass(?:word|wd|phrase)|secret|token|credential|signature|cookie|authorization"
+    r"|api[_\-\s]?key|access[_\-\s]?key|private[_\-\s]?key"
+    r"|(?<![a-z])(?:auth|key|sig|pwd)(?![a-z])"
+    r"|(?<![a-z])session(?:[_\-\s]?(?:id|key|token))?(?![a-z])",
     re.IGNORECASE,
 )
 
 # Shorter secrets would match ordinary text ("abc", "1") and redact half of every log line.
 MIN_SECRET_LENGTH = 4
 
-_SECRET_HEADERS = frozenset(
-    {"authorization", "proxy-authorization", "cookie", "set-cookie", "x-api-key"},
-)
-_SECRET_HEADER_WORDS = ("token", "secret", "signature", "key", "password", "auth", "cookie")
+# A query parameter anywhere in a string (a URL in a step input, an error message quoting one).
+_QUERY_PAIR = re.compile(r"(?P<lead>[?&#])(?P<name>[^=&#?\s]+)=(?P<value>[^&#\s\"'<>]*)")
+# The password of `scheme://user:password@host`.
+_USERINFO = re.compile(r"(?P<lead>[A-Za-z][A-Za-z0-9+.\-]*://[^/@:\s]*):(?P<password>[^/@\s]+)@")
+
+
+def is_secret_key(name: str) -> bool:
+    """Whether a JSON key, header name or query parameter name looks like it holds a credential."""
+    return SECRET_KEY_PATTERN.search(name) is not None
 
 
 def redact(value: Any, secrets: Iterable[str] = ()) -> Any:
     """Return a copy of a JSON-like value with known secrets and secret-named fields replaced.
 
-    Strings have every occurrence of each secret (at least MIN_SECRET_LENGTH long) replaced; dict
-    values under a secret-looking key are replaced whole. The input is never modified.
+    Strings have every occurrence of each secret (at least MIN_SECRET_LENGTH long, also URL-encoded)
+    replaced, and the values of secret-named query parameters and URL passwords hidden; dict values
+    under a secret-looking key are replaced whole. The input is never modified.
     """
     return _redact(value, _secret_regex(secrets))
 
 
+def redact_text(text: str, secrets: Iterable[str] = ()) -> str:
+    """`redact` for one string (a URL, an error message)."""
+    return _redact_str(text, _secret_regex(secrets))
+
+
 def redact_headers(headers: Mapping[str, str], *, secrets: Iterable[str] = ()) -> dict[str, str]:
-    """Copy HTTP headers with credential-bearing ones hidden, e.g. for logging a request or response."""
+    """Copy HTTP headers with credential-bearing ones hidden, e.g. before storing or showing them."""
     pattern = _secret_regex(secrets)
-    result: dict[str, str] = {}
-    for name, value in headers.items():
-        lowered = name.lower()
-        if lowered in _SECRET_HEADERS or any(word in lowered for word in _SECRET_HEADER_WORDS):
-            result[name] = REDACTED
-        else:
-            result[name] = _redact(value, pattern)
-    return result
-
-
-def is_secret_key(name: str) -> bool:
-    """Whether a field name looks like it holds a credential."""
-    return SECRET_KEY_PATTERN.search(name) is not None
+    return {
+        name: REDACTED if is_secret_key(name) else _redact_str(value, pattern)
+        for name, value in headers.items()
+    }
 
 
 def _secret_regex(secrets: Iterable[str]) -> re.Pattern[str] | None:
     """One alternation of all secrets, longest first, so a secret containing another goes whole."""
     usable = {s for s in secrets if isinstance(s, str) and len(s) >= MIN_SECRET_LENGTH}
-    if not usable:
+    forms = usable | {quote(s, safe="") for s in usable} | {quote_plus(s) for s in usable}
+    if not forms:
         return None
-    ordered = sorted(usable, key=lambda s: (-len(s), s))
+    ordered = sorted(forms, key=lambda s: (-len(s), s))
     return re.compile("|".join(re.escape(s) for s in ordered))
+
+
+def _hide_query_value(match: re.Match[str]) -> str:
+    if not is_secret_key(unquote_plus(match["name"])) or not match["value"]:
+        return match[0]
+    return f"{match['lead']}{match['name']}={REDACTED}"
+
+
+def _redact_str(text: str, pattern: re.Pattern[str] | None) -> str:
+    if pattern is not None:
+        text = pattern.sub(REDACTED, text)
+    if "=" in text:
+        text = _QUERY_PAIR.sub(_hide_query_value, text)
+    if "@" in text:
+        text = _USERINFO.sub(lambda m: f"{m['lead']}:{REDACTED}@", text)
+    return text
 
 
 def _redact(value: Any, pattern: re.Pattern[str] | None) -> Any:
     if isinstance(value, str):
-        return pattern.sub(REDACTED, value) if pattern is not None else value
+        return _redact_str(value, pattern)
     if isinstance(value, Mapping):
         result: dict[Any, Any] = {}
         for key, item in value.items():

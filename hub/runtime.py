@@ -20,6 +20,7 @@ from hub.db.session import Database
 from hub.engine.limits import ConnectionLimiter, Limiter
 from hub.metrics import Metrics
 from hub.registry import Registry, default_registry
+from hub.sdk import tls
 from hub.vault import Vault, load_keys
 
 if TYPE_CHECKING:
@@ -68,6 +69,7 @@ class Runtime:
     ) -> Runtime:
         settings = settings or Settings.from_env()
         settings.ensure_home()
+        tls.trust_ca_bundle(settings.ca_bundle)
         if migrate:
             from hub.db.migrate import upgrade  # Alembic costs ~10 MB: only loaded where it is used
 

@@ -211,6 +211,7 @@ class DingTalkConnector(Connector):
     auth = AppKeyAuth()
     connection_fields = {
         "oapi_base_url": {
+            "x-host": True,
             "type": "string",
             "format": "uri",
             "title": "Old API base URL",

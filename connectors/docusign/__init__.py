@@ -38,17 +38,20 @@ class DocuSignConnector(Connector):
             "description": "Filled in by Test connection from /oauth/userinfo when empty.",
         },
         "base_uri": {
+            "x-host": True,
             "type": "string",
             "title": "Account base URI",
             "description": "e.g. https://na3.docusign.net; filled in by Test connection. Wins over base_url.",
         },
         "authorize_url": {
+            "x-host": True,
             "type": "string",
             "title": "OAuth authorize URL",
             "default": f"{DEMO_OAUTH}/oauth/auth",
             "description": "Production: https://account.docusign.com/oauth/auth",
         },
         "token_url": {
+            "x-host": True,
             "type": "string",
             "title": "OAuth token URL",
             "default": f"{DEMO_OAUTH}/oauth/token",

@@ -159,7 +159,7 @@ class EmailConnector(Connector):
     icon = "mail"
     docs_url = "docs/connectors/email.md"
     connection_fields = {
-        "host": {"type": "string", "title": "SMTP host", "examples": ["smtp.qq.com"]},
+        "host": {"type": "string", "title": "SMTP host", "examples": ["smtp.qq.com"], "x-host": True},
         "port": {**_PORT, "title": "SMTP port", "default": 587},
         "security": {
             "type": "string",
@@ -174,6 +174,7 @@ class EmailConnector(Connector):
         ),
         "from": {"type": "string", "title": "Default sender", "examples": ["Ops <ops@example.com>"]},
         "imap_host": {
+            "x-host": True,
             "type": "string",
             "title": "IMAP host",
             "description": "For the new_email trigger; the SMTP host when empty.",

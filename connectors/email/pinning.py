@@ -14,6 +14,7 @@ import socket
 import ssl
 from typing import Any
 
+from hub.sdk import tls
 from hub.sdk.errors import BlockedAddressError, PermanentError, RetryableError
 from hub.sdk.netguard import is_forbidden_address
 
@@ -21,8 +22,9 @@ Candidates = list[tuple[int, tuple[Any, ...]]]
 
 
 def tls_context() -> ssl.SSLContext:
-    """Certificate- and host-checking TLS (smtplib's and imaplib's defaults for STARTTLS check neither)."""
-    return ssl.create_default_context()
+    """Certificate- and host-checking TLS (smtplib's and imaplib's defaults for STARTTLS check neither),
+    trusting HUB_CA_BUNDLE's CAs too."""
+    return tls.client_context()
 
 
 def allowed_addresses(host: str, port: int, allow_private: bool) -> Candidates:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 from typing import Any
+from urllib.parse import urlsplit
 
 import requests
 
@@ -12,6 +13,7 @@ from hub.sdk.auth import Auth, secret_field
 from hub.sdk.connector import Action, Connector, PollingTrigger
 from hub.sdk.context import Context
 from hub.sdk.errors import PermanentError
+from hub.sdk.http import HttpClient
 from hub.sdk.types import PollResult, TriggerEvent
 
 METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"]
@@ -41,6 +43,32 @@ class ChosenAuth(Auth):
             request.headers["Authorization"] = f"Bearer {connection['token']}"
         elif kind == "api_key" and connection.get("api_key"):
             request.headers[connection.get("api_key_header") or "X-API-Key"] = str(connection["api_key"])
+
+    @staticmethod
+    def has_credentials(connection: dict[str, Any]) -> bool:
+        """Whether `apply` would add anything: only then are requests bound to the allowed hosts."""
+        kind = connection.get("auth_type") or "none"
+        return (
+            (kind == "basic" and connection.get("username") is not None)
+            or (kind == "bearer" and bool(connection.get("token")))
+            or (kind == "api_key" and bool(connection.get("api_key")))
+        )
+
+
+def client_for(ctx: Context) -> HttpClient:
+    """The client for one call: with credentials, bound to the connection's allowed hosts (by default
+    its base URL's host), so a step naming another URL cannot carry them off."""
+    if not ChosenAuth.has_credentials(ctx.connection):
+        return ctx.http_client(authenticate=False)
+    hosts = list(ctx.connection.get("allowed_hosts") or [])
+    if not hosts and ctx.base_url:
+        hosts = [urlsplit(ctx.base_url).hostname or ""]
+    if not any(hosts):
+        raise PermanentError(
+            "the connection has credentials but neither allowed_hosts nor a base_url: "
+            "name the hosts its credentials may be sent to"
+        )
+    return ctx.http_client(allowed_hosts=hosts)
 
 
 REQUEST_INPUT = {
@@ -83,7 +111,7 @@ def send(ctx: Context, inputs: dict[str, Any], idempotency_key: str | None) -> d
     bodies = [name for name in ("json", "form", "body") if inputs.get(name) is not None]
     if len(bodies) > 1:
         raise PermanentError(f"give only one of json, form or body (got {', '.join(bodies)})")
-    response = ctx.http_client().request(
+    response = client_for(ctx).request(
         (inputs.get("method") or "GET").upper(),
         inputs["url"],
         params=inputs.get("query") or None,
@@ -182,6 +210,18 @@ class HttpConnector(Connector):
     docs_url = "docs/connectors/http.md"
     base_url = ""
     auth = ChosenAuth()
+    connection_fields = {
+        "allowed_hosts": {
+            "type": "array",
+            "items": {"type": "string", "pattern": r"^(\*\.)?[A-Za-z0-9.:\-]+$"},
+            "title": "Allowed hosts",
+            "description": (
+                'Hosts the credentials may be sent to ("*.example.com" for any subdomain); '
+                "the base URL's host when empty. Requests with credentials to other hosts are refused."
+            ),
+            "x-host": True,
+        }
+    }
     triggers = (PollJson,)
     actions = (Request,)
 

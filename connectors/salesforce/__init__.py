@@ -29,6 +29,7 @@ class SalesforceConnector(Connector):
     )
     connection_fields = {
         "instance_url": {
+            "x-host": True,
             "type": "string",
             "format": "uri",
             "title": "Instance URL",
@@ -39,6 +40,7 @@ class SalesforceConnector(Connector):
         },
         "api_version": {"type": "string", "title": "API version", "default": DEFAULT_VERSION},
         "authorize_url": {
+            "x-host": True,
             "type": "string",
             "format": "uri",
             "title": "Authorize URL",
@@ -46,6 +48,7 @@ class SalesforceConnector(Connector):
             "description": "Sandboxes: https://test.salesforce.com/services/oauth2/authorize",
         },
         "token_url": {
+            "x-host": True,
             "type": "string",
             "format": "uri",
             "title": "Token URL",

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from connectors.webhook.signing import check_hmac_sha256, check_standard_webhooks, hmac_hex
+from connectors.webhook.signing import check_hmac_sha256, check_standard_webhooks, checked_event_id, hmac_hex
+from hub.sdk import redact_headers
 from hub.sdk.connector import Action, Connector, WebhookTrigger
 from hub.sdk.context import Context
 from hub.sdk.errors import PermanentError
@@ -37,6 +38,15 @@ def parse_body(request: InboundRequest) -> dict[str, Any]:
         raise PermanentError(f"unsupported content type {ctype}: send JSON or a urlencoded form")
     data = request.json()
     return data if isinstance(data, dict) else {"body": data}
+
+
+def header_event_id(request: InboundRequest) -> str | None:
+    """The sender's event id from Webhook-Id (Standard Webhooks) or Idempotency-Key, checked."""
+    for name in ("Webhook-Id", "Idempotency-Key"):
+        value = request.header(name)
+        if value:
+            return checked_event_id(value, name)
+    return None
 
 
 class Catch(WebhookTrigger):
@@ -77,13 +87,15 @@ class Catch(WebhookTrigger):
 
     def parse(self, ctx: Context, config: dict[str, Any], request: InboundRequest) -> list[TriggerEvent]:
         data = parse_body(request)
-        data["_headers"] = {k: v for k, v in request.headers.items() if k.lower() not in DROPPED_HEADERS}
+        # Stored with the event and shown in run history: credentials a sender put in headers never are.
+        data["_headers"] = redact_headers(
+            {k: v for k, v in request.headers.items() if k.lower() not in DROPPED_HEADERS}
+        )
         event_id = None
         if config.get("id_field"):
             found = dotted(data, config["id_field"])
             event_id = None if found is None else str(found)
-        event_id = event_id or request.header("Webhook-Id") or request.header("Idempotency-Key")
-        return [TriggerEvent(data=data, id=event_id)]
+        return [TriggerEvent(data=data, id=event_id or header_event_id(request))]
 
 
 class Post(Action):

@@ -6,11 +6,26 @@ import base64
 import binascii
 import hashlib
 import hmac
+import re
 import time
 
-from hub.sdk.errors import SignatureError
+from hub.sdk.errors import PermanentError, SignatureError
 
 STANDARD_WEBHOOKS_TOLERANCE_S = 300
+# Event ids become part of a 255-character dedupe key ("webhook:<id>", "wait:<step>:<id>").
+MAX_EVENT_ID_LENGTH = 200
+_PRINTABLE_ASCII = re.compile(r"[\x20-\x7e]+")
+
+
+def checked_event_id(value: str, header_name: str) -> str:
+    """A sender's event id header (webhook-id, Idempotency-Key) as given, if it is a sane id."""
+    if len(value) > MAX_EVENT_ID_LENGTH:
+        raise PermanentError(
+            f"{header_name} header is {len(value)} characters long; at most {MAX_EVENT_ID_LENGTH} are allowed"
+        )
+    if not _PRINTABLE_ASCII.fullmatch(value):
+        raise PermanentError(f"{header_name} header must be printable ASCII (no control characters)")
+    return value
 
 
 def hmac_hex(secret: str, body: bytes) -> str:

@@ -8,6 +8,7 @@ as a pytest plugin, kept out of this module so the hub never imports pytest at r
 
 from __future__ import annotations
 
+from hub.redaction import redact_headers
 from hub.sdk.auth import ApiKeyAuth, Auth, BasicAuth, BearerAuth, OAuth2, secret_field
 from hub.sdk.connector import (
     Action,
@@ -65,5 +66,6 @@ __all__ = [
     "is_forbidden_address",
     "parse_retry_after",
     "redact",
+    "redact_headers",
     "secret_field",
 ]

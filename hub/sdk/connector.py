@@ -197,6 +197,14 @@ class Connector:
         specs = self._field_specs()
         return {name for name, spec in specs.items() if spec.get("x-secret") or spec.get("writeOnly")}
 
+    def host_fields(self) -> set[str]:
+        """Names of the connection fields that decide where requests (and so secrets) go: base_url
+        and fields marked `x-host`. Changing one requires entering the secrets again."""
+        specs = self._field_specs()
+        return {name for name, spec in specs.items() if spec.get("x-host")} | (
+            {"base_url"} if self.base_url is not None else set()
+        )
+
     def test_connection(self, ctx: Context) -> str:
         """Check the credentials with a cheap vendor call; return a message, raise on failure."""
         return "no test is defined for this connector; the settings were saved"

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Protocol
@@ -116,8 +116,15 @@ class Context:
         names = self.connector.secret_fields()
         return [str(v) for k, v in self.connection.items() if k in names and v]
 
-    def http_client(self, *, base_url: str | None = None, authenticate: bool = True) -> HttpClient:
-        """The guarded client, with the connector's auth and error parser applied."""
+    def http_client(
+        self,
+        *,
+        base_url: str | None = None,
+        authenticate: bool = True,
+        allowed_hosts: Iterable[str] | None = None,
+    ) -> HttpClient:
+        """The guarded client, with the connector's auth and error parser applied (and, with
+        `allowed_hosts`, sent only to those hosts)."""
         from hub.sdk.http import HttpClient
         from hub.sdk.oauth import ensure_token
 
@@ -134,6 +141,7 @@ class Context:
             vendor=self.connector.name or self.connector.id,
             error_parser=self.connector.error_parser,
             retry_after=self.connector.retry_after,
+            allowed_hosts=allowed_hosts,
         )
 
     @property

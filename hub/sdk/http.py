@@ -13,8 +13,9 @@ import threading
 import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qsl, quote, quote_plus, urlencode, urljoin, urlsplit, urlunsplit
+from urllib.parse import urljoin, urlsplit
 
 import requests
 from requests.structures import CaseInsensitiveDict
@@ -23,6 +24,8 @@ from urllib3.exceptions import ConnectTimeoutError, NameResolutionError, ReadTim
 from urllib3.exceptions import HTTPError as Urllib3Error
 
 from hub import jsonutil
+from hub.redaction import is_secret_key, redact_text
+from hub.sdk import tls
 from hub.sdk.errors import (
     AuthError,
     BlockedAddressError,
@@ -40,27 +43,24 @@ ErrorParser = Callable[["HttpResponse"], tuple[str, str | None] | None]
 RetryAfterHook = Callable[["HttpResponse"], float | None]
 
 _REDIRECTS = {301, 302, 303, 307, 308}
-_SECRET_PARAM = re.compile(r"key|token|secret|sig|pass|pwd|auth|credential|session", re.I)
 _RATE_HEADER = re.compile(r"rate-?limit|limit-remaining|retry-after", re.I)
-_SECRET_HEADER = re.compile(r"api[-_]?key|token|secret|signature|auth|session|password|credential", re.I)
 _ABSOLUTE = re.compile(r"^[A-Za-z][A-Za-z0-9+.\-]*://")
-_STRIP_ALWAYS = ("authorization", "proxy-authorization", "cookie")
 _ERROR_BODY_LIMIT = 64 * 1024
 _CHUNK = 64 * 1024
-REDACTED = "[REDACTED]"
 _PHRASES = {s.value: s.phrase for s in http.HTTPStatus}
 _WRAPPERS = (requests.RequestException, Urllib3Error)
 
-_sessions: dict[bool, requests.Session] = {}
+_sessions: dict[tuple[bool, Path | None], requests.Session] = {}
 _sessions_lock = threading.Lock()
 
 
 def shared_session(allow_private: bool) -> requests.Session:
-    """The process-wide pooled session for one guard mode (so keep-alive spans connector calls)."""
+    """The process-wide pooled session for one guard mode and CA bundle (so keep-alive spans calls)."""
+    key = (allow_private, tls.ca_bundle())
     with _sessions_lock:
-        if allow_private not in _sessions:
-            _sessions[allow_private] = guarded_session(allow_private=allow_private)
-        return _sessions[allow_private]
+        if key not in _sessions:
+            _sessions[key] = guarded_session(allow_private=allow_private)
+        return _sessions[key]
 
 
 def _charset(headers: Mapping[str, str]) -> str:
@@ -124,25 +124,13 @@ def parse_retry_after(value: str | None) -> float | None:
 
 
 def redact(text: str, secrets: Iterable[str]) -> str:
-    """Replace every known secret (also in its URL-encoded forms) by [REDACTED]."""
-    for secret in sorted({s for s in secrets if s}, key=len, reverse=True):
-        for form in {secret, quote(secret, safe=""), quote_plus(secret)}:
-            text = text.replace(form, REDACTED)
-    return text
+    """Replace every known secret (also URL-encoded) and secret-named query value by [REDACTED]."""
+    return redact_text(text, secrets)
 
 
 def redact_url(url: str, secrets: Iterable[str] = ()) -> str:
     """The URL with passwords, secret-looking query values and known secrets replaced."""
-    try:
-        parts = urlsplit(url)
-        netloc = parts.netloc
-        if parts.password:
-            netloc = netloc.replace(f":{parts.password}@", f":{REDACTED}@", 1)
-        query = [(k, REDACTED if _SECRET_PARAM.search(k) else v) for k, v in parse_qsl(parts.query, True)]
-        url = urlunsplit((parts.scheme, netloc, parts.path, urlencode(query, safe="[]"), ""))
-    except ValueError:
-        pass
-    return redact(url, secrets)
+    return redact_text(url, secrets)
 
 
 def _origin(url: str) -> tuple[str, str, int | None]:
@@ -182,8 +170,12 @@ class HttpClient:
         error_parser: ErrorParser | None = None,
         retry_after: RetryAfterHook | None = None,
         session: requests.Session | None = None,
+        allowed_hosts: Iterable[str] | None = None,
     ) -> None:
         self.base_url = base_url
+        # Where `auth` may go: None trusts the first request's origin (the connector chose the URL);
+        # a set (exact names, or "*.example.com") refuses other hosts and drops auth on redirects off it.
+        self.allowed_hosts = None if allowed_hosts is None else frozenset(h.lower() for h in allowed_hosts)
         self.allow_private = allow_private
         self.timeout = timeout
         self.max_response_bytes = max_response_bytes
@@ -247,6 +239,7 @@ class HttpClient:
         if idempotency_key:
             merged["Idempotency-Key"] = idempotency_key
         full_url = self._check_url(self._join(url))
+        self._check_credential_host(full_url)
         try:
             prep = requests.Request(
                 method.upper(), full_url, headers=merged, params=params, data=body
@@ -284,15 +277,43 @@ class HttpClient:
                 prep.method, prep.body = "GET", None
                 for name in ("Content-Type", "Content-Length", "Transfer-Encoding"):
                     prep.headers.pop(name, None)
-            if trusted and _origin(prep.url or "") != origin:
-                trusted = False  # once off the original origin, credentials never come back
+            if trusted and not self._credentials_may_follow(origin, prep.url or ""):
+                trusted = False  # once off the trusted hosts, credentials never come back
                 for name in list(prep.headers):
-                    lower = name.lower()
-                    if lower in auth_headers or lower in _STRIP_ALWAYS or _SECRET_HEADER.search(name):
+                    if name.lower() in auth_headers or is_secret_key(name):
                         del prep.headers[name]
             elif trusted:
                 self._apply_auth(prep)
         raise PermanentError(f"{self.vendor}: more than {self.max_redirects} redirects [HTTP {status}]")
+
+    def host_allowed(self, host: str) -> bool:
+        """Whether `host` is one the credentials may go to (always true without allowed_hosts)."""
+        if self.allowed_hosts is None:
+            return True
+        host = host.lower().rstrip(".")
+        return any(
+            host == allowed or (allowed.startswith("*.") and host.endswith(allowed[1:]))
+            for allowed in self.allowed_hosts
+        )
+
+    def _check_credential_host(self, url: str) -> None:
+        """Refuse to send the connection's credentials to a host the connection does not name."""
+        host = urlsplit(url).hostname or ""
+        if self.auth is not None and not self.host_allowed(host):
+            allowed = ", ".join(sorted(self.allowed_hosts or ())) or "none"
+            raise PermanentError(
+                f"{self.vendor}: refusing to send the connection's credentials to {host}: "
+                f"not one of its allowed hosts ({allowed})",
+                details={"host": host, "allowed_hosts": sorted(self.allowed_hosts or ())},
+            )
+
+    def _credentials_may_follow(self, origin: tuple[str, str, int | None], url: str) -> bool:
+        """A redirect keeps credentials on the same origin, or (with allowed_hosts) on an allowed
+        host without a downgrade from https to http."""
+        target = _origin(url)
+        if self.allowed_hosts is None:
+            return target == origin
+        return self.host_allowed(target[1]) and not (origin[0] == "https" and target[0] != "https")
 
     def _join(self, url: str) -> str:
         if _ABSOLUTE.match(url):

@@ -12,6 +12,8 @@ from __future__ import annotations
 import ipaddress
 import socket
 import sys
+import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -23,6 +25,7 @@ from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
 from urllib3.exceptions import ConnectTimeoutError, NameResolutionError, NewConnectionError
 from urllib3.util.connection import allowed_gai_family
 
+from hub.sdk import tls
 from hub.sdk.errors import BlockedAddressError
 
 Resolver = Callable[[str, int], list[tuple[int, tuple[Any, ...]]]]
@@ -153,6 +156,40 @@ def resolve(host: str, port: int) -> list[tuple[int, tuple[Any, ...]]]:
     return out
 
 
+def resolve_within(
+    resolver: Resolver, host: str, port: int, timeout: float | None
+) -> list[tuple[int, tuple[Any, ...]]]:
+    """Resolve in a worker thread so a hanging DNS server costs at most `timeout` seconds of the call.
+
+    getaddrinfo cannot be interrupted; a lookup that outlives its caller finishes (or hangs) in its
+    daemon thread, alone. IP literals need no lookup and skip the thread."""
+    try:
+        ipaddress.ip_address(host.split("%")[0])
+    except ValueError:
+        pass
+    else:
+        return resolver(host, port)
+    if timeout is None:
+        return resolver(host, port)
+    outcome: list[Any] = []
+    done = threading.Event()
+
+    def lookup() -> None:
+        try:
+            outcome.append(resolver(host, port))
+        except BaseException as exc:  # handed to the caller below
+            outcome.append(exc)
+        finally:
+            done.set()
+
+    threading.Thread(target=lookup, name=f"resolve {host}", daemon=True).start()
+    if not done.wait(max(0.0, timeout)):
+        raise socket.gaierror(f"DNS lookup for {host} took longer than the {timeout:.1f} s left for the call")
+    if isinstance(outcome[0], BaseException):
+        raise outcome[0]
+    return outcome[0]
+
+
 @dataclass(frozen=True)
 class Guard:
     """The policy one session enforces. `resolver`/`is_forbidden` default to this module's
@@ -162,8 +199,13 @@ class Guard:
     resolver: Resolver | None = None
     is_forbidden: Policy | None = None
 
-    def resolve_host(self, host: str, port: int) -> list[tuple[int, tuple[Any, ...]]]:
-        return (self.resolver or resolve)(host, port)
+    def resolve_host(
+        self, host: str, port: int, timeout: float | None = None
+    ) -> list[tuple[int, tuple[Any, ...]]]:
+        """The host's addresses, within `timeout` seconds (None: as long as the resolver takes). A
+        test's resolver stands in for DNS only while guarding; unguarded sessions resolve normally."""
+        resolver = resolve if self.allow_private else (self.resolver or resolve)
+        return resolve_within(resolver, host, port, timeout)
 
     def forbidden_reason(self, ip: str) -> str | None:
         return (self.is_forbidden or is_forbidden_address)(ip)
@@ -177,7 +219,8 @@ def _blocked(host: str, ip: str, reason: str) -> BlockedAddressError:
 
 
 class _GuardedMixin:
-    """`_new_conn` that resolves once, checks, and connects to the checked address only."""
+    """`_new_conn` that resolves once within the call's deadline, checks (unless private addresses are
+    allowed), and connects to the checked address only."""
 
     guard: Guard = Guard()
     # Provided by urllib3's HTTPConnection.
@@ -189,18 +232,18 @@ class _GuardedMixin:
     _dns_host: str
 
     def _new_conn(self) -> socket.socket:
-        if self.guard.allow_private:
-            return super()._new_conn()  # type: ignore[misc]
         conn: Any = self
+        timeout = self.timeout if isinstance(self.timeout, int | float) else None
+        started = time.monotonic()
         try:
-            candidates = self.guard.resolve_host(self._dns_host.strip("[]"), self.port)
+            candidates = self.guard.resolve_host(self._dns_host.strip("[]"), self.port, timeout)
         except socket.gaierror as e:
             raise NameResolutionError(self.host, conn, e) from e
         if not candidates:
             raise NameResolutionError(self.host, conn, socket.gaierror("no addresses"))
         allowed, refused = [], []
         for family, sockaddr in candidates:
-            reason = self.guard.forbidden_reason(str(sockaddr[0]))
+            reason = None if self.guard.allow_private else self.guard.forbidden_reason(str(sockaddr[0]))
             if reason:
                 refused.append((str(sockaddr[0]), reason))
             else:
@@ -210,7 +253,8 @@ class _GuardedMixin:
         error: Exception | None = None
         for family, sockaddr in allowed:
             try:
-                sock = self._open(family, sockaddr)
+                left = None if timeout is None else max(0.001, timeout - (time.monotonic() - started))
+                sock = self._open(family, sockaddr, left)
             except TimeoutError:
                 error = ConnectTimeoutError(
                     conn,
@@ -224,13 +268,13 @@ class _GuardedMixin:
         assert error is not None
         raise error
 
-    def _open(self, family: int, sockaddr: tuple[Any, ...]) -> socket.socket:
+    def _open(self, family: int, sockaddr: tuple[Any, ...], timeout: float | None) -> socket.socket:
+        """Connect within `timeout` (what the lookup left of the connect budget; None: no limit)."""
         sock = socket.socket(family, socket.SOCK_STREAM)
         try:
             for opt in self.socket_options or ():
                 sock.setsockopt(*opt)
-            if self.timeout is None or isinstance(self.timeout, int | float):
-                sock.settimeout(self.timeout)
+            sock.settimeout(timeout)
             if self.source_address:
                 sock.bind(self.source_address)
             sock.connect(sockaddr)
@@ -277,6 +321,8 @@ class GuardedAdapter(HTTPAdapter):
     def init_poolmanager(
         self, connections: int, maxsize: int, block: bool = False, **pool_kwargs: Any
     ) -> None:
+        if tls.ca_bundle() is not None:  # requests adds its own roots (certifi) to this per connection
+            pool_kwargs.setdefault("ssl_context", tls.client_context())
         super().init_poolmanager(connections, maxsize, block=block, **pool_kwargs)
         self.poolmanager.pool_classes_by_scheme = guarded_pool_classes(self.guard)
 

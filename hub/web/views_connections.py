@@ -13,7 +13,7 @@ from hub.api.common import ApiError
 from hub.api.connections import enabled_recipes_using, parse_limits
 from hub.app import runtime
 from hub.audit import audit
-from hub.connections import Conflict, create_connection, public_view, update_connection
+from hub.connections import Conflict, SecretsRequired, create_connection, public_view, update_connection
 from hub.db.models import Connection
 from hub.engine.poller import check_connection
 from hub.sdk.auth import OAuth2
@@ -189,6 +189,11 @@ def connection_edit(connection_id: int) -> Any:
                     )
                 flash_ok(_("Connection “%(name)s” saved.", name=name))
                 return redirect(url_for("web.connection_edit", connection_id=connection_id))
+            except SecretsRequired as exc:
+                errors["$"] = exc.message
+                errors.update(
+                    {f"$.config.{n}": _("Enter this secret again, or clear it.") for n in exc.secrets}
+                )
             except HubError as exc:
                 errors.update(error_map(exc))
         values = {k: v for k, v in values.items() if v is not None}

@@ -96,8 +96,8 @@ def test_ordinary_key_names(name: str) -> None:
 
 
 def test_secret_named_value_is_replaced_whole() -> None:
-    value = {"auth": {"token": {"value": "x", "expires": 3}, "user": "bob"}, "secrets": ["a", "b"]}
-    assert redact(value) == {"auth": {"token": REDACTED, "user": "bob"}, "secrets": REDACTED}
+    value = {"owner": {"token": {"value": "x", "expires": 3}, "user": "bob"}, "secrets": ["a", "b"]}
+    assert redact(value) == {"owner": {"token": REDACTED, "user": "bob"}, "secrets": REDACTED}
 
 
 def test_headers() -> None:
@@ -143,3 +143,42 @@ def test_header_names_are_case_insensitive() -> None:
 def test_header_values_with_known_secrets() -> None:
     result = redact_headers({"Location": "https://x.test/cb?code=abcd1234"}, secrets=["abcd1234"])
     assert result == {"Location": f"https://x.test/cb?code={REDACTED}"}
+
+
+@pytest.mark.parametrize(
+    "name", ["X-Access-Key", "x-auth", "key", "Idempotency-Key", "session", "X-Session-Id", "sig", "pwd"]
+)
+def test_one_rule_for_header_names_query_parameters_and_json_keys(name: str) -> None:
+    """A name is secret in every place or in none: the header, the query string and the JSON key."""
+    assert redact_headers({name: "v-1"}) == {name: REDACTED}
+    assert redact({name: "v-1"}) == {name: REDACTED}
+    assert (
+        redact(f"https://api.example.com/x?q=1&{name}=v-1")
+        == f"https://api.example.com/x?q=1&{name}={REDACTED}"
+    )
+
+
+@pytest.mark.parametrize("name", ["keyboard", "author", "design", "sessions_count", "q", "page"])
+def test_ordinary_names_stay_visible_everywhere(name: str) -> None:
+    assert redact_headers({name: "v"}) == {name: "v"}
+    assert redact(f"https://h.test/?{name}=v") == f"https://h.test/?{name}=v"
+
+
+def test_secret_query_values_in_stored_strings() -> None:
+    """Step inputs, outputs and errors quote URLs: secret query values never show, wherever they sit."""
+    stored = {
+        "url": "https://api.example.com/v1/items?api_key=k-1234&page=2",
+        "error": "GET https://api.example.com/v1?access_token=t-99#frag failed: 401",
+        "list": ["see https://u:pw-1@h.test/p?Signature=abc%2F&x=1 now"],
+        "implicit": "https://app.test/cb#access_token=t-42&state=s",
+    }
+    assert redact(stored) == {
+        "url": f"https://api.example.com/v1/items?api_key={REDACTED}&page=2",
+        "error": f"GET https://api.example.com/v1?access_token={REDACTED}#frag failed: 401",
+        "list": [f"see https://u:{REDACTED}@h.test/p?Signature={REDACTED}&x=1 now"],
+        "implicit": f"https://app.test/cb#access_token={REDACTED}&state=s",
+    }
+
+
+def test_url_encoded_forms_of_known_secrets() -> None:
+    assert redact("https://h.test/?q=a%2Fb%2Bc", ["a/b+c"]) == f"https://h.test/?q={REDACTED}"

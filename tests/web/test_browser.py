@@ -105,6 +105,7 @@ def test_new_user_builds_a_webhook_to_http_recipe_and_sees_it_succeed(
     page.get_by_role("textbox", name="Name (required)").fill("Sink API")
     page.get_by_label("Auth").select_option("bearer")
     page.get_by_label("Bearer token").fill("tok-browser-secret")
+    page.get_by_role("textbox", name="Base URL").fill(sink.url)  # where the token may be sent
     assert_labelled(page)
     shot(page, "02-connection-form")
     page.get_by_role("button", name="Save").click()

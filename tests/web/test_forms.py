@@ -132,6 +132,31 @@ def test_connection_form_keeps_secrets_write_only(web_app: Flask, web_runtime: R
     assert merged["auth_type"] == "bearer" and "api_key_header" not in merged  # emptied field cleared
 
 
+def test_connection_form_asks_for_secrets_again_when_the_host_changes(
+    web_app: Flask, web_runtime: Runtime
+) -> None:
+    client = editor(web_app.test_client())
+    form = {
+        "csrf_token": csrf_token(client.get("/connections/new?connector=http").text),
+        "connector": "http",
+        "op": "save",
+        "name": "Sink API",
+        "c.base_url": "https://api.example.com",
+        "c.auth_type": "bearer",
+        "c.token": "tok-very-secret-123",
+    }
+    edit_url = client.post("/connections/new", data=form).headers["Location"]
+    fields = dict(form_fields(client.get(edit_url).text, "conn"))
+    fields.update({"c.base_url": "https://collector.example.net", "op": "save"})
+    answer = client.post(edit_url, data=fields)
+    assert answer.status_code == 422
+    assert "enter token again" in answer.text
+    assert re.search(r'id="f-c-token".*?class="error"', answer.text, re.S)
+    with web_runtime.db.transaction() as db:
+        assert db.query(Connection).one().config["base_url"] == "https://api.example.com"
+    assert client.post(edit_url, data={**fields, "c.token": "tok-very-secret-123"}).status_code == 302
+
+
 def test_connection_form_shows_errors_beside_fields(web_app: Flask) -> None:
     client = editor(web_app.test_client())
     token = csrf_token(client.get("/").text)

@@ -52,9 +52,65 @@ def test_request_sends_json_query_headers_auth_and_idempotency_key() -> None:
 )
 def test_connection_auth_kinds(auth: dict[str, str], header: str, value: str) -> None:
     route = responses.get("https://api.example.com/x", body="plain")
-    out = http.action("request").perform(ctx(http, **auth), {"url": "https://api.example.com/x"})
+    connection = ctx(http, allowed_hosts=["api.example.com"], **auth)
+    out = http.action("request").perform(connection, {"url": "https://api.example.com/x"})
     assert route.calls[0].request.headers[header] == value
     assert out["json"] is None and out["text"] == "plain"
+
+
+@responses.activate
+def test_credentials_are_refused_for_a_host_the_connection_does_not_name() -> None:
+    """A step naming another host must not receive the connection's bearer token or API key."""
+    route = responses.get("https://collector.example.net/x")
+    for auth in ({"auth_type": "bearer", "token": "tok-123"}, {"auth_type": "api_key", "api_key": "k-123"}):
+        connection = ctx(http, base_url="https://api.example.com/v1", **auth)
+        with pytest.raises(
+            PermanentError, match=r"credentials to collector\.example\.net.*api\.example\.com"
+        ):
+            http.action("request").perform(connection, {"url": "https://collector.example.net/x"})
+    assert not route.calls
+
+
+@responses.activate
+def test_allowed_hosts_name_exact_hosts_and_subdomain_wildcards() -> None:
+    eu, other = responses.get("https://eu.example.com/x"), responses.get("https://files.example.org/y")
+    connection = ctx(
+        http, allowed_hosts=["*.example.com", "files.example.org"], auth_type="bearer", token="tok-123"
+    )
+    http.action("request").perform(connection, {"url": "https://eu.example.com/x"})
+    http.action("request").perform(connection, {"url": "https://files.example.org/y"})
+    assert eu.calls[0].request.headers["Authorization"] == "Bearer tok-123"
+    assert other.calls[0].request.headers["Authorization"] == "Bearer tok-123"
+    with pytest.raises(PermanentError, match=r"credentials to example\.com"):
+        http.action("request").perform(connection, {"url": "https://example.com/"})
+
+
+@responses.activate
+def test_connection_without_credentials_may_call_any_host() -> None:
+    route = responses.get("https://anywhere.example.net/x")
+    connection = ctx(http, base_url="https://api.example.com", auth_type="none")
+    http.action("request").perform(connection, {"url": "https://anywhere.example.net/x"})
+    assert "Authorization" not in route.calls[0].request.headers
+
+
+def test_credentials_without_base_url_or_allowed_hosts_are_refused() -> None:
+    with pytest.raises(PermanentError, match="neither allowed_hosts nor a base_url"):
+        http.action("request").perform(
+            ctx(http, auth_type="bearer", token="tok-123"), {"url": "https://api.example.com/x"}
+        )
+
+
+@responses.activate
+def test_redirect_keeps_credentials_only_on_allowed_hosts() -> None:
+    responses.get("https://api.example.com/a", status=302, headers={"Location": "https://eu.example.com/b"})
+    responses.get("https://eu.example.com/b", status=302, headers={"Location": "https://cdn.example.net/c"})
+    final = responses.get("https://cdn.example.net/c")
+    connection = ctx(
+        http, allowed_hosts=["api.example.com", "eu.example.com"], auth_type="bearer", token="t-1"
+    )
+    http.action("request").perform(connection, {"url": "https://api.example.com/a"})
+    assert responses.calls[1].request.headers["Authorization"] == "Bearer t-1"
+    assert "Authorization" not in final.calls[0].request.headers
 
 
 @responses.activate

@@ -156,3 +156,44 @@ def test_standard_webhooks_signature_and_timestamp(runtime: Runtime, client: Any
     )
     assert garbage.status_code == 401
     assert counts(runtime) == (1, 1)
+
+
+def test_secret_headers_of_the_sender_are_not_stored(runtime: Runtime, client: Any) -> None:
+    token = make_recipe(runtime)
+    headers = {"X-Api-Key": "k-123456", "X-Access-Key": "a-123456", "X-Trace": "t1"}
+    answer = client.post(f"/hooks/{token}", json={"x": 1}, headers=headers)
+    assert answer.status_code == 202
+    with runtime.db.transaction() as session:
+        stored = session.get(Event, int(answer.get_json()["event_id"])).payload["_headers"]
+    assert stored["X-Api-Key"] == stored["X-Access-Key"] == "[REDACTED]"
+    assert stored["X-Trace"] == "t1"
+    assert "k-123456" not in json.dumps(stored) and "a-123456" not in json.dumps(stored)
+
+
+@pytest.mark.parametrize(
+    ("webhook_id", "problem"),
+    [("m" * 10_000, "at most 200"), ("msg\x01one", "printable ASCII"), ("msg\x7f", "printable ASCII")],
+)
+def test_bad_webhook_id_is_400_and_nothing_is_stored(
+    runtime: Runtime, client: Any, webhook_id: str, problem: str
+) -> None:
+    token = make_recipe(runtime)
+    answer = client.post(f"/hooks/{token}", json={"x": 1}, headers={"Webhook-Id": webhook_id})
+    assert answer.status_code == 400
+    assert "Webhook-Id" in answer.get_json()["error"]["message"]
+    assert problem in answer.get_json()["error"]["message"]
+    assert counts(runtime) == (0, 0)
+
+
+def test_signed_standard_webhook_with_an_oversized_id_is_400(runtime: Runtime, client: Any) -> None:
+    secret = "whsec_" + base64.b64encode(b"0123456789abcdef0123456789abcdef").decode()
+    token = make_recipe(runtime, {"auth": "standard_webhooks", "secret": secret})
+    body, now, msg_id = b'{"type": "deal.won"}', str(int(time.time())), "m" * 300
+    headers = {
+        "Content-Type": "application/json",
+        "webhook-id": msg_id,
+        "webhook-timestamp": now,
+        "webhook-signature": standard_webhooks_signature(secret, msg_id, now, body),
+    }
+    assert client.post(f"/hooks/{token}", data=body, headers=headers).status_code == 400
+    assert counts(runtime) == (0, 0)

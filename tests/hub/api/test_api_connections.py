@@ -173,3 +173,72 @@ def test_renaming_a_connection_carries_disabled_recipes_along(
     assert client.post(f"{path}/enable", headers=editor).status_code == 200
     refused = client.put(f"/api/v1/connections/{connection['id']}", json={"name": "kit-3"}, headers=editor)
     assert refused.status_code == 409
+
+
+def test_moving_a_connection_needs_its_secrets_again(
+    client: Any, runtime: Runtime, kit: Any, headers: H
+) -> None:
+    """Changing only base_url must not carry the stored auth token to the new host."""
+    editor, sid = headers["editor"], "AC" + "0" * 32
+    made = client.post(
+        "/api/v1/connections",
+        json={
+            "name": "sms",
+            "connector": "twilio",
+            "config": {"account_sid": sid, "auth_token": "tok-123456"},
+        },
+        headers=editor,
+    ).get_json()
+    url = f"/api/v1/connections/{made['id']}"
+
+    moved = client.put(url, json={"config": {"base_url": "https://collector.example.net"}}, headers=editor)
+    assert moved.status_code == 400
+    error = moved.get_json()["error"]
+    assert error["code"] == "secrets_required" and error["details"]["reenter"] == ["auth_token"]
+    assert "base_url" in error["message"] and "auth_token" in error["message"]
+    assert client.get(url, headers=editor).get_json()["config"] == {"account_sid": sid}  # nothing changed
+
+    for same_host in ("https://api.twilio.com/", "HTTPS://api.twilio.com:443/2010-04-01"):
+        kept = client.put(url, json={"config": {"base_url": same_host}}, headers=editor)
+        assert kept.status_code == 200, kept.get_json()  # a new path on the same host keeps the secrets
+    assert (
+        client.put(url, json={"config": {"account_sid": "AC" + "1" * 32}}, headers=editor).status_code == 200
+    )
+
+    config = {"base_url": "https://twilio.internal.example", "auth_token": "tok-654321"}
+    assert client.put(url, json={"config": config}, headers=editor).status_code == 200
+    back = client.put(url, json={"config": {"base_url": None}}, headers=editor)  # the default is a move too
+    assert back.status_code == 400 and back.get_json()["error"]["details"]["changed"] == ["base_url"]
+    cleared = client.put(url, json={"config": {"base_url": None, "auth_token": None}}, headers=editor)
+    assert cleared.status_code == 200 and cleared.get_json()["secrets"]["auth_token"] is False
+
+
+def test_host_fields_of_connectors_are_bound_like_base_url(client: Any, kit: Any, headers: H) -> None:
+    editor = headers["editor"]
+    config = {"auth_type": "bearer", "token": "tok-123456", "allowed_hosts": ["api.example.com"]}
+    made = client.post(
+        "/api/v1/connections", json={"name": "api", "connector": "http", "config": config}, headers=editor
+    ).get_json()
+    url = f"/api/v1/connections/{made['id']}"
+    wider = {"allowed_hosts": ["api.example.com", "collector.example.net"]}
+    answer = client.put(url, json={"config": wider}, headers=editor)
+    assert answer.status_code == 400 and answer.get_json()["error"]["details"]["reenter"] == ["token"]
+    reordered = {"allowed_hosts": ["API.example.com"]}
+    assert client.put(url, json={"config": reordered}, headers=editor).status_code == 200
+    assert (
+        client.put(url, json={"config": {**wider, "token": "tok-123456"}}, headers=editor).status_code == 200
+    )
+
+
+def test_connectors_mark_the_fields_that_say_where_requests_go() -> None:
+    from connectors.dingtalk import connector as dingtalk
+    from connectors.docusign import connector as docusign
+    from connectors.email import connector as email
+    from connectors.http import connector as http
+    from connectors.salesforce import connector as salesforce
+
+    assert http.host_fields() == {"base_url", "allowed_hosts"}
+    assert email.host_fields() == {"host", "imap_host"}
+    assert salesforce.host_fields() == {"instance_url", "token_url", "authorize_url"}
+    assert docusign.host_fields() >= {"base_url", "base_uri", "token_url", "authorize_url"}
+    assert dingtalk.host_fields() >= {"base_url", "oapi_base_url"}

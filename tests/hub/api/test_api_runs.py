@@ -95,6 +95,30 @@ def test_detail_shape_and_redaction(client: Any, kit: Any, headers: H) -> None:
     assert attempt["number"] == 1 and attempt["status"] == "succeeded" and attempt["duration_ms"] >= 0
 
 
+def test_secret_query_parameters_never_reach_run_history(
+    client: Any, runtime: Runtime, kit: Any, headers: H
+) -> None:
+    """A step URL with ?api_key= is stored (input, output, attempt error) with the value hidden."""
+    from hub.db.models import StepAttempt, StepRun
+
+    make_connection(client, headers["editor"])
+    recipe_id = recipe(client, headers)
+    url = "https://api.example.com/items?api_key=k-live-123456&page=2"
+    run_live(client, headers, recipe_id, {"v": url})
+    kit.script.append(PermanentError(f"GET {url} failed"))
+    failed = run_live(client, headers, recipe_id, {"v": url})
+    with runtime.db.transaction() as session:
+        stored = [(s.input, s.output, s.error) for s in session.query(StepRun)]
+        stored += [a.error for a in session.query(StepAttempt)]
+    assert stored and "k-live-123456" not in str(stored)
+    assert "api_key=[REDACTED]&page=2" in str(stored)
+    detail = client.get(f"/api/v1/runs/{failed['id']}", headers=headers["viewer"]).get_json()
+    assert "k-live-123456" not in str(detail["steps"])
+    assert detail["steps"][0]["attempt_log"][0]["error"]["message"].endswith(
+        "api_key=[REDACTED]&page=2 failed"
+    )
+
+
 def test_replay_whole_and_from_a_step(client: Any, runtime: Runtime, kit: Any, headers: H) -> None:
     editor = headers["editor"]
     make_connection(client, editor)

@@ -193,6 +193,9 @@ def test_logs_one_redacted_line(mocked: responses.RequestsMock, caplog: pytest.L
     )
     assert "abc123" not in line
     assert redact_url("https://u:pw@h/x?token=t&q=1") == "https://u:[REDACTED]@h/x?token=[REDACTED]&q=1"
+    assert redact_url("https://h/x?api_key=k&access_key=a&q=1") == (
+        "https://h/x?api_key=[REDACTED]&access_key=[REDACTED]&q=1"
+    )
 
 
 # --- real local servers -----------------------------------------------------------------------
@@ -316,6 +319,35 @@ def test_cross_host_redirect_drops_credentials(make_server: Callable[[], Server]
     landed = b.seen[0].headers
     assert "Authorization" not in landed and "X-Api-Key" not in landed and "X-Vendor-Sign" not in landed
     assert landed["X-Trace"] == "t1"
+
+
+def test_cross_host_redirect_drops_secret_looking_headers_the_step_typed(
+    make_server: Callable[[], Server],
+) -> None:
+    """Headers a step adds itself are judged by the same name rule as everything redacted."""
+    a, b = make_server(), make_server()
+    a.routes["/jump"] = lambda h: reply(h, 302, b"", Location=b.url("/landing"))
+    typed = {"X-Access-Key": "ak-1", "X-Session-Id": "s-1", "X-Trace": "t1"}
+    HttpClient(allow_private=True).get(a.url("/jump"), headers=typed)
+    assert a.seen[0].headers["X-Access-Key"] == "ak-1"
+    landed = b.seen[0].headers
+    assert "X-Access-Key" not in landed and "X-Session-Id" not in landed and landed["X-Trace"] == "t1"
+
+
+def test_allowed_hosts_refuse_credentials_elsewhere_and_bound_redirects(
+    make_server: Callable[[], Server],
+) -> None:
+    a, b = make_server(), make_server()
+    with pytest.raises(PermanentError, match=r"credentials to localhost: not one of its allowed hosts"):
+        HttpClient(allow_private=True, auth=_auth, allowed_hosts=["127.0.0.1"]).get(a.url("/", "localhost"))
+    assert a.seen == []
+    # Both servers are on 127.0.0.1 (other ports): an allowed host keeps credentials across ports.
+    a.routes["/jump"] = lambda h: reply(h, 302, b"", Location=b.url("/landing"))
+    HttpClient(allow_private=True, auth=_auth, allowed_hosts=["127.0.0.1"]).get(a.url("/jump"))
+    assert b.seen[0].headers["Authorization"] == "Bearer tok"
+    a.routes["/away"] = lambda h: reply(h, 302, b"", Location=b.url("/gone", "localhost"))
+    HttpClient(allow_private=True, auth=_auth, allowed_hosts=["127.0.0.1"]).get(a.url("/away"))
+    assert b.seen[1].path == "/gone" and "Authorization" not in b.seen[1].headers
 
 
 def test_same_host_redirect_keeps_credentials(server: Server) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import socket
 import ssl
 import threading
+import time
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -13,7 +14,7 @@ import pytest
 import requests
 from urllib3.connection import HTTPConnection, HTTPSConnection
 
-from hub.sdk.errors import BlockedAddressError, PermanentError
+from hub.sdk.errors import BlockedAddressError, PermanentError, RetryableError
 from hub.sdk.http import HttpClient
 from hub.sdk.netguard import (
     Guard,
@@ -228,3 +229,28 @@ def test_tls_verifies_the_hostname_while_pinned_to_the_ip(tmp_path: Path) -> Non
             HttpClient(session=session).get(f"https://127.0.0.1:{port}/")
     finally:
         next(served, None)
+
+
+@pytest.mark.parametrize("allow_private", [False, True])
+def test_a_hanging_dns_lookup_ends_with_the_call_deadline(
+    allow_private: bool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """getaddrinfo has no timeout of its own: the lookup must not outlive the call's budget."""
+    release = threading.Event()
+
+    def hanging(host: str, port: int) -> list[tuple[int, tuple[str, int]]]:
+        release.wait(5)
+        return [(socket.AF_INET, ("127.0.0.1", port))]
+
+    monkeypatch.setattr("hub.sdk.netguard.resolve", hanging)
+    session = guarded_session(Guard(allow_private=allow_private))
+    started = time.monotonic()
+    try:
+        with pytest.raises(
+            RetryableError, match=r"DNS lookup for slow\.example took longer than the 0\.5 s"
+        ) as info:
+            HttpClient(allow_private=allow_private, session=session, timeout=0.5).get("http://slow.example/")
+    finally:
+        release.set()
+    assert time.monotonic() - started < 2
+    assert info.value.outcome_unknown is False  # nothing was sent
