@@ -35,6 +35,9 @@ class Settings:
     scheduler_lease_s: float = 15.0
     redispatch_s: float = 10.0
     celery_queue: str = "hub.runs"
+    # How long a SQLite writer waits for another holding the lock before the unit fails (transiently:
+    # a run is taken up again, a webhook answered 503).
+    sqlite_busy_timeout_s: float = 30.0
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -50,11 +53,15 @@ class Settings:
             sweep_s = float(env.get("HUB_SWEEP_INTERVAL_S") or 2)
             scheduler_lease_s = float(env.get("HUB_SCHEDULER_LEASE_S") or 15)
             redispatch_s = float(env.get("HUB_REDISPATCH_S") or (60 if executor == "celery" else 10))
+            busy_timeout_s = float(env.get("HUB_SQLITE_BUSY_TIMEOUT_S") or 30)
         except ValueError as exc:
             raise ValueError(
                 "HUB_MAX_WEBHOOK_BYTES, HUB_WORKERS, HUB_LEASE_S, HUB_SWEEP_INTERVAL_S, "
-                f"HUB_SCHEDULER_LEASE_S and HUB_REDISPATCH_S must be numbers: {exc}"
+                "HUB_SCHEDULER_LEASE_S, HUB_REDISPATCH_S and HUB_SQLITE_BUSY_TIMEOUT_S must be numbers: "
+                f"{exc}"
             ) from exc
+        if busy_timeout_s <= 0:
+            raise ValueError(f"HUB_SQLITE_BUSY_TIMEOUT_S must be more than 0, not {busy_timeout_s}")
         broker_url = env.get("HUB_BROKER_URL") or None
         if executor == "celery" and not broker_url:
             raise ValueError("HUB_EXECUTOR=celery needs HUB_BROKER_URL (redis://... or amqp://...)")
@@ -80,6 +87,7 @@ class Settings:
             scheduler_lease_s=scheduler_lease_s,
             redispatch_s=redispatch_s,
             celery_queue=(env.get("HUB_CELERY_QUEUE") or "hub.runs").strip(),
+            sqlite_busy_timeout_s=busy_timeout_s,
         )
 
     def ensure_home(self) -> None:

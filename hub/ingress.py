@@ -4,16 +4,19 @@ from __future__ import annotations
 
 import json
 import logging
+import sqlite3
 import time
 from typing import Any
 
 from flask import Blueprint, Response, request
 from sqlalchemy import select
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 from werkzeug.datastructures import Headers
 
 from hub import recipe_store
 from hub.app import runtime
+from hub.db.errors import describe, is_transient
 from hub.db.models import HookEndpoint, Recipe, RecipeVersion
 from hub.engine.intake import Stored, resolve_waits, store_events
 from hub.engine.poller import build_context
@@ -26,6 +29,7 @@ from hub.sdk.types import InboundRequest, WebhookResponse
 log = logging.getLogger("hub.ingress")
 ingress = Blueprint("ingress", __name__)
 CHUNK = 64 * 1024
+RETRY_AFTER_S = 5  # what a 503 asks the vendor to wait when the event could not be stored
 
 
 def _error(status: int, code: str, message: str) -> Response:
@@ -50,6 +54,21 @@ def _read_body(limit: int) -> bytes | None:
         if size > limit:
             return None
     return b"".join(chunks)
+
+
+@ingress.errorhandler(SQLAlchemyError)
+@ingress.errorhandler(sqlite3.Error)
+def _database_error(exc: Exception) -> Response:
+    """A webhook the database could not take for now (unreachable, failing over, locked) is answered
+    503 with Retry-After, which every vendor retries, rather than a 500 that reads as our bug."""
+    if not is_transient(exc):
+        log.error("event=webhook_failed reason=database error=%s", describe(exc), exc_info=exc)
+        return _error(500, "internal_error", "the event could not be stored")
+    log.warning("event=webhook_not_stored reason=database_unavailable error=%s", describe(exc))
+    runtime().metrics.webhooks.labels("unavailable").inc()
+    response = _error(503, "database_unavailable", "the event could not be stored now; retry shortly")
+    response.headers["Retry-After"] = str(RETRY_AFTER_S)
+    return response
 
 
 def _vendor_response(answer: WebhookResponse) -> Response:
@@ -183,7 +202,7 @@ def receive(token: str) -> Response:
                 )
         return stored, run_ids
 
-    stored, run_ids = rt.db.write(store)
+    stored, run_ids = rt.db.write(store)  # a database error is answered by _database_error
     rt.dispatch(run_ids)
     fresh = [s for s in stored if not s.duplicate]
     count.labels("accepted" if fresh else "duplicate").inc()

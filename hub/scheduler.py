@@ -18,7 +18,9 @@ from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 from sqlalchemy import case, func, select, update
 
+from hub.db.errors import describe, is_transient
 from hub.db.models import Lease, Recipe, RecipeVersion, utcnow
+from hub.engine.backoff import DatabaseBackoff
 from hub.engine.intake import store_events
 from hub.engine.poller import poll_recipe
 from hub.engine.sweeper import sweep
@@ -44,6 +46,7 @@ class Scheduler:
         self._leader = threading.Event()
         self._valid_until = 0.0
         self._synced_mark: tuple[Any, ...] | None = None
+        self._sweeping = DatabaseBackoff("sweep")
 
     @property
     def is_leader(self) -> bool:
@@ -102,8 +105,11 @@ class Scheduler:
     # -- jobs ------------------------------------------------------------------------------------
     def _sweep(self) -> None:
         if self.is_leader:
-            sweep(self.rt, fresh_s=self.rt.settings.redispatch_s)
-            poll_waits(self.rt)
+            self._sweeping.run(self._sweep_once)
+
+    def _sweep_once(self) -> None:
+        sweep(self.rt, fresh_s=self.rt.settings.redispatch_s)
+        poll_waits(self.rt)
 
     def wanted_jobs(self) -> dict[str, tuple[str, Any, Any]]:
         """job id -> (signature, APScheduler trigger, callable) for every enabled clock-driven recipe."""
@@ -164,8 +170,8 @@ class Scheduler:
             if mark == self._synced_mark:
                 return
             wanted = self.wanted_jobs()
-        except Exception:
-            log.warning("event=sync_failed", exc_info=True)
+        except Exception as exc:
+            log.warning("event=sync_failed error=%s", describe(exc), exc_info=not is_transient(exc))
             return
         for job_id in list(self._jobs):
             if job_id not in wanted:
@@ -188,19 +194,25 @@ class Scheduler:
         return self._aps.get_jobs()
 
     def _poll_job(self, recipe_id: int) -> Any:
+        polling = DatabaseBackoff(f"poll:{recipe_id}")
+
         def job() -> None:
             if self.is_leader:
                 try:
-                    poll_recipe(self.rt, recipe_id)
+                    polling.run(lambda: poll_recipe(self.rt, recipe_id))
                 except Exception:
                     log.exception("event=poll_job_failed recipe=%s", recipe_id)
 
         return job
 
     def _schedule_job(self, recipe_id: int, version: int) -> Any:
+        firing = DatabaseBackoff(f"schedule:{recipe_id}")
+
         def job() -> None:
-            if not self.is_leader:
-                return
+            if self.is_leader:
+                firing.run(fire)
+
+        def fire() -> None:
             fired = utcnow().replace(microsecond=0)
             event = TriggerEvent(id=fired.isoformat(), data={"scheduled_at": fired.isoformat()})
             with self.rt.db.transaction() as session:

@@ -15,6 +15,7 @@ from typing import Any
 from sqlalchemy import select
 
 from hub import templating
+from hub.db.errors import is_transient
 from hub.db.models import Connection, StepAttempt, utcnow
 from hub.engine import statements as sql
 from hub.engine.retry import RetryPolicy
@@ -179,6 +180,8 @@ class ActionSteps:
             return self._attempt_failed(phase, index, step, attempt_id, number, action, exc)
         except Exception as exc:
             outcome_label = "failed"
+            if is_transient(exc):  # the hub's own database (token cache, secret store), not the vendor
+                raise
             log.exception("event=action_crashed run=%s step=%s", self.run_id, step_id)
             return self._attempt_failed(
                 phase, index, step, attempt_id, number, action, PermanentError(str(exc))

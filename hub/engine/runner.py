@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import time
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
@@ -19,6 +20,7 @@ from sqlalchemy import select, update
 
 from hub import templating
 from hub.connections import merged_fields
+from hub.db.errors import describe, is_transient
 from hub.db.models import Connection, Run, Wait, utcnow
 from hub.engine import statements as sql
 from hub.engine.actions import PARKED, ActionSteps, error_info
@@ -32,6 +34,10 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("hub.runner")
 FINAL = {"succeeded", "failed", "filtered", "cancelled"}
+# Giving an interrupted run back: tries spaced so a dropped connection is replaced in between, and
+# how soon the run is due again (the sweeper dispatches it at its next pass after that).
+GIVE_BACK_DELAYS_S = (0.0, 0.2, 0.5, 1.0)
+RESUME_AFTER_S = 1.0
 
 
 def _mentions_hook_urls(document: dict[str, Any]) -> bool:
@@ -115,9 +121,38 @@ class Runner(ActionSteps):
 
     # -- entry point --------------------------------------------------------------------------
     def execute(self, run_id: int) -> None:
-        """Run (or continue) `run_id` if it is due and nobody else holds it."""
+        """Run (or continue) `run_id` if it is due and nobody else holds it. A database error that
+        passes (connection lost, failover, lock timeout) interrupts the run without failing it."""
         self.run_id = run_id
         self.released = False
+        self.engaged = False  # set once this worker may have written (and so hold the lease)
+        try:
+            self._execute(run_id)
+        except Exception as exc:
+            if not is_transient(exc):
+                raise
+            log.warning("event=run_interrupted run=%s reason=database error=%s", run_id, describe(exc))
+            self._give_back()
+
+    def _give_back(self) -> None:
+        """Hand an interrupted run back, due again shortly, so the sweeper dispatches it; if the
+        database stays away, the lease expires and the sweeper takes the run up then. An attempt
+        left `started` is an unknown outcome when the run resumes (repeat-safe or held)."""
+        if not self.engaged or self.released:
+            return
+        for delay in GIVE_BACK_DELAYS_S:
+            time.sleep(delay)
+            try:
+                self._release("queued", wake_at=utcnow() + timedelta(seconds=RESUME_AFTER_S))
+                return
+            except LostLease:  # finished after all (its commit went through), cancelled or taken over
+                return
+            except Exception as exc:
+                if not is_transient(exc):
+                    raise
+        log.warning("event=run_left_for_lease_expiry run=%s", self.run_id)
+
+    def _execute(self, run_id: int) -> None:
         with self.db.read() as session:
             run = self._read_run(session)
             self.claim_lazily = run is not None and self._fresh(run)
@@ -125,6 +160,7 @@ class Runner(ActionSteps):
                 self._load(session, run)
         if run is None:
             return
+        self.engaged = True
         if not self.claim_lazily:
             if not self.claim(run_id):
                 return
@@ -137,6 +173,8 @@ class Runner(ActionSteps):
         except LostLease:
             log.info("event=run_stopped run=%s reason=cancelled_or_taken_over", run_id)
         except Exception as exc:
+            if is_transient(exc):
+                raise
             log.exception("event=run_crashed run=%s", run_id)
             with contextlib.suppress(LostLease):
                 self._release("failed", error=error_info(exc))
