@@ -1,0 +1,106 @@
+"""A database that goes away mid-run (failover, restart, dropped connection, lock held past the busy
+timeout) delays the run; it never fails it, and an action in flight follows the unknown-outcome rule."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import select, update
+
+from hub.config import Settings
+from hub.db.models import Run, StepAttempt, StepRun, utcnow
+from hub.engine.runner import Runner
+from hub.engine.sweeper import sweep
+from hub.runtime import Runtime
+from tests.conftest import make_settings
+from tests.hub.db.outage import Outage
+from tests.hub.engine.kit import EngineKit
+from tests.hub.engine.test_runner import echo, load, make_due, recipe, start
+
+
+@pytest.fixture
+def settings(tmp_path: Path, database_url: str) -> Settings:
+    return make_settings(tmp_path / "home", database_url, sqlite_busy_timeout_s=0.1)
+
+
+@pytest.fixture
+def outage(kit_rt: tuple[Runtime, EngineKit]) -> Iterator[Outage]:
+    fault = Outage(kit_rt[0].db)
+    yield fault
+    fault.close()
+
+
+def attempts(rt: Runtime, run_id: int, step_id: str) -> list[tuple[str, str]]:
+    with rt.db.read() as session:
+        step = session.scalar(select(StepRun).where(StepRun.run_id == run_id, StepRun.step_id == step_id))
+        assert step is not None
+        found = session.execute(
+            select(StepAttempt.status, StepAttempt.idempotency_key)
+            .where(StepAttempt.step_run_id == step.id)
+            .order_by(StepAttempt.number)
+        )
+        return [tuple(row) for row in found]  # type: ignore[misc]
+
+
+def step(step_id: str, action: str) -> dict[str, Any]:
+    return {**echo(step_id), "action": action}
+
+
+@pytest.mark.parametrize(("action", "resumed", "calls"), [("echo", "succeeded", 2), ("charge", "held", 1)])
+def test_database_lost_after_the_vendor_call_hands_the_run_back_for_the_unknown_outcome_rule(
+    kit_rt: tuple[Runtime, EngineKit], outage: Outage, action: str, resumed: str, calls: int
+) -> None:
+    rt, kit = kit_rt
+    # The vendor call succeeds; the database is gone when its result is written, back 0.5 s later.
+    kit.script.append(lambda _ctx: outage.begin(lasting_s=0.5))
+    run_id = start(rt, recipe([step("a", action)]), {"name": "x"})
+    run, steps = load(rt, run_id)
+    assert run.status == "queued" and run.lease_owner is None and run.wake_at is not None
+    assert run.error is None and steps["a"].status == "running"
+    assert attempts(rt, run_id, "a") == [("started", f"{run_id}:a")]  # never marked done
+    make_due(rt, run_id)
+    Runner(rt).execute(run_id)
+    assert load(rt, run_id)[0].status == resumed
+    assert [call["key"] for call in kit.calls] == [f"{run_id}:a"] * calls  # repeats keep their key
+    assert attempts(rt, run_id, "a")[0][0] == "unknown"
+
+
+def test_database_lost_inside_the_action_is_not_the_actions_failure(
+    kit_rt: tuple[Runtime, EngineKit], outage: Outage
+) -> None:
+    """A connector's token cache lives in the hub's database: its outage is not a vendor's error."""
+    rt, kit = kit_rt
+
+    def cache_during_outage(ctx: Any) -> None:
+        with outage:
+            ctx.cache.set("token", "t-1", 60)
+
+    kit.script.append(cache_during_outage)
+    run_id = start(rt, recipe([echo("a")]), {"name": "x"})
+    run, steps = load(rt, run_id)
+    assert run.status == "queued" and steps["a"].status == "running" and steps["a"].error is None
+    make_due(rt, run_id)
+    Runner(rt).execute(run_id)
+    assert load(rt, run_id)[0].status == "succeeded"
+    assert [a[0] for a in attempts(rt, run_id, "a")] == ["unknown", "succeeded"]
+
+
+def test_a_run_the_database_never_gave_back_resumes_once_its_lease_expires(
+    kit_rt: tuple[Runtime, EngineKit], outage: Outage
+) -> None:
+    rt, kit = kit_rt
+    kit.script.append(lambda _ctx: outage.begin())  # still down when every give-back try is spent
+    run_id = start(rt, recipe([echo("a")]), {"name": "x"})
+    outage.end()
+    run = load(rt, run_id)[0]
+    assert run.status == "running" and run.lease_owner == rt.owner  # neither failed nor lost
+    sweep(rt, fresh_s=0)
+    assert load(rt, run_id)[0].status == "running"  # the lease still guards it...
+    with rt.db.transaction() as session:
+        session.execute(update(Run).where(Run.id == run_id).values(lease_expires_at=utcnow()))
+    sweep(rt, fresh_s=0)  # ...until it expires
+    assert load(rt, run_id)[0].status == "succeeded"
+    assert [call["key"] for call in kit.calls] == [f"{run_id}:a"] * 2
