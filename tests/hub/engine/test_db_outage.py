@@ -10,10 +10,12 @@ from typing import Any
 import pytest
 from sqlalchemy import select, update
 
+from hub.app import create_app
 from hub.config import Settings
 from hub.db.models import Run, StepAttempt, StepRun, utcnow
 from hub.engine.runner import Runner
 from hub.engine.sweeper import sweep
+from hub.recipe_store import hook_urls, save_recipe
 from hub.runtime import Runtime
 from tests.conftest import make_settings
 from tests.hub.db.outage import Outage
@@ -104,3 +106,29 @@ def test_a_run_the_database_never_gave_back_resumes_once_its_lease_expires(
     sweep(rt, fresh_s=0)  # ...until it expires
     assert load(rt, run_id)[0].status == "succeeded"
     assert [call["key"] for call in kit.calls] == [f"{run_id}:a"] * 2
+
+
+def test_webhook_the_database_cannot_store_now_is_answered_503_with_retry_after(
+    kit_rt: tuple[Runtime, EngineKit], outage: Outage
+) -> None:
+    rt, kit = kit_rt
+    with rt.db.transaction() as session:
+        saved = save_recipe(session, rt, recipe([echo("a")]))
+        hook = hook_urls(session, rt, saved)["webhook_url"].removeprefix(rt.settings.base_url)
+    client = create_app(rt).test_client()
+    with outage:
+        answer = client.post(hook, json={"id": "e-1", "name": "x"})
+        health = client.get("/healthz")
+    assert answer.status_code == 503, answer.text
+    assert answer.headers["Retry-After"] == "5"
+    assert answer.json == {
+        "error": {
+            "code": "database_unavailable",
+            "message": "the event could not be stored now; retry shortly",
+        }
+    }
+    if rt.db.dialect == "postgresql":  # a SQLite lock leaves the database answering reads
+        assert health.status_code == 503 and health.json == {"status": "unavailable", "database": "down"}
+    assert client.get("/healthz").json == {"status": "ok"}
+    assert client.post(hook, json={"id": "e-1", "name": "x"}).status_code == 202  # the vendor's retry
+    assert [call["inputs"]["value"] for call in kit.calls] == ["x"]
