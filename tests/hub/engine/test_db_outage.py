@@ -3,6 +3,7 @@ timeout) delays the run; it never fails it, and an action in flight follows the 
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -17,6 +18,7 @@ from hub.engine.runner import Runner
 from hub.engine.sweeper import sweep
 from hub.recipe_store import hook_urls, save_recipe
 from hub.runtime import Runtime
+from hub.scheduler import Scheduler
 from tests.conftest import make_settings
 from tests.hub.db.outage import Outage
 from tests.hub.engine.kit import EngineKit
@@ -132,3 +134,27 @@ def test_webhook_the_database_cannot_store_now_is_answered_503_with_retry_after(
     assert client.get("/healthz").json == {"status": "ok"}
     assert client.post(hook, json={"id": "e-1", "name": "x"}).status_code == 202  # the vendor's retry
     assert [call["inputs"]["value"] for call in kit.calls] == ["x"]
+
+
+def test_background_jobs_log_one_line_back_off_and_carry_on(
+    kit_rt: tuple[Runtime, EngineKit], outage: Outage, caplog: pytest.LogCaptureFixture
+) -> None:
+    rt, _kit = kit_rt
+    recipe_id = load(rt, start(rt, recipe([echo("a")]), {"name": "x"}))[0].recipe_id
+    scheduler = Scheduler(rt)
+    assert scheduler.renew_lease()
+    poll = scheduler._poll_job(recipe_id)
+    caplog.set_level(logging.INFO)
+    with outage:
+        for _tick in range(3):
+            scheduler._sweep()  # raised out of the job before, a traceback every tick
+            poll()
+    deferred = [r.getMessage().split()[1] for r in caplog.records if "event=job_deferred" in r.getMessage()]
+    assert sorted(deferred) == [f"job=poll:{recipe_id}", "job=sweep"]  # then skipped while backing off
+    assert not [r for r in caplog.records if r.exc_info]
+    assert scheduler._sweeping.delay_s == 1.0
+    scheduler._sweeping._resume_at = 0.0  # the backoff passed
+    scheduler._sweep()
+    assert scheduler._sweeping.delay_s == 0.0
+    assert "event=job_resumed job=sweep" in caplog.text
+    scheduler.shutdown()
