@@ -54,8 +54,9 @@ class ActionSteps:
     states: dict[tuple[str, str], sql.Record]
     context: dict[str, Any]
     secrets: list[str]
-    # Runner's, used to end the run in the last step's own write
+    # Runner's, used to end or park the run in the step's own write
     ends_run: Any
+    _park: Any
     release_params: Any
     _release_in: Any
     _released: Any
@@ -86,8 +87,10 @@ class ActionSteps:
         if row is not None:
             wait = self.rt.limiter.try_acquire(row.id, row.concurrency_limit, row.rate_limit)
             if wait > 0:
-                self._save_step(phase, index, step_id, input=stored_input, status="pending")
-                self._release("queued", wake_at=utcnow() + timedelta(seconds=wait))
+                wake = utcnow() + timedelta(seconds=wait)
+                self._park(
+                    phase, index, step_id, "queued", wake_at=wake, input=stored_input, status="pending"
+                )
                 return PARKED
         try:
             return self._attempt(
@@ -111,8 +114,7 @@ class ActionSteps:
 
     def _hold(self, phase: str, index: int, step_id: str, why: str) -> Any:
         error = {"message": f"held for a decision: {why}", "code": "outcome_unknown", "step": step_id}
-        self._save_step(phase, index, step_id, status="held", error=error)
-        self._release("held", error=error)
+        self._park(phase, index, step_id, "held", error=error, status="held")
         return PARKED
 
     def _attempt(
@@ -238,8 +240,8 @@ class ActionSteps:
             return self._hold(phase, index, step_id, error["message"])
         if isinstance(exc, RetryableError) and number < policy.max_attempts:
             delay = policy.delay(number, exc.retry_after)
-            self._save_step(phase, index, step_id, status="retrying", error=error)
-            self._release("queued", wake_at=utcnow() + timedelta(seconds=delay))
+            wake = utcnow() + timedelta(seconds=delay)
+            self._park(phase, index, step_id, "queued", wake_at=wake, status="retrying", error=error)
             return PARKED
         self._save_step(phase, index, step_id, status="failed", error=error, finished_at=utcnow())
         return error

@@ -273,6 +273,30 @@ class Runner(ActionSteps):
                 setattr(state, key, value)
         return state
 
+    def _park(
+        self,
+        phase: str,
+        index: int,
+        step_id: str,
+        run_status: str,
+        *,
+        wake_at: Any = None,
+        error: dict[str, Any] | None = None,
+        **values: Any,
+    ) -> None:
+        """Write the step's `values` and give the run up as `run_status` in one unit of work: an
+        interruption between the two would leave a parked step under a run taken up again at once
+        (a delay cut short, a held step retried by the sweeper every lease)."""
+        params = self.release_params(run_status, wake_at=wake_at, error=error)
+
+        def park(session: Any) -> None:
+            self._renew(session)
+            self._state(session, phase, index, step_id, **values)
+            self._release_in(session, params)
+
+        self.db.write(park)
+        self._released(run_status)
+
     def _save_step(self, phase: str, index: int, step_id: str, **values: Any) -> None:
         def save(session: Any) -> None:
             self._renew(session)
@@ -342,10 +366,16 @@ class Runner(ActionSteps):
             self.context["steps"][step["id"]] = {}
             return None
         wake = utcnow() + timedelta(seconds=seconds)
-        self._save_step(
-            phase, index, step["id"], status="waiting", input={"seconds": seconds}, started_at=utcnow()
+        self._park(
+            phase,
+            index,
+            step["id"],
+            "waiting",
+            wake_at=wake,
+            status="waiting",
+            input={"seconds": seconds},
+            started_at=utcnow(),
         )
-        self._release("waiting", wake_at=wake)
         return PARKED
 
     def _wait_for(self, phase: str, index: int, step: dict[str, Any], path: str) -> Any:
@@ -391,7 +421,8 @@ class Runner(ActionSteps):
                     next_poll_at=utcnow() if polled else None,
                 )
             )
-        self._release("waiting")
+            self._release_in(session, self.release_params("waiting"))  # one unit: see _park
+        self._released("waiting")
         return PARKED
 
     def _connection(self, name: str, path: str) -> tuple[Connection, dict[str, Any]]:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import sqlite3
 import threading
+from collections.abc import Callable
 from typing import Any
 
 from sqlalchemy import create_engine, event, text
@@ -18,8 +19,10 @@ from hub.db.session import Database
 
 
 class Outage:
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Database, only: Callable[[str, Any], bool] | None = None) -> None:
+        """`only(statement, parameters)`, on PostgreSQL: terminate the connection at those alone."""
         self.db = db
+        self.only = only
         self.active = False
         self.kills = 0
         self._holder: sqlite3.Connection | None = None
@@ -60,8 +63,8 @@ class Outage:
     def __exit__(self, *exc: object) -> None:
         self.end()
 
-    def _terminate(self, conn: Any, _cursor: Any, _statement: str, *_args: Any) -> None:
-        if not self.active:
+    def _terminate(self, conn: Any, _cursor: Any, statement: str, parameters: Any, *_args: Any) -> None:
+        if not self.active or (self.only is not None and not self.only(statement, parameters)):
             return
         pid = conn.connection.dbapi_connection.info.backend_pid
         with self._admin.connect() as admin:  # waits up to 5 s for the backend to be gone

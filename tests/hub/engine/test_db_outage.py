@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterator
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -158,3 +159,31 @@ def test_background_jobs_log_one_line_back_off_and_carry_on(
     assert scheduler._sweeping.delay_s == 0.0
     assert "event=job_resumed job=sweep" in caplog.text
     scheduler.shutdown()
+
+
+def test_a_delay_cut_by_the_database_parks_again_for_its_full_length(
+    kit_rt: tuple[Runtime, EngineKit],
+) -> None:
+    """The step's `waiting` and the run's are one write: the run is never found due with its delay
+    step already waiting, which would end the delay at once."""
+    rt, _kit = kit_rt
+    if rt.db.dialect != "postgresql":
+        pytest.skip("terminating the connection at one chosen statement needs PostgreSQL")
+
+    def parking_the_run(statement: str, parameters: Any) -> bool:
+        return statement.startswith("UPDATE runs") and dict(parameters or {}).get("status") == "waiting"
+
+    outage = Outage(rt.db, only=parking_the_run)
+    outage.begin()
+    try:
+        run_id = start(
+            rt, recipe([{"id": "pause", "type": "delay", "seconds": 3600}, echo("a")]), {"name": "x"}
+        )
+    finally:
+        outage.close()
+    assert outage.kills == 1 and load(rt, run_id)[0].status == "queued"  # handed back
+    make_due(rt, run_id)
+    Runner(rt).execute(run_id)
+    run, steps = load(rt, run_id)
+    assert run.status == "waiting" and steps["pause"].status == "waiting"
+    assert run.wake_at > utcnow() + timedelta(seconds=3000)
