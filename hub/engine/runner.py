@@ -34,9 +34,11 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("hub.runner")
 FINAL = {"succeeded", "failed", "filtered", "cancelled"}
-# Giving an interrupted run back: tries spaced so a dropped connection is replaced in between, and
-# how soon the run is due again (the sweeper dispatches it at its next pass after that).
+# Giving an interrupted run back: tries spaced so a dropped connection is replaced in between, all
+# within a bound (a SQLite busy wait counts too), and how soon the run is due again (the sweeper
+# dispatches it at its next pass after that).
 GIVE_BACK_DELAYS_S = (0.0, 0.2, 0.5, 1.0)
+GIVE_BACK_WITHIN_S = 3.0
 RESUME_AFTER_S = 1.0
 
 
@@ -140,7 +142,10 @@ class Runner(ActionSteps):
         left `started` is an unknown outcome when the run resumes (repeat-safe or held)."""
         if not self.engaged or self.released:
             return
+        deadline = time.monotonic() + GIVE_BACK_WITHIN_S
         for delay in GIVE_BACK_DELAYS_S:
+            if time.monotonic() + delay > deadline:
+                break
             time.sleep(delay)
             try:
                 self._release("queued", wake_at=utcnow() + timedelta(seconds=RESUME_AFTER_S))
