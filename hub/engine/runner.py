@@ -13,6 +13,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import time
+from collections.abc import Sequence
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
@@ -23,7 +24,7 @@ from hub.connections import merged_fields
 from hub.db.errors import describe, is_transient
 from hub.db.models import Connection, Run, Wait, utcnow
 from hub.engine import statements as sql
-from hub.engine.actions import PARKED, ActionSteps, error_info
+from hub.engine.actions import PARKED, ActionSteps, end_attempts, error_info
 from hub.jsonutil import dumps
 from hub.recipe_store import hook_urls
 from hub.recipes import step_type
@@ -286,25 +287,31 @@ class Runner(ActionSteps):
         run_status: str,
         *,
         wake_at: Any = None,
-        error: dict[str, Any] | None = None,
+        run_error: dict[str, Any] | None = None,
+        attempts: Sequence[dict[str, Any]] = (),
         **values: Any,
     ) -> None:
-        """Write the step's `values` and give the run up as `run_status` in one unit of work: an
-        interruption between the two would leave a parked step under a run taken up again at once
-        (a delay cut short, a held step retried by the sweeper every lease)."""
-        params = self.release_params(run_status, wake_at=wake_at, error=error)
+        """Write the step's `values` (and its last attempt's end) and give the run up as `run_status`
+        in one unit of work: an interruption between them would leave a parked step under a run taken
+        up again at once (a delay cut short), or an attempt ended `unknown` whose hold was never
+        written (the action repeated)."""
+        params = self.release_params(run_status, wake_at=wake_at, error=run_error)
 
         def park(session: Any) -> None:
             self._renew(session)
+            end_attempts(session, attempts)
             self._state(session, phase, index, step_id, **values)
             self._release_in(session, params)
 
         self.db.write(park)
         self._released(run_status)
 
-    def _save_step(self, phase: str, index: int, step_id: str, **values: Any) -> None:
+    def _save_step(
+        self, phase: str, index: int, step_id: str, *, attempts: Sequence[dict[str, Any]] = (), **values: Any
+    ) -> None:
         def save(session: Any) -> None:
             self._renew(session)
+            end_attempts(session, attempts)
             self._state(session, phase, index, step_id, **values)
 
         self.db.write(save)

@@ -20,6 +20,7 @@ from hub.engine.sweeper import sweep
 from hub.recipe_store import hook_urls, save_recipe
 from hub.runtime import Runtime
 from hub.scheduler import Scheduler
+from hub.sdk.errors import RetryableError
 from tests.conftest import make_settings
 from tests.hub.db.outage import Outage
 from tests.hub.engine.kit import EngineKit
@@ -187,3 +188,31 @@ def test_a_delay_cut_by_the_database_parks_again_for_its_full_length(
     run, steps = load(rt, run_id)
     assert run.status == "waiting" and steps["pause"].status == "waiting"
     assert run.wake_at > utcnow() + timedelta(seconds=3000)
+
+
+def test_an_unknown_outcome_cut_by_the_database_before_its_hold_is_still_held(
+    kit_rt: tuple[Runtime, EngineKit],
+) -> None:
+    """An attempt ended `unknown` and the hold of its run are one write: an unsafe action whose
+    outcome is unknown is never repeated because the hold was not written."""
+    rt, kit = kit_rt
+    if rt.db.dialect != "postgresql":
+        pytest.skip("terminating the connection at one chosen statement needs PostgreSQL")
+
+    def holding_the_run(statement: str, parameters: Any) -> bool:
+        return statement.startswith("UPDATE runs") and dict(parameters or {}).get("status") == "held"
+
+    kit.script.append(RetryableError("vendor timed out", outcome_unknown=True))
+    outage = Outage(rt.db, only=holding_the_run)
+    outage.begin()
+    try:
+        run_id = start(rt, recipe([step("pay", "charge")]), {"name": "x"})
+    finally:
+        outage.close()
+    assert outage.kills == 1 and load(rt, run_id)[0].status == "queued"  # handed back
+    make_due(rt, run_id)
+    Runner(rt).execute(run_id)
+    run, steps = load(rt, run_id)
+    assert run.status == "held" and steps["pay"].status == "held"
+    assert len(kit.calls) == 1  # not charged twice
+    assert [a[0] for a in attempts(rt, run_id, "pay")] == ["unknown"]
