@@ -92,8 +92,13 @@ class Scheduler:
                 else:
                     self._leader.clear()
                     return False
-        except Exception:  # a racing insert by another scheduler, or the database is down
-            log.warning("event=lease_renew_failed owner=%s", self.rt.owner, exc_info=True)
+        except Exception as exc:  # a racing insert by another scheduler, or the database is down
+            log.warning(
+                "event=lease_renew_failed owner=%s error=%s",
+                self.rt.owner,
+                describe(exc),
+                exc_info=not is_transient(exc),
+            )
             self._leader.clear()
             return False
         if not self.is_leader:

@@ -151,10 +151,12 @@ def test_background_jobs_log_one_line_back_off_and_carry_on(
         for _tick in range(3):
             scheduler._sweep()  # raised out of the job before, a traceback every tick
             poll()
+        assert not scheduler.renew_lease()
     deferred = [r.getMessage().split()[1] for r in caplog.records if "event=job_deferred" in r.getMessage()]
     assert sorted(deferred) == [f"job=poll:{recipe_id}", "job=sweep"]  # then skipped while backing off
     assert not [r for r in caplog.records if r.exc_info]
     assert scheduler._sweeping.delay_s == 1.0
+    assert scheduler.renew_lease()
     scheduler._sweeping._resume_at = 0.0  # the backoff passed
     scheduler._sweep()
     assert scheduler._sweeping.delay_s == 0.0
