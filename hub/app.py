@@ -66,7 +66,7 @@ def create_app(rt: Runtime | None = None, settings: Settings | None = None) -> F
     def healthz() -> Any:
         if rt.db.ping():
             return jsonify(status="ok")
-        return jsonify(status="unavailable", error="database does not answer"), 503
+        return jsonify(status="unavailable", database="down"), 503
 
     @app.get("/metrics")
     def metrics() -> Response:

@@ -98,6 +98,9 @@ class Settings:
     library_log_level: str = "WARNING"
     # Extra CAs (PEM) trusted for outbound TLS to vendors, e.g. a self-hosted vendor's private CA.
     ca_bundle: Path | None = None
+    # How long a SQLite writer waits for another holding the lock before the unit fails (transiently:
+    # a run is taken up again, a webhook answered 503).
+    sqlite_busy_timeout_s: float = 30.0
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -114,11 +117,12 @@ class Settings:
             scheduler_lease_s = float(env.get("HUB_SCHEDULER_LEASE_S") or 15)
             redispatch_s = float(env.get("HUB_REDISPATCH_S") or (60 if executor == "celery" else 10))
             schedule_grace_s = float(env.get("HUB_SCHEDULE_GRACE_S") or 300)
+            busy_timeout_s = float(env.get("HUB_SQLITE_BUSY_TIMEOUT_S") or 30)
         except ValueError as exc:
             raise ValueError(
                 "HUB_MAX_WEBHOOK_BYTES, HUB_WORKERS, HUB_LEASE_S, HUB_SWEEP_INTERVAL_S, "
-                "HUB_SCHEDULER_LEASE_S, HUB_REDISPATCH_S and HUB_SCHEDULE_GRACE_S must be numbers: "
-                f"{exc}"
+                "HUB_SCHEDULER_LEASE_S, HUB_REDISPATCH_S, HUB_SCHEDULE_GRACE_S and "
+                f"HUB_SQLITE_BUSY_TIMEOUT_S must be numbers: {exc}"
             ) from exc
         window_s, kept = _wait_event_limits(env)
         if schedule_grace_s < 0:
@@ -135,6 +139,8 @@ class Settings:
             HUB_SESSION_IDLE_S=cls.session_idle_s,
             HUB_SESSION_MAX_S=cls.session_max_s,
         )
+        if busy_timeout_s <= 0:
+            raise ValueError(f"HUB_SQLITE_BUSY_TIMEOUT_S must be more than 0, not {busy_timeout_s}")
         broker_url = env.get("HUB_BROKER_URL") or None
         if executor == "celery" and not broker_url:
             raise ValueError("HUB_EXECUTOR=celery needs HUB_BROKER_URL (redis://... or amqp://...)")
@@ -176,6 +182,7 @@ class Settings:
             session_idle_s=limits["HUB_SESSION_IDLE_S"],
             session_max_s=limits["HUB_SESSION_MAX_S"],
             ca_bundle=ca_bundle,
+            sqlite_busy_timeout_s=busy_timeout_s,
         )
 
     def ensure_home(self) -> None:

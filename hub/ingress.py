@@ -4,28 +4,33 @@ from __future__ import annotations
 
 import json
 import logging
+import sqlite3
 import time
 from typing import Any
 
 from flask import Blueprint, Response, request
 from sqlalchemy import select
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 from werkzeug.datastructures import Headers
 
 from hub import recipe_store
 from hub.app import runtime
+from hub.db.errors import describe, is_transient
 from hub.db.models import HookEndpoint, Recipe, RecipeVersion
 from hub.engine.intake import Stored, WaitEndpoint, resolve_waits, store_events
 from hub.engine.poller import build_context
 from hub.engine.subscriptions import endpoint_subscription
 from hub.jsonutil import InvalidJSON, check_storable, dumps
 from hub.recipes import step_type
+from hub.sdk.connector import WebhookTrigger
 from hub.sdk.errors import HubError, InvalidBodyError, PermanentError, SignatureError
 from hub.sdk.types import InboundRequest, TriggerEvent, WebhookResponse
 
 log = logging.getLogger("hub.ingress")
 ingress = Blueprint("ingress", __name__)
 CHUNK = 64 * 1024
+RETRY_AFTER_S = 5  # what a 503 asks the vendor to wait when the event could not be stored
 
 
 def _error(status: int, code: str, message: str) -> Response:
@@ -68,6 +73,21 @@ def _unstorable(events: list[TriggerEvent]) -> str | None:
         except InvalidJSON as exc:
             return f"event cannot be stored: {exc}"
     return None
+
+
+@ingress.errorhandler(SQLAlchemyError)
+@ingress.errorhandler(sqlite3.Error)
+def _database_error(exc: Exception) -> Response:
+    """A webhook the database could not take for now (unreachable, failing over, locked) is answered
+    503 with Retry-After, which every vendor retries, rather than a 500 that reads as our bug."""
+    if not is_transient(exc):
+        log.error("event=webhook_failed reason=database error=%s", describe(exc), exc_info=exc)
+        return _error(500, "internal_error", "the event could not be stored")
+    log.warning("event=webhook_not_stored reason=database_unavailable error=%s", describe(exc))
+    runtime().metrics.webhooks.labels("unavailable").inc()
+    response = _error(503, "database_unavailable", "the event could not be stored now; retry shortly")
+    response.headers["Retry-After"] = str(RETRY_AFTER_S)
+    return response
 
 
 def _vendor_response(answer: WebhookResponse) -> Response:
@@ -140,7 +160,7 @@ def receive(token: str) -> Response:
     recipe, _document, spec, wait_step, subscription = found
     connector = rt.registry.get(spec["connector"])
     trigger = connector.trigger(spec["trigger"]) if connector else None
-    if trigger is None or trigger.kind != "webhook":
+    if not isinstance(trigger, WebhookTrigger):
         count.labels("unknown").inc()
         return _error(404, "not_found", f"trigger {spec['connector']}.{spec['trigger']} is not installed")
     config = spec.get("config") or {}
@@ -212,7 +232,7 @@ def receive(token: str) -> Response:
                 )
         return stored, run_ids
 
-    stored, run_ids = rt.db.write(store)
+    stored, run_ids = rt.db.write(store)  # a database error is answered by _database_error
     rt.dispatch(run_ids)
     fresh = [s for s in stored if not s.duplicate]
     count.labels("accepted" if fresh else "duplicate").inc()

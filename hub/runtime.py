@@ -74,7 +74,7 @@ class Runtime:
             from hub.db.migrate import upgrade  # Alembic costs ~10 MB: only loaded where it is used
 
             upgrade(settings.database_url)
-        db = Database(settings.database_url)
+        db = Database(settings.database_url, busy_timeout_s=settings.sqlite_busy_timeout_s)
         vault = open_vault(settings, db)
         runtime = cls(settings=settings, db=db, vault=vault, registry=registry or default_registry())
         if settings.limiter == "database":  # limits shared by every process on this database

@@ -20,7 +20,9 @@ from apscheduler.triggers.interval import IntervalTrigger
 from sqlalchemy import case, func, select, update
 
 from hub.db.clock import database_now
+from hub.db.errors import describe, is_transient
 from hub.db.models import Lease, Recipe, RecipeVersion, utcnow
+from hub.engine.backoff import DatabaseBackoff
 from hub.engine.poller import poll_recipe
 from hub.engine.schedules import Schedule, fire_due, reconcile
 from hub.engine.sweeper import sweep
@@ -51,6 +53,8 @@ class Scheduler:
         self._leader = threading.Event()
         self._valid_until = 0.0
         self._synced_mark: tuple[Any, ...] | None = None
+        self._sweeping = DatabaseBackoff("sweep")
+        self._firing = DatabaseBackoff("schedules")
 
     @property
     def is_leader(self) -> bool:
@@ -99,8 +103,13 @@ class Scheduler:
                 else:
                     self._leader.clear()
                     return False
-        except Exception:  # a racing insert by another scheduler, or the database is down
-            log.warning("event=lease_renew_failed owner=%s", self.rt.owner, exc_info=True)
+        except Exception as exc:  # a racing insert by another scheduler, or the database is down
+            log.warning(
+                "event=lease_renew_failed owner=%s error=%s",
+                self.rt.owner,
+                describe(exc),
+                exc_info=not is_transient(exc),
+            )
             self._leader.clear()
             return False
         if not self.is_leader:
@@ -113,12 +122,19 @@ class Scheduler:
     # -- jobs ------------------------------------------------------------------------------------
     def _sweep(self) -> None:
         if self.is_leader:
-            sweep(self.rt, fresh_s=self.rt.settings.redispatch_s)
-            poll_waits(self.rt)
+            self._sweeping.run(self._sweep_once)
+
+    def _sweep_once(self) -> None:
+        sweep(self.rt, fresh_s=self.rt.settings.redispatch_s)
+        poll_waits(self.rt)
 
     def fire_schedules(self) -> None:
         """On the leader: bring the schedule rows up to date with the recipes, then fire due slots,
-        including slots missed while no scheduler led (within HUB_SCHEDULE_GRACE_S)."""
+        including slots missed while no scheduler led or the database was out (within
+        HUB_SCHEDULE_GRACE_S)."""
+        self._firing.run(self._fire_schedules_once)
+
+    def _fire_schedules_once(self) -> None:
         schedules = self._schedules
         if not self.is_leader or schedules is None:
             return
@@ -185,8 +201,8 @@ class Scheduler:
             if mark == self._synced_mark:
                 return
             wanted, schedules = self.wanted_jobs()
-        except Exception:
-            log.warning("event=sync_failed", exc_info=True)
+        except Exception as exc:
+            log.warning("event=sync_failed error=%s", describe(exc), exc_info=not is_transient(exc))
             return
         for job_id in list(self._jobs):
             if job_id not in wanted:
@@ -215,10 +231,12 @@ class Scheduler:
         return self._schedules or {}
 
     def _poll_job(self, recipe_id: int) -> Any:
+        polling = DatabaseBackoff(f"poll:{recipe_id}")
+
         def job() -> None:
             if self.is_leader:
                 try:
-                    poll_recipe(self.rt, recipe_id)
+                    polling.run(lambda: poll_recipe(self.rt, recipe_id))
                 except Exception:
                     log.exception("event=poll_job_failed recipe=%s", recipe_id)
 

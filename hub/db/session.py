@@ -23,7 +23,7 @@ T = TypeVar("T")
 _reading = threading.local()
 
 
-def _sqlite_pragmas(engine: Engine) -> None:
+def _sqlite_pragmas(engine: Engine, busy_timeout_s: float) -> None:
     """WAL for concurrent readers, foreign keys on, and writers that wait instead of failing.
 
     Write transactions begin IMMEDIATE: a deferred transaction that reads and then writes can fail
@@ -37,7 +37,7 @@ def _sqlite_pragmas(engine: Engine) -> None:
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA foreign_keys=ON")
-        cursor.execute("PRAGMA busy_timeout=30000")
+        cursor.execute(f"PRAGMA busy_timeout={round(busy_timeout_s * 1000)}")
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.close()
 
@@ -46,20 +46,21 @@ def _sqlite_pragmas(engine: Engine) -> None:
         connection.exec_driver_sql("BEGIN" if getattr(_reading, "active", False) else "BEGIN IMMEDIATE")
 
 
-def make_engine(url: str, **kwargs: Any) -> Engine:
+def make_engine(url: str, *, busy_timeout_s: float = 30.0, **kwargs: Any) -> Engine:
+    """An engine for `url`; `busy_timeout_s` is how long a SQLite writer waits for the lock."""
     options: dict[str, Any] = {
         "json_serializer": jsonutil.dumps,
         "json_deserializer": jsonutil.loads,
         "future": True,
     }
     if url.startswith("sqlite"):
-        options["connect_args"] = {"check_same_thread": False, "timeout": 30}
+        options["connect_args"] = {"check_same_thread": False, "timeout": busy_timeout_s}
     else:
         options.update(pool_pre_ping=True, pool_size=10, max_overflow=20)
     options.update(kwargs)
     engine = create_engine(url, **options)
     if engine.dialect.name == "sqlite":
-        _sqlite_pragmas(engine)
+        _sqlite_pragmas(engine, busy_timeout_s)
     return engine
 
 
@@ -76,10 +77,10 @@ _instances = itertools.count(1)
 class Database:
     """One engine and session factory per process; sessions are short and per unit of work."""
 
-    def __init__(self, url: str, **engine_kwargs: Any) -> None:
+    def __init__(self, url: str, *, busy_timeout_s: float = 30.0, **engine_kwargs: Any) -> None:
         self.url = url
         self.instance = next(_instances)  # a key for per-database caches that is never reused
-        self.engine = make_engine(url, **engine_kwargs)
+        self.engine = make_engine(url, busy_timeout_s=busy_timeout_s, **engine_kwargs)
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
         # SQLite has one writer at a time. Threads of this process queue on a lock, which hands over
         # at once, instead of on SQLite's busy handler, which sleeps and polls (seconds of tail latency).

@@ -9,12 +9,14 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Sequence
 from datetime import timedelta
 from typing import Any
 
 from sqlalchemy import select
 
 from hub import templating
+from hub.db.errors import is_transient
 from hub.db.models import Connection, StepAttempt, utcnow
 from hub.engine import statements as sql
 from hub.engine.retry import RetryPolicy
@@ -43,6 +45,12 @@ def error_info(exc: BaseException, step_id: str | None = None) -> dict[str, Any]
     return info
 
 
+def end_attempts(session: Any, attempts: Sequence[dict[str, Any]]) -> None:
+    """Write the ends of attempts (UPDATE_ATTEMPT parameters: `b_id` and the values)."""
+    for attempt in attempts:
+        sql.rowcount(session, sql.UPDATE_ATTEMPT, attempt)
+
+
 class ActionSteps:
     """The action-step half of Runner (a mixin): leases, step state and the context live in Runner."""
 
@@ -53,8 +61,9 @@ class ActionSteps:
     states: dict[tuple[str, str], sql.Record]
     context: dict[str, Any]
     secrets: list[str]
-    # Runner's, used to end the run in the last step's own write
+    # Runner's, used to end or park the run in the step's own write
     ends_run: Any
+    _park: Any
     release_params: Any
     _release_in: Any
     _released: Any
@@ -71,9 +80,13 @@ class ActionSteps:
         secrets = [str(v) for k, v in fields.items() if k in connector.secret_fields() and v]
         self.secrets.extend(secrets)
         state = self.states.get((phase, step_id))
-        crashed = state is not None and self._had_unknown_outcome(state)
-        if crashed and not action.repeat_safe:
-            return self._hold(phase, index, step_id, "the last attempt ended with an unknown outcome")
+        unknown = self._unknown_outcomes(state) if state is not None else []
+        if unknown and not action.repeat_safe:
+            return self._hold(
+                phase, index, step_id, "the last attempt ended with an unknown outcome", unknown
+            )
+        if unknown:  # repeated below, with the same idempotency key
+            self.db.write(lambda session: end_attempts(session, unknown))
         inputs = templating.render_value(step.get("input") or {}, self.context, f"{path}.input")
         validate_against(action.input_schema, inputs, f"{path}.input", allow_templates=False)
         stored_input = redact(inputs, self.secrets)
@@ -85,8 +98,10 @@ class ActionSteps:
         if row is not None:
             wait = self.rt.limiter.try_acquire(row.id, row.concurrency_limit, row.rate_limit)
             if wait > 0:
-                self._save_step(phase, index, step_id, input=stored_input, status="pending")
-                self._release("queued", wake_at=utcnow() + timedelta(seconds=wait))
+                wake = utcnow() + timedelta(seconds=wait)
+                self._park(
+                    phase, index, step_id, "queued", wake_at=wake, input=stored_input, status="pending"
+                )
                 return PARKED
         try:
             return self._attempt(
@@ -96,22 +111,25 @@ class ActionSteps:
             if row is not None:
                 self.rt.limiter.release(row.id)
 
-    def _had_unknown_outcome(self, state: sql.Record) -> bool:
-        with self.db.transaction() as session:
-            rows = session.scalars(
-                select(StepAttempt).where(
+    def _unknown_outcomes(self, state: sql.Record) -> list[dict[str, Any]]:
+        """The step's attempts still `started` (the worker stopped during the call), as the updates
+        that end them `unknown`; written with what is decided about them, in the same unit of work."""
+        with self.db.read() as session:
+            started = session.scalars(
+                select(StepAttempt.id).where(
                     StepAttempt.step_run_id == state.id, StepAttempt.status == "started"
                 )
             ).all()
-            for attempt in rows:
-                attempt.status, attempt.finished_at = "unknown", utcnow()
-                attempt.error = {"message": "the worker stopped during this attempt; outcome unknown"}
-            return bool(rows)
+        note = {"message": "the worker stopped during this attempt; outcome unknown"}
+        return [{"b_id": i, "status": "unknown", "error": note, "finished_at": utcnow()} for i in started]
 
-    def _hold(self, phase: str, index: int, step_id: str, why: str) -> Any:
+    def _hold(
+        self, phase: str, index: int, step_id: str, why: str, attempts: Sequence[dict[str, Any]]
+    ) -> Any:
         error = {"message": f"held for a decision: {why}", "code": "outcome_unknown", "step": step_id}
-        self._save_step(phase, index, step_id, status="held", error=error)
-        self._release("held", error=error)
+        self._park(
+            phase, index, step_id, "held", run_error=error, attempts=attempts, status="held", error=error
+        )
         return PARKED
 
     def _attempt(
@@ -179,6 +197,8 @@ class ActionSteps:
             return self._attempt_failed(phase, index, step, attempt_id, number, action, exc)
         except Exception as exc:
             outcome_label = "failed"
+            if is_transient(exc):  # the hub's own database (token cache, secret store), not the vendor
+                raise
             log.exception("event=action_crashed run=%s step=%s", self.run_id, step_id)
             return self._attempt_failed(
                 phase, index, step, attempt_id, number, action, PermanentError(str(exc))
@@ -227,16 +247,31 @@ class ActionSteps:
         error = redact(error_info(exc, step_id), self.secrets)
         unknown = isinstance(exc, RetryableError) and exc.outcome_unknown
         policy = RetryPolicy.from_step(step)
-        with self.db.transaction() as session:
-            attempt = session.get(StepAttempt, attempt_id)
-            attempt.status = "unknown" if unknown else "failed"
-            attempt.error, attempt.finished_at = error, utcnow()
+        # The attempt's end is written with what follows from it, in one unit of work: an attempt
+        # ended `unknown` without its hold would let a repeat of an unsafe action through.
+        attempt = {
+            "b_id": attempt_id,
+            "status": "unknown" if unknown else "failed",
+            "error": error,
+            "finished_at": utcnow(),
+        }
         if unknown and not action.repeat_safe:
-            return self._hold(phase, index, step_id, error["message"])
+            return self._hold(phase, index, step_id, error["message"], [attempt])
         if isinstance(exc, RetryableError) and number < policy.max_attempts:
             delay = policy.delay(number, exc.retry_after)
-            self._save_step(phase, index, step_id, status="retrying", error=error)
-            self._release("queued", wake_at=utcnow() + timedelta(seconds=delay))
+            wake = utcnow() + timedelta(seconds=delay)
+            self._park(
+                phase,
+                index,
+                step_id,
+                "queued",
+                wake_at=wake,
+                attempts=[attempt],
+                status="retrying",
+                error=error,
+            )
             return PARKED
-        self._save_step(phase, index, step_id, status="failed", error=error, finished_at=utcnow())
+        self._save_step(
+            phase, index, step_id, attempts=[attempt], status="failed", error=error, finished_at=utcnow()
+        )
         return error

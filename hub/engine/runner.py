@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import time
+from collections.abc import Sequence
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
@@ -19,13 +21,15 @@ from sqlalchemy import select, update
 
 from hub import templating
 from hub.connections import merged_fields
+from hub.db.errors import describe, is_transient
 from hub.db.models import Connection, Run, Wait, utcnow
 from hub.engine import intake
 from hub.engine import statements as sql
-from hub.engine.actions import PARKED, ActionSteps, error_info
+from hub.engine.actions import PARKED, ActionSteps, end_attempts, error_info
 from hub.jsonutil import dumps
 from hub.recipe_store import hook_urls
 from hub.recipes import step_type, validate_against
+from hub.sdk.connector import PollingTrigger
 from hub.sdk.errors import PermanentError, RecipeError
 
 if TYPE_CHECKING:
@@ -33,6 +37,12 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("hub.runner")
 FINAL = {"succeeded", "failed", "filtered", "cancelled"}
+# Giving an interrupted run back: tries spaced so a dropped connection is replaced in between, all
+# within a bound (a SQLite busy wait counts too), and how soon the run is due again (the sweeper
+# dispatches it at its next pass after that).
+GIVE_BACK_DELAYS_S = (0.0, 0.2, 0.5, 1.0)
+GIVE_BACK_WITHIN_S = 3.0
+RESUME_AFTER_S = 1.0
 
 
 def _mentions_hook_urls(document: dict[str, Any]) -> bool:
@@ -116,9 +126,41 @@ class Runner(ActionSteps):
 
     # -- entry point --------------------------------------------------------------------------
     def execute(self, run_id: int) -> None:
-        """Run (or continue) `run_id` if it is due and nobody else holds it."""
+        """Run (or continue) `run_id` if it is due and nobody else holds it. A database error that
+        passes (connection lost, failover, lock timeout) interrupts the run without failing it."""
         self.run_id = run_id
         self.released = False
+        self.engaged = False  # set once this worker may have written (and so hold the lease)
+        try:
+            self._execute(run_id)
+        except Exception as exc:
+            if not is_transient(exc):
+                raise
+            log.warning("event=run_interrupted run=%s reason=database error=%s", run_id, describe(exc))
+            self._give_back()
+
+    def _give_back(self) -> None:
+        """Hand an interrupted run back, due again shortly, so the sweeper dispatches it; if the
+        database stays away, the lease expires and the sweeper takes the run up then. An attempt
+        left `started` is an unknown outcome when the run resumes (repeat-safe or held)."""
+        if not self.engaged or self.released:
+            return
+        deadline = time.monotonic() + GIVE_BACK_WITHIN_S
+        for delay in GIVE_BACK_DELAYS_S:
+            if time.monotonic() + delay > deadline:
+                break
+            time.sleep(delay)
+            try:
+                self._release("queued", wake_at=utcnow() + timedelta(seconds=RESUME_AFTER_S))
+                return
+            except LostLease:  # finished after all (its commit went through), cancelled or taken over
+                return
+            except Exception as exc:
+                if not is_transient(exc):
+                    raise
+        log.warning("event=run_left_for_lease_expiry run=%s", self.run_id)
+
+    def _execute(self, run_id: int) -> None:
         with self.db.read() as session:
             run = self._read_run(session)
             self.claim_lazily = run is not None and self._fresh(run)
@@ -126,6 +168,7 @@ class Runner(ActionSteps):
                 self._load(session, run)
         if run is None:
             return
+        self.engaged = True
         if not self.claim_lazily:
             if not self.claim(run_id):
                 return
@@ -138,6 +181,8 @@ class Runner(ActionSteps):
         except LostLease:
             log.info("event=run_stopped run=%s reason=cancelled_or_taken_over", run_id)
         except Exception as exc:
+            if is_transient(exc):
+                raise
             log.exception("event=run_crashed run=%s", run_id)
             with contextlib.suppress(LostLease):
                 self._release("failed", error=error_info(exc))
@@ -236,9 +281,39 @@ class Runner(ActionSteps):
                 setattr(state, key, value)
         return state
 
-    def _save_step(self, phase: str, index: int, step_id: str, **values: Any) -> None:
+    def _park(
+        self,
+        phase: str,
+        index: int,
+        step_id: str,
+        run_status: str,
+        *,
+        wake_at: Any = None,
+        run_error: dict[str, Any] | None = None,
+        attempts: Sequence[dict[str, Any]] = (),
+        **values: Any,
+    ) -> None:
+        """Write the step's `values` (and its last attempt's end) and give the run up as `run_status`
+        in one unit of work: an interruption between them would leave a parked step under a run taken
+        up again at once (a delay cut short), or an attempt ended `unknown` whose hold was never
+        written (the action repeated)."""
+        params = self.release_params(run_status, wake_at=wake_at, error=run_error)
+
+        def park(session: Any) -> None:
+            self._renew(session)
+            end_attempts(session, attempts)
+            self._state(session, phase, index, step_id, **values)
+            self._release_in(session, params)
+
+        self.db.write(park)
+        self._released(run_status)
+
+    def _save_step(
+        self, phase: str, index: int, step_id: str, *, attempts: Sequence[dict[str, Any]] = (), **values: Any
+    ) -> None:
         def save(session: Any) -> None:
             self._renew(session)
+            end_attempts(session, attempts)
             self._state(session, phase, index, step_id, **values)
 
         self.db.write(save)
@@ -305,10 +380,16 @@ class Runner(ActionSteps):
             self.context["steps"][step["id"]] = {}
             return None
         wake = utcnow() + timedelta(seconds=seconds)
-        self._save_step(
-            phase, index, step["id"], status="waiting", input={"seconds": seconds}, started_at=utcnow()
+        self._park(
+            phase,
+            index,
+            step["id"],
+            "waiting",
+            wake_at=wake,
+            status="waiting",
+            input={"seconds": seconds},
+            started_at=utcnow(),
         )
-        self._release("waiting", wake_at=wake)
         return PARKED
 
     def _wait_for(self, phase: str, index: int, step: dict[str, Any], path: str) -> Any:
@@ -324,7 +405,7 @@ class Runner(ActionSteps):
             connection_id = self._connection(step["connection"], f"{path}.connection")[0].id
         connector = self.rt.registry.get(step["connector"])
         trigger = connector.trigger(step["trigger"]) if connector else None
-        polled = trigger is not None and trigger.kind == "polling"
+        polled = isinstance(trigger, PollingTrigger)
         config = None
         if polled:
             config = templating.render_value(step.get("config") or {}, self.context, f"{path}.config")

@@ -28,6 +28,8 @@ class _Scripted(Action):
             outcome = kit.script.popleft()
             if isinstance(outcome, BaseException):
                 raise outcome
+            if callable(outcome):  # something that happens while the vendor is being called
+                outcome(ctx)
         return {"echo": inputs.get("value"), "key": ctx.idempotency_key}
 
 
