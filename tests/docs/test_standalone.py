@@ -7,6 +7,7 @@ outside it: no sibling folders, no absolute paths of the machine the project was
 from __future__ import annotations
 
 import re
+import tomllib
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -44,3 +45,18 @@ def test_nothing_points_outside_the_repository() -> None:
 def test_the_scan_sees_the_whole_tree() -> None:
     scanned = {path.relative_to(ROOT).as_posix() for path in _files()}
     assert {"README.md", "hub/config.py", "tests/conftest.py", "docs/deployment.md"} <= scanned
+
+
+def test_the_licence_file_matches_the_spdx_expression_in_pyproject() -> None:
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"]
+    assert project["license"] == "Apache-2.0" and project["license-files"] == ["LICENSE"]
+    text = (ROOT / "LICENSE").read_text(encoding="utf-8")
+    assert "Apache License" in text and "Version 2.0, January 2004" in text
+    assert "END OF TERMS AND CONDITIONS" in text
+
+
+def test_the_project_documents_it_promises_exist() -> None:
+    for name in ("LICENSE", "CONTRIBUTING.md", "CHANGELOG.md", "SECURITY.md"):
+        assert (ROOT / name).is_file(), f"{name} is missing"
+    for page in ("configuration", "recipes", "api", "cli", "architecture", "deployment"):
+        assert (ROOT / "docs" / f"{page}.md").is_file(), f"docs/{page}.md is missing"
