@@ -88,8 +88,8 @@ def _serve_wsgi(
 
 
 @main.command()
-@click.option("--host", default="127.0.0.1", show_default=True)
-@click.option("--port", default=8000, show_default=True, type=int)
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
+@click.option("--port", default=8000, show_default=True, type=int, help="Port to listen on.")
 @click.option("--threads", default=16, show_default=True, type=int, help="Web server threads.")
 @click.option(
     "--processes",
@@ -125,9 +125,9 @@ def serve(host: str, port: int, threads: int, processes: int | None) -> None:
 
 
 @main.command()
-@click.option("--host", default="127.0.0.1", show_default=True)
-@click.option("--port", default=8000, show_default=True, type=int)
-@click.option("--threads", default=16, show_default=True, type=int)
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
+@click.option("--port", default=8000, show_default=True, type=int, help="Port to listen on.")
+@click.option("--threads", default=16, show_default=True, type=int, help="Web server threads.")
 def web(host: str, port: int, threads: int) -> None:
     """Only the web server: API, UI and webhook ingress; runs go to the workers."""
     _logging()
@@ -198,6 +198,7 @@ def users() -> None:
 @click.option("--role", type=click.Choice(["admin", "editor", "viewer"]), required=True)
 @click.option("--password-stdin", is_flag=True, help="Read the password from standard input.")
 def users_create(email: str, role: str, password_stdin: bool) -> None:
+    """Create a user; without a password it can use API tokens but not sign in to the web UI."""
     from hub.audit import audit
     from hub.sdk.errors import HubError
     from hub.users import create_user
@@ -361,3 +362,27 @@ def vault_rotate(new_key: bool) -> None:
         audit(session, "cli", "vault.rotate", "vault", None, details)
     click.echo(f"re-encrypted {count} connection(s) and {registrations} webhook registration(s)")
     rt.close()
+
+
+@main.command()
+@click.option("--markdown", is_flag=True, help="Print the reference page (docs/api.md) instead of JSON.")
+@click.option("--built-in", "built_in", is_flag=True, help="List only the connectors that ship with the hub.")
+def openapi(markdown: bool, built_in: bool) -> None:
+    """Print the REST API's OpenAPI document (as /api/v1/openapi.json serves it), or its reference page."""
+    from hub import jsonutil
+    from hub.api.docgen import markdown as api_markdown
+    from hub.api.openapi import document
+    from hub.registry import built_in_registry, default_registry
+
+    doc = document(built_in_registry() if built_in else default_registry())
+    click.echo(api_markdown(doc) if markdown else jsonutil.dumps(doc, indent=2), nl=not markdown)
+
+
+@main.command()
+@click.option("--markdown", is_flag=True, help="Print the full reference page (docs/cli.md).")
+def commands(markdown: bool) -> None:
+    """List every hub command, or print the command reference."""
+    from hub.clidoc import markdown as cli_markdown
+    from hub.clidoc import summary
+
+    click.echo(cli_markdown(main) if markdown else summary(main), nl=False)

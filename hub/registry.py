@@ -11,6 +11,7 @@ from hub.sdk.connector import Connector
 
 log = logging.getLogger("hub.registry")
 GROUP = "hub.connectors"
+BUILT_IN = "integration-hub"  # the distribution that ships the built-in connectors
 
 
 @dataclass(frozen=True)
@@ -40,9 +41,13 @@ class Registry:
             self._items[instance.id] = Registered(instance, source)
         return instance
 
-    def load_entry_points(self) -> None:
+    def load_entry_points(self, only: str | None = None) -> None:
+        """Every installed connector, or with `only` those of one distribution (docs list the built-ins
+        whatever plugins the machine generating them has installed)."""
         for ep in entry_points(group=GROUP):
             source = ep.dist.name if ep.dist else ep.value
+            if only is not None and source != only:
+                continue
             try:
                 self.register(ep.load(), source=source)
             except Exception as exc:  # a broken plugin must not take the hub down
@@ -60,6 +65,13 @@ class Registry:
 
     def all(self) -> list[Connector]:
         return [item.connector for item in sorted(self._items.values(), key=lambda r: r.connector.id)]
+
+
+def built_in_registry() -> Registry:
+    """Only the connectors that ship with the hub."""
+    registry = Registry()
+    registry.load_entry_points(only=BUILT_IN)
+    return registry
 
 
 _default: Registry | None = None

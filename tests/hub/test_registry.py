@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from hub.registry import Registry
+from hub.registry import Registry, built_in_registry
 
 
 def install_fake_distribution(root: Path) -> None:
@@ -56,3 +56,12 @@ def test_an_id_clash_keeps_the_first_source() -> None:
 
     kept = registry.register(Impostor(), source="someone-else")
     assert kept.name == "HTTP" and registry.source("http") == "integration-hub"
+
+
+def test_the_built_in_registry_leaves_out_plugins(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    install_fake_distribution(tmp_path)
+    monkeypatch.syspath_prepend(str(tmp_path))
+    registry = built_in_registry()
+    assert registry.get("acme") is None and registry.get("webhook") is not None
+    assert {registry.source(c.id) for c in registry.all()} == {"integration-hub"}
+    sys.modules.pop("acme_hub", None)

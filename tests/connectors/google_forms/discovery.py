@@ -1,4 +1,8 @@
-"""Checks faked Forms API answers and sent requests against Google's discovery document (specs folder)."""
+"""Checks faked Forms API answers and sent requests against Google's discovery document.
+
+The document is shipped as a fixture (fixtures/SOURCE.md says where it came from) so the tests read
+nothing outside the repository.
+"""
 
 from __future__ import annotations
 
@@ -8,7 +12,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-SPEC = Path("/work/shared/specs/google_forms/forms.v1.discovery.json")
+SPEC = Path(__file__).parent / "fixtures" / "forms.v1.discovery.json"
 
 
 @cache

@@ -1,4 +1,4 @@
-"""Webhook ingress with `webhook.catch`: the statuses of CONTRACT.md section 4, nothing stored half-way."""
+"""Webhook ingress with `webhook.catch`: the statuses of docs/architecture.md, nothing stored half-way."""
 
 from __future__ import annotations
 
