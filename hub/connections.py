@@ -14,7 +14,7 @@ from hub.recipes import iter_steps, validate_against
 from hub.registry import Registry
 from hub.sdk.connector import Connector
 from hub.sdk.errors import HubError, RecipeError
-from hub.vault import Vault
+from hub.vault import Binding, Vault
 
 NAME_MAX = 200  # connections.name is VARCHAR(200)
 
@@ -38,19 +38,25 @@ def connector_or_error(registry: Registry, connector_id: str) -> Connector:
     return connector
 
 
+def secrets_binding(connection: Connection) -> Binding:
+    """The secrets of this row only: a ciphertext copied from another connection will not open."""
+    return Binding("connections", connection.id, "secrets")
+
+
 def merged_fields(connection: Connection, vault: Vault) -> dict[str, Any]:
     """The connection's fields with secrets decrypted; only for handing to a connector."""
     data = dict(connection.config or {})
     if connection.secrets:
-        data.update(vault.decrypt(connection.secrets))
+        data.update(vault.decrypt(connection.secrets, secrets_binding(connection)))
     return data
 
 
 def store_fields(connection: Connection, connector: Connector, fields: dict[str, Any], vault: Vault) -> None:
+    """Split fields into config and sealed secrets; the row must have its id (flushed) already."""
     secret_names = connector.secret_fields()
     secrets = {k: v for k, v in fields.items() if k in secret_names and v is not None}
     connection.config = {k: v for k, v in fields.items() if k not in secret_names and v is not None}
-    connection.secrets = vault.encrypt(secrets) if secrets else None
+    connection.secrets = vault.encrypt(secrets, secrets_binding(connection)) if secrets else None
 
 
 def _validate(connector: Connector, fields: dict[str, Any]) -> None:
@@ -90,9 +96,9 @@ def create_connection(
         else connector.default_concurrency,
         rate_limit=rate_limit if rate_limit is not None else connector.default_rate_limit,
     )
-    store_fields(connection, connector, config, vault)
     session.add(connection)
-    session.flush()
+    session.flush()  # the id the sealed secrets are bound to
+    store_fields(connection, connector, config, vault)
     return connection
 
 
@@ -185,7 +191,7 @@ def public_view(connection: Connection, registry: Registry, vault: Vault) -> dic
     """What the API shows: secret fields only as set / not set, never their values."""
     connector = registry.get(connection.connector)
     secret_names = connector.secret_fields() if connector else set()
-    stored = vault.decrypt(connection.secrets) if connection.secrets else {}
+    stored = vault.decrypt(connection.secrets, secrets_binding(connection)) if connection.secrets else {}
     return {
         "id": connection.id,
         "name": connection.name,
@@ -208,10 +214,13 @@ def lookup_by_name(session: Session) -> Callable[[str], str | None]:
     return lookup
 
 
-def rotate_all(session: Session, vault: Vault) -> int:
-    """Re-encrypt every stored secret under the newest key; returns how many rows changed."""
+def rotate_all(session: Session, vault: Vault, *, legacy_only: bool = False) -> int:
+    """Re-seal stored secrets under the newest key (only legacy Fernet ones if `legacy_only`);
+    returns how many rows changed."""
     count = 0
     for connection in session.scalars(select(Connection).where(Connection.secrets.is_not(None))):
-        connection.secrets = vault.rotate_token(connection.secrets)
+        if legacy_only and vault.is_current(connection.secrets):
+            continue
+        connection.secrets = vault.rotate_token(connection.secrets, secrets_binding(connection))
         count += 1
     return count
