@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 
 from hub import jsonutil
 from hub.db.models import Connection, Recipe, RecipeVersion, TriggerState
+from hub.recipe_secrets import open_document
 from hub.recipes import iter_steps, validate_against
 from hub.registry import Registry
 from hub.sdk.connector import Connector
@@ -119,7 +120,7 @@ def update_connection(
         _check_name(name)
         if session.scalar(select(Connection.id).where(Connection.name == name)) is not None:
             raise Conflict(f"a connection named '{name}' already exists")
-        _rename_in_recipes(session, connection.name, name)
+        _rename_in_recipes(session, registry, vault, connection.name, name)
         connection.name = name
     if config is not None:
         fields = merged_fields(connection, vault)
@@ -147,7 +148,7 @@ def _renamed(document: dict[str, Any], old: str, new: str) -> dict[str, Any] | N
     return copy if named else None
 
 
-def _rename_in_recipes(session: Session, old: str, new: str) -> None:
+def _rename_in_recipes(session: Session, registry: Registry, vault: Vault, old: str, new: str) -> None:
     """Recipes name their connections: every saved version naming `old` names `new` instead, so a
     disabled recipe (and a replay of an older version) still finds it. Callers refuse the rename while
     an enabled recipe uses the name (its running processes hold the old document). The trigger's poll
@@ -157,14 +158,24 @@ def _rename_in_recipes(session: Session, old: str, new: str) -> None:
     current: dict[int, int] = dict(session.execute(select(Recipe.id, Recipe.current_version)).all())
     ids = list(session.scalars(select(RecipeVersion.id).order_by(RecipeVersion.id)))
     for start in range(0, len(ids), RENAME_BATCH):  # a batch of documents in memory at a time
-        _rename_in_versions(session, ids[start : start + RENAME_BATCH], current, old, new)
+        _rename_in_versions(session, registry, vault, ids[start : start + RENAME_BATCH], current, old, new)
     recipe_store.mark_changed(session)  # webhook lookups cached in this process read the new names
 
 
 def _rename_in_versions(
-    session: Session, ids: list[int], current: dict[int, int], old: str, new: str
+    session: Session,
+    registry: Registry,
+    vault: Vault,
+    ids: list[int],
+    current: dict[int, int],
+    old: str,
+    new: str,
 ) -> None:
     from hub import recipe_store
+
+    def signature(document: dict[str, Any], recipe_id: int, version: int) -> str:
+        """Made from the opened document at save, so computed from it here too."""
+        return recipe_store.trigger_signature(open_document(document, vault, registry, recipe_id, version))
 
     versions = session.execute(
         select(
@@ -181,9 +192,9 @@ def _rename_in_versions(
                 update(TriggerState)
                 .where(
                     TriggerState.recipe_id == recipe_id,
-                    TriggerState.signature == recipe_store.trigger_signature(document),
+                    TriggerState.signature == signature(document, recipe_id, version),
                 )
-                .values(signature=recipe_store.trigger_signature(renamed))
+                .values(signature=signature(renamed, recipe_id, version))
             )
 
 
