@@ -210,7 +210,7 @@ def test_two_syncs_at_once_register_the_webhook_once(rt: tuple[Runtime, Vendor])
     assert problems == [None, None]
     assert vendor.serial == 2  # the trigger and the wait step, once each
     assert vendor.topics() == {"orders": urls["webhook_url"], "payments": urls["wait_urls"]["paid"]}
-    registrations = open_registrations(runtime.vault, stored(runtime, recipe_id))
+    registrations = open_registrations(runtime.vault, recipe_id, stored(runtime, recipe_id))
     assert {registrations["trigger"]["state"]["id"], registrations["waits"]["paid"]["state"]["id"]} == set(
         vendor.webhooks
     )
