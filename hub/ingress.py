@@ -22,6 +22,7 @@ from hub.engine.intake import Stored, WaitEndpoint, resolve_waits, store_events
 from hub.engine.poller import build_context
 from hub.engine.subscriptions import endpoint_subscription
 from hub.jsonutil import InvalidJSON, check_storable, dumps
+from hub.recipe_secrets import open_document
 from hub.recipes import step_type
 from hub.sdk.connector import WebhookTrigger
 from hub.sdk.errors import HubError, InvalidBodyError, PermanentError, SignatureError
@@ -131,12 +132,14 @@ def _load_endpoint(token: str) -> Found | None:
         recipe = session.get(Recipe, endpoint.recipe_id)
         if recipe is None or recipe.deleted_at is not None or not recipe.enabled:
             return None
-        document = session.scalars(
+        stored = session.scalars(
             select(RecipeVersion.document).where(
                 RecipeVersion.recipe_id == recipe.id, RecipeVersion.version == recipe.current_version
             )
         ).one()
-        subscription = endpoint_subscription(session, runtime().vault, recipe.id, endpoint.step_id)
+        rt = runtime()
+        subscription = endpoint_subscription(session, rt.vault, recipe.id, endpoint.step_id)
+        document = open_document(stored, rt.vault, rt.registry, recipe.id, recipe.current_version)
     if endpoint.step_id is None:
         return recipe, document, document["trigger"], None, subscription
     for step in [*document.get("steps", []), *document.get("on_failure", [])]:

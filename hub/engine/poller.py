@@ -22,6 +22,7 @@ from hub.db.models import AuditEntry, Connection, Recipe, RecipeVersion, Run, Tr
 from hub.engine.intake import mark_seen, resolve_waits, store_events
 from hub.engine.stores import DbSecretStore, DbTokenCache
 from hub.jsonutil import InvalidJSON, check_storable
+from hub.recipe_secrets import open_document
 from hub.redaction import redact
 from hub.sdk.connector import PollingTrigger
 from hub.sdk.context import Context
@@ -88,13 +89,14 @@ def poll_recipe(runtime: Runtime, recipe_id: int) -> dict[str, Any]:
             return {"skipped": "paused"}
         if state.next_poll_at is not None and state.next_poll_at > utcnow():
             return {"skipped": "backing_off"}
-        document = session.scalars(
+        stored = session.scalars(
             select(RecipeVersion.document).where(
                 RecipeVersion.recipe_id == recipe_id, RecipeVersion.version == recipe.current_version
             )
         ).one()
         version, state_id, cursor = recipe.current_version, state.id, state.cursor
         primed, backfill = state.primed, state.backfill_from
+    document = open_document(stored, runtime.vault, runtime.registry, recipe_id, version)
     spec = document["trigger"]
     connector = runtime.registry.get(spec["connector"])
     trigger = connector.trigger(spec["trigger"]) if connector else None

@@ -27,6 +27,7 @@ from hub.engine import intake
 from hub.engine import statements as sql
 from hub.engine.actions import PARKED, ActionSteps, end_attempts, error_info
 from hub.jsonutil import dumps
+from hub.recipe_secrets import open_document, secret_values
 from hub.recipe_store import hook_urls
 from hub.recipes import step_type, validate_against
 from hub.sdk.connector import PollingTrigger
@@ -208,7 +209,7 @@ class Runner(ActionSteps):
             for step in sql.rows(session, sql.LOAD_STEPS, {"b_id": self.run_id})
         ]
         self.states = {(s.phase, s.step_id): s for s in steps}
-        self.secrets: list[str] = []
+        self.secrets = secret_values(self.document, self.rt.registry)  # kept out of stored inputs
         self.context: dict[str, Any] = {
             "event": self.event,
             "steps": {},
@@ -224,7 +225,8 @@ class Runner(ActionSteps):
         key = (self.db.instance, recipe_id, version)
         found = _versions.get(key)
         if found is None:
-            name, document = sql.rows(session, sql.LOAD_VERSION, {"b_id": recipe_id, "b_version": version})[0]
+            name, stored = sql.rows(session, sql.LOAD_VERSION, {"b_id": recipe_id, "b_version": version})[0]
+            document = open_document(stored, self.rt.vault, self.rt.registry, recipe_id, version)
             if len(_versions) > 5000:
                 _versions.clear()
             found = _versions[key] = (name, document, _mentions_hook_urls(document))

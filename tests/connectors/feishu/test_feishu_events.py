@@ -367,7 +367,7 @@ def test_a_wait_step_on_approval_status_subscribes_its_definition_when_the_recip
         assert (
             len(subscribe.calls) == 1 and subscribe.calls[0].request.headers["Authorization"] == "Bearer t-1"
         )
-        waits = open_registrations(rt.vault, stored(rt, recipe_id))["waits"]
+        waits = open_registrations(rt.vault, recipe_id, stored(rt, recipe_id))["waits"]
         assert waits["approved"]["hook_url"] == wait_url
         assert waits["approved"]["state"] == {"approval_code": "APR-1"}
 
