@@ -4,7 +4,7 @@ What a vendor signs (which headers, in which order, how the URL is encoded) is t
 business; these are the parts every scheme repeats and each copy can get subtly wrong: comparing
 with `==` leaks the secret a byte at a time through timing, `hmac.compare_digest` raises on a
 non-ASCII `str` (a header decoded as Latin-1 can hold one), and a timestamp check that trusts
-`int()` or `str.isdigit()` lets `"²"` or `"nan"` through to a crash or a window that never closes.
+`float()` or `str.isdigit()` lets `"nan"` or `"²"` through to a window that never closes or a crash.
 """
 
 from __future__ import annotations
@@ -63,7 +63,7 @@ def _comparable(value: str | bytes, ignore_case: bool) -> bytes:
 
 
 def _span(seconds: float) -> str:
-    """300 -> "5 minutes", 90 -> "90 s": the window as the vendor's documentation states it."""
+    """300 -> "5 minutes", 90 -> "90 s": the window as a person reading the message thinks of it."""
     if seconds >= 60 and seconds % 60 == 0:
         minutes = int(seconds // 60)
         return f"{minutes} minute{'s' if minutes != 1 else ''}"
