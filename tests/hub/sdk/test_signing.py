@@ -7,6 +7,7 @@ import hmac
 import pytest
 
 from hub.sdk import SignatureError, check_timestamp, hmac_base64, hmac_digest, hmac_hex, signatures_match
+from hub.sdk.signing import Algorithm
 
 NOW = 1_700_000_000.0
 
@@ -33,10 +34,10 @@ NOW = 1_700_000_000.0
     ],
 )
 def test_published_hmac_vectors(
-    key: str | bytes, message: str | bytes, algorithm: str, expected_hex: str
+    key: str | bytes, message: str | bytes, algorithm: Algorithm, expected_hex: str
 ) -> None:
-    assert hmac_digest(key, message, algorithm) == bytes.fromhex(expected_hex)  # type: ignore[arg-type]
-    assert hmac_hex(key, message, algorithm) == expected_hex  # type: ignore[arg-type]
+    assert hmac_digest(key, message, algorithm) == bytes.fromhex(expected_hex)
+    assert hmac_hex(key, message, algorithm) == expected_hex
 
 
 def test_base64_encoding_and_the_sha256_default() -> None:
