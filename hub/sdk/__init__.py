@@ -31,6 +31,7 @@ from hub.sdk.errors import (
 from hub.sdk.http import HttpClient, HttpResponse, dumps_json, parse_retry_after, redact
 from hub.sdk.netguard import is_forbidden_address
 from hub.sdk.oauth import ensure_token
+from hub.sdk.signing import check_timestamp, hmac_base64, hmac_digest, hmac_hex, signatures_match
 from hub.sdk.types import InboundRequest, PollResult, TriggerEvent, WebhookResponse
 
 __all__ = [
@@ -61,11 +62,16 @@ __all__ = [
     "TriggerEvent",
     "WebhookResponse",
     "WebhookTrigger",
+    "check_timestamp",
     "dumps_json",
     "ensure_token",
+    "hmac_base64",
+    "hmac_digest",
+    "hmac_hex",
     "is_forbidden_address",
     "parse_retry_after",
     "redact",
     "redact_headers",
     "secret_field",
+    "signatures_match",
 ]

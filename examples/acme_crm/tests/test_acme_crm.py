@@ -59,6 +59,7 @@ def test_a_signed_delivery_is_parsed() -> None:
         "t=1,v1=00",
         sign(SECRET, int(time.time()) - 3600, b'{"contact": {"id": "c_1"}}'),  # a replay
         sign("another-secret", int(time.time()), b'{"contact": {"id": "c_1"}}'),
+        "t=\u00b2,v1=00",  # "²" passes str.isdigit() but not int(): refused, not a crash
     ],
 )
 def test_unsigned_tampered_and_replayed_deliveries_are_refused(header: str | None) -> None:
