@@ -35,7 +35,9 @@ def _is_integer(checker: Any, instance: Any) -> bool:
         return False
     if isinstance(instance, int):
         return True
-    return isinstance(instance, float | Decimal) and instance.is_finite() and instance == int(instance)
+    if isinstance(instance, float):
+        return instance.is_integer()
+    return isinstance(instance, Decimal) and instance.is_finite() and instance == int(instance)
 
 
 # Draft 2020-12 with that integer rule: every schema the hub checks input against uses it.
