@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import Any, cast
 from urllib.parse import urlsplit
 
 from sqlalchemy import select, update
@@ -287,6 +287,7 @@ def rotate_all(session: Session, vault: Vault, *, legacy_only: bool = False) -> 
     for connection in session.scalars(select(Connection).where(Connection.secrets.is_not(None))):
         if legacy_only and vault.is_current(connection.secrets):
             continue
-        connection.secrets = vault.rotate_token(connection.secrets, secrets_binding(connection))
+        sealed = cast(str, connection.secrets)  # the query selects only rows whose secrets are set
+        connection.secrets = vault.rotate_token(sealed, secrets_binding(connection))
         count += 1
     return count

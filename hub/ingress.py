@@ -163,7 +163,7 @@ def receive(token: str) -> Response:
     recipe, _document, spec, wait_step, subscription = found
     connector = rt.registry.get(spec["connector"])
     trigger = connector.trigger(spec["trigger"]) if connector else None
-    if not isinstance(trigger, WebhookTrigger):
+    if connector is None or not isinstance(trigger, WebhookTrigger):
         count.labels("unknown").inc()
         return _error(404, "not_found", f"trigger {spec['connector']}.{spec['trigger']} is not installed")
     config = spec.get("config") or {}

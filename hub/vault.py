@@ -218,9 +218,9 @@ def load_keys(env_value: str | None, home: Path, *, allow_generate: bool) -> lis
         return keys
 
     path = home / KEYS_FILENAME
-    keys = _read_key_file(path)
-    if keys is not None:
-        return keys
+    from_file = _read_key_file(path)
+    if from_file is not None:
+        return from_file
 
     if not allow_generate:
         raise VaultError(
@@ -234,10 +234,10 @@ def load_keys(env_value: str | None, home: Path, *, allow_generate: bool) -> lis
         fd = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600)
     except FileExistsError:
         # Another process started at the same moment and won the race: use its key, not a second one.
-        keys = _read_key_file(path)
-        if keys is None:
+        theirs = _read_key_file(path)
+        if theirs is None:
             raise VaultError(f"{path} vanished while being created; start again") from None
-        return keys
+        return theirs
     except OSError as exc:
         raise VaultError(f"cannot create {path}: {exc.strerror}") from None
     _write_and_close(fd, path, [key])

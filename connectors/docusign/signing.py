@@ -9,10 +9,11 @@ from __future__ import annotations
 import base64
 import binascii
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 
 from hub.sdk.errors import SignatureError
 from hub.sdk.signing import hmac_base64, hmac_digest, signatures_match
+from hub.sdk.types import HeaderMap
 
 HEADER = re.compile(r"^x-docusign-signature-\d+$", re.I)
 
@@ -25,7 +26,7 @@ def split_keys(value: str | None) -> list[str]:
     return [k.strip() for k in re.split(r"[\s,]+", value or "") if k.strip()]
 
 
-def check(keys: Iterable[str], headers: Mapping[str, str], body: bytes) -> None:
+def check(keys: Iterable[str], headers: HeaderMap, body: bytes) -> None:
     keys = [k for k in keys if k]
     if not keys:
         raise SignatureError("DocuSign: set the connection's Connect HMAC key(s) to accept Connect messages")

@@ -82,7 +82,8 @@ def check_token(body: dict[str, Any], verification_token: str | None) -> None:
     """The Verification Token: `token` in schema 1.0 and handshakes, `header.token` in schema 2.0."""
     if not verification_token:
         return
-    header = body.get("header") if isinstance(body.get("header"), dict) else {}
+    raw_header = body.get("header")
+    header = raw_header if isinstance(raw_header, dict) else {}
     given = str(body.get("token") or header.get("token") or "")
     if not signatures_match(verification_token, given):
         raise SignatureError("Feishu: the Verification Token does not match")
