@@ -32,7 +32,7 @@ from hub.sdk.http import HttpClient, HttpResponse, dumps_json, parse_retry_after
 from hub.sdk.netguard import is_forbidden_address
 from hub.sdk.oauth import ensure_token
 from hub.sdk.signing import check_timestamp, hmac_base64, hmac_digest, hmac_hex, signatures_match
-from hub.sdk.types import InboundRequest, PollResult, TriggerEvent, WebhookResponse
+from hub.sdk.types import HeaderMap, InboundRequest, PollResult, TriggerEvent, WebhookResponse
 
 __all__ = [
     "Action",
@@ -45,6 +45,7 @@ __all__ = [
     "Connector",
     "ConnectorError",
     "Context",
+    "HeaderMap",
     "HttpClient",
     "HttpResponse",
     "HubError",
