@@ -31,6 +31,7 @@ from hub.sdk.errors import (
 from hub.sdk.http import HttpClient, HttpResponse, dumps_json, parse_retry_after, redact
 from hub.sdk.netguard import is_forbidden_address
 from hub.sdk.oauth import ensure_token
+from hub.sdk.polling import NewestIdPolling, Page, TimeWindowPolling, vendor_time, with_defaults
 from hub.sdk.signing import check_timestamp, hmac_base64, hmac_digest, hmac_hex, signatures_match
 from hub.sdk.types import HeaderMap, InboundRequest, PollResult, TriggerEvent, WebhookResponse
 
@@ -50,7 +51,9 @@ __all__ = [
     "HttpResponse",
     "HubError",
     "InboundRequest",
+    "NewestIdPolling",
     "OAuth2",
+    "Page",
     "PermanentError",
     "PollResult",
     "PollingTrigger",
@@ -58,6 +61,7 @@ __all__ = [
     "ScheduleTrigger",
     "SecretStore",
     "SignatureError",
+    "TimeWindowPolling",
     "TokenCache",
     "Trigger",
     "TriggerEvent",
@@ -75,4 +79,6 @@ __all__ = [
     "redact_headers",
     "secret_field",
     "signatures_match",
+    "vendor_time",
+    "with_defaults",
 ]

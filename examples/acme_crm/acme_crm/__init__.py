@@ -3,11 +3,17 @@
 It imports only `hub.sdk`, registers itself through the `hub.connectors` entry point (pyproject.toml),
 and runs the hub's connector contract on itself (tests/test_contract.py). Acme's API, as this
 example imagines it: bearer API keys; `POST /v1/contacts` honouring an `Idempotency-Key` header;
-webhooks signed with `X-Acme-Signature: t=<unix seconds>,v1=<hex HMAC-SHA256 of "<t>.<body>">`.
+`GET /v1/contacts?updated_since=<ISO time>&page=<token>` listing contacts oldest change first, with
+`next_page` while there are more; webhooks signed with
+`X-Acme-Signature: t=<unix seconds>,v1=<hex HMAC-SHA256 of "<t>.<body>">`.
+
+Two triggers show the two ways a recipe starts: `contact_created` is pushed by Acme (a webhook),
+`contact_updated` is polled on a schedule, its cursor kept by the SDK on Acme's own clock.
 """
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from hub.sdk import (
@@ -16,14 +22,17 @@ from hub.sdk import (
     Connector,
     Context,
     InboundRequest,
+    Page,
     PermanentError,
     SignatureError,
+    TimeWindowPolling,
     TriggerEvent,
     WebhookTrigger,
     check_timestamp,
     hmac_hex,
     secret_field,
     signatures_match,
+    vendor_time,
 )
 
 SIGNATURE_HEADER = "X-Acme-Signature"
@@ -71,6 +80,40 @@ class ContactCreated(WebhookTrigger):
         return [TriggerEvent(data=contact, id=str(contact["id"]))]
 
 
+class ContactUpdated(TimeWindowPolling):
+    """Polled: the SDK's time-window base keeps the cursor (first poll, overlap, paging, vendor clock);
+    this class only says how to ask Acme for a page and how to read one contact."""
+
+    key = "contact_updated"
+    title = "Contact updated"
+    description = "Every change to a contact, found by asking Acme what changed since the last poll."
+    default_interval_s = 300
+    min_interval_s = 60
+    config_schema = {
+        "type": "object",
+        "additionalProperties": False,
+        "properties": {"overlap_s": {"type": "integer", "minimum": 0, "maximum": 3600, "default": 120}},
+    }
+    output_schema = ContactCreated.output_schema
+    sample = ContactCreated.sample
+
+    def fetch_page(self, ctx: Context, config: dict[str, Any], since: datetime, page_token: Any) -> Page:
+        params = {"updated_since": since.isoformat(), **({"page": page_token} if page_token else {})}
+        response = ctx.http.get("/v1/contacts", params=params)
+        body = response.json()
+        return Page(items=body["contacts"], next_page=body.get("next_page"), vendor_now=vendor_time(response))
+
+    def item_time(self, ctx: Context, config: dict[str, Any], item: Any) -> datetime:
+        try:
+            return datetime.fromisoformat(item["updated_at"])
+        except (KeyError, TypeError, ValueError) as exc:
+            raise PermanentError(f"an Acme contact without a readable updated_at: {item!r:.200}") from exc
+
+    def item_event(self, ctx: Context, config: dict[str, Any], item: Any, stamp: datetime) -> TriggerEvent:
+        # The id names the change, not just the contact: the next change to it is a new event.
+        return TriggerEvent(data=item, id=f"{item['id']}@{stamp.isoformat()}")
+
+
 class CreateContact(Action):
     key = "create_contact"
     title = "Create contact"
@@ -97,7 +140,7 @@ class AcmeCrm(Connector):
     base_url = "https://api.acme-crm.example"
     auth = BearerAuth()
     connection_fields = {"webhook_secret": secret_field("Webhook signing secret")}
-    triggers = (ContactCreated,)
+    triggers = (ContactCreated, ContactUpdated)
     actions = (CreateContact,)
 
     def test_connection(self, ctx: Context) -> str:
