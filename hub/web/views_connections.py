@@ -1,5 +1,5 @@
 """Connections: list, create and edit through a form drawn from the connector's auth schema, test,
-delete, and the OAuth2 'Connect' button. The same core functions as /api/v1/connections do the work."""
+delete, and the OAuth2 'Connect' button. The same services as /api/v1/connections do the work."""
 
 from __future__ import annotations
 
