@@ -4,19 +4,18 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Flask, Request, Response, current_app, jsonify
+from flask import Flask, Request, Response, jsonify
 from flask.sessions import SecureCookieSessionInterface, SessionMixin
 from sqlalchemy import func, select
 
+from hub.api import api_blueprint
 from hub.config import Settings
 from hub.db.models import Run
 from hub.ids import IdConverter
+from hub.ingress import ingress
+from hub.oauth_flow import oauth_callback
 from hub.runtime import Runtime
-
-
-def runtime() -> Runtime:
-    """The Runtime of the app handling this request."""
-    return current_app.extensions["hub"]
+from hub.web import init_web
 
 
 def run_counts(rt: Runtime) -> dict[str, int]:
@@ -50,15 +49,9 @@ def create_app(rt: Runtime | None = None, settings: Settings | None = None) -> F
     app.extensions["hub"] = rt
     rt.metrics.watch_runs(lambda: run_counts(rt))
 
-    from hub.api import api_blueprint
-    from hub.ingress import ingress
-    from hub.oauth_flow import oauth_callback
-
     app.register_blueprint(ingress)
     app.register_blueprint(oauth_callback)
     app.register_blueprint(api_blueprint, url_prefix="/api/v1")
-
-    from hub.web import init_web
 
     init_web(app)  # the browser UI at /, after the blueprints it exempts from CSRF
 

@@ -199,18 +199,15 @@ def users() -> None:
 @click.option("--password-stdin", is_flag=True, help="Read the password from standard input.")
 def users_create(email: str, role: str, password_stdin: bool) -> None:
     """Create a user; without a password it can use API tokens but not sign in to the web UI."""
-    from hub.audit import audit
     from hub.sdk.errors import HubError
-    from hub.users import create_user
+    from hub.services.users import create_user
 
     password = sys.stdin.readline().rstrip("\r\n") if password_stdin else None
     if password_stdin and not password:
         raise click.ClickException("no password on standard input")
     rt = _runtime()
     try:
-        with rt.db.transaction() as session:
-            user = create_user(session, email, role, password=password)
-            audit(session, "cli", "user.create", "user", str(user.id), {"email": email, "role": role})
+        create_user(rt, email, role, password=password, actor="cli")
     except HubError as exc:
         raise click.ClickException(exc.message) from exc
     click.echo(f"created {role} {email}", err=True)
@@ -226,20 +223,15 @@ def tokens() -> None:
 @click.option("--name", default="cli", show_default=True)
 def tokens_create(email: str, name: str) -> None:
     """Print a new API token for EMAIL on stdout (shown only once)."""
-    from sqlalchemy import select
-
-    from hub.audit import audit
-    from hub.db.models import User
-    from hub.users import create_token
+    from hub.connections import NotFound
+    from hub.services.users import create_token
 
     rt = _runtime()
-    with rt.db.transaction() as session:
-        user = session.scalar(select(User).where(User.email == email))
-        if user is None:
-            raise click.ClickException(f"no user {email}: create one with `hub users create`")
-        token, raw = create_token(session, user, name)
-        audit(session, "cli", "token.create", "token", str(token.id), {"user": email, "name": name})
-    click.echo(raw)
+    try:
+        token = create_token(rt, email, name, actor="cli")
+    except NotFound as exc:
+        raise click.ClickException(f"no user {email}: create one with `hub users create`") from exc
+    click.echo(token.raw)
 
 
 @main.group()
@@ -253,11 +245,9 @@ def recipes() -> None:
 )
 def recipes_import(files: tuple[Path, ...]) -> None:
     """Import recipe documents (JSON or YAML); each file holds one recipe or a list of them."""
-    from hub.audit import audit
     from hub.documents import DocumentError, parse_document
-    from hub.engine.subscriptions import sync_subscription
-    from hub.recipe_store import hook_urls, save_recipe
     from hub.sdk.errors import HubError
+    from hub.services.recipes import save_recipe
 
     rt = _runtime()
     failed = False
@@ -270,19 +260,15 @@ def recipes_import(files: tuple[Path, ...]) -> None:
             continue
         for index, document in enumerate(loaded if isinstance(loaded, list) else [loaded]):
             try:
-                with rt.db.transaction() as session:
-                    recipe = save_recipe(session, rt, document, actor="cli")
-                    audit(session, "cli", "recipe.create", "recipe", str(recipe.id), {"name": recipe.name})
-                    urls = hook_urls(session, rt, recipe)
+                saved = save_recipe(rt, document, actor="cli")
             except HubError as exc:
                 click.echo(f"{path}[{index}]: {exc.message}", err=True)
                 failed = True
                 continue
-            problem = sync_subscription(rt, recipe.id)
-            if problem:
+            for problem in saved.warnings:
                 click.echo(f"{path}[{index}]: warning: {problem}", err=True)
-            extra = f" webhook {urls['webhook_url']}" if "webhook_url" in urls else ""
-            click.echo(f"imported recipe {recipe.id} '{recipe.name}' version {recipe.current_version}{extra}")
+            extra = f" webhook {saved.urls['webhook_url']}" if "webhook_url" in saved.urls else ""
+            click.echo(f"imported recipe {saved.id} '{saved.name}' version {saved.version}{extra}")
     rt.close()
     if failed:
         sys.exit(1)

@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 from werkzeug.datastructures import Headers
 
 from hub import recipe_store
-from hub.app import runtime
+from hub.current import runtime
 from hub.db.errors import describe, is_transient
 from hub.db.models import HookEndpoint, Recipe, RecipeVersion
 from hub.engine.intake import Stored, WaitEndpoint, resolve_waits, store_events

@@ -13,9 +13,9 @@ from typing import Any
 from flask import Blueprint, Response, current_app, request
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 
-from hub.app import runtime
 from hub.audit import audit
 from hub.connections import Conflict
+from hub.current import runtime
 from hub.db.models import Connection
 from hub.engine.poller import build_context
 from hub.sdk.auth import OAuth2

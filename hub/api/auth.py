@@ -14,7 +14,7 @@ from flask import current_app, g, request
 
 from hub.api import api_blueprint
 from hub.api.common import ApiError
-from hub.app import runtime
+from hub.current import runtime
 from hub.users import ROLES, role_allows, token_user
 
 F = TypeVar("F", bound=Callable[..., Any])

@@ -7,8 +7,8 @@ from flask import Response
 from hub.api import api_blueprint
 from hub.api.auth import requires
 from hub.api.common import reply
-from hub.app import runtime
 from hub.connections import NotFound
+from hub.current import runtime
 
 
 @api_blueprint.get("/connectors")

@@ -9,12 +9,12 @@ from flask import Response
 from hub.api import api_blueprint
 from hub.api.auth import public
 from hub.api.common import reply
-from hub.api.connections import MAX_CONCURRENCY, MAX_RATE
-from hub.app import runtime
 from hub.connections import NAME_MAX
+from hub.current import runtime
 from hub.ids import MAX_ID
 from hub.recipes import recipe_schema
 from hub.registry import Registry
+from hub.services.connections import MAX_CONCURRENCY, MAX_RATE
 from hub.users import EMAIL_MAX
 
 OBJ: dict[str, Any] = {"type": "object"}

@@ -11,16 +11,14 @@ from sqlalchemy import select
 from hub.api import api_blueprint
 from hub.api.auth import requires
 from hub.api.common import ApiError, body, body_object, reply
-from hub.api.views import recipe_detail, recipe_summary, run_view
-from hub.app import runtime
-from hub.audit import audit
 from hub.connections import NotFound
-from hub.db.models import Recipe, RecipeVersion, TriggerState
+from hub.current import runtime
+from hub.db.models import Recipe, RecipeVersion
 from hub.engine import control
-from hub.engine.runner import Runner
-from hub.engine.subscriptions import sync_subscription
-from hub.recipe_store import delete_recipe, get_recipe, hook_urls, save_recipe, set_enabled
+from hub.presentation import recipe_detail, recipe_summary, run_view
+from hub.recipe_store import get_recipe
 from hub.recipes import without_secrets
+from hub.services import recipes as service
 
 
 def _instant(data: dict[str, Any], field: str) -> datetime | None:
@@ -39,33 +37,11 @@ def _instant(data: dict[str, Any], field: str) -> datetime | None:
     return instant
 
 
-def _with_subscription(recipe_id: int, answer: dict[str, Any]) -> dict[str, Any]:
-    """Register or remove the vendor-side webhook; a failure is shown, the save stands."""
-    problem = sync_subscription(runtime(), recipe_id)
-    return {**answer, "warnings": [problem]} if problem else answer
-
-
-def _saved(session: Any, recipe: Recipe) -> dict[str, Any]:
-    rt = runtime()
-    return {
-        "id": recipe.id,
-        "version": recipe.current_version,
-        "name": recipe.name,
-        "enabled": recipe.enabled,
-        **hook_urls(session, rt, recipe),
-    }
-
-
 @api_blueprint.post("/recipes")
 @requires("editor")
 def recipe_create() -> Response:
-    rt = runtime()
-    document = body(allow_yaml=True)
-    with rt.db.transaction() as session:
-        recipe = save_recipe(session, rt, document, actor=g.actor)
-        audit(session, g.actor, "recipe.create", "recipe", str(recipe.id), {"name": recipe.name})
-        answer = _saved(session, recipe)
-    return reply(_with_subscription(answer["id"], answer), 201)
+    saved = service.save_recipe(runtime(), body(allow_yaml=True), actor=g.actor)
+    return reply(saved.answer(), 201)
 
 
 @api_blueprint.get("/recipes")
@@ -88,35 +64,19 @@ def recipe_get_one(recipe_id: int) -> Response:
 @api_blueprint.put("/recipes/<int:recipe_id>")
 @requires("editor")
 def recipe_update(recipe_id: int) -> Response:
-    rt = runtime()
-    document = body(allow_yaml=True)
-    with rt.db.transaction() as session:
-        recipe = save_recipe(session, rt, document, recipe=get_recipe(session, recipe_id), actor=g.actor)
-        audit(
-            session, g.actor, "recipe.update", "recipe", str(recipe.id), {"version": recipe.current_version}
-        )
-        answer = _saved(session, recipe)
-    return reply(_with_subscription(recipe_id, answer))
+    saved = service.save_recipe(runtime(), body(allow_yaml=True), actor=g.actor, recipe_id=recipe_id)
+    return reply(saved.answer())
 
 
 @api_blueprint.delete("/recipes/<int:recipe_id>")
 @requires("editor")
 def recipe_remove(recipe_id: int) -> Response:
-    with runtime().db.transaction() as session:
-        delete_recipe(session, get_recipe(session, recipe_id))
-        audit(session, g.actor, "recipe.delete", "recipe", str(recipe_id))
-    sync_subscription(runtime(), recipe_id)
+    service.delete_recipe(runtime(), recipe_id, actor=g.actor)
     return Response(status=204)
 
 
 def _toggle(recipe_id: int, enabled: bool) -> Response:
-    rt = runtime()
-    with rt.db.transaction() as session:
-        recipe = get_recipe(session, recipe_id)
-        set_enabled(session, recipe, enabled)
-        audit(session, g.actor, "recipe.enable" if enabled else "recipe.disable", "recipe", str(recipe_id))
-        answer = _saved(session, recipe)
-    return reply(_with_subscription(recipe_id, answer))
+    return reply(service.set_enabled(runtime(), recipe_id, enabled, actor=g.actor).answer())
 
 
 @api_blueprint.post("/recipes/<int:recipe_id>/enable")
@@ -177,10 +137,7 @@ def recipe_test(recipe_id: int) -> Response:
     dry_run = data.get("dry_run", True)
     if not isinstance(dry_run, bool):
         raise ApiError(422, "invalid", "$.dry_run: must be true or false", {"path": "$.dry_run"})
-    with rt.db.transaction() as session:
-        run_id = control.start_test_run(session, get_recipe(session, recipe_id), event, dry_run=dry_run)
-        audit(session, g.actor, "recipe.test", "recipe", str(recipe_id), {"dry_run": dry_run, "run": run_id})
-    Runner(rt).execute(run_id)
+    run_id = service.run_test(rt, recipe_id, event, dry_run=dry_run, actor=g.actor)
     with rt.db.transaction() as session:
         return reply(run_view(session, control.get_run(session, run_id)))
 
@@ -194,43 +151,19 @@ def recipe_replay_failed(recipe_id: int) -> Response:
         raise ApiError(
             422, "invalid", "$.status: only failed runs are replayed in bulk", {"path": "$.status"}
         )
-    since = _instant(data, "since")
-    with rt.db.transaction() as session:
-        get_recipe(session, recipe_id)
-        runs = control.replay_failed(session, recipe_id, since)
-        ids = [r.id for r in runs]
-        audit(session, g.actor, "recipe.replay", "recipe", str(recipe_id), {"runs": ids})
-    rt.dispatch(ids)
+    ids = service.replay_failed(rt, recipe_id, _instant(data, "since"), actor=g.actor)
     return reply({"runs": ids})
 
 
 @api_blueprint.post("/recipes/<int:recipe_id>/trigger/reset")
 @requires("editor")
 def recipe_reset_trigger(recipe_id: int) -> Response:
-    """Set (or clear) the poll cursor and the backfill start; seen items are kept, so nothing repeats.
-
-    The trigger becomes unprimed: its next poll starts from `cursor` and takes what it finds as
-    already seen ("from now"), unless `backfill_from` is given, in which case those items start runs.
-    """
+    """Set (or clear) the poll cursor and the backfill start (see services.recipes.reset_trigger)."""
     rt = runtime()
     data = body_object()
     cursor = data.get("cursor")
     if cursor is not None and not isinstance(cursor, str):
         raise ApiError(422, "invalid", "$.cursor: must be a string or null", {"path": "$.cursor"})
-    backfill = _instant(data, "backfill_from")
+    service.reset_trigger(rt, recipe_id, cursor, _instant(data, "backfill_from"), actor=g.actor)
     with rt.db.transaction() as session:
-        recipe = get_recipe(session, recipe_id)
-        state = session.scalar(select(TriggerState).where(TriggerState.recipe_id == recipe_id))
-        if state is None:
-            raise NotFound(f"recipe {recipe_id} has no trigger state")
-        state.cursor, state.backfill_from, state.primed = cursor, backfill, False
-        state.next_poll_at, state.consecutive_failures, state.last_error = None, 0, None
-        audit(
-            session,
-            g.actor,
-            "trigger.reset",
-            "recipe",
-            str(recipe_id),
-            {"cursor": cursor, "backfill_from": backfill.isoformat() if backfill else None},
-        )
-        return reply(recipe_detail(session, rt, recipe))
+        return reply(recipe_detail(session, rt, get_recipe(session, recipe_id)))

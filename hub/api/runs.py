@@ -8,14 +8,11 @@ from sqlalchemy import select
 from hub.api import api_blueprint
 from hub.api.auth import requires
 from hub.api.common import ApiError, body_object, int_arg, reply
-from hub.api.views import run_view
-from hub.app import runtime
-from hub.audit import audit
+from hub.current import runtime
 from hub.db.models import Run
 from hub.engine import control
-
-RESOLUTIONS = ("retry", "mark_done", "fail")
-STATUSES = ("queued", "running", "waiting", "held", "succeeded", "failed", "filtered", "cancelled")
+from hub.presentation import STATUSES, run_view
+from hub.services import runs as service
 
 
 @api_blueprint.get("/runs")
@@ -55,11 +52,7 @@ def run_replay(run_id: int) -> Response:
     from_step = data.get("from_step")
     if from_step is not None and not isinstance(from_step, str):
         raise ApiError(422, "invalid", "$.from_step: must be a step id", {"path": "$.from_step"})
-    with rt.db.transaction() as session:
-        new = control.replay(session, run_id, from_step=from_step or None)
-        audit(session, g.actor, "run.replay", "run", str(run_id), {"new_run": new.id, "from_step": from_step})
-        new_id = new.id
-    rt.dispatch([new_id])
+    new_id = service.replay_run(rt, run_id, from_step=from_step or None, actor=g.actor)
     with rt.db.transaction() as session:
         return reply(run_view(session, control.get_run(session, new_id)), 201)
 
@@ -67,10 +60,10 @@ def run_replay(run_id: int) -> Response:
 @api_blueprint.post("/runs/<int:run_id>/cancel")
 @requires("editor")
 def run_cancel(run_id: int) -> Response:
-    with runtime().db.transaction() as session:
-        run = control.cancel(session, run_id)
-        audit(session, g.actor, "run.cancel", "run", str(run_id))
-        return reply(run_view(session, run))
+    rt = runtime()
+    service.cancel_run(rt, run_id, actor=g.actor)
+    with rt.db.transaction() as session:
+        return reply(run_view(session, control.get_run(session, run_id)))
 
 
 @api_blueprint.post("/runs/<int:run_id>/resolve")
@@ -78,16 +71,6 @@ def run_cancel(run_id: int) -> Response:
 def run_resolve(run_id: int) -> Response:
     rt = runtime()
     data = body_object()
-    action, output = data.get("action"), data.get("output")
-    if action not in RESOLUTIONS:
-        raise ApiError(
-            422, "invalid", f"$.action: must be one of {', '.join(RESOLUTIONS)}", {"path": "$.action"}
-        )
-    if output is not None and not isinstance(output, dict):
-        raise ApiError(422, "invalid", "$.output: must be an object", {"path": "$.output"})
-    with rt.db.transaction() as session:
-        control.resolve(session, run_id, action, output)
-        audit(session, g.actor, "run.resolve", "run", str(run_id), {"action": action})
-    rt.dispatch([run_id])
+    service.resolve_run(rt, run_id, data.get("action"), data.get("output"), actor=g.actor)
     with rt.db.transaction() as session:
         return reply(run_view(session, control.get_run(session, run_id)))

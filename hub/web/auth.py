@@ -22,8 +22,8 @@ from flask_wtf.csrf import CSRFError
 from sqlalchemy import select
 
 from hub import web_sessions
-from hub.app import runtime
 from hub.audit import audit
+from hub.current import runtime
 from hub.db.models import User
 from hub.users import ROLES, authenticate, role_allows
 from hub.web import web

@@ -1,5 +1,5 @@
 """Connections: list, create and edit through a form drawn from the connector's auth schema, test,
-delete, and the OAuth2 'Connect' button. The same core functions as /api/v1/connections do the work."""
+delete, and the OAuth2 'Connect' button. The same services as /api/v1/connections do the work."""
 
 from __future__ import annotations
 
@@ -9,15 +9,14 @@ from flask import abort, g, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from sqlalchemy import select
 
-from hub.api.common import ApiError
-from hub.api.connections import enabled_recipes_using, parse_limits
-from hub.app import runtime
-from hub.audit import audit
-from hub.connections import Conflict, SecretsRequired, create_connection, public_view, update_connection
+from hub.connections import NotFound, SecretsRequired, public_view
+from hub.current import runtime
 from hub.db.models import Connection
-from hub.engine.poller import check_connection
 from hub.sdk.auth import OAuth2
 from hub.sdk.errors import HubError
+from hub.services import InvalidInput
+from hub.services import connections as service
+from hub.services.connections import ConnectionInUse, ConnectorMissing, parse_limits
 from hub.web import web
 from hub.web.auth import page
 from hub.web.common import error_map, flash_error, flash_ok
@@ -34,6 +33,20 @@ def _get(db: Any, connection_id: int) -> Connection:
 def _is_oauth(connector: Any) -> bool:
     return (
         isinstance(getattr(connector, "auth", None), OAuth2) and connector.auth.grant == "authorization_code"
+    )
+
+
+def _in_use(exc: ConnectionInUse) -> str:
+    if exc.renaming:
+        return _(
+            "Connection “%(name)s” is used by enabled recipes %(ids)s; disable them before renaming it.",
+            name=exc.name,
+            ids=exc.recipe_ids,
+        )
+    return _(
+        "Connection “%(name)s” is used by enabled recipes %(ids)s; disable them first.",
+        name=exc.name,
+        ids=exc.recipe_ids,
     )
 
 
@@ -61,8 +74,8 @@ def _limits_from_form(errors: FormErrors) -> dict[str, Any]:
                 errors[f"$.{name}"] = _("Enter a number.")
     try:
         return parse_limits(data)
-    except ApiError as exc:
-        errors[(exc.details or {}).get("path", "$")] = exc.message
+    except InvalidInput as exc:
+        errors[exc.path] = exc.message
         return {}
 
 
@@ -97,27 +110,11 @@ def connection_new() -> Any:
         errors.update(form_errors)
         if not errors:
             try:
-                with rt.db.transaction() as db:
-                    created = create_connection(
-                        db,
-                        rt.registry,
-                        rt.vault,
-                        name=name,
-                        connector_id=connector.id,
-                        config=values,
-                        **limits,
-                    )
-                    audit(
-                        db,
-                        g.actor,
-                        "connection.create",
-                        "connection",
-                        str(created.id),
-                        {"name": created.name, "connector": created.connector},
-                    )
-                    new_id = created.id
+                created = service.create_connection(
+                    rt, actor=g.actor, name=name, connector_id=connector.id, config=values, limits=limits
+                )
                 flash_ok(_("Connection “%(name)s” saved.", name=name))
-                return redirect(url_for("web.connection_edit", connection_id=new_id))
+                return redirect(url_for("web.connection_edit", connection_id=created["id"]))
             except HubError as exc:
                 errors.update(error_map(exc))
     fields = (
@@ -165,30 +162,15 @@ def connection_edit(connection_id: int) -> Any:
         errors.update(form_errors)
         if not errors:
             try:
-                with rt.db.transaction() as db:
-                    connection = _get(db, connection_id)
-                    if name != connection.name and (users := enabled_recipes_using(db, connection.name)):
-                        raise Conflict(
-                            _(
-                                "Connection “%(name)s” is used by enabled recipes %(ids)s; "
-                                "disable them before renaming it.",
-                                name=connection.name,
-                                ids=users,
-                            )
-                        )
-                    update_connection(
-                        db, rt.registry, rt.vault, connection, name=name, config=values, **limits
-                    )
-                    audit(
-                        db,
-                        g.actor,
-                        "connection.update",
-                        "connection",
-                        str(connection_id),
-                        {"fields": sorted(k for k, v in values.items() if v is not None)},
-                    )
+                service.update_connection(
+                    rt, connection_id, actor=g.actor, name=name, config=values, limits=limits
+                )
                 flash_ok(_("Connection “%(name)s” saved.", name=name))
                 return redirect(url_for("web.connection_edit", connection_id=connection_id))
+            except NotFound:
+                abort(404)
+            except ConnectionInUse as exc:
+                errors["$"] = _in_use(exc)
             except SecretsRequired as exc:
                 errors["$"] = exc.message
                 errors.update(
@@ -227,23 +209,13 @@ def connection_edit(connection_id: int) -> Any:
 @web.post("/connections/<int:connection_id>/delete")
 @page("editor")
 def connection_delete(connection_id: int) -> Any:
-    rt = runtime()
     try:
-        with rt.db.transaction() as db:
-            connection = _get(db, connection_id)
-            users = enabled_recipes_using(db, connection.name)
-            if users:
-                raise Conflict(
-                    _(
-                        "Connection “%(name)s” is used by enabled recipes %(ids)s; disable them first.",
-                        name=connection.name,
-                        ids=users,
-                    )
-                )
-            db.delete(connection)
-            audit(
-                db, g.actor, "connection.delete", "connection", str(connection_id), {"name": connection.name}
-            )
+        service.delete_connection(runtime(), connection_id, actor=g.actor)
+    except NotFound:
+        abort(404)
+    except ConnectionInUse as exc:
+        flash_error(_in_use(exc))
+        return redirect(url_for("web.connection_edit", connection_id=connection_id))
     except HubError as exc:
         flash_error(exc)
         return redirect(url_for("web.connection_edit", connection_id=connection_id))
@@ -255,15 +227,13 @@ def connection_delete(connection_id: int) -> Any:
 @page("editor")
 def connection_test(connection_id: int) -> Any:
     """As POST /api/v1/connections/{id}/test: the connector checks the stored credentials."""
-    rt = runtime()
-    with rt.db.transaction() as db:
-        connection = _get(db, connection_id)
-        name, connector_id = connection.name, connection.connector
-    connector = rt.registry.get(connector_id)
-    if connector is None:
-        flash_error(_("Connector “%(id)s” is not installed.", id=connector_id))
+    try:
+        ok, message = service.check(runtime(), connection_id)
+    except NotFound:
+        abort(404)
+    except ConnectorMissing as exc:
+        flash_error(_("Connector “%(id)s” is not installed.", id=exc.connector_id))
         return redirect(url_for("web.connection_edit", connection_id=connection_id))
-    ok, message = check_connection(rt, connector, name)
     if ok:
         flash_ok(_("Test passed: %(message)s", message=message or _("the connection works")))
     else:

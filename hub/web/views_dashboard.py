@@ -10,9 +10,9 @@ from flask_babel import gettext as _
 from markupsafe import Markup
 from sqlalchemy import select
 
-from hub.api.views import trigger_state_view
-from hub.app import runtime
+from hub.current import runtime
 from hub.db.models import Recipe, Run, TriggerState, utcnow
+from hub.presentation import trigger_state_view
 from hub.recipe_store import current_document
 from hub.sdk.connector import PollingTrigger
 from hub.web import web

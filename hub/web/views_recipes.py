@@ -13,18 +13,16 @@ from flask_babel import gettext as _
 from sqlalchemy import select
 
 from hub import jsonutil
-from hub.api.views import recipe_detail, recipe_summary, run_view
-from hub.app import runtime
-from hub.audit import audit
+from hub.connections import NotFound
+from hub.current import runtime
 from hub.db.models import Connection, Event, Recipe, RecipeVersion, Run
 from hub.documents import parse_document
-from hub.engine import control
-from hub.engine.runner import Runner
-from hub.engine.subscriptions import sync_subscription
 from hub.ids import parse_id
-from hub.recipe_store import delete_recipe, get_recipe, save_recipe, set_enabled
+from hub.presentation import recipe_detail, recipe_summary, run_view
+from hub.recipe_store import get_recipe
 from hub.recipes import without_secrets
 from hub.sdk.errors import HubError
+from hub.services import recipes as service
 from hub.web import web
 from hub.web.auth import page
 from hub.web.common import error_map, flash_error, flash_ok
@@ -172,21 +170,15 @@ def _raw_page(text: str, fmt: str, recipe_id: int | None, error: str | None = No
 
 
 def _save(doc: Any, recipe_id: int | None) -> int:
-    rt = runtime()
-    with rt.db.transaction() as db:
-        if recipe_id is None:
-            recipe = save_recipe(db, rt, doc, actor=g.actor)
-            audit(db, g.actor, "recipe.create", "recipe", str(recipe.id), {"name": recipe.name})
-        else:
-            recipe = save_recipe(db, rt, doc, recipe=_recipe_or_404(db, recipe_id), actor=g.actor)
-            audit(db, g.actor, "recipe.update", "recipe", str(recipe.id), {"version": recipe.current_version})
-        saved_id = recipe.id
-    problem = sync_subscription(rt, saved_id)
-    if problem:
+    try:
+        saved = service.save_recipe(runtime(), doc, actor=g.actor, recipe_id=recipe_id)
+    except NotFound:
+        abort(404)
+    for problem in saved.warnings:
         flash_error(
             _("Saved, but the vendor did not accept the webhook registration: %(problem)s", problem=problem)
         )
-    return saved_id
+    return saved.id
 
 
 def _editor(recipe_id: int | None) -> Any:
@@ -293,12 +285,11 @@ def recipe_page(recipe_id: int) -> Any:
 
 
 def _toggle(recipe_id: int, enabled: bool) -> Any:
-    rt = runtime()
-    with rt.db.transaction() as db:
-        set_enabled(db, _recipe_or_404(db, recipe_id), enabled)
-        audit(db, g.actor, "recipe.enable" if enabled else "recipe.disable", "recipe", str(recipe_id))
-    problem = sync_subscription(rt, recipe_id)
-    if problem:
+    try:
+        saved = service.set_enabled(runtime(), recipe_id, enabled, actor=g.actor)
+    except NotFound:
+        abort(404)
+    for problem in saved.warnings:
         flash_error(problem)
     flash_ok(_("Recipe enabled.") if enabled else _("Recipe disabled."))
     return redirect(url_for("web.recipe_page", recipe_id=recipe_id))
@@ -319,11 +310,10 @@ def recipe_disable(recipe_id: int) -> Any:
 @web.post("/recipes/<int:recipe_id>/delete")
 @page("editor")
 def recipe_delete(recipe_id: int) -> Any:
-    rt = runtime()
-    with rt.db.transaction() as db:
-        delete_recipe(db, _recipe_or_404(db, recipe_id))
-        audit(db, g.actor, "recipe.delete", "recipe", str(recipe_id))
-    sync_subscription(rt, recipe_id)
+    try:
+        service.delete_recipe(runtime(), recipe_id, actor=g.actor)
+    except NotFound:
+        abort(404)
     flash_ok(_("Recipe deleted."))
     return redirect(url_for("web.recipes"))
 
@@ -375,7 +365,6 @@ def recipe_version(recipe_id: int, version: int) -> Any:
 @page("editor")
 def recipe_test(recipe_id: int) -> Any:
     """As POST /api/v1/recipes/{id}/test: run the current version on an event now, dry or live."""
-    rt = runtime()
     dry_run = request.form.get("mode") != "live"
     try:
         event = jsonutil.strict_loads(request.form.get("event") or "{}")
@@ -385,10 +374,8 @@ def recipe_test(recipe_id: int) -> Any:
     if not isinstance(event, dict):
         flash_error(_("The sample event must be a JSON object."))
         return redirect(url_for("web.recipe_page", recipe_id=recipe_id))
-    with rt.db.transaction() as db:
-        run_id = control.start_test_run(db, _recipe_or_404(db, recipe_id), event, dry_run=dry_run)
-        audit(db, g.actor, "recipe.test", "recipe", str(recipe_id), {"dry_run": dry_run, "run": run_id})
-    Runner(rt).execute(run_id)
-    with rt.db.transaction() as db:
-        control.get_run(db, run_id)
+    try:
+        run_id = service.run_test(runtime(), recipe_id, event, dry_run=dry_run, actor=g.actor)
+    except NotFound:
+        abort(404)
     return redirect(url_for("web.run_page", run_id=run_id))

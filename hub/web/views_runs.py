@@ -1,5 +1,5 @@
 """Runs: a filterable list, a run page (steps, attempts, rendered input, output, errors; secrets
-redacted by the API's own run view), replay whole or from a step, cancel, resolve held runs."""
+redacted by the same run view as the API's), replay whole or from a step, cancel, resolve held runs."""
 
 from __future__ import annotations
 
@@ -11,14 +11,14 @@ from flask_babel import gettext as _
 from sqlalchemy import select
 
 from hub import jsonutil
-from hub.api.runs import RESOLUTIONS, STATUSES
-from hub.api.views import run_view
-from hub.app import runtime
-from hub.audit import audit
+from hub.current import runtime
 from hub.db.models import Recipe, Run
 from hub.engine import control
 from hub.ids import parse_id
+from hub.presentation import RESOLUTIONS, STATUSES, run_view
 from hub.sdk.errors import HubError
+from hub.services import InvalidInput
+from hub.services import runs as service
 from hub.web import web
 from hub.web.auth import page
 from hub.web.common import flash_error, flash_ok
@@ -93,17 +93,12 @@ def run_page(run_id: int) -> Any:
 @web.post("/runs/<int:run_id>/replay")
 @page("editor")
 def run_replay(run_id: int) -> Any:
-    rt = runtime()
     from_step = request.form.get("from_step") or None
     try:
-        with rt.db.transaction() as db:
-            new = control.replay(db, run_id, from_step=from_step)
-            audit(db, g.actor, "run.replay", "run", str(run_id), {"new_run": new.id, "from_step": from_step})
-            new_id = new.id
+        new_id = service.replay_run(runtime(), run_id, from_step=from_step, actor=g.actor)
     except HubError as exc:
         flash_error(exc)
         return redirect(url_for("web.run_page", run_id=run_id))
-    rt.dispatch([new_id])
     flash_ok(_("Replay started as run %(id)s.", id=new_id))
     return redirect(url_for("web.run_page", run_id=new_id))
 
@@ -112,9 +107,7 @@ def run_replay(run_id: int) -> Any:
 @page("editor")
 def run_cancel(run_id: int) -> Any:
     try:
-        with runtime().db.transaction() as db:
-            control.cancel(db, run_id)
-            audit(db, g.actor, "run.cancel", "run", str(run_id))
+        service.cancel_run(runtime(), run_id, actor=g.actor)
     except HubError as exc:
         flash_error(exc)
     else:
@@ -125,18 +118,13 @@ def run_cancel(run_id: int) -> Any:
 @web.post("/runs/<int:run_id>/resolve")
 @page("editor")
 def run_resolve(run_id: int) -> Any:
-    rt = runtime()
-    action = request.form.get("action")
-    if action not in RESOLUTIONS:
+    try:
+        service.resolve_run(runtime(), run_id, request.form.get("action"), actor=g.actor)
+    except InvalidInput:
         flash_error(_("Choose retry, mark done or fail."))
         return redirect(url_for("web.run_page", run_id=run_id))
-    try:
-        with rt.db.transaction() as db:
-            control.resolve(db, run_id, action, None)
-            audit(db, g.actor, "run.resolve", "run", str(run_id), {"action": action})
     except HubError as exc:
         flash_error(exc)
         return redirect(url_for("web.run_page", run_id=run_id))
-    rt.dispatch([run_id])
     flash_ok(_("Run resumed."))
     return redirect(url_for("web.run_page", run_id=run_id))

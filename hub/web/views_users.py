@@ -8,11 +8,13 @@ from flask import g, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from sqlalchemy import select
 
-from hub.app import runtime
-from hub.audit import audit
+from hub.connections import NotFound
+from hub.current import runtime
 from hub.db.models import ApiToken, User
 from hub.sdk.errors import HubError
-from hub.users import ROLES, create_token, create_user, revoke_token, set_disabled, set_password
+from hub.services import users as service
+from hub.services.users import SelfDemotion
+from hub.users import ROLES
 from hub.web import web
 from hub.web.auth import page
 from hub.web.common import error_map, flash_error, flash_ok
@@ -49,9 +51,7 @@ def user_create() -> Any:
     role = request.form.get("role") or ""
     password = request.form.get("password") or None
     try:
-        with runtime().db.transaction() as db:
-            user = create_user(db, email, role, password=password)
-            audit(db, g.actor, "user.create", "user", str(user.id), {"email": user.email, "role": user.role})
+        service.create_user(runtime(), email, role, password=password, actor=g.actor)
     except HubError as exc:
         return _listing(error_map(exc), status=422)
     flash_ok(_("User %(email)s created.", email=email.strip().lower()))
@@ -61,34 +61,25 @@ def user_create() -> Any:
 @web.post("/users/<int:user_id>")
 @page("admin")
 def user_update(user_id: int) -> Any:
-    role = request.form.get("role")
-    disabled = request.form.get("disabled") == "true"
-    with runtime().db.transaction() as db:
-        user = db.get(User, user_id)
-        if user is None:
-            flash_error(_("No such user."))
-            return redirect(url_for("web.users"))
-        if user.id == g.web_user.id and (disabled or role != "admin"):
-            flash_error(_("You cannot demote or disable yourself."))
-            return redirect(url_for("web.users"))
-        if role in ROLES:
-            user.role = role
-        set_disabled(user, disabled)
-        password = request.form.get("password") or ""
-        if password:
-            try:
-                set_password(user, password)
-            except HubError as exc:
-                flash_error(exc)
-                return redirect(url_for("web.users"))
-        audit(
-            db,
-            g.actor,
-            "user.update",
-            "user",
-            str(user_id),
-            {"role": user.role, "disabled": disabled, "password_changed": bool(password)},
+    try:
+        service.update_user(
+            runtime(),
+            user_id,
+            role=request.form.get("role"),
+            disabled=request.form.get("disabled") == "true",
+            password=request.form.get("password") or None,
+            actor=g.actor,
+            acting_user_id=g.web_user.id,
         )
+    except NotFound:
+        flash_error(_("No such user."))
+        return redirect(url_for("web.users"))
+    except SelfDemotion:
+        flash_error(_("You cannot demote or disable yourself."))
+        return redirect(url_for("web.users"))
+    except HubError as exc:
+        flash_error(exc)
+        return redirect(url_for("web.users"))
     flash_ok(_("User updated."))
     return redirect(url_for("web.users"))
 
@@ -97,23 +88,19 @@ def user_update(user_id: int) -> Any:
 @page("admin")
 def token_create(user_id: int) -> Any:
     name = (request.form.get("name") or "api").strip()[:200]
-    with runtime().db.transaction() as db:
-        user = db.get(User, user_id)
-        if user is None:
-            flash_error(_("No such user."))
-            return redirect(url_for("web.users"))
-        token, raw = create_token(db, user, name)
-        audit(db, g.actor, "token.create", "token", str(token.id), {"user": user.email})
-    return _listing(new_token=raw)
+    try:
+        token = service.create_token(runtime(), user_id, name, actor=g.actor)
+    except NotFound:
+        flash_error(_("No such user."))
+        return redirect(url_for("web.users"))
+    return _listing(new_token=token.raw)
 
 
 @web.post("/tokens/<int:token_id>/revoke")
 @page("admin")
 def token_revoke(token_id: int) -> Any:
     try:
-        with runtime().db.transaction() as db:
-            revoke_token(db, token_id)
-            audit(db, g.actor, "token.revoke", "token", str(token_id))
+        service.revoke_token(runtime(), token_id, actor=g.actor)
     except HubError as exc:
         flash_error(exc)
     else:

@@ -1,4 +1,4 @@
-"""How recipes and runs look in API answers (secrets redacted)."""
+"""How recipes and runs look to people, in API answers and on the web pages alike (secrets redacted)."""
 
 from __future__ import annotations
 
@@ -7,15 +7,28 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from hub.db.models import Event, Recipe, Run, StepAttempt, TriggerState
+from hub.db.models import Event, Recipe, Run, StepAttempt, TriggerState, User
 from hub.recipe_store import current_document, hook_urls
 from hub.recipes import without_secrets
 from hub.redaction import redact, redact_headers
 from hub.runtime import Runtime
 
+STATUSES = ("queued", "running", "waiting", "held", "succeeded", "failed", "filtered", "cancelled")
+RESOLUTIONS = ("retry", "mark_done", "fail")  # what a person may do with a held run
+
 
 def _iso(value: Any) -> str | None:
     return value.isoformat() if value is not None else None
+
+
+def user_view(user: User) -> dict[str, Any]:
+    return {
+        "id": user.id,
+        "email": user.email,
+        "role": user.role,
+        "disabled": user.disabled,
+        "created_at": user.created_at.isoformat(),
+    }
 
 
 def trigger_state_view(state: TriggerState | None) -> dict[str, Any] | None:
