@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from flask import Flask, Request, Response, jsonify
-from flask.sessions import SecureCookieSessionInterface, SessionMixin
+from flask.sessions import SecureCookieSession, SecureCookieSessionInterface
 from sqlalchemy import func, select
 
 from hub.api import api_blueprint
@@ -27,7 +27,7 @@ class SessionsForPeople(SecureCookieSessionInterface):
     """No cookie session for vendor webhooks: nothing there reads one, and opening it (a signing
     serializer built per request) is a measurable part of the ingress path."""
 
-    def open_session(self, app: Flask, request: Request) -> SessionMixin | None:
+    def open_session(self, app: Flask, request: Request) -> SecureCookieSession | None:
         if request.path.startswith("/hooks/"):
             return self.null_session_class()
         return super().open_session(app, request)

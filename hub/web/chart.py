@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from html import escape
@@ -25,7 +26,7 @@ class Bar:
     counts: dict[str, int]
 
 
-def hour_bars(rows: list[tuple[datetime, str]], now: datetime, hours: int = 24) -> list[Bar]:
+def hour_bars(rows: Sequence[tuple[datetime, str]], now: datetime, hours: int = 24) -> list[Bar]:
     """Bucket (created_at, status) rows into the last `hours` whole hours, oldest first."""
     end = now.replace(minute=0, second=0, microsecond=0) + timedelta(hours=1)
     bars = [Bar(end - timedelta(hours=hours - i), {}) for i in range(hours)]
@@ -50,7 +51,7 @@ def render_svg(bars: list[Bar], title: str, labels: dict[str, str]) -> str:
         f'<text x="{LEFT - 6}" y="{TOP + plot_h}" text-anchor="end" font-size="11">0</text>',
     ]
     for i, bar in enumerate(bars):
-        x, y = LEFT + i * slot + 1, TOP + plot_h
+        x, y = LEFT + i * slot + 1, float(TOP + plot_h)
         for status, colour in COLOURS.items():
             count = bar.counts.get(status, 0)
             if not count:

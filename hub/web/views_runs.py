@@ -60,14 +60,14 @@ def runs() -> Any:
         items = [run_view(db, r, with_steps=False) for r in rows[:PAGE_SIZE]]
         names = dict(db.execute(select(Recipe.id, Recipe.name)).all())
     next_cursor = rows[PAGE_SIZE - 1].id if len(rows) > PAGE_SIZE else None
-    args = {k: v for k, v in request.args.items() if k != "cursor" and v}
+    filters: dict[str, Any] = {k: v for k, v in request.args.items() if k != "cursor" and v}
     return render_template(
         "runs.html",
         runs=items,
         names=names,
         statuses=STATUSES,
         filters=request.args,
-        next_url=url_for("web.runs", cursor=next_cursor, **args) if next_cursor else None,
+        next_url=url_for("web.runs", **filters, cursor=next_cursor) if next_cursor else None,
     )
 
 
