@@ -5,6 +5,8 @@
 - hub/services know nothing of HTTP: no Flask, no blueprint modules.
 - hub.app builds the Flask app from the blueprints; nothing it imports imports it back (the
   blueprints find the Runtime through hub.current), so only the CLI and tests import it.
+- Connectors, built in (connectors/) or third-party (examples/), import nothing of the hub but
+  hub.sdk: the engine, storage and web layers change under them; hub.sdk is the surface that stays.
 """
 
 from __future__ import annotations
@@ -41,6 +43,19 @@ def offending(tree: Path, forbidden: tuple[str, ...], base: Path = ROOT) -> list
         for line, module in imported_modules(path)
         if any(module == name or module.startswith(f"{name}.") for name in forbidden)
     ]
+
+
+def test_connectors_import_only_the_sdk() -> None:
+    trees = [ROOT / "connectors", ROOT / "examples"]
+    files = [path for tree in trees for path in sorted(tree.rglob("*.py")) if "tests" not in path.parts]
+    assert len(files) > 50
+    wrong = [
+        f"{path.relative_to(ROOT)}:{line} imports {module}"
+        for path in files
+        for line, module in imported_modules(path)
+        if module.startswith("hub.") and not (module == "hub.sdk" or module.startswith("hub.sdk."))
+    ]
+    assert not wrong, "connectors may import only hub.sdk:\n" + "\n".join(wrong)
 
 
 def test_the_web_ui_does_not_import_the_api_or_the_app() -> None:
