@@ -20,8 +20,9 @@ from hub.connections import (
     public_view,
     update_connection,
 )
-from hub.db.models import Connection, Recipe, RecipeVersion
+from hub.db.models import Connection, Recipe
 from hub.engine.poller import check_connection
+from hub.recipe_index import current_versions
 from hub.recipes import iter_steps
 
 
@@ -144,16 +145,9 @@ def connection_update(connection_id: int) -> Response:
 
 
 def enabled_recipes_using(session: Any, name: str) -> list[int]:
-    rows = session.execute(
-        select(Recipe.id, RecipeVersion.document)
-        .join(
-            RecipeVersion,
-            (RecipeVersion.recipe_id == Recipe.id) & (RecipeVersion.version == Recipe.current_version),
-        )
-        .where(Recipe.deleted_at.is_(None), Recipe.enabled.is_(True))
-    ).all()
+    rows = session.execute(current_versions(Recipe.deleted_at.is_(None), Recipe.enabled.is_(True))).all()
     users = []
-    for recipe_id, document in rows:
+    for recipe_id, _name, _version, document in rows:
         names = {document["trigger"].get("connection")} | {
             s.get("connection") for _p, _i, s in iter_steps(document)
         }

@@ -34,14 +34,16 @@ def connector_context(
     )
 
 
+def load_connection(runtime: Runtime, name: str) -> tuple[Connection | None, dict[str, Any]]:
+    """The connection named `name` and its merged fields (secrets opened), or (None, {})."""
+    with runtime.db.read() as session:
+        row = session.scalar(select(Connection).where(Connection.name == name))
+        return (row, merged_fields(row, runtime.vault)) if row is not None else (None, {})
+
+
 def build_context(runtime: Runtime, connector: Any, connection_name: str | None, **extra: Any) -> Context:
     """A Context for the connection named `connection_name` (or none)."""
-    fields: dict[str, Any] = {}
-    connection_id = None
-    if connection_name:
-        with runtime.db.read() as session:
-            row = session.scalar(select(Connection).where(Connection.name == connection_name))
-            if row is None:
-                raise AuthError(f"connection '{connection_name}' no longer exists")
-            fields, connection_id = merged_fields(row, runtime.vault), row.id
-    return connector_context(runtime, connector, connection_id, fields, **extra)
+    row, fields = load_connection(runtime, connection_name) if connection_name else (None, {})
+    if connection_name and row is None:
+        raise AuthError(f"connection '{connection_name}' no longer exists")
+    return connector_context(runtime, connector, row.id if row else None, fields, **extra)

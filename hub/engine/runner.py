@@ -17,14 +17,12 @@ from collections.abc import Sequence
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import select
-
 from hub import templating
-from hub.connections import merged_fields
 from hub.db.errors import describe, is_transient
 from hub.db.models import Connection, Wait, utcnow
 from hub.engine import intake, store
 from hub.engine.actions import PARKED, ActionSteps, error_info
+from hub.engine.contexts import load_connection
 from hub.engine.statements import Record
 from hub.recipe_store import hook_urls
 from hub.recipes import step_type, validate_against
@@ -421,9 +419,7 @@ class Runner(ActionSteps):
         return PARKED
 
     def _connection(self, name: str, path: str) -> tuple[Connection, dict[str, Any]]:
-        with self.db.read() as session:
-            row = session.scalar(select(Connection).where(Connection.name == name))
-            if row is None:
-                raise RecipeError(f"{path}: unknown connection '{name}'", path=path)
-            fields = merged_fields(row, self.rt.vault)
+        row, fields = load_connection(self.rt, name)
+        if row is None:
+            raise RecipeError(f"{path}: unknown connection '{name}'", path=path)
         return row, fields
