@@ -1,10 +1,10 @@
 """Recipes' current versions, and the per-process index that caches what hot paths read of recipes.
 
 Every "current version of a recipe" read goes through `current_versions` / `current_version`. The
-index (one per Runtime, `rt.recipes`) remembers version documents and webhook endpoint lookups. Whoever
-changes what it holds calls `recipe_store.mark_changed` in the same transaction, which also rewrites a
-change marker row: this process drops its cache at the commit, and other processes on the same
-database see the new marker at their next check, at most CHECK_EVERY_S later.
+index (one per Runtime, `rt.recipes`) remembers version documents and webhook endpoint lookups.
+Whoever changes what it holds calls `recipe_store.mark_changed` in the same transaction; at its
+commit a change marker row is rewritten, this process drops its cache, and other processes on the
+same database see the new marker at their next check, at most CHECK_EVERY_S later.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ import uuid
 from collections.abc import Callable, Hashable
 from typing import TYPE_CHECKING, Any, NamedTuple, TypeVar
 
-from sqlalchemy import Select, select
+from sqlalchemy import Select, event, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -63,10 +63,17 @@ def current_document(session: Session, recipe: Recipe) -> dict[str, Any]:
 
 
 def mark_changed(session: Session) -> None:
-    """Record in `session`'s transaction that recipes (or what lookups read of them) changed."""
+    """Record that `session`'s transaction changes recipes (or what lookups read of them)."""
     session.info[CHANGED_FLAG] = True
-    dialect = session.get_bind().dialect.name
-    upsert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+
+
+@event.listens_for(Session, "before_commit")
+def _write_marker(session: Session) -> None:
+    """A new change marker, written last in the transaction: a lock on its row is only ever held by a
+    transaction about to commit, so it never joins a lock-order cycle with the changed rows."""
+    if not session.info.get(CHANGED_FLAG):
+        return
+    upsert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
     marker = uuid.uuid4().hex
     session.execute(
         upsert(Meta)
