@@ -6,15 +6,19 @@ from collections.abc import Callable
 from types import SimpleNamespace
 
 import pytest
+from sqlalchemy import select
 
 from hub import recipe_index
 from hub.config import Settings
-from hub.db.models import Recipe
+from hub.connections import update_connection
+from hub.db.models import Connection, Recipe
+from hub.engine import control
+from hub.engine.runner import Runner
 from hub.recipe_index import current_version
 from hub.recipe_store import delete_recipe, get_recipe, save_recipe, set_enabled
 from hub.runtime import Runtime
 from tests.hub.engine.kit import EngineKit
-from tests.hub.engine.test_runner import echo, recipe
+from tests.hub.engine.test_runner import echo, load, recipe, start
 
 
 @pytest.fixture
@@ -144,3 +148,22 @@ def test_a_read_begun_before_a_change_is_not_kept(
 
     assert rt.recipes.lookup("name", load_then_changed) == "first"
     assert rt.recipes.lookup("name", read_name) == "second"
+
+
+def test_a_run_after_a_connection_rename_reads_the_renamed_document(
+    kit_rt: tuple[Runtime, EngineKit],
+) -> None:
+    """Renaming a connection rewrites the stored versions naming it; a worker that ran the version
+    before must not keep executing its old text (the step would name a connection that is gone)."""
+    rt, kit = kit_rt
+    first = start(rt, recipe([echo("a")]), {"name": "x"})
+    assert load(rt, first)[0].status == "succeeded"
+    with rt.db.transaction() as session:
+        connection = session.scalars(select(Connection).where(Connection.name == "kit")).one()
+        update_connection(session, rt.registry, rt.vault, connection, name="kit2")
+    with rt.db.transaction() as session:
+        again = control.replay(session, first).id
+    Runner(rt).execute(again)
+    run, _ = load(rt, again)
+    assert run.status == "succeeded", run.error
+    assert len(kit.calls) == 2
