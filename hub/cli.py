@@ -338,11 +338,8 @@ def vault() -> None:
 def vault_rotate(new_key: bool) -> None:
     """Re-encrypt every stored secret under the newest key."""
     from hub.audit import audit
-    from hub.connections import rotate_all
-    from hub.db.models import CacheEntry, Meta
-    from hub.engine.subscriptions import reseal_all
-    from hub.runtime import VAULT_CHECK_KEY
     from hub.vault import add_new_key
+    from hub.vault_rotation import reseal_everything
 
     settings = _settings()
     if new_key:
@@ -351,16 +348,13 @@ def vault_rotate(new_key: bool) -> None:
         click.echo(f"added key {add_new_key(settings.home)}", err=True)
     rt = _runtime()
     with rt.db.transaction() as session:
-        count = rotate_all(session, rt.vault)
-        registrations = reseal_all(session, rt.vault)
-        for entry in session.query(CacheEntry).filter(~CacheEntry.key.startswith("lease:")):
-            entry.value = rt.vault.rotate_token(entry.value)  # lease rows hold an owner id, not a token
-        check = session.get(Meta, VAULT_CHECK_KEY)
-        if check is not None:
-            check.value = rt.vault.check_token()
-        details = {"connections": count, "webhook_registrations": registrations}
-        audit(session, "cli", "vault.rotate", "vault", None, details)
-    click.echo(f"re-encrypted {count} connection(s) and {registrations} webhook registration(s)")
+        counts = reseal_everything(session, rt.vault, rt.registry)
+        audit(session, "cli", "vault.rotate", "vault", None, counts)
+    click.echo(
+        f"re-encrypted {counts['connections']} connection(s), "
+        f"{counts['webhook_registrations']} webhook registration(s) and "
+        f"{counts['recipe_versions']} recipe version(s)"
+    )
     rt.close()
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import Any, cast
 from urllib.parse import urlsplit
 
 from sqlalchemy import select, update
@@ -11,11 +11,12 @@ from sqlalchemy.orm import Session
 
 from hub import jsonutil
 from hub.db.models import Connection, Recipe, RecipeVersion, TriggerState
+from hub.recipe_secrets import open_document
 from hub.recipes import iter_steps, validate_against
 from hub.registry import Registry
 from hub.sdk.connector import Connector
 from hub.sdk.errors import HubError, RecipeError
-from hub.vault import Vault
+from hub.vault import Binding, Vault
 
 NAME_MAX = 200  # connections.name is VARCHAR(200)
 
@@ -56,19 +57,25 @@ def connector_or_error(registry: Registry, connector_id: str) -> Connector:
     return connector
 
 
+def secrets_binding(connection: Connection) -> Binding:
+    """The secrets of this row only: a ciphertext copied from another connection will not open."""
+    return Binding("connections", connection.id, "secrets")
+
+
 def merged_fields(connection: Connection, vault: Vault) -> dict[str, Any]:
     """The connection's fields with secrets decrypted; only for handing to a connector."""
     data = dict(connection.config or {})
     if connection.secrets:
-        data.update(vault.decrypt(connection.secrets))
+        data.update(vault.decrypt(connection.secrets, secrets_binding(connection)))
     return data
 
 
 def store_fields(connection: Connection, connector: Connector, fields: dict[str, Any], vault: Vault) -> None:
+    """Split fields into config and sealed secrets; the row must have its id (flushed) already."""
     secret_names = connector.secret_fields()
     secrets = {k: v for k, v in fields.items() if k in secret_names and v is not None}
     connection.config = {k: v for k, v in fields.items() if k not in secret_names and v is not None}
-    connection.secrets = vault.encrypt(secrets) if secrets else None
+    connection.secrets = vault.encrypt(secrets, secrets_binding(connection)) if secrets else None
 
 
 def _validate(connector: Connector, fields: dict[str, Any]) -> None:
@@ -108,9 +115,9 @@ def create_connection(
         else connector.default_concurrency,
         rate_limit=rate_limit if rate_limit is not None else connector.default_rate_limit,
     )
-    store_fields(connection, connector, config, vault)
     session.add(connection)
-    session.flush()
+    session.flush()  # the id the sealed secrets are bound to
+    store_fields(connection, connector, config, vault)
     return connection
 
 
@@ -131,7 +138,7 @@ def update_connection(
         _check_name(name)
         if session.scalar(select(Connection.id).where(Connection.name == name)) is not None:
             raise Conflict(f"a connection named '{name}' already exists")
-        _rename_in_recipes(session, connection.name, name)
+        _rename_in_recipes(session, registry, vault, connection.name, name)
         connection.name = name
     if config is not None:
         stored = merged_fields(connection, vault)
@@ -160,7 +167,7 @@ def _renamed(document: dict[str, Any], old: str, new: str) -> dict[str, Any] | N
     return copy if named else None
 
 
-def _rename_in_recipes(session: Session, old: str, new: str) -> None:
+def _rename_in_recipes(session: Session, registry: Registry, vault: Vault, old: str, new: str) -> None:
     """Recipes name their connections: every saved version naming `old` names `new` instead, so a
     disabled recipe (and a replay of an older version) still finds it. Callers refuse the rename while
     an enabled recipe uses the name (its running processes hold the old document). The trigger's poll
@@ -170,14 +177,24 @@ def _rename_in_recipes(session: Session, old: str, new: str) -> None:
     current: dict[int, int] = dict(session.execute(select(Recipe.id, Recipe.current_version)).all())
     ids = list(session.scalars(select(RecipeVersion.id).order_by(RecipeVersion.id)))
     for start in range(0, len(ids), RENAME_BATCH):  # a batch of documents in memory at a time
-        _rename_in_versions(session, ids[start : start + RENAME_BATCH], current, old, new)
+        _rename_in_versions(session, registry, vault, ids[start : start + RENAME_BATCH], current, old, new)
     recipe_store.mark_changed(session)  # webhook lookups cached in this process read the new names
 
 
 def _rename_in_versions(
-    session: Session, ids: list[int], current: dict[int, int], old: str, new: str
+    session: Session,
+    registry: Registry,
+    vault: Vault,
+    ids: list[int],
+    current: dict[int, int],
+    old: str,
+    new: str,
 ) -> None:
     from hub import recipe_store
+
+    def signature(document: dict[str, Any], recipe_id: int, version: int) -> str:
+        """Made from the opened document at save, so computed from it here too."""
+        return recipe_store.trigger_signature(open_document(document, vault, registry, recipe_id, version))
 
     versions = session.execute(
         select(
@@ -194,9 +211,9 @@ def _rename_in_versions(
                 update(TriggerState)
                 .where(
                     TriggerState.recipe_id == recipe_id,
-                    TriggerState.signature == recipe_store.trigger_signature(document),
+                    TriggerState.signature == signature(document, recipe_id, version),
                 )
-                .values(signature=recipe_store.trigger_signature(renamed))
+                .values(signature=signature(renamed, recipe_id, version))
             )
 
 
@@ -240,7 +257,7 @@ def public_view(connection: Connection, registry: Registry, vault: Vault) -> dic
     """What the API shows: secret fields only as set / not set, never their values."""
     connector = registry.get(connection.connector)
     secret_names = connector.secret_fields() if connector else set()
-    stored = vault.decrypt(connection.secrets) if connection.secrets else {}
+    stored = vault.decrypt(connection.secrets, secrets_binding(connection)) if connection.secrets else {}
     return {
         "id": connection.id,
         "name": connection.name,
@@ -263,10 +280,14 @@ def lookup_by_name(session: Session) -> Callable[[str], str | None]:
     return lookup
 
 
-def rotate_all(session: Session, vault: Vault) -> int:
-    """Re-encrypt every stored secret under the newest key; returns how many rows changed."""
+def rotate_all(session: Session, vault: Vault, *, legacy_only: bool = False) -> int:
+    """Re-seal stored secrets under the newest key (only legacy Fernet ones if `legacy_only`);
+    returns how many rows changed."""
     count = 0
     for connection in session.scalars(select(Connection).where(Connection.secrets.is_not(None))):
-        connection.secrets = vault.rotate_token(connection.secrets)
+        if legacy_only and vault.is_current(connection.secrets):
+            continue
+        sealed = cast(str, connection.secrets)  # the query selects only rows whose secrets are set
+        connection.secrets = vault.rotate_token(sealed, secrets_binding(connection))
         count += 1
     return count

@@ -20,7 +20,8 @@ from hub.engine.contexts import build_context
 from hub.engine.intake import Stored, WaitEndpoint, resolve_waits, store_events
 from hub.engine.subscriptions import endpoint_subscription
 from hub.jsonutil import InvalidJSON, check_storable, dumps
-from hub.recipe_index import current_document
+from hub.recipe_index import current_version
+from hub.recipe_secrets import open_document
 from hub.recipes import step_type
 from hub.sdk.connector import WebhookTrigger
 from hub.sdk.errors import HubError, InvalidBodyError, PermanentError, SignatureError
@@ -118,8 +119,10 @@ def _load_endpoint(token: str) -> Found | None:
         recipe = session.get(Recipe, endpoint.recipe_id)
         if recipe is None or recipe.deleted_at is not None or not recipe.enabled:
             return None
-        document = current_document(session, recipe)
-        subscription = endpoint_subscription(session, runtime().vault, recipe.id, endpoint.step_id)
+        _, _, version, stored = current_version(session, recipe.id)
+        rt = runtime()
+        subscription = endpoint_subscription(session, rt.vault, recipe.id, endpoint.step_id)
+        document = open_document(stored, rt.vault, rt.registry, recipe.id, version)
     if endpoint.step_id is None:
         return recipe, document, document["trigger"], None, subscription
     for step in [*document.get("steps", []), *document.get("on_failure", [])]:
@@ -143,7 +146,7 @@ def receive(token: str) -> Response:
     recipe, _document, spec, wait_step, subscription = found
     connector = rt.registry.get(spec["connector"])
     trigger = connector.trigger(spec["trigger"]) if connector else None
-    if not isinstance(trigger, WebhookTrigger):
+    if connector is None or not isinstance(trigger, WebhookTrigger):
         count.labels("unknown").inc()
         return _error(404, "not_found", f"trigger {spec['connector']}.{spec['trigger']} is not installed")
     config = spec.get("config") or {}

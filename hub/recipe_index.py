@@ -22,9 +22,12 @@ from sqlalchemy.orm import Session
 from hub.db.models import Meta, Recipe, RecipeVersion
 from hub.engine import store
 from hub.jsonutil import dumps
+from hub.recipe_secrets import open_document
 
 if TYPE_CHECKING:
     from hub.db.session import Database
+    from hub.registry import Registry
+    from hub.vault import Vault
 
 T = TypeVar("T")
 CHANGE_MARKER_KEY = "recipes_changed"
@@ -146,12 +149,15 @@ class RecipeIndex:
                 self._entries[key] = found
         return found
 
-    def version(self, session: Session, recipe_id: int, version: int) -> tuple[str, dict[str, Any], bool]:
-        """(recipe name, document, whether it names its hook URLs) of a recipe version, read in
-        `session`; the document is scanned once rather than on every run."""
+    def version(
+        self, session: Session, recipe_id: int, version: int, vault: Vault, registry: Registry
+    ) -> tuple[str, dict[str, Any], bool]:
+        """(recipe name, document with its secrets opened, whether it names its hook URLs) of a recipe
+        version, read in `session`; the document is opened and scanned once rather than on every run."""
 
         def load() -> tuple[str, dict[str, Any], bool]:
-            name, document = store.read_version(session, recipe_id, version)
+            name, stored = store.read_version(session, recipe_id, version)
+            document = open_document(stored, vault, registry, recipe_id, version)
             return name, document, _mentions_hook_urls(document)
 
         return self.lookup(("version", recipe_id, version), load, session)

@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 from hub.connections import NotFound, lookup_by_name
 from hub.db.models import HookEndpoint, Recipe, RecipeVersion, TriggerState, utcnow
 from hub.recipe_index import current_document, mark_changed
+from hub.recipe_secrets import open_document, seal_document
 from hub.recipes import keep_secrets, step_type, validate_document
 
 if TYPE_CHECKING:
@@ -97,7 +98,9 @@ def save_recipe(
     """Validate and store `document` as a new recipe, or as the next version of `recipe`."""
     mark_changed(session)  # what the recipe index of every process holds
     if recipe is not None and isinstance(document, dict):
-        document = keep_secrets(document, current_document(session, recipe), runtime.registry)
+        current = current_document(session, recipe)
+        previous = open_document(current, runtime.vault, runtime.registry, recipe.id, recipe.current_version)
+        document = keep_secrets(document, previous, runtime.registry)
     doc = validate_document(document, runtime.registry, lookup_by_name(session))
     if recipe is None:
         recipe = Recipe(name=doc["name"], enabled=bool(doc["enabled"]), current_version=1)
@@ -108,7 +111,8 @@ def save_recipe(
         version = recipe.current_version + 1
         recipe.name, recipe.current_version = doc["name"], version
         recipe.enabled = bool(doc["enabled"])
-    session.add(RecipeVersion(recipe_id=recipe.id, version=version, document=doc, created_by=actor))
+    stored = seal_document(doc, runtime.vault, runtime.registry, recipe.id, version)
+    session.add(RecipeVersion(recipe_id=recipe.id, version=version, document=stored, created_by=actor))
     session.flush()
     _ensure_endpoints(session, runtime, recipe, doc)
     _reset_trigger_state(session, recipe, doc)

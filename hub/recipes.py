@@ -35,7 +35,9 @@ def _is_integer(checker: Any, instance: Any) -> bool:
         return False
     if isinstance(instance, int):
         return True
-    return isinstance(instance, float | Decimal) and instance.is_finite() and instance == int(instance)
+    if isinstance(instance, float):
+        return instance.is_integer()
+    return isinstance(instance, Decimal) and instance.is_finite() and instance == int(instance)
 
 
 # Draft 2020-12 with that integer rule: every schema the hub checks input against uses it.
@@ -286,7 +288,7 @@ def _secret_names(schema: dict[str, Any] | None) -> set[str]:
     }
 
 
-def _secret_slots(document: dict[str, Any], registry: Registry) -> Iterator[tuple[str, dict[str, Any], str]]:
+def secret_slots(document: dict[str, Any], registry: Registry) -> Iterator[tuple[str, dict[str, Any], str]]:
     """(location, object, field) for every secret field set in a document's trigger config and steps."""
     spec = document.get("trigger") or {}
     connector = registry.get(spec.get("connector", ""))
@@ -312,7 +314,7 @@ def _secret_slots(document: dict[str, Any], registry: Registry) -> Iterator[tupl
 def without_secrets(document: dict[str, Any], registry: Registry) -> dict[str, Any]:
     """A copy fit for export and API answers: literal secret fields show as [REDACTED]."""
     copy = jsonutil.loads(jsonutil.dumps(document))
-    for _where, holder, name in _secret_slots(copy, registry):
+    for _where, holder, name in secret_slots(copy, registry):
         if holder[name] and not templating.is_template(str(holder[name])):
             holder[name] = REDACTED
     return copy
@@ -322,9 +324,9 @@ def keep_secrets(new: dict[str, Any], old: dict[str, Any] | None, registry: Regi
     """A [REDACTED] secret in a re-saved document keeps the previous version's value at that place."""
     if old is None:
         return new
-    old_values = {(where, name): holder[name] for where, holder, name in _secret_slots(old, registry)}
+    old_values = {(where, name): holder[name] for where, holder, name in secret_slots(old, registry)}
     doc = jsonutil.loads(jsonutil.dumps(new))
-    for where, holder, name in _secret_slots(doc, registry):
+    for where, holder, name in secret_slots(doc, registry):
         if holder[name] == REDACTED and (where, name) in old_values:
             holder[name] = old_values[(where, name)]
     return doc

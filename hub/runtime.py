@@ -23,12 +23,12 @@ from hub.recipe_index import RecipeIndex
 from hub.registry import Registry, default_registry
 from hub.sdk import tls
 from hub.vault import Vault, load_keys
+from hub.vault_rotation import VAULT_CHECK_KEY, upgrade_legacy_secrets
 
 if TYPE_CHECKING:
     from hub.engine.executor import Executor
 
 log = logging.getLogger("hub.runtime")
-VAULT_CHECK_KEY = "vault_check"
 
 
 def process_id() -> str:
@@ -81,7 +81,9 @@ class Runtime:
             upgrade(settings.database_url)
         db = Database(settings.database_url, busy_timeout_s=settings.sqlite_busy_timeout_s)
         vault = open_vault(settings, db)
-        runtime = cls(settings=settings, db=db, vault=vault, registry=registry or default_registry())
+        registry = registry or default_registry()
+        upgrade_legacy_secrets(db, vault, registry)
+        runtime = cls(settings=settings, db=db, vault=vault, registry=registry)
         if settings.limiter == "database":  # limits shared by every process on this database
             from hub.engine.cluster_limits import DatabaseLimiter
 

@@ -20,7 +20,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from decimal import Decimal
 from string import Formatter
-from typing import Any
+from typing import Any, Literal
 
 from jinja2 import Environment, pass_environment, pass_eval_context
 from jinja2.exceptions import SecurityError
@@ -312,7 +312,7 @@ def binop(op: str, left: Any, right: Any) -> Any:
     return result
 
 
-def check_replace(text: str | bytes, old: Any, new: Any, count: Any = -1) -> None:
+def check_replace(text: str | bytes | bytearray, old: Any, new: Any, count: Any = -1) -> None:
     if not isinstance(old, str | bytes) or not isinstance(new, str | bytes):
         return
     hits = text.count(old) if old else len(text) + 1  # type: ignore[arg-type]
@@ -450,7 +450,7 @@ def _batch(value: Any, linecount: int, fill_with: Any = None) -> list[list[Any]]
 
 def _slice(value: Any, slices: int, fill_with: Any = None) -> list[list[Any]]:
     check_size(slices if isinstance(slices, int) else 0, "the slice filter")
-    return check_result(list(sync_do_slice(guard_iter(value), slices, fill_with)), "the slice filter")
+    return check_result(list(sync_do_slice(list(guard_iter(value)), slices, fill_with)), "the slice filter")
 
 
 @pass_environment
@@ -469,7 +469,7 @@ def _int(value: Any, default: int = 0, base: int = 10) -> int:
     return do_int(value, default, base)
 
 
-def _round(value: float, precision: int = 0, method: str = "common") -> float:
+def _round(value: float, precision: int = 0, method: Literal["common", "ceil", "floor"] = "common") -> float:
     if isinstance(precision, int) and abs(precision) > MAX_ROUND_DIGITS:
         raise LimitExceeded(f"round precision is limited to {MAX_ROUND_DIGITS} digits")
     return do_round(value, precision, method)

@@ -13,7 +13,7 @@ import functools
 import json
 import re
 import types
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
@@ -49,7 +49,7 @@ class _Guard(NodeTransformer):
     """Rewrites the parsed template so loops, `~` and literals go through the limit checks."""
 
     @staticmethod
-    def _wrap(name: str, args: list[nodes.Expr], lineno: int) -> nodes.Call:
+    def _wrap(name: str, args: Sequence[nodes.Node], lineno: int) -> nodes.Call:
         return nodes.Call(
             nodes.EnvironmentAttribute(name, lineno=lineno), args, [], None, None, lineno=lineno
         )
@@ -140,7 +140,7 @@ class HubSandbox(ImmutableSandboxedEnvironment):
             if is_map:
                 if kwargs or len(args) != 1:
                     raise TypeError("format_map() takes exactly one positional argument")
-                args, kwargs = (), args[0]
+                kwargs, args = args[0], ()
             formatter: tl.LimitedFormatter | tl.LimitedEscapeFormatter
             if isinstance(owner, Markup):
                 formatter = tl.LimitedEscapeFormatter(self, escape=owner.escape)

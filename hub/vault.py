@@ -1,27 +1,43 @@
 """Encryption of stored secrets: the only module that ever holds vault keys.
 
-Connection credentials are stored as Fernet tokens (AES-128-CBC + HMAC-SHA256, versioned). Keys are
-listed newest first: the newest encrypts, every key is tried to decrypt, so an operator can add a key,
-re-encrypt old rows with `rotate_token` and then drop the old key. No error message, log line or repr
-from here contains key material or plaintext.
+Secrets are sealed with AES-256-GCM, and the associated data names where the ciphertext lives (a
+`Binding`: table, row and field, or a purpose for secrets that are not a row's), so a ciphertext copied
+to another row or column fails to decrypt there instead of handing its secret to that row. A token is
+`v2:<key id>:<base64url(nonce + ciphertext)>`; the key id tells which configured key made it.
+
+`HUB_VAULT_KEYS` keeps its format (Fernet keys, newest first): each key's AES-256-GCM key is derived
+from it with HKDF-SHA256, so deployments upgrade without operator action. The newest key encrypts,
+every key decrypts. Tokens written before (plain Fernet, bound to nothing) are still read, and
+`rotate_token` rewrites any token as a bound AEAD token under the newest key (`hub vault rotate`, and
+once at start-up). No error message, log line or repr from here contains key material or plaintext.
 """
 
 from __future__ import annotations
 
+import base64
+import binascii
 import contextlib
 import hashlib
 import json
 import os
 import secrets
 import stat
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from cryptography.exceptions import InvalidTag
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
 from hub.sdk.errors import VaultError
 
 KEYS_FILENAME = "vault.keys"
+FORMAT_PREFIX = "v2"  # Fernet tokens (the legacy format) start with "gAAAA" and never hold a ":"
+_HKDF_INFO = b"integration-hub vault v2 aes-256-gcm"
+_NONCE_BYTES = 12
 
 _DECRYPT_FAILED = "cannot decrypt a stored secret with any configured key"
 _CHECK_FAILED = "the configured vault keys cannot read this database's secrets; refusing to start"
@@ -29,10 +45,44 @@ _CHECK_FAILED = "the configured vault keys cannot read this database's secrets; 
 _CHECK_PLAINTEXT: dict[str, Any] = {"integration-hub": "vault check", "version": 1}
 
 
-class Vault:
-    """Encrypts JSON objects under the newest key and decrypts with any configured key."""
+@dataclass(frozen=True)
+class Binding:
+    """Where a ciphertext belongs: it is the AEAD associated data, so it decrypts there and only there."""
 
-    __slots__ = ("_fernet", "_key_count")
+    table: str
+    row: str | int | None
+    field: str
+
+    def associated_data(self) -> bytes:
+        if self.row is None or self.row == "":
+            # A row not yet flushed has no id; sealing for "None" would bind every such row alike.
+            raise VaultError(f"cannot seal a secret for a {self.table} row that has no id yet")
+        return json.dumps([self.table, str(self.row), self.field]).encode("utf-8")
+
+    def __str__(self) -> str:
+        return f"{self.table} {self.row} {self.field}"
+
+
+CHECK_BINDING = Binding("meta", "vault_check", "value")
+
+
+class _Key:
+    """One configured key: its id, its derived AES-256-GCM cipher and (for legacy tokens) its Fernet."""
+
+    __slots__ = ("aead", "fernet", "kid")
+
+    def __init__(self, key: str) -> None:
+        self.fernet = Fernet(key)  # validates the format; raises ValueError/TypeError when malformed
+        raw = base64.urlsafe_b64decode(key)
+        derived = HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=_HKDF_INFO).derive(raw)
+        self.aead = AESGCM(derived)
+        self.kid = key_fingerprint(key)
+
+
+class Vault:
+    """Encrypts JSON objects under the newest key, bound to a place; decrypts with any configured key."""
+
+    __slots__ = ("_by_kid", "_keys", "_legacy")
 
     def __init__(self, keys: list[str]) -> None:
         if isinstance(keys, str | bytes):
@@ -40,29 +90,35 @@ class Vault:
             raise VaultError("vault keys must be a list of keys, newest first")
         if not keys:
             raise VaultError("at least one vault key is required")
-        fernets: list[Fernet] = []
+        parsed: list[_Key] = []
         for position, key in enumerate(keys, start=1):
             try:
-                fernets.append(Fernet(key))
-            except (ValueError, TypeError):
+                parsed.append(_Key(key))
+            except (ValueError, TypeError, binascii.Error):
                 # `from None`: the underlying error is not needed and must never drag the key along.
                 raise VaultError(
                     f"vault key #{position} of {len(keys)} (newest first) is malformed: "
                     "expected a Fernet key (urlsafe base64 of 32 bytes)"
                 ) from None
-        self._fernet = MultiFernet(fernets)
-        self._key_count = len(fernets)
+        self._keys = parsed
+        self._by_kid = {k.kid: k for k in reversed(parsed)}  # a key listed twice: the newest entry wins
+        self._legacy = MultiFernet([k.fernet for k in parsed])
 
     @property
     def key_count(self) -> int:
         """How many keys are configured (the newest encrypts, all decrypt)."""
-        return self._key_count
+        return len(self._keys)
 
     def __repr__(self) -> str:
-        return f"Vault(key_count={self._key_count})"
+        return f"Vault(key_count={len(self._keys)})"
 
-    def encrypt(self, data: dict[str, Any]) -> str:
-        """Serialise `data` deterministically and encrypt it under the newest key; returns ASCII."""
+    @staticmethod
+    def is_current(token: object) -> bool:
+        """Whether a stored value is a bound AEAD token (not a legacy Fernet token or plain text)."""
+        return isinstance(token, str) and token.startswith(f"{FORMAT_PREFIX}:")
+
+    def encrypt(self, data: dict[str, Any], binding: Binding) -> str:
+        """Serialise `data` deterministically and seal it for `binding` under the newest key; ASCII."""
         if not isinstance(data, dict):
             raise VaultError(f"vault can only encrypt a JSON object, not {type(data).__name__}")
         try:
@@ -70,11 +126,15 @@ class Vault:
         except (TypeError, ValueError) as exc:
             # json's messages name types ("Object of type X ...") or NaN, never the values themselves.
             raise VaultError(f"secret data is not JSON-serialisable: {exc}") from None
-        return self._fernet.encrypt(plaintext.encode("utf-8")).decode("ascii")
+        key = self._keys[0]
+        header = f"{FORMAT_PREFIX}:{key.kid}"
+        nonce = os.urandom(_NONCE_BYTES)
+        sealed = key.aead.encrypt(nonce, plaintext.encode("utf-8"), _aad(header, binding))
+        return f"{header}:{base64.urlsafe_b64encode(nonce + sealed).decode('ascii')}"
 
-    def decrypt(self, token: str) -> dict[str, Any]:
-        """Decrypt a stored token with whichever configured key made it."""
-        plaintext = self._fernet_call(self._fernet.decrypt, token)
+    def decrypt(self, token: str, binding: Binding) -> dict[str, Any]:
+        """Open a stored token made for `binding` (or a legacy Fernet token) with whichever key made it."""
+        plaintext = self._open(token, binding)
         try:
             data = json.loads(plaintext.decode("utf-8"))
         except (UnicodeDecodeError, ValueError):
@@ -83,32 +143,56 @@ class Vault:
             raise VaultError("a stored secret decrypted to something that is not a JSON object")
         return data
 
-    def rotate_token(self, token: str) -> str:
-        """Re-encrypt a token under the newest key so older keys can eventually be removed."""
-        return self._fernet_call(self._fernet.rotate, token).decode("ascii")
+    def rotate_token(self, token: str, binding: Binding) -> str:
+        """Re-seal a token (AEAD or legacy) for `binding` under the newest key, so old keys can go."""
+        return self.encrypt(self.decrypt(token, binding), binding)
 
     def check_token(self) -> str:
         """A token of known plaintext for the app to store once, then test with `verify_check`."""
-        return self.encrypt(_CHECK_PLAINTEXT)
+        return self.encrypt(_CHECK_PLAINTEXT, CHECK_BINDING)
 
     def verify_check(self, token: str) -> None:
         """Refuse to start when the configured keys cannot read the database's check token."""
         try:
-            data = self.decrypt(token)
+            data = self.decrypt(token, CHECK_BINDING)
         except VaultError:
             raise VaultError(_CHECK_FAILED) from None
         if data != _CHECK_PLAINTEXT:
             raise VaultError(_CHECK_FAILED)
 
-    @staticmethod
-    def _fernet_call(method: Any, token: str) -> bytes:
-        """Run a MultiFernet method, mapping every failure to one message with no token or key in it."""
+    def _open(self, token: str, binding: Binding) -> bytes:
+        """The plaintext bytes, or one VaultError that names the place but never the token or a key."""
         if not isinstance(token, str):
             raise VaultError(_DECRYPT_FAILED)
+        if not self.is_current(token):
+            try:
+                return self._legacy.decrypt(token.encode("ascii"))
+            except (InvalidToken, UnicodeEncodeError, ValueError, TypeError):
+                raise VaultError(_DECRYPT_FAILED) from None
+        parts = token.split(":", 2)
+        if len(parts) != 3:
+            raise VaultError(_DECRYPT_FAILED)
+        header, kid, body = f"{parts[0]}:{parts[1]}", parts[1], parts[2]
+        key = self._by_kid.get(kid)
+        if key is None:
+            raise VaultError(
+                f"cannot decrypt the stored secret of {binding}: "
+                f"it was encrypted with key {kid}, which is not configured"
+            )
         try:
-            return method(token.encode("ascii"))
-        except (InvalidToken, UnicodeEncodeError, ValueError, TypeError):
-            raise VaultError(_DECRYPT_FAILED) from None
+            raw = base64.urlsafe_b64decode(body.encode("ascii"))
+            if len(raw) <= _NONCE_BYTES:
+                raise ValueError("too short")
+            return key.aead.decrypt(raw[:_NONCE_BYTES], raw[_NONCE_BYTES:], _aad(header, binding))
+        except (InvalidTag, ValueError, UnicodeEncodeError, binascii.Error):
+            raise VaultError(
+                f"cannot decrypt the stored secret of {binding}: it was not encrypted for this place "
+                "(copied from elsewhere?) or has been altered"
+            ) from None
+
+
+def _aad(header: str, binding: Binding) -> bytes:
+    return header.encode("ascii") + b"\n" + binding.associated_data()
 
 
 def generate_key() -> str:
@@ -134,9 +218,9 @@ def load_keys(env_value: str | None, home: Path, *, allow_generate: bool) -> lis
         return keys
 
     path = home / KEYS_FILENAME
-    keys = _read_key_file(path)
-    if keys is not None:
-        return keys
+    from_file = _read_key_file(path)
+    if from_file is not None:
+        return from_file
 
     if not allow_generate:
         raise VaultError(
@@ -150,10 +234,10 @@ def load_keys(env_value: str | None, home: Path, *, allow_generate: bool) -> lis
         fd = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600)
     except FileExistsError:
         # Another process started at the same moment and won the race: use its key, not a second one.
-        keys = _read_key_file(path)
-        if keys is None:
+        theirs = _read_key_file(path)
+        if theirs is None:
             raise VaultError(f"{path} vanished while being created; start again") from None
-        return keys
+        return theirs
     except OSError as exc:
         raise VaultError(f"cannot create {path}: {exc.strerror}") from None
     _write_and_close(fd, path, [key])

@@ -9,4 +9,5 @@ PYTHON=${PYTHON:-python3}
 .venv/bin/python -m pip install --quiet -e '.[test]'
 .venv/bin/ruff check .
 .venv/bin/ruff format --check .
+.venv/bin/mypy hub connectors examples/acme_crm/acme_crm
 .venv/bin/python -m pytest "$@"

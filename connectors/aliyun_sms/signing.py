@@ -8,13 +8,12 @@ so what is signed is byte for byte what is sent.
 
 from __future__ import annotations
 
-import base64
-import hashlib
-import hmac
 import uuid
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from urllib.parse import quote
+
+from hub.sdk.signing import hmac_base64
 
 SIGNATURE_METHOD = "HMAC-SHA1"
 SIGNATURE_VERSION = "1.0"
@@ -34,8 +33,7 @@ def string_to_sign(method: str, params: Mapping[str, str]) -> str:
 
 
 def signature(secret: str, method: str, params: Mapping[str, str]) -> str:
-    digest = hmac.new(f"{secret}&".encode(), string_to_sign(method, params).encode(), hashlib.sha1).digest()
-    return base64.b64encode(digest).decode("ascii")
+    return hmac_base64(f"{secret}&", string_to_sign(method, params), "sha1")
 
 
 def timestamp(now: datetime | None = None) -> str:

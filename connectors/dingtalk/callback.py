@@ -6,10 +6,11 @@ import json
 from typing import Any
 
 from connectors.dingtalk.approvals import event_id, from_callback
-from connectors.dingtalk.crypto import check_fresh, check_signature, decrypt, encrypted_reply
+from connectors.dingtalk.crypto import check_signature, decrypt, encrypted_reply
 from hub.sdk.connector import WebhookTrigger
 from hub.sdk.context import Context
 from hub.sdk.errors import SignatureError
+from hub.sdk.signing import check_timestamp
 from hub.sdk.types import InboundRequest, TriggerEvent, WebhookResponse
 
 DEFAULT_MAX_AGE_S = 600
@@ -44,7 +45,8 @@ def open_request(ctx: Context, config: dict[str, Any], request: InboundRequest) 
     if not isinstance(encrypted, str) or not encrypted:
         raise SignatureError("body has no encrypt field")
     check_signature(token, stamp, nonce, encrypted, signature)
-    check_fresh(stamp, float(config.get("max_age_s") or DEFAULT_MAX_AGE_S))
+    max_age_s = float(config.get("max_age_s") or DEFAULT_MAX_AGE_S)
+    check_timestamp(stamp, tolerance_s=max_age_s, what="DingTalk timestamp", unit="ms")
     message, owner = decrypt(aes_key, encrypted)
     if owner not in owner_keys(ctx):
         raise SignatureError(f"event is for another app or corp ({owner!r})")

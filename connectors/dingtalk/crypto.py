@@ -11,7 +11,6 @@ from __future__ import annotations
 import base64
 import binascii
 import hashlib
-import hmac
 import os
 import secrets
 import struct
@@ -20,6 +19,7 @@ import time
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 
 from hub.sdk.errors import SignatureError
+from hub.sdk.signing import signatures_match
 
 BLOCK = 32
 
@@ -82,18 +82,8 @@ def decrypt(encoding_aes_key: str, encrypted: str) -> tuple[str, str]:
 
 def check_signature(token: str, timestamp: str, nonce: str, encrypt_value: str, given: str) -> None:
     expected = msg_signature(token, timestamp, nonce, encrypt_value)
-    if not hmac.compare_digest(expected.encode(), given.strip().lower().encode()):
+    if not signatures_match(expected, given, ignore_case=True):
         raise SignatureError("DingTalk msg_signature does not match")
-
-
-def check_fresh(timestamp: str, max_age_s: float, now: float | None = None) -> None:
-    """DingTalk's timestamp is in milliseconds; refuse requests older (or newer) than the window."""
-    try:
-        sent = int(timestamp) / 1000
-    except ValueError as exc:
-        raise SignatureError("DingTalk timestamp is not a number") from exc
-    if abs((now if now is not None else time.time()) - sent) > max_age_s:
-        raise SignatureError(f"DingTalk timestamp is outside the {int(max_age_s)} s window (replayed?)")
 
 
 def encrypted_reply(

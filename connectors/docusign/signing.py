@@ -8,25 +8,25 @@ from __future__ import annotations
 
 import base64
 import binascii
-import hashlib
-import hmac
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 
 from hub.sdk.errors import SignatureError
+from hub.sdk.signing import hmac_base64, hmac_digest, signatures_match
+from hub.sdk.types import HeaderMap
 
 HEADER = re.compile(r"^x-docusign-signature-\d+$", re.I)
 
 
 def signature(key: str, body: bytes) -> str:
-    return base64.b64encode(hmac.new(key.encode("utf-8"), body, hashlib.sha256).digest()).decode("ascii")
+    return hmac_base64(key, body)
 
 
 def split_keys(value: str | None) -> list[str]:
     return [k.strip() for k in re.split(r"[\s,]+", value or "") if k.strip()]
 
 
-def check(keys: Iterable[str], headers: Mapping[str, str], body: bytes) -> None:
+def check(keys: Iterable[str], headers: HeaderMap, body: bytes) -> None:
     keys = [k for k in keys if k]
     if not keys:
         raise SignatureError("DocuSign: set the connection's Connect HMAC key(s) to accept Connect messages")
@@ -40,7 +40,7 @@ def check(keys: Iterable[str], headers: Mapping[str, str], body: bytes) -> None:
     if not given:
         raise SignatureError("DocuSign: missing X-DocuSign-Signature-1 header (is Include HMAC on?)")
     for key in keys:
-        expected = hmac.new(key.encode("utf-8"), body, hashlib.sha256).digest()
-        if any(hmac.compare_digest(expected, candidate) for candidate in given):
+        expected = hmac_digest(key, body)
+        if any(signatures_match(expected, candidate) for candidate in given):
             return
     raise SignatureError("DocuSign: no X-DocuSign-Signature header matches the body")

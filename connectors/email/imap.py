@@ -160,7 +160,9 @@ def _decoded(part: EmailMessage | None) -> str | None:
     """A text part as str, tolerant of unknown charsets; GB2312 labels are read as GB18030."""
     if part is None:
         return None
-    payload = part.get_payload(decode=True) or b""
+    payload = part.get_payload(decode=True)  # bytes, or None for a multipart part
+    if not isinstance(payload, bytes):
+        payload = b""
     charset = str(part.get_content_charset() or "utf-8").lower()
     try:
         text = payload.decode(_CHARSET_ALIASES.get(charset, charset), "replace")
@@ -186,7 +188,7 @@ def _addresses(message: EmailMessage, name: str) -> list[str]:
 
 
 def event(uidvalidity: int, uid: int, raw: bytes) -> TriggerEvent:
-    message = cast(EmailMessage, BytesParser(policy=policy.default).parsebytes(raw))
+    message = BytesParser(policy=policy.default).parsebytes(raw)
     data = {
         "uid": uid,
         "message_id": str(message["Message-ID"] or "").strip(),

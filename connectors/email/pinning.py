@@ -67,6 +67,7 @@ def open_socket(candidates: Candidates, timeout: float | None) -> socket.socket:
 
 class PinnedSMTP(smtplib.SMTP):
     candidates: Candidates = []
+    _host: str  # smtplib's own (typeshed leaves it out): the name TLS checks the certificate against
 
     def _get_socket(self, host: str, port: int, timeout: float) -> socket.socket:
         return open_socket(self.candidates, timeout)
@@ -74,6 +75,7 @@ class PinnedSMTP(smtplib.SMTP):
 
 class PinnedSMTPSSL(smtplib.SMTP_SSL):
     candidates: Candidates = []
+    _host: str  # as in PinnedSMTP
 
     def _get_socket(self, host: str, port: int, timeout: float) -> socket.socket:
         return self.context.wrap_socket(open_socket(self.candidates, timeout), server_hostname=self._host)
@@ -83,10 +85,10 @@ def smtp_client(host: str, port: int, security: str, timeout: float, allow_priva
     """Connected (greeting read), not yet secured by STARTTLS nor logged in."""
     candidates = allowed_addresses(host, port, allow_private)
     if security == "ssl":
-        client: smtplib.SMTP = PinnedSMTPSSL(timeout=timeout, context=tls_context())
+        client: PinnedSMTP | PinnedSMTPSSL = PinnedSMTPSSL(timeout=timeout, context=tls_context())
     else:
         client = PinnedSMTP(timeout=timeout)
-    client.candidates = candidates  # type: ignore[attr-defined]
+    client.candidates = candidates
     client._host = host  # what STARTTLS and SSL check the certificate against (connect() leaves it unset)
     client.connect(host, port)
     return client

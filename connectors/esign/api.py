@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 import requests
 
@@ -35,7 +35,9 @@ class TsignAuth(Auth):
         app_id, secret = connection.get("app_id"), connection.get("app_secret")
         if not app_id or not secret:
             return
-        body = request.body.encode("utf-8") if isinstance(request.body, str) else request.body
+        raw = request.body
+        # This connector sends only `json=` bodies, which requests prepares as bytes (or None), never streams.
+        body = raw.encode("utf-8") if isinstance(raw, str) else cast(bytes | None, raw)
         headers = signed_headers(str(app_id), str(secret), request.method or "GET", request.url or "", body)
         if not body:
             headers.pop("Content-MD5")  # nothing to digest: the header is signed as empty and not sent

@@ -13,12 +13,12 @@ from __future__ import annotations
 
 import base64
 import hashlib
-import hmac
 import time
 from collections.abc import Mapping
 from urllib.parse import parse_qsl, urlsplit
 
 from hub.sdk.errors import SignatureError
+from hub.sdk.signing import check_timestamp, hmac_base64, hmac_hex, signatures_match
 
 ACCEPT = "*/*"
 CONTENT_TYPE = "application/json; charset=UTF-8"
@@ -45,8 +45,7 @@ def string_to_sign(method: str, md5: str, content_type: str, path: str, accept: 
 
 def request_signature(secret: str, method: str, url: str, body: bytes | None) -> str:
     text = string_to_sign(method, content_md5(body), CONTENT_TYPE, path_and_parameters(url))
-    digest = hmac.new(secret.encode("utf-8"), text.encode("utf-8"), hashlib.sha256).digest()
-    return base64.b64encode(digest).decode("ascii")
+    return hmac_base64(secret, text)
 
 
 def signed_headers(app_id: str, secret: str, method: str, url: str, body: bytes | None) -> dict[str, str]:
@@ -64,7 +63,7 @@ def signed_headers(app_id: str, secret: str, method: str, url: str, body: bytes 
 def callback_signature(secret: str, timestamp: str, query: Mapping[str, str], body: bytes) -> str:
     values = "".join(query[k] for k in sorted(query))
     message = timestamp.encode("utf-8") + values.encode("utf-8") + body
-    return hmac.new(secret.encode("utf-8"), message, hashlib.sha256).hexdigest()
+    return hmac_hex(secret, message)
 
 
 def check_callback(
@@ -79,12 +78,7 @@ def check_callback(
 ) -> None:
     if not timestamp or not signature:
         raise SignatureError("missing X-Tsign-Open-TIMESTAMP or X-Tsign-Open-SIGNATURE header")
-    try:
-        sent = int(timestamp) / 1000
-    except ValueError as exc:
-        raise SignatureError("X-Tsign-Open-TIMESTAMP is not a millisecond timestamp") from exc
-    if abs((now if now is not None else time.time()) - sent) > max_age_s:
-        raise SignatureError(f"X-Tsign-Open-TIMESTAMP is outside the {int(max_age_s)} s window (replayed?)")
+    check_timestamp(timestamp, tolerance_s=max_age_s, what="X-Tsign-Open-TIMESTAMP", unit="ms", now=now)
     expected = callback_signature(secret, timestamp, query, body)
-    if not hmac.compare_digest(expected.encode(), signature.strip().lower().encode()):
+    if not signatures_match(expected, signature, ignore_case=True):
         raise SignatureError("X-Tsign-Open-SIGNATURE does not match the body")

@@ -39,9 +39,11 @@ def _statuses(config: dict[str, Any]) -> set[str]:
 
 def instance_event(body: dict[str, Any]) -> tuple[dict[str, Any], str | None]:
     """(event data, event id) from a schema 1.0 or 2.0 approval instance event."""
-    event = body.get("event") if isinstance(body.get("event"), dict) else {}
-    header = body.get("header") if isinstance(body.get("header"), dict) else {}
-    inner = event.get("object") if isinstance(event.get("object"), dict) else event
+    raw_event, raw_header = body.get("event"), body.get("header")
+    event = raw_event if isinstance(raw_event, dict) else {}
+    header = raw_header if isinstance(raw_header, dict) else {}
+    obj = event.get("object")
+    inner = obj if isinstance(obj, dict) else event
     data = {
         "instance_code": inner.get("instance_code"),
         "approval_code": inner.get("approval_code"),

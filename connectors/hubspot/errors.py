@@ -23,8 +23,8 @@ def parse_error(response: HttpResponse) -> tuple[str, str | None] | None:
     message = body.get("message")
     if not message:
         return None
-    details = [e.get("message") for e in body.get("errors") or [] if isinstance(e, dict) and e.get("message")]
-    details = [d for d in details if d and d not in message]
+    found = [e.get("message") for e in body.get("errors") or [] if isinstance(e, dict) and e.get("message")]
+    details = [d for d in found if d and d not in message]
     text = str(message) + ("; " + "; ".join(details) if details else "")
     if body.get("correlationId"):
         text += f" (correlationId {body['correlationId']})"

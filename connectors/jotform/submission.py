@@ -63,7 +63,8 @@ def event_from_webhook(fields: dict[str, Any]) -> dict[str, Any]:
 
 def event_from_api(item: dict[str, Any]) -> dict[str, Any]:
     """The event for one element of `GET /form/{id}/submissions` content."""
-    questions = item.get("answers") if isinstance(item.get("answers"), dict) else {}
+    answers = item.get("answers")
+    questions = answers if isinstance(answers, dict) else {}
     by_name: dict[str, Any] = {}
     by_id: dict[str, Any] = {}
     by_label: dict[str, Any] = {}

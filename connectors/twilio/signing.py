@@ -13,13 +13,12 @@ message sid (and status), not here.
 
 from __future__ import annotations
 
-import base64
 import hashlib
-import hmac
 from collections.abc import Iterable, Mapping
 from urllib.parse import parse_qs, urlsplit, urlunsplit
 
 from hub.sdk.errors import SignatureError
+from hub.sdk.signing import hmac_base64, signatures_match
 
 DEFAULT_PORTS = {"https": 443, "http": 80}
 BODY_HASH_PARAM = "bodySHA256"
@@ -32,8 +31,7 @@ def signature(auth_token: str, url: str, params: Mapping[str, str | list[str]]) 
         value = params[name]
         for item in sorted(set(value if isinstance(value, list) else [value])):
             data += name + item
-    digest = hmac.new(auth_token.encode("utf-8"), data.encode("utf-8"), hashlib.sha1).digest()
-    return base64.b64encode(digest).decode("ascii")
+    return hmac_base64(auth_token, data, "sha1")
 
 
 def body_hash(body: bytes) -> str:
@@ -63,7 +61,7 @@ def _signs_body(url: str, body: bytes) -> bool:
     given = parse_qs(urlsplit(url).query).get(BODY_HASH_PARAM)
     if not given:
         return not body
-    return hmac.compare_digest(body_hash(body).encode("ascii"), given[0].encode("ascii", errors="replace"))
+    return signatures_match(body_hash(body), given[0])
 
 
 def check_signature(
@@ -80,7 +78,6 @@ def check_signature(
     `body` instead (and no params): the URL must then carry the body's hash in bodySHA256."""
     if not given:
         raise SignatureError("missing X-Twilio-Signature header")
-    supplied = given.strip().encode("ascii", errors="replace")
     candidates = list(urls)
     if body is not None:
         candidates = [url for url in candidates if _signs_body(url, body)]
@@ -90,7 +87,7 @@ def check_signature(
             )
     for url in candidates:
         for variant in url_variants(url):
-            if hmac.compare_digest(signature(auth_token, variant, params).encode("ascii"), supplied):
+            if signatures_match(signature(auth_token, variant, params), given):
                 return
     raise SignatureError(
         "X-Twilio-Signature does not match: check the auth token and that public_url is the exact "

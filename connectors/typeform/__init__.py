@@ -45,8 +45,8 @@ class TypeformConnector(Connector):
         if not isinstance(body, dict) or not (body.get("description") or body.get("code")):
             return None
         message = str(body.get("description") or body.get("code"))
-        details = [d.get("description") for d in body.get("details") or [] if isinstance(d, dict)]
-        details = [str(d) for d in details if d]
+        described = [d.get("description") for d in body.get("details") or [] if isinstance(d, dict)]
+        details = [str(d) for d in described if d]
         if details:
             message += ": " + "; ".join(details)
         return message, body.get("code")

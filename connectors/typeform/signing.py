@@ -5,18 +5,14 @@ by the hub's dedupe on the event id (event_id, or the response token)."""
 
 from __future__ import annotations
 
-import base64
-import hashlib
-import hmac
-
 from hub.sdk.errors import SignatureError
+from hub.sdk.signing import hmac_base64, signatures_match
 
 HEADER = "Typeform-Signature"
 
 
 def signature(secret: str, body: bytes) -> str:
-    digest = hmac.new(secret.encode("utf-8"), body, hashlib.sha256).digest()
-    return "sha256=" + base64.b64encode(digest).decode("ascii")
+    return "sha256=" + hmac_base64(secret, body)
 
 
 def check(secret: str | None, body: bytes, header_value: str | None) -> None:
@@ -29,6 +25,5 @@ def check(secret: str | None, body: bytes, header_value: str | None) -> None:
         raise SignatureError(f"missing {HEADER} header")
     if not header_value.startswith("sha256="):
         raise SignatureError(f"{HEADER} is not of the form sha256=<base64>")
-    expected = signature(secret, body).encode("ascii")
-    if not hmac.compare_digest(header_value.strip().encode("utf-8", "replace"), expected):
+    if not signatures_match(signature(secret, body), header_value):
         raise SignatureError(f"{HEADER} does not match the body")

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from connectors.webhook.signing import check_hmac_sha256, check_standard_webhooks, checked_event_id, hmac_hex
+from connectors.webhook.signing import check_hmac_sha256, check_standard_webhooks, checked_event_id
 from hub.sdk import redact_headers
 from hub.sdk.connector import Action, Connector, WebhookTrigger
 from hub.sdk.context import Context
 from hub.sdk.errors import PermanentError
 from hub.sdk.http import dumps_json
+from hub.sdk.signing import hmac_hex
 from hub.sdk.types import InboundRequest, TriggerEvent
 
 DROPPED_HEADERS = {"authorization", "cookie", "proxy-authorization"}

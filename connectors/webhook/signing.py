@@ -4,12 +4,10 @@ from __future__ import annotations
 
 import base64
 import binascii
-import hashlib
-import hmac
 import re
-import time
 
 from hub.sdk.errors import PermanentError, SignatureError
+from hub.sdk.signing import check_timestamp, hmac_base64, hmac_digest, signatures_match
 
 STANDARD_WEBHOOKS_TOLERANCE_S = 300
 # Event ids become part of a 255-character dedupe key ("webhook:<id>", "wait:<step>:<id>").
@@ -28,10 +26,6 @@ def checked_event_id(value: str, header_name: str) -> str:
     return value
 
 
-def hmac_hex(secret: str, body: bytes) -> str:
-    return hmac.new(secret.encode("utf-8"), body, hashlib.sha256).hexdigest()
-
-
 def check_hmac_sha256(secret: str, body: bytes, header_value: str | None, header_name: str) -> None:
     """The header holds the hex HMAC of the raw body, bare or as `sha256=<hex>`."""
     if not header_value:
@@ -43,8 +37,7 @@ def check_hmac_sha256(secret: str, body: bytes, header_value: str | None, header
         given = bytes.fromhex(value)
     except ValueError as exc:
         raise SignatureError(f"{header_name} is not a hex HMAC-SHA256") from exc
-    expected = hmac.new(secret.encode("utf-8"), body, hashlib.sha256).digest()
-    if not hmac.compare_digest(given, expected):
+    if not signatures_match(hmac_digest(secret, body), given):
         raise SignatureError(f"{header_name} does not match the body")
 
 
@@ -60,8 +53,7 @@ def standard_webhooks_key(secret: str) -> bytes:
 
 def standard_webhooks_signature(secret: str, msg_id: str, timestamp: str, body: bytes) -> str:
     signed = f"{msg_id}.{timestamp}.".encode() + body
-    digest = hmac.new(standard_webhooks_key(secret), signed, hashlib.sha256).digest()
-    return "v1," + base64.b64encode(digest).decode("ascii")
+    return "v1," + hmac_base64(standard_webhooks_key(secret), signed)
 
 
 def check_standard_webhooks(
@@ -75,14 +67,9 @@ def check_standard_webhooks(
     """Standard Webhooks: HMAC over `id.timestamp.body`, timestamp within five minutes."""
     if not (msg_id and timestamp and signatures):
         raise SignatureError("missing webhook-id, webhook-timestamp or webhook-signature header")
-    try:
-        sent = int(timestamp)
-    except ValueError as exc:
-        raise SignatureError("webhook-timestamp is not an integer") from exc
-    if abs((now or time.time()) - sent) > STANDARD_WEBHOOKS_TOLERANCE_S:
-        raise SignatureError("webhook-timestamp is outside the five-minute tolerance")
-    expected = standard_webhooks_signature(secret, msg_id, timestamp, body).encode()
+    check_timestamp(timestamp, tolerance_s=STANDARD_WEBHOOKS_TOLERANCE_S, what="webhook-timestamp", now=now)
+    expected = standard_webhooks_signature(secret, msg_id, timestamp, body)
     for candidate in signatures.split():
-        if candidate.startswith("v1,") and hmac.compare_digest(candidate.encode(), expected):
+        if candidate.startswith("v1,") and signatures_match(expected, candidate):
             return
     raise SignatureError("no webhook-signature matches the body")

@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import base64
-import hashlib
-import hmac
 from datetime import UTC, datetime
 from typing import Any
 
@@ -13,6 +10,7 @@ from hub.sdk.connector import WebhookTrigger
 from hub.sdk.context import Context
 from hub.sdk.errors import PermanentError, SignatureError
 from hub.sdk.polling import Page, TimeWindowPolling, vendor_time
+from hub.sdk.signing import hmac_base64, signatures_match
 from hub.sdk.types import InboundRequest, TriggerEvent, WebhookResponse
 
 PAGE_SIZE = 100  # what GET /Invoices returns per page
@@ -85,16 +83,10 @@ class InvoiceChanged(TimeWindowPolling):
         return start
 
 
-def xero_signature(key: str, body: bytes) -> str:
-    return base64.b64encode(hmac.new(key.encode("utf-8"), body, hashlib.sha256).digest()).decode()
-
-
 def signature_ok(ctx: Context, request: InboundRequest) -> bool:
+    """x-xero-signature = base64(HMAC-SHA256(webhook key, raw body))."""
     key = str(ctx.connection.get("webhook_key") or "")
-    given = (request.header("x-xero-signature") or "").strip()
-    if not key or not given:
-        return False
-    return hmac.compare_digest(given.encode(), xero_signature(key, request.body).encode())
+    return bool(key) and signatures_match(hmac_base64(key, request.body), request.header("x-xero-signature"))
 
 
 class Webhook(WebhookTrigger):

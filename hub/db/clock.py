@@ -12,6 +12,6 @@ from sqlalchemy.orm import Session
 def database_now(session: Session) -> datetime:
     """The database server's current time, UTC-aware (SQLite: this machine's, to the millisecond)."""
     if session.get_bind().dialect.name == "sqlite":
-        text = session.scalar(select(func.strftime("%Y-%m-%d %H:%M:%f", "now")))
+        text = session.execute(select(func.strftime("%Y-%m-%d %H:%M:%f", "now"))).scalar_one()
         return datetime.fromisoformat(text).replace(tzinfo=UTC)
-    return session.scalar(select(func.clock_timestamp())).astimezone(UTC)
+    return session.execute(select(func.clock_timestamp())).scalar_one().astimezone(UTC)

@@ -16,6 +16,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 from sqlalchemy.sql import ClauseElement
+from sqlalchemy.sql.compiler import SQLCompiler
 
 
 @dataclass
@@ -39,6 +40,8 @@ class FastSQL:
             return plan
         dialect = session.get_bind().dialect
         compiled = statement.compile(dialect=dialect, column_keys=list(keys))
+        if not isinstance(compiled, SQLCompiler):
+            raise TypeError(f"FastSQL runs DML and SELECT statements, not {type(statement).__name__}")
         names = tuple(compiled.positiontup or ())
         processors = tuple(compiled.binds[name].type._cached_bind_processor(dialect) for name in names)
         defaults = tuple(
@@ -70,7 +73,7 @@ class FastSQL:
                 strict=True,
             )
         )
-        cursor = session.connection().connection.dbapi_connection.cursor()
+        cursor = session.connection().connection.cursor()
         cursor.execute(plan.sql, values)
         return cursor, plan
 

@@ -22,6 +22,7 @@ from hub.engine.contexts import build_context
 from hub.engine.intake import mark_seen, resolve_waits, store_events
 from hub.jsonutil import InvalidJSON, check_storable
 from hub.recipe_index import current_version
+from hub.recipe_secrets import open_document
 from hub.redaction import redact
 from hub.sdk.connector import PollingTrigger
 from hub.sdk.errors import AuthError, HubError, RetryableError
@@ -65,9 +66,10 @@ def poll_recipe(runtime: Runtime, recipe_id: int) -> dict[str, Any]:
             return {"skipped": "paused"}
         if state.next_poll_at is not None and state.next_poll_at > utcnow():
             return {"skipped": "backing_off"}
-        _, _, version, document = current_version(session, recipe_id)
+        _, _, version, stored = current_version(session, recipe_id)
         state_id, cursor = state.id, state.cursor
         primed, backfill = state.primed, state.backfill_from
+    document = open_document(stored, runtime.vault, runtime.registry, recipe_id, version)
     spec = document["trigger"]
     connector = runtime.registry.get(spec["connector"])
     trigger = connector.trigger(spec["trigger"]) if connector else None

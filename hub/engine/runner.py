@@ -24,6 +24,7 @@ from hub.engine import intake, store
 from hub.engine.actions import PARKED, ActionSteps, error_info
 from hub.engine.contexts import load_connection
 from hub.engine.statements import Record
+from hub.recipe_secrets import secret_values
 from hub.recipe_store import hook_urls
 from hub.recipes import step_type, validate_against
 from hub.sdk.connector import PollingTrigger
@@ -183,12 +184,14 @@ class Runner(ActionSteps):
 
     def _load(self, session: Any, run: Record) -> None:
         self.run = run
-        name, self.document, names_hooks = self.rt.recipes.version(session, run.recipe_id, run.recipe_version)
+        name, self.document, names_hooks = self.rt.recipes.version(
+            session, run.recipe_id, run.recipe_version, self.rt.vault, self.rt.registry
+        )
         self.recipe = Record(id=run.recipe_id, name=name)
         self.event = store.read_event_payload(session, run.event_id)
         steps = store.read_steps(session, self.run_id)
         self.states = {(s.phase, s.step_id): s for s in steps}
-        self.secrets: list[str] = []
+        self.secrets = secret_values(self.document, self.rt.registry)  # kept out of stored inputs
         self.context: dict[str, Any] = {
             "event": self.event,
             "steps": {},

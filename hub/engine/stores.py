@@ -10,16 +10,38 @@ from typing import Any
 
 from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
 
 from hub.connections import merged_fields, store_fields
 from hub.db.models import CacheEntry, Connection, utcnow
 from hub.db.session import Database
 from hub.sdk.connector import Connector
 from hub.sdk.context import Fetch, key_lock
-from hub.vault import Vault
+from hub.sdk.errors import VaultError
+from hub.vault import Binding, Vault
 
 LEASE_S = 30.0  # longest a token fetch may hold others back; past it they fetch themselves
 LEASE_POLL_S = 0.05
+
+
+def cache_binding(key: str) -> Binding:
+    """A cached value opens only under its own key, so one cannot be copied over another."""
+    return Binding("cache_entries", key, "value")
+
+
+def rotate_cache(session: Session, vault: Vault, *, legacy_only: bool = False) -> int:
+    """Re-seal cached values under the newest key (only legacy Fernet ones if `legacy_only`). Lease
+    rows hold an owner id, not a token; an unreadable value is dropped, as a cache may (it is refetched)."""
+    count = 0
+    for entry in session.scalars(select(CacheEntry).where(~CacheEntry.key.startswith("lease:"))):
+        if legacy_only and vault.is_current(entry.value):
+            continue
+        try:
+            entry.value = vault.rotate_token(entry.value, cache_binding(entry.key))
+        except VaultError:
+            session.delete(entry)
+        count += 1
+    return count
 
 
 class DbTokenCache:
@@ -34,12 +56,12 @@ class DbTokenCache:
             entry = session.get(CacheEntry, key)
             if entry is None or entry.expires_at <= utcnow():
                 return None
-            return self.vault.decrypt(entry.value).get("v")
+            return self.vault.decrypt(entry.value, cache_binding(key)).get("v")
 
     def set(self, key: str, value: Any, ttl_s: float) -> None:
         with self.db.transaction() as session:
             entry = session.get(CacheEntry, key)
-            token = self.vault.encrypt({"v": value})
+            token = self.vault.encrypt({"v": value}, cache_binding(key))
             expires = utcnow() + timedelta(seconds=ttl_s)
             if entry is None:
                 session.add(CacheEntry(key=key, value=token, expires_at=expires))

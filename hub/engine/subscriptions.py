@@ -33,10 +33,12 @@ from sqlalchemy.orm import Session
 from hub import jsonutil, recipe_store
 from hub.db.models import HookEndpoint, Lease, Recipe, TriggerState, utcnow
 from hub.engine.contexts import build_context
-from hub.recipe_index import current_document
+from hub.recipe_index import current_version
+from hub.recipe_secrets import open_document
 from hub.recipes import iter_steps, step_type
 from hub.sdk.connector import WebhookTrigger
 from hub.sdk.errors import HubError, VaultError
+from hub.vault import Binding
 
 if TYPE_CHECKING:
     from hub.runtime import Runtime
@@ -60,14 +62,20 @@ def _empty() -> Registrations:
     return {"trigger": None, "waits": {}}
 
 
-def open_registrations(vault: Vault, stored: dict[str, Any] | None) -> Registrations:
+def registrations_binding(recipe_id: int) -> Binding:
+    """Bound to the recipe, not the TriggerState row: a reset trigger state carries them over."""
+    return Binding("trigger_states", recipe_id, "subscription")
+
+
+def open_registrations(vault: Vault, recipe_id: int, stored: dict[str, Any] | None) -> Registrations:
     """The registrations in a stored `TriggerState.subscription` value, sealed or (older rows) plain.
 
     Raises VaultError when the sealed value cannot be decrypted with the configured keys."""
     if not stored:
         return _empty()
     if SEALED in stored:
-        data = jsonutil.loads(vault.decrypt(stored[SEALED])["registrations"])
+        opened = vault.decrypt(stored[SEALED], registrations_binding(recipe_id))
+        data = jsonutil.loads(opened["registrations"])
     elif "spec" in stored:
         data = {"trigger": stored}  # written before registrations were sealed
     else:
@@ -75,11 +83,12 @@ def open_registrations(vault: Vault, stored: dict[str, Any] | None) -> Registrat
     return {"trigger": data.get("trigger"), "waits": dict(data.get("waits") or {})}
 
 
-def seal_registrations(vault: Vault, registrations: Registrations) -> dict[str, Any] | None:
+def seal_registrations(vault: Vault, recipe_id: int, registrations: Registrations) -> dict[str, Any] | None:
     """The value to store; None when nothing is registered. JSON text inside keeps Decimals exact."""
     if not registrations.get("trigger") and not registrations.get("waits"):
         return None
-    return {SEALED: vault.encrypt({"registrations": jsonutil.dumps(registrations)})}
+    sealed = vault.encrypt({"registrations": jsonutil.dumps(registrations)}, registrations_binding(recipe_id))
+    return {SEALED: sealed}
 
 
 def endpoint_subscription(
@@ -90,7 +99,7 @@ def endpoint_subscription(
     if not stored:
         return None
     try:
-        registrations = open_registrations(vault, stored)
+        registrations = open_registrations(vault, recipe_id, stored)
     except VaultError:
         log.warning("event=subscription_unreadable recipe_id=%s", recipe_id)
         return None
@@ -99,19 +108,24 @@ def endpoint_subscription(
     return state if isinstance(state, dict) else None
 
 
-def reseal_all(session: Session, vault: Vault) -> int:
-    """Re-encrypt every stored registration under the newest vault key (and seal plaintext rows).
+def reseal_all(session: Session, vault: Vault, *, legacy_only: bool = False) -> int:
+    """Re-encrypt every stored registration under the newest vault key (and seal plaintext rows);
+    with `legacy_only`, only plaintext rows and legacy Fernet tokens.
 
-    For `hub vault rotate`, so an old key can be dropped without losing the registrations."""
+    For `hub vault rotate` (so an old key can be dropped without losing the registrations) and the
+    start-up upgrade to bound tokens."""
     count = 0
     for state in session.scalars(select(TriggerState).where(TriggerState.subscription.is_not(None))):
-        stored = state.subscription
+        stored, binding = state.subscription, registrations_binding(state.recipe_id)
         if not stored:
             continue
         if SEALED in stored:
-            state.subscription = {SEALED: vault.rotate_token(stored[SEALED])}
+            if legacy_only and vault.is_current(stored[SEALED]):
+                continue
+            state.subscription = {SEALED: vault.rotate_token(stored[SEALED], binding)}
         else:
-            state.subscription = seal_registrations(vault, open_registrations(vault, stored))
+            registrations = open_registrations(vault, state.recipe_id, stored)
+            state.subscription = seal_registrations(vault, state.recipe_id, registrations)
         count += 1
     return count
 
@@ -197,15 +211,16 @@ def _sync(rt: Runtime, recipe_id: int) -> str | None:
         if recipe is None:
             return None
         stored = session.scalar(select(TriggerState.subscription).where(TriggerState.recipe_id == recipe_id))
-        document = current_document(session, recipe)
+        _, _, version, stored_document = current_version(session, recipe_id)
         tokens: dict[Slot, str] = {
             e.step_id: e.token
             for e in session.scalars(select(HookEndpoint).where(HookEndpoint.recipe_id == recipe_id))
         }
         active = recipe.enabled and recipe.deleted_at is None
     problems: list[str] = []
+    document = open_document(stored_document, rt.vault, rt.registry, recipe_id, version)
     try:
-        existing = open_registrations(rt.vault, stored)
+        existing = open_registrations(rt.vault, recipe_id, stored)
     except VaultError:
         existing = _empty()
         problems.append("the stored webhook registrations cannot be decrypted with the vault keys")
@@ -281,11 +296,11 @@ def _update(
         if state is None:
             return
         try:
-            registrations = open_registrations(rt.vault, state.subscription)
+            registrations = open_registrations(rt.vault, recipe_id, state.subscription)
         except VaultError:
             registrations = _empty()  # unreadable: replaced by what is known now
         change(registrations)
-        state.subscription = seal_registrations(rt.vault, registrations)
+        state.subscription = seal_registrations(rt.vault, recipe_id, registrations)
         if error is not None:
             state.last_error = error
         recipe_store.mark_changed(session)  # webhook lookups cached in this process see the new state

@@ -31,7 +31,9 @@ from hub.sdk.errors import (
 from hub.sdk.http import HttpClient, HttpResponse, dumps_json, parse_retry_after, redact
 from hub.sdk.netguard import is_forbidden_address
 from hub.sdk.oauth import ensure_token
-from hub.sdk.types import InboundRequest, PollResult, TriggerEvent, WebhookResponse
+from hub.sdk.polling import NewestIdPolling, Page, TimeWindowPolling, vendor_time, with_defaults
+from hub.sdk.signing import check_timestamp, hmac_base64, hmac_digest, hmac_hex, signatures_match
+from hub.sdk.types import HeaderMap, InboundRequest, PollResult, TriggerEvent, WebhookResponse
 
 __all__ = [
     "Action",
@@ -44,11 +46,14 @@ __all__ = [
     "Connector",
     "ConnectorError",
     "Context",
+    "HeaderMap",
     "HttpClient",
     "HttpResponse",
     "HubError",
     "InboundRequest",
+    "NewestIdPolling",
     "OAuth2",
+    "Page",
     "PermanentError",
     "PollResult",
     "PollingTrigger",
@@ -56,16 +61,24 @@ __all__ = [
     "ScheduleTrigger",
     "SecretStore",
     "SignatureError",
+    "TimeWindowPolling",
     "TokenCache",
     "Trigger",
     "TriggerEvent",
     "WebhookResponse",
     "WebhookTrigger",
+    "check_timestamp",
     "dumps_json",
     "ensure_token",
+    "hmac_base64",
+    "hmac_digest",
+    "hmac_hex",
     "is_forbidden_address",
     "parse_retry_after",
     "redact",
     "redact_headers",
     "secret_field",
+    "signatures_match",
+    "vendor_time",
+    "with_defaults",
 ]

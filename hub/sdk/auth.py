@@ -64,7 +64,7 @@ class ApiKeyAuth(Auth):
         if not key:
             return
         if self.query_param:
-            request.prepare_url(request.url, {self.query_param: key})
+            request.prepare_url(request.url or "", {self.query_param: key})
         else:
             request.headers[self.header] = f"{self.prefix}{key}"
 

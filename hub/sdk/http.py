@@ -360,7 +360,9 @@ class HttpClient:
             resp = adapter.send(
                 prep,
                 stream=True,
-                timeout=Timeout(total=remaining),
+                # requests handles a urllib3 Timeout here (documented, isinstance-checked in send);
+                # its TimeoutType alias lists only floats and tuples.
+                timeout=Timeout(total=remaining),  # type: ignore[arg-type]
                 verify=self.session.verify,
                 cert=self.session.cert,
                 proxies={},

@@ -117,9 +117,9 @@ def _judge_v6(addr: ipaddress.IPv6Address) -> str | None:
         if addr in net:
             return reason
     for label, v4 in _embedded_v4(addr):
-        reason = _judge_v4(v4)
-        if reason:
-            return f"{reason} ({label} {v4})"
+        v4_reason = _judge_v4(v4)
+        if v4_reason:
+            return f"{v4_reason} ({label} {v4})"
     if addr.ipv4_mapped is not None or addr in _NAT64_WKP:
         return None  # a public IPv4 address written in IPv6 form
     if int(addr) >> 32 == 0:
@@ -171,7 +171,7 @@ def resolve_within(
         return resolver(host, port)
     if timeout is None:
         return resolver(host, port)
-    outcome: list[Any] = []
+    outcome: list[list[tuple[int, tuple[Any, ...]]] | BaseException] = []
     done = threading.Event()
 
     def lookup() -> None:
@@ -185,9 +185,10 @@ def resolve_within(
     threading.Thread(target=lookup, name=f"resolve {host}", daemon=True).start()
     if not done.wait(max(0.0, timeout)):
         raise socket.gaierror(f"DNS lookup for {host} took longer than the {timeout:.1f} s left for the call")
-    if isinstance(outcome[0], BaseException):
-        raise outcome[0]
-    return outcome[0]
+    result = outcome[0]
+    if isinstance(result, BaseException):
+        raise result
+    return result
 
 
 @dataclass(frozen=True)

@@ -5,11 +5,26 @@ from __future__ import annotations
 import io
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol, overload
 from urllib.parse import parse_qsl
 
 from hub.jsonutil import InvalidJSON, strict_loads
 from hub.sdk.errors import InvalidBodyError, PermanentError
+
+
+class HeaderMap(Protocol):
+    """Request headers looked up by name, case-insensitively: werkzeug's Headers in the hub, a plain
+    dict in tests. Not a Mapping: iterating werkzeug's Headers yields (name, value) pairs."""
+
+    @overload
+    def get(self, key: str, /) -> str | None: ...
+    @overload
+    def get(self, key: str, default: str, /) -> str: ...
+    @overload
+    def get(self, key: str, default: str | None, /) -> str | None: ...
+    def __getitem__(self, key: str, /) -> str: ...
+    def __contains__(self, key: str, /) -> bool: ...
+    def items(self) -> Iterable[tuple[str, str]]: ...
 
 
 @dataclass(frozen=True)
@@ -19,7 +34,7 @@ class InboundRequest:
     method: str
     url: str  # the public URL the vendor called (what vendors sign), from HUB_BASE_URL
     path: str
-    headers: Mapping[str, str]  # case-insensitive
+    headers: HeaderMap
     query: Mapping[str, str]
     body: bytes
     remote_addr: str | None = None
@@ -91,7 +106,7 @@ class WebhookResponse:
     """What to answer a vendor instead of the default 202 (handshakes, encrypted acks)."""
 
     status: int = 200
-    body: bytes | str | dict | None = None
+    body: bytes | str | dict[str, Any] | None = None
     headers: dict[str, str] = field(default_factory=dict)
 
 

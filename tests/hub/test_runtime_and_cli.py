@@ -14,9 +14,11 @@ from sqlalchemy import select
 
 from hub.cli import main
 from hub.config import Settings
-from hub.connections import create_connection
-from hub.db.models import CacheEntry, Connection, utcnow
+from hub.connections import create_connection, merged_fields
+from hub.db.models import CacheEntry, Connection, Recipe, utcnow
 from hub.engine.stores import DbTokenCache
+from hub.recipe_secrets import open_document
+from hub.recipe_store import current_document
 from hub.runtime import Runtime
 from hub.sdk.errors import VaultError
 
@@ -117,6 +119,7 @@ def test_cli_users_tokens_import_export_rotate(cli_env: dict[str, str], tmp_path
     rt.close()
     rotated = run(cli_env, "vault", "rotate", "--new-key")
     assert rotated.exit_code == 0 and "re-encrypted 1 connection" in rotated.stdout
+    assert "1 recipe version(s)" in rotated.stdout
     keys = (Path(cli_env["HUB_HOME"]) / "vault.keys").read_text().split()
     assert len(keys) == 2
     rt = Runtime.create(
@@ -124,8 +127,14 @@ def test_cli_users_tokens_import_export_rotate(cli_env: dict[str, str], tmp_path
     )  # the newest key alone suffices
     with rt.db.transaction() as session:
         row = session.scalar(select(Connection))
-        assert row.secrets != before and rt.vault.decrypt(row.secrets)["password"] == "pw-123456"
+        assert row.secrets != before and merged_fields(row, rt.vault)["password"] == "pw-123456"
     assert DbTokenCache(rt.db, rt.vault).get("conn:1:token") == {"access": "tok-1"}
+    with rt.db.transaction() as session:
+        recipe = session.scalar(select(Recipe))
+        stored = current_document(session, recipe)
+        opened = open_document(stored, rt.vault, rt.registry, recipe.id, recipe.current_version)
+    assert "super-secret-value" not in json.dumps(stored)
+    assert opened["trigger"]["config"]["secret"] == "super-secret-value"
     rt.close()
 
 

@@ -10,7 +10,9 @@ import pytest
 from cryptography.fernet import Fernet
 
 from hub.sdk.errors import VaultError
-from hub.vault import KEYS_FILENAME, Vault, add_new_key, key_fingerprint, load_keys
+from hub.vault import KEYS_FILENAME, Binding, Vault, add_new_key, key_fingerprint, load_keys
+
+B = Binding("connections", 1, "secrets")
 
 
 def new_key() -> str:
@@ -34,74 +36,135 @@ def write_keys(home: Path, keys: list[str], mode: int = 0o600) -> Path:
 def test_round_trip() -> None:
     vault = Vault([new_key()])
     data = {"user": "bot", "password": "hunter2", "nested": {"n": 1, "ok": True, "list": [1, None]}}
-    token = vault.encrypt(data)
+    token = vault.encrypt(data, B)
     assert isinstance(token, str)
     token.encode("ascii")
     assert "hunter2" not in token
-    assert vault.decrypt(token) == data
+    assert vault.decrypt(token, B) == data
 
 
 def test_unicode_round_trip() -> None:
     vault = Vault([new_key()])
     data = {"名前": "山田太郎", "emoji": "🔑", "accent": "café"}
-    assert vault.decrypt(vault.encrypt(data)) == data
+    assert vault.decrypt(vault.encrypt(data, B), B) == data
 
 
 def test_each_encryption_is_fresh() -> None:
     vault = Vault([new_key()])
-    assert vault.encrypt({"a": 1}) != vault.encrypt({"a": 1})
+    assert vault.encrypt({"a": 1}, B) != vault.encrypt({"a": 1}, B)
 
 
 def test_tampered_token_is_refused() -> None:
     vault = Vault([new_key()])
-    token = vault.encrypt({"secret": "value"})
+    token = vault.encrypt({"secret": "value"}, B)
     middle = len(token) // 2
     tampered = token[:middle] + ("A" if token[middle] != "A" else "B") + token[middle + 1 :]
-    with pytest.raises(VaultError, match="cannot decrypt a stored secret with any configured key"):
-        vault.decrypt(tampered)
+    with pytest.raises(VaultError, match="cannot decrypt"):
+        vault.decrypt(tampered, B)
 
 
 @pytest.mark.parametrize("garbage", ["", "not a token", "ünïcode", "gAAAAA"])
 def test_garbage_token_is_refused(garbage: str) -> None:
     with pytest.raises(VaultError, match="cannot decrypt"):
-        Vault([new_key()]).decrypt(garbage)
+        Vault([new_key()]).decrypt(garbage, B)
 
 
 def test_wrong_key_is_refused_without_leaking() -> None:
     right, wrong = new_key(), new_key()
-    token = Vault([right]).encrypt({"password": "hunter2"})
+    token = Vault([right]).encrypt({"password": "hunter2"}, B)
     with pytest.raises(VaultError) as caught:
-        Vault([wrong]).decrypt(token)
+        Vault([wrong]).decrypt(token, B)
     message = str(caught.value)
-    assert message == "cannot decrypt a stored secret with any configured key"
-    assert caught.value.__cause__ is None
-    assert caught.value.__suppress_context__
+    assert message == (
+        f"cannot decrypt the stored secret of connections 1 secrets: it was encrypted with key "
+        f"{key_fingerprint(right)}, which is not configured"
+    )
+    assert "hunter2" not in message and right not in message and wrong not in message
+    assert caught.value.__cause__ is None and caught.value.__context__ is None
 
 
 def test_rotation() -> None:
     old, new = new_key(), new_key()
-    old_token = Vault([old]).encrypt({"api_key": "abc"})
+    old_token = Vault([old]).encrypt({"api_key": "abc"}, B)
     both = Vault([new, old])
     assert both.key_count == 2
-    assert both.decrypt(old_token) == {"api_key": "abc"}
+    assert both.decrypt(old_token, B) == {"api_key": "abc"}
     with pytest.raises(VaultError):
-        Vault([new]).decrypt(old_token)
-    rotated = both.rotate_token(old_token)
-    assert Vault([new]).decrypt(rotated) == {"api_key": "abc"}
+        Vault([new]).decrypt(old_token, B)
+    rotated = both.rotate_token(old_token, B)
+    assert Vault([new]).decrypt(rotated, B) == {"api_key": "abc"}
 
 
 def test_newest_key_encrypts() -> None:
     old, new = new_key(), new_key()
-    token = Vault([new, old]).encrypt({"a": 1})
-    assert Vault([new]).decrypt(token) == {"a": 1}
+    token = Vault([new, old]).encrypt({"a": 1}, B)
+    assert Vault([new]).decrypt(token, B) == {"a": 1}
     with pytest.raises(VaultError):
-        Vault([old]).decrypt(token)
+        Vault([old]).decrypt(token, B)
 
 
 def test_rotate_token_of_unreadable_token() -> None:
-    token = Vault([new_key()]).encrypt({"a": 1})
+    token = Vault([new_key()]).encrypt({"a": 1}, B)
     with pytest.raises(VaultError, match="cannot decrypt"):
-        Vault([new_key()]).rotate_token(token)
+        Vault([new_key()]).rotate_token(token, B)
+
+
+def test_token_names_format_and_key_and_hides_the_plaintext() -> None:
+    key = new_key()
+    token = Vault([key]).encrypt({"password": "hunter2"}, B)
+    version, kid, body = token.split(":")
+    assert (version, kid) == ("v2", key_fingerprint(key))
+    assert "hunter2" not in token and key not in token and len(body) > 40
+
+
+def test_ciphertext_does_not_open_in_another_place() -> None:
+    vault = Vault([new_key()])
+    token = vault.encrypt({"password": "hunter2"}, Binding("connections", 1, "secrets"))
+    for elsewhere in [
+        Binding("connections", 2, "secrets"),
+        Binding("connections", 1, "config"),
+        Binding("cache_entries", 1, "secrets"),
+    ]:
+        with pytest.raises(VaultError) as caught:
+            vault.decrypt(token, elsewhere)
+        assert str(caught.value) == (
+            f"cannot decrypt the stored secret of {elsewhere}: it was not encrypted for this place "
+            "(copied from elsewhere?) or has been altered"
+        )
+        assert "hunter2" not in str(caught.value) and caught.value.__cause__ is None
+        with pytest.raises(VaultError):
+            vault.rotate_token(token, elsewhere)
+
+
+def test_binding_parts_cannot_be_shifted() -> None:
+    vault = Vault([new_key()])
+    token = vault.encrypt({"a": 1}, Binding("t", "1", "2:3"))
+    with pytest.raises(VaultError, match="not encrypted for this place"):
+        vault.decrypt(token, Binding("t", "1:2", "3"))
+
+
+def test_sealing_for_a_row_without_id_is_refused() -> None:
+    with pytest.raises(VaultError, match="connections row that has no id yet"):
+        Vault([new_key()]).encrypt({"a": 1}, Binding("connections", None, "secrets"))
+
+
+def test_legacy_fernet_token_is_read_and_rotated_into_a_bound_token() -> None:
+    old, new = new_key(), new_key()
+    legacy = Fernet(old).encrypt(b'{"api_key": "abc"}').decode("ascii")  # what earlier releases stored
+    vault = Vault([new, old])
+    assert not Vault.is_current(legacy)
+    assert vault.decrypt(legacy, B) == {"api_key": "abc"}
+    rotated = vault.rotate_token(legacy, B)
+    assert Vault.is_current(rotated)
+    assert Vault([new]).decrypt(rotated, B) == {"api_key": "abc"}
+    with pytest.raises(VaultError):
+        Vault([new]).decrypt(rotated, Binding("connections", 2, "secrets"))
+
+
+def test_legacy_check_token_still_verifies() -> None:
+    key = new_key()
+    legacy = Fernet(key).encrypt(b'{"integration-hub": "vault check", "version": 1}').decode("ascii")
+    Vault([key]).verify_check(legacy)
 
 
 def test_no_keys_is_refused() -> None:
@@ -139,11 +202,11 @@ def test_repr_hides_keys() -> None:
 def test_encrypt_refuses_non_objects_and_unserialisable() -> None:
     vault = Vault([new_key()])
     with pytest.raises(VaultError, match="JSON object"):
-        vault.encrypt(["a"])  # type: ignore[arg-type]
+        vault.encrypt(["a"], B)  # type: ignore[arg-type]
     with pytest.raises(VaultError, match="JSON-serialisable"):
-        vault.encrypt({"when": object()})
+        vault.encrypt({"when": object()}, B)
     with pytest.raises(VaultError, match="JSON-serialisable"):
-        vault.encrypt({"n": float("nan")})
+        vault.encrypt({"n": float("nan")}, B)
 
 
 def test_check_token_verifies() -> None:
@@ -162,7 +225,7 @@ def test_verify_check_with_wrong_keys_refuses_to_start() -> None:
 def test_verify_check_refuses_another_secret() -> None:
     vault = Vault([new_key()])
     with pytest.raises(VaultError, match="refusing to start"):
-        vault.verify_check(vault.encrypt({"a": 1}))
+        vault.verify_check(vault.encrypt({"a": 1}, B))
 
 
 # --- load_keys --------------------------------------------------------------------------------------
@@ -251,7 +314,7 @@ def test_missing_key_without_generation_is_refused(tmp_path: Path) -> None:
 
 def test_add_new_key_prepends_and_stays_private(tmp_path: Path) -> None:
     first = load_keys(None, tmp_path, allow_generate=True)
-    old_token = Vault(first).encrypt({"a": 1})
+    old_token = Vault(first).encrypt({"a": 1}, B)
 
     fingerprint = add_new_key(tmp_path)
 
@@ -264,8 +327,8 @@ def test_add_new_key_prepends_and_stays_private(tmp_path: Path) -> None:
     assert [p.name for p in tmp_path.iterdir()] == [KEYS_FILENAME]
 
     vault = Vault(keys)
-    rotated = vault.rotate_token(old_token)
-    assert Vault(keys[:1]).decrypt(rotated) == {"a": 1}
+    rotated = vault.rotate_token(old_token, B)
+    assert Vault(keys[:1]).decrypt(rotated, B) == {"a": 1}
 
 
 def test_add_new_key_without_file_is_refused(tmp_path: Path) -> None:

@@ -73,6 +73,16 @@ def test_signature_is_sha256_of_timestamp_nonce_key_body() -> None:
     check_signature(good, "key", max_age_s=300, now=1700000299)
 
 
+def test_a_signed_timestamp_that_is_not_a_number_is_refused_when_a_window_is_set() -> None:
+    # float("nan") made every age comparison false: the window never closed.
+    body = b"{}"
+    names = ("X-Lark-Request-Timestamp", "X-Lark-Request-Nonce", "X-Lark-Signature")
+    signed = request(body, dict(zip(names, ["nan", "n", sign("nan", "n", "key", body)], strict=True)))
+    check_signature(signed, "key")
+    with pytest.raises(SignatureError, match="X-Lark-Request-Timestamp is not a Unix time"):
+        check_signature(signed, "key", max_age_s=300, now=1700000000)
+
+
 def test_encrypted_signed_event_verifies_and_parses() -> None:
     trigger = connector.trigger("approval_status")
     event = approval_event("INS-1", "APPROVED", "ev-1", TOKEN)
@@ -367,7 +377,7 @@ def test_a_wait_step_on_approval_status_subscribes_its_definition_when_the_recip
         assert (
             len(subscribe.calls) == 1 and subscribe.calls[0].request.headers["Authorization"] == "Bearer t-1"
         )
-        waits = open_registrations(rt.vault, stored(rt, recipe_id))["waits"]
+        waits = open_registrations(rt.vault, recipe_id, stored(rt, recipe_id))["waits"]
         assert waits["approved"]["hook_url"] == wait_url
         assert waits["approved"]["state"] == {"approval_code": "APR-1"}
 

@@ -123,6 +123,14 @@ def test_v3_replay_older_than_five_minutes_and_missing_headers_are_refused() -> 
         TRIGGER.verify(no_secret, {}, inbound(V1_BODY, v3_headers(V1_BODY)))
 
 
+@pytest.mark.parametrize("stamp", ["\u00b2", "\u0661\u0667\u0660\u0660"])
+def test_a_timestamp_of_non_ascii_digits_is_a_signature_error_not_a_crash(stamp: str) -> None:
+    # Latin-1 header text can hold "²": str.isdigit() passed it and int() then raised ValueError.
+    headers = {**v3_headers(V1_BODY), "X-HubSpot-Request-Timestamp": stamp}
+    with pytest.raises(SignatureError, match="X-HubSpot-Request-Timestamp is not a Unix time"):
+        TRIGGER.verify(ctx(), {}, inbound(V1_BODY, headers))
+
+
 def test_parse_splits_the_batch_filters_and_gives_retry_stable_ids() -> None:
     events = [
         {

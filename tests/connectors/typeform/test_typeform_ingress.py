@@ -76,7 +76,7 @@ def test_registration_signed_delivery_replay_and_tampering(runtime: Runtime, cli
         assert "webhook_secret" not in merged_fields(row, runtime.vault)  # per webhook, not per connection
     column = stored(runtime, recipe_id)
     assert sent["secret"] not in json.dumps(column) and "crm" not in json.dumps(column)  # sealed
-    registration = open_registrations(runtime.vault, column)["trigger"]
+    registration = open_registrations(runtime.vault, recipe_id, column)["trigger"]
     assert registration["state"] == {
         "form_id": "lT4Z3j",
         "tag": "crm",
@@ -131,7 +131,8 @@ def test_a_webhook_registered_before_the_upgrade_keeps_the_connections_secret(
     # the row is sealed and deliveries keep verifying with the connection's secret
     assert sync_subscription(runtime, recipe_id) is None and len(responses.calls) == 0
     column = stored(runtime, recipe_id)
-    assert set(column) == {"sealed"} and open_registrations(runtime.vault, column)["trigger"] == old
+    assert set(column) == {"sealed"}
+    assert open_registrations(runtime.vault, recipe_id, column)["trigger"] == old
     again = raw(delivery(event_id="01HZX4VJ8Q8M3T6F3K2B5N7R9D", token="b" * 32))
     assert (
         client.post(f"/hooks/{token}", data=again, headers=signed("secret-from-before", again)).status_code
@@ -165,7 +166,7 @@ def test_a_wait_for_step_registers_its_own_webhook_with_its_own_secret(runtime: 
     assert sync_subscription(runtime, recipe_id) is None
     sent = json.loads(put.calls[0].request.body)
     assert sent["url"] == urls["wait_urls"]["answered"] and sent["secret"] != "connection-wide"
-    waits = open_registrations(runtime.vault, stored(runtime, recipe_id))["waits"]
+    waits = open_registrations(runtime.vault, recipe_id, stored(runtime, recipe_id))["waits"]
     assert waits["answered"]["state"]["secret"] == sent["secret"]
 
     token = urls["wait_urls"]["answered"].split("/hooks/")[1]

@@ -68,6 +68,7 @@ class Inbox(WebhookTrigger):
 
 class Feed(PollingTrigger):
     key = "feed"
+    config_schema = {"type": "object", "properties": {"token": {"type": "string", "writeOnly": True}}}
 
     def poll(self, ctx: Context, config: dict[str, Any], cursor: str | None) -> PollResult:
         kit: TestKit = self.connector  # type: ignore[assignment]

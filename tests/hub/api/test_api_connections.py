@@ -7,6 +7,7 @@ from typing import Any
 
 from sqlalchemy import select
 
+from hub.connections import secrets_binding
 from hub.db.models import Connection, RecipeVersion, TriggerState
 from hub.recipe_store import trigger_signature
 from hub.runtime import Runtime
@@ -64,7 +65,7 @@ def test_secret_fields_are_never_returned(client: Any, runtime: Runtime, kit: An
     with runtime.db.transaction() as session:
         row = session.scalar(select(Connection))
         assert SECRET not in (row.secrets or "") and SECRET not in json.dumps(row.config)
-        assert runtime.vault.decrypt(row.secrets) == {"password": SECRET}
+        assert runtime.vault.decrypt(row.secrets, secrets_binding(row)) == {"password": SECRET}
 
 
 def test_connection_test_failure_is_redacted(client: Any, kit: Any, headers: H) -> None:

@@ -163,7 +163,7 @@ def test_trigger_and_each_webhook_wait_step_are_registered_at_their_own_url(
     }  # the polling wait and the trigger with no `subscribe` register nothing
     column = stored(runtime, recipe_id)
     assert set(column) == {"sealed"} and "secret-" not in json.dumps(column)
-    registrations = open_registrations(runtime.vault, column)
+    registrations = open_registrations(runtime.vault, recipe_id, column)
     assert registrations["trigger"]["state"]["id"] == "wh-1"
     assert {k: v["state"]["id"] for k, v in registrations["waits"].items()} == {
         "paid": "wh-2",
@@ -178,7 +178,7 @@ def test_trigger_and_each_webhook_wait_step_are_registered_at_their_own_url(
     assert sync_subscription(runtime, recipe_id) is None
     assert vendor.topics() == {"orders": urls["webhook_url"], "payments-v2": urls["wait_urls"]["paid"]}
     assert sorted(vendor.webhooks) == ["wh-1", "wh-4"]
-    waits = open_registrations(runtime.vault, stored(runtime, recipe_id))["waits"]
+    waits = open_registrations(runtime.vault, recipe_id, stored(runtime, recipe_id))["waits"]
     assert list(waits) == ["paid"] and waits["paid"]["spec"][3] == {"topic": "payments-v2"}
 
     assert enable(runtime, recipe_id, False) is None
@@ -210,7 +210,7 @@ def test_two_syncs_at_once_register_the_webhook_once(rt: tuple[Runtime, Vendor])
     assert problems == [None, None]
     assert vendor.serial == 2  # the trigger and the wait step, once each
     assert vendor.topics() == {"orders": urls["webhook_url"], "payments": urls["wait_urls"]["paid"]}
-    registrations = open_registrations(runtime.vault, stored(runtime, recipe_id))
+    registrations = open_registrations(runtime.vault, recipe_id, stored(runtime, recipe_id))
     assert {registrations["trigger"]["state"]["id"], registrations["waits"]["paid"]["state"]["id"]} == set(
         vendor.webhooks
     )
@@ -272,7 +272,7 @@ def test_a_refused_step_is_reported_by_name_and_the_rest_still_registered(rt: tu
         "could not remove the webhook for wait step 'paid' registered with Vendor kit: "
         "vendor is down for maintenance"
     )
-    assert "paid" in open_registrations(runtime.vault, stored(runtime, recipe_id))["waits"]
+    assert "paid" in open_registrations(runtime.vault, recipe_id, stored(runtime, recipe_id))["waits"]
     vendor.refuse_removal = False
     assert sync_subscription(runtime, recipe_id) is None
     assert set(vendor.topics()) == {"orders", "shipping"}
@@ -295,7 +295,8 @@ def test_a_plaintext_row_from_before_is_read_sealed_and_removed(rt: tuple[Runtim
 
     assert sync_subscription(runtime, recipe_id) is None and vendor.serial == 0  # unchanged: kept
     column = stored(runtime, recipe_id)
-    assert set(column) == {"sealed"} and open_registrations(runtime.vault, column)["trigger"] == old
+    assert set(column) == {"sealed"}
+    assert open_registrations(runtime.vault, recipe_id, column)["trigger"] == old
     assert enable(runtime, recipe_id, False) is None
     assert vendor.webhooks == {} and stored(runtime, recipe_id) is None
 
@@ -310,14 +311,14 @@ def test_vault_rotation_reseals_and_an_unreadable_row_is_reported(
     rotated = Vault([new_key, str(settings.vault_keys)])
     with runtime.db.transaction() as session:
         assert reseal_all(session, rotated) == 1
-    readable = open_registrations(Vault([new_key]), stored(runtime, recipe_id))
+    readable = open_registrations(Vault([new_key]), recipe_id, stored(runtime, recipe_id))
     assert set(readable["waits"]) == {"paid"} and readable["trigger"]["state"]["id"] == "wh-1"
 
     # the runtime's key can no longer read it: reported, and what the recipe needs registered anew
     problem = sync_subscription(runtime, recipe_id)
     assert problem == "the stored webhook registrations cannot be decrypted with the vault keys"
     assert vendor.serial == 4
-    registrations = open_registrations(runtime.vault, stored(runtime, recipe_id))
+    registrations = open_registrations(runtime.vault, recipe_id, stored(runtime, recipe_id))
     assert (
         registrations["trigger"]["state"]["id"] == "wh-3"
         and registrations["waits"]["paid"]["state"]["id"] == "wh-4"
