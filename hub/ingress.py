@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import logging
 import sqlite3
-import time
 from typing import Any
 
 from flask import Blueprint, Response, request
@@ -14,14 +13,14 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 from werkzeug.datastructures import Headers
 
-from hub import recipe_store
 from hub.current import runtime
 from hub.db.errors import describe, is_transient
-from hub.db.models import HookEndpoint, Recipe, RecipeVersion
+from hub.db.models import HookEndpoint, Recipe
+from hub.engine.contexts import build_context
 from hub.engine.intake import Stored, WaitEndpoint, resolve_waits, store_events
-from hub.engine.poller import build_context
 from hub.engine.subscriptions import endpoint_subscription
 from hub.jsonutil import InvalidJSON, check_storable, dumps
+from hub.recipe_index import current_version
 from hub.recipe_secrets import open_document
 from hub.recipes import step_type
 from hub.sdk.connector import WebhookTrigger
@@ -103,24 +102,12 @@ def _vendor_response(answer: WebhookResponse) -> Response:
 
 
 Found = tuple[Recipe, dict[str, Any], dict[str, Any], str | None, dict[str, Any] | None]
-LOOKUP_TTL_S = 1.0
-_lookups: dict[tuple[int, str], tuple[float, int, Found | None]] = {}
 
 
 def _lookup(token: str) -> Found | None:
-    """`_load_endpoint`, remembered for a second: a recipe changed in this process is seen at once
-    (recipe_store.generation), one changed by another process within LOOKUP_TTL_S."""
-    rt = runtime()
-    key, now = (rt.db.instance, token), time.monotonic()
-    cached = _lookups.get(key)
-    if cached is not None and cached[0] > now and cached[1] == recipe_store.generation:
-        return cached[2]
-    generation = recipe_store.generation
-    found = _load_endpoint(token)
-    if len(_lookups) > 10_000:
-        _lookups.clear()
-    _lookups[key] = (now + LOOKUP_TTL_S, generation, found)
-    return found
+    """`_load_endpoint`, kept by the recipe index until a recipe changes (in this process: at once;
+    in another: within the index's check interval)."""
+    return runtime().recipes.lookup(("hook", token), lambda: _load_endpoint(token))
 
 
 def _load_endpoint(token: str) -> Found | None:
@@ -132,14 +119,10 @@ def _load_endpoint(token: str) -> Found | None:
         recipe = session.get(Recipe, endpoint.recipe_id)
         if recipe is None or recipe.deleted_at is not None or not recipe.enabled:
             return None
-        stored = session.scalars(
-            select(RecipeVersion.document).where(
-                RecipeVersion.recipe_id == recipe.id, RecipeVersion.version == recipe.current_version
-            )
-        ).one()
+        _, _, version, stored = current_version(session, recipe.id)
         rt = runtime()
         subscription = endpoint_subscription(session, rt.vault, recipe.id, endpoint.step_id)
-        document = open_document(stored, rt.vault, rt.registry, recipe.id, recipe.current_version)
+        document = open_document(stored, rt.vault, rt.registry, recipe.id, version)
     if endpoint.step_id is None:
         return recipe, document, document["trigger"], None, subscription
     for step in [*document.get("steps", []), *document.get("on_failure", [])]:

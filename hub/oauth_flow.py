@@ -17,7 +17,7 @@ from hub.audit import audit
 from hub.connections import Conflict
 from hub.current import runtime
 from hub.db.models import Connection
-from hub.engine.poller import build_context
+from hub.engine.contexts import build_context
 from hub.sdk.auth import OAuth2
 from hub.sdk.errors import HubError
 from hub.sdk.oauth import authorize_url, exchange_code

@@ -8,37 +8,17 @@ import secrets
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import event, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from hub.connections import NotFound, lookup_by_name
 from hub.db.models import HookEndpoint, Recipe, RecipeVersion, TriggerState, utcnow
+from hub.recipe_index import current_document, mark_changed
 from hub.recipe_secrets import open_document, seal_document
 from hub.recipes import keep_secrets, step_type, validate_document
 
 if TYPE_CHECKING:
     from hub.runtime import Runtime
-
-
-# Bumped after every commit that changed a recipe, so per-process caches of recipe lookups
-# (webhook ingress) drop what they hold at once; other processes rely on the caches' short TTL.
-generation = 0
-
-
-def _changed(session: Session) -> None:
-    session.info["hub_recipes_changed"] = True
-
-
-def mark_changed(session: Session) -> None:
-    """For other writers of what webhook lookups read (e.g. stored vendor registrations)."""
-    _changed(session)
-
-
-@event.listens_for(Session, "after_commit")
-def _bump_generation(session: Session) -> None:
-    global generation
-    if session.info.pop("hub_recipes_changed", False):
-        generation += 1
 
 
 def trigger_signature(document: dict[str, Any]) -> str:
@@ -53,14 +33,6 @@ def get_recipe(session: Session, recipe_id: int) -> Recipe:
     if recipe is None or recipe.deleted_at is not None:
         raise NotFound(f"recipe {recipe_id} not found")
     return recipe
-
-
-def current_document(session: Session, recipe: Recipe) -> dict[str, Any]:
-    return session.scalars(
-        select(RecipeVersion.document).where(
-            RecipeVersion.recipe_id == recipe.id, RecipeVersion.version == recipe.current_version
-        )
-    ).one()
 
 
 def hook_urls(session: Session, runtime: Runtime, recipe: Recipe) -> dict[str, Any]:
@@ -124,7 +96,7 @@ def save_recipe(
     actor: str | None = None,
 ) -> Recipe:
     """Validate and store `document` as a new recipe, or as the next version of `recipe`."""
-    _changed(session)
+    mark_changed(session)  # what the recipe index of every process holds
     if recipe is not None and isinstance(document, dict):
         current = current_document(session, recipe)
         previous = open_document(current, runtime.vault, runtime.registry, recipe.id, recipe.current_version)
@@ -150,7 +122,7 @@ def save_recipe(
 
 def set_enabled(session: Session, recipe: Recipe, enabled: bool) -> None:
     """Enabling a polling recipe starts it "from now" again unless it was set to backfill."""
-    _changed(session)
+    mark_changed(session)  # what the recipe index of every process holds
     if recipe.enabled == enabled:
         return
     recipe.enabled = enabled
@@ -163,7 +135,7 @@ def set_enabled(session: Session, recipe: Recipe, enabled: bool) -> None:
 
 
 def delete_recipe(session: Session, recipe: Recipe) -> None:
-    _changed(session)
+    mark_changed(session)  # what the recipe index of every process holds
     recipe.deleted_at = recipe.updated_at = utcnow()
     recipe.enabled = False
     for endpoint in session.scalars(select(HookEndpoint).where(HookEndpoint.recipe_id == recipe.id)):

@@ -19,6 +19,7 @@ from hub.db.models import Connection, Meta
 from hub.db.session import Database
 from hub.engine.limits import ConnectionLimiter, Limiter
 from hub.metrics import Metrics
+from hub.recipe_index import RecipeIndex
 from hub.registry import Registry, default_registry
 from hub.sdk import tls
 from hub.vault import Vault, load_keys
@@ -62,6 +63,10 @@ class Runtime:
     metrics: Metrics = field(default_factory=Metrics)
     owner: str = field(default_factory=process_id)
     executor: Executor | None = None
+    recipes: RecipeIndex = field(init=False)  # what this process remembers of recipes
+
+    def __post_init__(self) -> None:
+        self.recipes = RecipeIndex(self.db)
 
     @classmethod
     def create(

@@ -21,12 +21,13 @@ from sqlalchemy import case, func, select, update
 
 from hub.db.clock import database_now
 from hub.db.errors import describe, is_transient
-from hub.db.models import Lease, Recipe, RecipeVersion, utcnow
+from hub.db.models import Lease, Recipe, utcnow
 from hub.engine.backoff import DatabaseBackoff
 from hub.engine.poller import poll_recipe
 from hub.engine.schedules import Schedule, fire_due, reconcile
 from hub.engine.sweeper import sweep
 from hub.engine.wait_poller import poll_waits
+from hub.recipe_index import current_versions
 from hub.sdk.connector import PollingTrigger, ScheduleTrigger
 
 if TYPE_CHECKING:
@@ -151,16 +152,11 @@ class Scheduler:
         schedules: dict[int, Schedule] = {}
         with self.rt.db.read() as session:
             rows = session.execute(
-                select(Recipe.id, Recipe.current_version, RecipeVersion.document)
-                .join(
-                    RecipeVersion,
-                    (RecipeVersion.recipe_id == Recipe.id)
-                    & (RecipeVersion.version == Recipe.current_version),
+                current_versions(Recipe.enabled.is_(True), Recipe.deleted_at.is_(None)).execution_options(
+                    yield_per=500  # 10,000 documents at once would stay in RSS
                 )
-                .where(Recipe.enabled.is_(True), Recipe.deleted_at.is_(None))
-                .execution_options(yield_per=500)  # 10,000 documents at once would stay in RSS
             )
-            for recipe_id, version, document in rows:
+            for recipe_id, _name, version, document in rows:
                 self._want(wanted, schedules, recipe_id, version, document["trigger"])
         return wanted, schedules
 

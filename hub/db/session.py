@@ -161,6 +161,10 @@ class Database:
         finally:
             session.close()
 
+    def on_commit(self, listener: Callable[[Session], None]) -> None:
+        """Call `listener` with each session of this database once it committed."""
+        event.listen(self._sessions, "after_commit", listener)
+
     def ping(self) -> bool:
         try:
             with self.engine.connect() as conn:

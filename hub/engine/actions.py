@@ -13,18 +13,16 @@ from collections.abc import Sequence
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import select
-
 from hub import templating
 from hub.db.errors import is_transient
-from hub.db.models import Connection, StepAttempt, utcnow
-from hub.engine import statements as sql
+from hub.db.models import Connection, utcnow
+from hub.engine import store
+from hub.engine.contexts import connector_context
 from hub.engine.retry import RetryPolicy
-from hub.engine.stores import DbSecretStore, DbTokenCache
+from hub.engine.statements import Record
 from hub.recipes import validate_against
 from hub.redaction import redact
 from hub.sdk.auth import OAuth2
-from hub.sdk.context import Context
 from hub.sdk.errors import AuthError, HubError, PermanentError, RetryableError
 from hub.sdk.oauth import ensure_token
 
@@ -45,12 +43,6 @@ def error_info(exc: BaseException, step_id: str | None = None) -> dict[str, Any]
     return info
 
 
-def end_attempts(session: Any, attempts: Sequence[dict[str, Any]]) -> None:
-    """Write the ends of attempts (UPDATE_ATTEMPT parameters: `b_id` and the values)."""
-    for attempt in attempts:
-        sql.rowcount(session, sql.UPDATE_ATTEMPT, attempt)
-
-
 class ActionSteps:
     """The action-step half of Runner (a mixin): leases, step state and the context live in Runner."""
 
@@ -58,7 +50,7 @@ class ActionSteps:
     db: Any
     run: Any
     run_id: int
-    states: dict[tuple[str, str], sql.Record]
+    states: dict[tuple[str, str], Record]
     context: dict[str, Any]
     secrets: list[str]
     # Runner's, used to end or park the run in the step's own write
@@ -86,7 +78,7 @@ class ActionSteps:
                 phase, index, step_id, "the last attempt ended with an unknown outcome", unknown
             )
         if unknown:  # repeated below, with the same idempotency key
-            self.db.write(lambda session: end_attempts(session, unknown))
+            self.db.write(lambda session: store.end_attempts(session, unknown))
         inputs = templating.render_value(step.get("input") or {}, self.context, f"{path}.input")
         validate_against(action.input_schema, inputs, f"{path}.input", allow_templates=False)
         stored_input = redact(inputs, self.secrets)
@@ -111,15 +103,11 @@ class ActionSteps:
             if row is not None:
                 self.rt.limiter.release(row.id)
 
-    def _unknown_outcomes(self, state: sql.Record) -> list[dict[str, Any]]:
+    def _unknown_outcomes(self, state: Record) -> list[dict[str, Any]]:
         """The step's attempts still `started` (the worker stopped during the call), as the updates
         that end them `unknown`; written with what is decided about them, in the same unit of work."""
         with self.db.read() as session:
-            started = session.scalars(
-                select(StepAttempt.id).where(
-                    StepAttempt.step_run_id == state.id, StepAttempt.status == "started"
-                )
-            ).all()
+            started = store.started_attempts(session, state.id)
         note = {"message": "the worker stopped during this attempt; outcome unknown"}
         return [{"b_id": i, "status": "unknown", "error": note, "finished_at": utcnow()} for i in started]
 
@@ -162,21 +150,17 @@ class ActionSteps:
                 input=stored_input,
                 started_at=(known.started_at if known else None) or utcnow(),
             )
-            row = {"step_run_id": state.id, "number": number, "idempotency_key": key, "status": "started"}
-            attempt_id = sql.returned_id(session, sql.INSERT_ATTEMPT, row)
-            return attempt_id, number
+            return store.insert_attempt(session, state.id, number, key), number
 
         attempt_id, number = self.db.write(start)
-        ctx = Context(
-            connector=connector,
-            connection=dict(fields),
-            connection_id=row.id if row else None,
-            allow_private_network=self.rt.settings.allow_private_network,
+        ctx = connector_context(
+            self.rt,
+            connector,
+            row.id if row else None,
+            fields,
             idempotency_key=key,
             run_id=str(self.run_id),
             step_id=step_id,
-            cache=DbTokenCache(self.db, self.rt.vault),
-            secret_store=DbSecretStore(self.db, self.rt.vault, connector, row.id) if row else None,
         )
         started = time.monotonic()
         outcome_label = "succeeded"
@@ -213,7 +197,7 @@ class ActionSteps:
         def succeed(session: Any) -> None:
             self._renew(session)
             done = {"status": "succeeded", "finished_at": utcnow(), "duration_ms": round(elapsed * 1000, 2)}
-            sql.rowcount(session, sql.UPDATE_ATTEMPT, {"b_id": attempt_id, **done})
+            store.end_attempts(session, [{"b_id": attempt_id, **done}])
             self._state(
                 session,
                 phase,

@@ -17,15 +17,14 @@ from sqlalchemy import select
 from sqlalchemy.exc import DataError, DBAPIError, StatementError
 from sqlalchemy.orm import Session
 
-from hub.connections import merged_fields
-from hub.db.models import AuditEntry, Connection, Recipe, RecipeVersion, Run, TriggerState, utcnow
+from hub.db.models import AuditEntry, Recipe, Run, TriggerState, utcnow
+from hub.engine.contexts import build_context
 from hub.engine.intake import mark_seen, resolve_waits, store_events
-from hub.engine.stores import DbSecretStore, DbTokenCache
 from hub.jsonutil import InvalidJSON, check_storable
+from hub.recipe_index import current_version
 from hub.recipe_secrets import open_document
 from hub.redaction import redact
 from hub.sdk.connector import PollingTrigger
-from hub.sdk.context import Context
 from hub.sdk.errors import AuthError, HubError, RetryableError
 from hub.sdk.types import PollResult, TriggerEvent
 
@@ -39,28 +38,6 @@ QUARANTINE_PREVIEW_CHARS = 64 * 1024
 _preview_repr = reprlib.Repr()  # bounded depth and size, and never recursion deep enough to fail
 _preview_repr.maxlevel, _preview_repr.maxdict, _preview_repr.maxlist = 20, 200, 200
 _preview_repr.maxstring = _preview_repr.maxother = 2000
-
-
-def build_context(runtime: Runtime, connector: Any, connection_name: str | None, **extra: Any) -> Context:
-    fields: dict[str, Any] = {}
-    connection_id = None
-    if connection_name:
-        with runtime.db.read() as session:
-            row = session.scalar(select(Connection).where(Connection.name == connection_name))
-            if row is None:
-                raise AuthError(f"connection '{connection_name}' no longer exists")
-            fields, connection_id = merged_fields(row, runtime.vault), row.id
-    return Context(
-        connector=connector,
-        connection=fields,
-        connection_id=connection_id,
-        allow_private_network=runtime.settings.allow_private_network,
-        cache=DbTokenCache(runtime.db, runtime.vault),
-        secret_store=DbSecretStore(runtime.db, runtime.vault, connector, connection_id)
-        if connection_id
-        else None,
-        **extra,
-    )
 
 
 def check_connection(runtime: Runtime, connector: Any, connection_name: str) -> tuple[bool, str | None]:
@@ -89,12 +66,8 @@ def poll_recipe(runtime: Runtime, recipe_id: int) -> dict[str, Any]:
             return {"skipped": "paused"}
         if state.next_poll_at is not None and state.next_poll_at > utcnow():
             return {"skipped": "backing_off"}
-        stored = session.scalars(
-            select(RecipeVersion.document).where(
-                RecipeVersion.recipe_id == recipe_id, RecipeVersion.version == recipe.current_version
-            )
-        ).one()
-        version, state_id, cursor = recipe.current_version, state.id, state.cursor
+        _, _, version, stored = current_version(session, recipe_id)
+        state_id, cursor = state.id, state.cursor
         primed, backfill = state.primed, state.backfill_from
     document = open_document(stored, runtime.vault, runtime.registry, recipe_id, version)
     spec = document["trigger"]

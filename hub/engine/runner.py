@@ -17,17 +17,14 @@ from collections.abc import Sequence
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import select, update
-
 from hub import templating
-from hub.connections import merged_fields
 from hub.db.errors import describe, is_transient
-from hub.db.models import Connection, Run, Wait, utcnow
-from hub.engine import intake
-from hub.engine import statements as sql
-from hub.engine.actions import PARKED, ActionSteps, end_attempts, error_info
-from hub.jsonutil import dumps
-from hub.recipe_secrets import open_document, secret_values
+from hub.db.models import Connection, Wait, utcnow
+from hub.engine import intake, store
+from hub.engine.actions import PARKED, ActionSteps, error_info
+from hub.engine.contexts import load_connection
+from hub.engine.statements import Record
+from hub.recipe_secrets import secret_values
 from hub.recipe_store import hook_urls
 from hub.recipes import step_type, validate_against
 from hub.sdk.connector import PollingTrigger
@@ -46,15 +43,6 @@ GIVE_BACK_WITHIN_S = 3.0
 RESUME_AFTER_S = 1.0
 
 
-def _mentions_hook_urls(document: dict[str, Any]) -> bool:
-    text = dumps(document)
-    return "webhook_url" in text or "wait_urls" in text
-
-
-# (database, recipe id, version) -> (recipe name, document, whether it names its hook URLs)
-_versions: dict[tuple[int, int, int], tuple[str, dict[str, Any], bool]] = {}
-
-
 class LostLease(Exception):
     """The run was cancelled or taken over; this worker stops touching it."""
 
@@ -70,17 +58,14 @@ class Runner(ActionSteps):
 
     def claim(self, run_id: int) -> bool:
         params = {"b_id": run_id, "b_now": utcnow(), "b_owner": self.rt.owner, "b_until": self._lease_until()}
-        return self.db.write(lambda session: sql.rowcount(session, sql.CLAIM, params) == 1)
+        return self.db.write(lambda session: store.claim(session, params))
 
     def _renew(self, session: Any) -> None:
         """Extend the lease (first taking it, for a fresh run); every write of a run starts here."""
         params = {"b_id": self.run_id, "b_owner": self.rt.owner, "b_until": self._lease_until()}
         if self.claim_lazily:
             params["b_now"] = utcnow()
-            statement = sql.CLAIM_FRESH_OR_RENEW
-        else:
-            statement = sql.RENEW
-        if sql.rowcount(session, statement, params) != 1:
+        if not store.renew(session, params, claim_fresh=self.claim_lazily):
             raise LostLease()
 
     def release_params(
@@ -113,7 +98,7 @@ class Runner(ActionSteps):
     def _release_in(self, session: Any, params: dict[str, Any]) -> None:
         if self.claim_lazily:  # a run released by its first write (filtered, crashed) is claimed first
             self._renew(session)
-        if sql.rowcount(session, sql.RELEASE, params) != 1:
+        if not store.release(session, params):
             raise LostLease()
 
     def _released(self, status: str) -> None:
@@ -189,25 +174,22 @@ class Runner(ActionSteps):
                 self._release("failed", error=error_info(exc))
 
     @staticmethod
-    def _fresh(run: sql.Record) -> bool:
+    def _fresh(run: Record) -> bool:
         """Never claimed and due: nothing of it can change until a worker claims it."""
         due = run.wake_at is None or run.wake_at <= utcnow()
         return run.status == "queued" and run.started_at is None and due
 
-    def _read_run(self, session: Any) -> sql.Record | None:
-        found = sql.rows(session, sql.LOAD_RUN, {"b_id": self.run_id})
-        return sql.record(sql.runs, found[0]) if found else None
+    def _read_run(self, session: Any) -> Record | None:
+        return store.read_run(session, self.run_id)
 
-    def _load(self, session: Any, run: sql.Record) -> None:
+    def _load(self, session: Any, run: Record) -> None:
         self.run = run
-        name, self.document, names_hooks = self._version(session, run.recipe_id, run.recipe_version)
-        self.recipe = sql.record(sql.recipes, id=run.recipe_id, name=name)
-        payload = sql.rows(session, sql.LOAD_EVENT, {"b_id": run.event_id}) if run.event_id else []
-        self.event = (payload[0][0] if payload else None) or {}
-        steps = [
-            sql.record(sql.step_runs, step)
-            for step in sql.rows(session, sql.LOAD_STEPS, {"b_id": self.run_id})
-        ]
+        name, self.document, names_hooks = self.rt.recipes.version(
+            session, run.recipe_id, run.recipe_version, self.rt.vault, self.rt.registry
+        )
+        self.recipe = Record(id=run.recipe_id, name=name)
+        self.event = store.read_event_payload(session, run.event_id)
+        steps = store.read_steps(session, self.run_id)
         self.states = {(s.phase, s.step_id): s for s in steps}
         self.secrets = secret_values(self.document, self.rt.registry)  # kept out of stored inputs
         self.context: dict[str, Any] = {
@@ -218,19 +200,6 @@ class Runner(ActionSteps):
         }
         if names_hooks:  # so a step can hand a vendor the URL its wait_for listens at
             self.context["recipe"].update(hook_urls(session, self.rt, self.recipe))
-
-    def _version(self, session: Any, recipe_id: int, version: int) -> tuple[str, dict[str, Any], bool]:
-        """(recipe name, document, names its hook URLs) of a recipe version; versions never change, so
-        they are cached, and the document is scanned once rather than on every run."""
-        key = (self.db.instance, recipe_id, version)
-        found = _versions.get(key)
-        if found is None:
-            name, stored = sql.rows(session, sql.LOAD_VERSION, {"b_id": recipe_id, "b_version": version})[0]
-            document = open_document(stored, self.rt.vault, self.rt.registry, recipe_id, version)
-            if len(_versions) > 5000:
-                _versions.clear()
-            found = _versions[key] = (name, document, _mentions_hook_urls(document))
-        return found
 
     def _drive(self) -> None:
         doc = self.document
@@ -256,9 +225,7 @@ class Runner(ActionSteps):
                 return
             with self.db.transaction() as session:
                 self._renew(session)
-                session.execute(
-                    update(Run).where(Run.id == self.run_id).values(phase="on_failure", error=outcome)
-                )
+                store.enter_on_failure(session, self.run_id, outcome)
         self.context["error"] = self.run.error or {}
         outcome = self._run_steps("on_failure", doc.get("on_failure") or [])
         if outcome == PARKED:
@@ -266,21 +233,14 @@ class Runner(ActionSteps):
         self._release("failed", error=self.run.error)
 
     # -- steps --------------------------------------------------------------------------------
-    def _state(self, session: Any, phase: str, index: int, step_id: str, **values: Any) -> sql.Record:
-        """The step's record, created on first use, with `values` written to it (Core statements:
-        the ORM unit of work costs several times more on this hot path)."""
+    def _state(self, session: Any, phase: str, index: int, step_id: str, **values: Any) -> Record:
+        """The step's record, created on first use, with `values` written to it."""
         state = self.states.get((phase, step_id))
         if state is None:
-            row = {"status": "pending", "attempts": 0, **values}
             keys = {"run_id": self.run_id, "step_id": step_id, "phase": phase, "position": index}
-            state_id = sql.returned_id(session, sql.INSERT_STEP, {**keys, **row})
-            state = sql.record(sql.step_runs, id=state_id, **keys, **row)
-            self.states[(phase, step_id)] = state
-            return state
-        if values:
-            sql.rowcount(session, sql.UPDATE_STEP, {"b_id": state.id, **values})
-            for key, value in values.items():
-                setattr(state, key, value)
+            state = self.states[(phase, step_id)] = store.insert_step(session, keys, values)
+        elif values:
+            store.update_step(session, state, values)
         return state
 
     def _park(
@@ -303,7 +263,7 @@ class Runner(ActionSteps):
 
         def park(session: Any) -> None:
             self._renew(session)
-            end_attempts(session, attempts)
+            store.end_attempts(session, attempts)
             self._state(session, phase, index, step_id, **values)
             self._release_in(session, params)
 
@@ -315,7 +275,7 @@ class Runner(ActionSteps):
     ) -> None:
         def save(session: Any) -> None:
             self._renew(session)
-            end_attempts(session, attempts)
+            store.end_attempts(session, attempts)
             self._state(session, phase, index, step_id, **values)
 
         self.db.write(save)
@@ -462,9 +422,7 @@ class Runner(ActionSteps):
         return PARKED
 
     def _connection(self, name: str, path: str) -> tuple[Connection, dict[str, Any]]:
-        with self.db.read() as session:
-            row = session.scalar(select(Connection).where(Connection.name == name))
-            if row is None:
-                raise RecipeError(f"{path}: unknown connection '{name}'", path=path)
-            fields = merged_fields(row, self.rt.vault)
+        row, fields = load_connection(self.rt, name)
+        if row is None:
+            raise RecipeError(f"{path}: unknown connection '{name}'", path=path)
         return row, fields

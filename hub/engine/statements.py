@@ -39,6 +39,10 @@ INSERT_ATTEMPT = insert(attempts).returning(attempts.c.id)
 # SET columns come from the keys of the parameters passed with each execution.
 UPDATE_STEP = update(step_runs).where(step_runs.c.id == bindparam("b_id"))
 UPDATE_ATTEMPT = update(attempts).where(attempts.c.id == bindparam("b_id"))
+UPDATE_RUN = update(runs).where(runs.c.id == bindparam("b_id"))
+STARTED_ATTEMPTS = select(attempts.c.id).where(
+    attempts.c.step_run_id == bindparam("b_id"), attempts.c.status == "started"
+)
 
 _mine = and_(
     runs.c.id == bindparam("b_id"), runs.c.lease_owner == bindparam("b_owner"), runs.c.status == "running"

@@ -31,8 +31,9 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from hub import jsonutil, recipe_store
-from hub.db.models import HookEndpoint, Lease, Recipe, RecipeVersion, TriggerState, utcnow
-from hub.engine.poller import build_context
+from hub.db.models import HookEndpoint, Lease, Recipe, TriggerState, utcnow
+from hub.engine.contexts import build_context
+from hub.recipe_index import current_version
 from hub.recipe_secrets import open_document
 from hub.recipes import iter_steps, step_type
 from hub.sdk.connector import WebhookTrigger
@@ -210,12 +211,7 @@ def _sync(rt: Runtime, recipe_id: int) -> str | None:
         if recipe is None:
             return None
         stored = session.scalar(select(TriggerState.subscription).where(TriggerState.recipe_id == recipe_id))
-        stored_document = session.scalars(
-            select(RecipeVersion.document).where(
-                RecipeVersion.recipe_id == recipe_id, RecipeVersion.version == recipe.current_version
-            )
-        ).one()
-        version = recipe.current_version
+        _, _, version, stored_document = current_version(session, recipe_id)
         tokens: dict[Slot, str] = {
             e.step_id: e.token
             for e in session.scalars(select(HookEndpoint).where(HookEndpoint.recipe_id == recipe_id))

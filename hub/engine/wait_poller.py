@@ -13,8 +13,9 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import select
 
 from hub.db.models import Connection, Wait, utcnow
+from hub.engine.contexts import build_context
 from hub.engine.intake import finish_wait, matches
-from hub.engine.poller import MAX_BACKOFF_S, build_context
+from hub.engine.poller import MAX_BACKOFF_S
 from hub.sdk.connector import PollingTrigger
 
 if TYPE_CHECKING:

@@ -9,14 +9,14 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from hub import connections
 from hub.audit import audit
 from hub.connections import Conflict, NotFound, public_view
-from hub.db.models import Connection, Recipe, RecipeVersion
+from hub.db.models import Connection, Recipe
 from hub.engine.poller import check_connection
+from hub.recipe_index import current_versions
 from hub.recipes import iter_steps
 from hub.runtime import Runtime
 from hub.sdk.errors import HubError
@@ -78,16 +78,9 @@ def _get(session: Session, connection_id: int) -> Connection:
 
 def enabled_recipes_using(session: Session, name: str) -> list[int]:
     """Ids of the enabled recipes whose current version names the connection `name`."""
-    rows = session.execute(
-        select(Recipe.id, RecipeVersion.document)
-        .join(
-            RecipeVersion,
-            (RecipeVersion.recipe_id == Recipe.id) & (RecipeVersion.version == Recipe.current_version),
-        )
-        .where(Recipe.deleted_at.is_(None), Recipe.enabled.is_(True))
-    ).all()
+    rows = session.execute(current_versions(Recipe.deleted_at.is_(None), Recipe.enabled.is_(True))).all()
     users = []
-    for recipe_id, document in rows:
+    for recipe_id, _name, _version, document in rows:
         names = {document["trigger"].get("connection")} | {
             s.get("connection") for _p, _i, s in iter_steps(document)
         }

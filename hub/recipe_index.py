@@ -1,0 +1,163 @@
+"""Recipes' current versions, and the per-process index that caches what hot paths read of recipes.
+
+Every "current version of a recipe" read goes through `current_versions` / `current_version`. The
+index (one per Runtime, `rt.recipes`) remembers version documents and webhook endpoint lookups.
+Whoever changes what it holds calls `recipe_store.mark_changed` in the same transaction; at its
+commit a change marker row is rewritten, this process drops its cache, and other processes on the
+same database see the new marker at their next check, at most CHECK_EVERY_S later.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+import uuid
+from collections.abc import Callable, Hashable
+from typing import TYPE_CHECKING, Any, NamedTuple, TypeVar
+
+from sqlalchemy import Select, event, select
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
+
+from hub.db.models import Meta, Recipe, RecipeVersion
+from hub.engine import store
+from hub.jsonutil import dumps
+from hub.recipe_secrets import open_document
+
+if TYPE_CHECKING:
+    from hub.db.session import Database
+    from hub.registry import Registry
+    from hub.vault import Vault
+
+T = TypeVar("T")
+CHANGE_MARKER_KEY = "recipes_changed"
+CHANGED_FLAG = "hub_recipes_changed"
+CHECK_EVERY_S = 1.0  # how stale another process's change may be seen (the old lookup TTL)
+MAX_ENTRIES = 10_000
+MARKER = select(Meta.value).where(Meta.key == CHANGE_MARKER_KEY)
+
+
+class CurrentVersion(NamedTuple):
+    id: int
+    name: str
+    version: int
+    document: dict[str, Any]
+
+
+def current_versions(*where: Any) -> Select[tuple[int, str, int, dict[str, Any]]]:
+    """(id, name, version, document) of the current version of each recipe matching `where`."""
+    return (
+        select(Recipe.id, Recipe.name, Recipe.current_version, RecipeVersion.document)
+        .join(
+            RecipeVersion,
+            (RecipeVersion.recipe_id == Recipe.id) & (RecipeVersion.version == Recipe.current_version),
+        )
+        .where(*where)
+    )
+
+
+def current_version(session: Session, recipe_id: int) -> CurrentVersion:
+    """The current version of one recipe (deleted or not)."""
+    return CurrentVersion(*session.execute(current_versions(Recipe.id == recipe_id)).one())
+
+
+def current_document(session: Session, recipe: Recipe) -> dict[str, Any]:
+    return current_version(session, recipe.id).document
+
+
+def mark_changed(session: Session) -> None:
+    """Record that `session`'s transaction changes recipes (or what lookups read of them)."""
+    session.info[CHANGED_FLAG] = True
+
+
+@event.listens_for(Session, "before_commit")
+def _write_marker(session: Session) -> None:
+    """A new change marker, written last in the transaction: a lock on its row is only ever held by a
+    transaction about to commit, so it never joins a lock-order cycle with the changed rows."""
+    if not session.info.get(CHANGED_FLAG):
+        return
+    upsert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
+    marker = uuid.uuid4().hex
+    session.execute(
+        upsert(Meta)
+        .values(key=CHANGE_MARKER_KEY, value=marker)
+        .on_conflict_do_update(index_elements=[Meta.key], set_={"value": marker})
+    )
+
+
+def _mentions_hook_urls(document: dict[str, Any]) -> bool:
+    text = dumps(document)
+    return "webhook_url" in text or "wait_urls" in text
+
+
+class RecipeIndex:
+    """Cached recipe reads of one process and database, dropped whenever a recipe changes."""
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+        self._lock = threading.Lock()
+        self._entries: dict[Hashable, Any] = {}
+        self._generation = 0  # bumped at every drop, so a read begun before it is not kept
+        self._marker: str | None = None
+        self._next_check = 0.0
+        db.on_commit(self._committed)
+
+    def _committed(self, session: Session) -> None:
+        if session.info.pop(CHANGED_FLAG, False):
+            self.invalidate()
+
+    def invalidate(self) -> None:
+        """Drop everything now (a change committed in this process)."""
+        with self._lock:
+            self._drop()
+            self._next_check = 0.0  # and learn the new marker at the next read
+
+    def _drop(self) -> None:
+        self._entries.clear()
+        self._generation += 1
+
+    def _check(self, session: Session | None) -> int:
+        """Drop what another process's change made stale (a marker read at most every CHECK_EVERY_S,
+        in `session` if given); the generation that reads begun now belong to."""
+        now = time.monotonic()
+        with self._lock:
+            if now < self._next_check:
+                return self._generation
+            self._next_check = now + CHECK_EVERY_S
+        if session is None:
+            with self.db.read() as own:
+                marker = own.scalar(MARKER)
+        else:
+            marker = session.scalar(MARKER)
+        with self._lock:
+            if marker != self._marker:
+                self._marker = marker
+                self._drop()
+            return self._generation
+
+    def lookup(self, key: Hashable, load: Callable[[], T], session: Session | None = None) -> T:
+        """`load()`, remembered under `key` until a recipe changes (the marker read in `session`)."""
+        generation = self._check(session)
+        with self._lock:
+            if key in self._entries:
+                return self._entries[key]  # type: ignore[no-any-return]
+        found = load()
+        with self._lock:
+            if self._generation == generation:
+                if len(self._entries) >= MAX_ENTRIES:
+                    self._entries.clear()
+                self._entries[key] = found
+        return found
+
+    def version(
+        self, session: Session, recipe_id: int, version: int, vault: Vault, registry: Registry
+    ) -> tuple[str, dict[str, Any], bool]:
+        """(recipe name, document with its secrets opened, whether it names its hook URLs) of a recipe
+        version, read in `session`; the document is opened and scanned once rather than on every run."""
+
+        def load() -> tuple[str, dict[str, Any], bool]:
+            name, stored = store.read_version(session, recipe_id, version)
+            document = open_document(stored, vault, registry, recipe_id, version)
+            return name, document, _mentions_hook_urls(document)
+
+        return self.lookup(("version", recipe_id, version), load, session)
