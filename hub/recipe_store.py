@@ -6,7 +6,7 @@ import hashlib
 import json
 import secrets
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -16,9 +16,17 @@ from hub.db.models import HookEndpoint, Recipe, RecipeVersion, TriggerState, utc
 from hub.recipe_index import current_document, mark_changed
 from hub.recipe_secrets import open_document, seal_document
 from hub.recipes import keep_secrets, step_type, validate_document
+from hub.sdk.connector import WebhookTrigger
 
 if TYPE_CHECKING:
     from hub.runtime import Runtime
+
+
+class HasId(Protocol):
+    """A recipe as a row or as the runner's plain record: only its id is read."""
+
+    @property
+    def id(self) -> int: ...
 
 
 def trigger_signature(document: dict[str, Any]) -> str:
@@ -35,7 +43,7 @@ def get_recipe(session: Session, recipe_id: int) -> Recipe:
     return recipe
 
 
-def hook_urls(session: Session, runtime: Runtime, recipe: Recipe) -> dict[str, Any]:
+def hook_urls(session: Session, runtime: Runtime, recipe: HasId) -> dict[str, Any]:
     """The webhook URL of a recipe's trigger and of each of its wait_for steps that takes webhooks."""
     urls: dict[str, Any] = {}
     for endpoint in session.scalars(select(HookEndpoint).where(HookEndpoint.recipe_id == recipe.id)):
@@ -50,13 +58,13 @@ def hook_urls(session: Session, runtime: Runtime, recipe: Recipe) -> dict[str, A
 def _ensure_endpoints(session: Session, runtime: Runtime, recipe: Recipe, document: dict[str, Any]) -> None:
     wanted: set[str | None] = set()
     trigger = runtime.registry.get(document["trigger"]["connector"])
-    if trigger and (t := trigger.trigger(document["trigger"]["trigger"])) and t.kind == "webhook":
+    if trigger and isinstance(trigger.trigger(document["trigger"]["trigger"]), WebhookTrigger):
         wanted.add(None)
     for step in [*document.get("steps", []), *document.get("on_failure", [])]:
         if step_type(step) == "wait_for":
             connector = runtime.registry.get(step["connector"])
             t = connector.trigger(step["trigger"]) if connector else None
-            if t is not None and t.kind == "webhook":
+            if isinstance(t, WebhookTrigger):
                 wanted.add(step["id"])
     existing = {
         e.step_id: e for e in session.scalars(select(HookEndpoint).where(HookEndpoint.recipe_id == recipe.id))

@@ -59,6 +59,10 @@ class ActionSteps:
     release_params: Any
     _release_in: Any
     _released: Any
+    _renew: Any
+    _state: Any
+    _save_step: Any
+    _connection: Any
 
     def _action(self, phase: str, index: int, step: dict[str, Any], path: str) -> Any:
         step_id = step["id"]

@@ -27,7 +27,7 @@ class _WakeEverySecond(bootsteps.StartStopStep):
     """Wakes the worker's event loop every second. Without a timer of its own the AMQP transport
     lets the loop sleep up to 10 s, and a warm shutdown (SIGTERM) would wait that long to begin."""
 
-    requires = {"celery.worker.components:Hub"}
+    requires = ("celery.worker.components:Hub",)
 
     def start(self, worker: Any) -> None:
         if getattr(worker, "hub", None) is not None:

@@ -26,6 +26,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
+from hub.db.core import affected
 from hub.db.models import Lease, utcnow
 from hub.db.session import Database
 
@@ -124,19 +125,22 @@ class DatabaseLimiter:
         free = list(session.scalars(select(Lease.name).where(Lease.name.in_(names), Lease.expires_at <= now)))
         random.shuffle(free)  # spread concurrent takers over different rows
         for name in free:
-            taken = session.execute(
-                update(Lease)
-                .where(Lease.name == name, Lease.expires_at <= self._now_sql())
-                .values(owner=token, expires_at=self._now_sql(hold_s))
-                .execution_options(synchronize_session=False)
-            ).rowcount
+            taken = affected(
+                session.execute(
+                    update(Lease)
+                    .where(Lease.name == name, Lease.expires_at <= self._now_sql())
+                    .values(owner=token, expires_at=self._now_sql(hold_s))
+                    .execution_options(synchronize_session=False)
+                )
+            )
             if taken == 1:
                 return name
         return None
 
     def _clock(self, session: Session) -> datetime:
         if self.db.dialect == "postgresql":
-            return session.scalar(select(func.clock_timestamp())).astimezone(UTC)
+            moment: datetime = session.execute(select(func.clock_timestamp())).scalar_one()
+            return moment.astimezone(UTC)
         return utcnow()
 
     def _now_sql(self, plus_s: float = 0.0) -> Any:

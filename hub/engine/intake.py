@@ -21,6 +21,7 @@ from typing import Any
 from sqlalchemy import delete, func, select, text, update
 from sqlalchemy.orm import Session
 
+from hub.db.core import affected
 from hub.db.models import Event, PendingWaitEvent, Run, SeenItem, StepRun, Wait, utcnow
 from hub.engine import statements as sql
 from hub.sdk.types import TriggerEvent
@@ -171,15 +172,15 @@ def take_kept_event(
             .where(PendingWaitEvent.id == event_id, PendingWaitEvent.consumed_by.is_(None))
             .values(consumed_by=run_id)
         )
-        if taken.rowcount == 1:
-            return data
+        if affected(taken) == 1:
+            return dict(data)
     return None
 
 
 def purge_kept_events(session: Session) -> int:
     """Forget kept wait events whose window has passed, taken or not; how many went."""
     expired = delete(PendingWaitEvent).where(PendingWaitEvent.expires_at <= utcnow())
-    return session.execute(expired, execution_options={"synchronize_session": False}).rowcount
+    return affected(session.execute(expired, execution_options={"synchronize_session": False}))
 
 
 def finish_wait(session: Session, wait: Wait, data: dict[str, Any]) -> int | None:

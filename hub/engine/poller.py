@@ -73,7 +73,7 @@ def poll_recipe(runtime: Runtime, recipe_id: int) -> dict[str, Any]:
     spec = document["trigger"]
     connector = runtime.registry.get(spec["connector"])
     trigger = connector.trigger(spec["trigger"]) if connector else None
-    if not isinstance(trigger, PollingTrigger):
+    if connector is None or not isinstance(trigger, PollingTrigger):
         return {"skipped": "not_polling"}
     started = utcnow()
     try:

@@ -58,7 +58,8 @@ class Runner(ActionSteps):
 
     def claim(self, run_id: int) -> bool:
         params = {"b_id": run_id, "b_now": utcnow(), "b_owner": self.rt.owner, "b_until": self._lease_until()}
-        return self.db.write(lambda session: store.claim(session, params))
+        claimed: bool = self.db.write(lambda session: store.claim(session, params))
+        return claimed
 
     def _renew(self, session: Any) -> None:
         """Extend the lease (first taking it, for a fresh run); every write of a run starts here."""
@@ -150,7 +151,7 @@ class Runner(ActionSteps):
         with self.db.read() as session:
             run = self._read_run(session)
             self.claim_lazily = run is not None and self._fresh(run)
-            if self.claim_lazily:
+            if run is not None and self.claim_lazily:
                 self._load(session, run)
         if run is None:
             return
@@ -369,7 +370,7 @@ class Runner(ActionSteps):
         trigger = connector.trigger(step["trigger"]) if connector else None
         polled = isinstance(trigger, PollingTrigger)
         config = None
-        if polled:
+        if isinstance(trigger, PollingTrigger):
             config = templating.render_value(step.get("config") or {}, self.context, f"{path}.config")
             validate_against(trigger.config_schema, config, f"{path}.config", allow_templates=False)
             try:

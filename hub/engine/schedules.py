@@ -24,6 +24,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from hub.db.clock import database_now
+from hub.db.core import affected
 from hub.db.models import ScheduleState
 from hub.engine.intake import store_events
 from hub.sdk.types import TriggerEvent
@@ -129,15 +130,17 @@ def _fire(
     slot = latest_slot(trigger, max(state.last_slot_at, window - _TICK), now)
     handled = slot or now
     with runtime.db.transaction() as session:
-        taken = session.execute(
-            update(ScheduleState)
-            .where(
-                ScheduleState.recipe_id == schedule.recipe_id,
-                ScheduleState.signature == state.signature,
-                ScheduleState.last_slot_at == state.last_slot_at,
+        taken = affected(
+            session.execute(
+                update(ScheduleState)
+                .where(
+                    ScheduleState.recipe_id == schedule.recipe_id,
+                    ScheduleState.signature == state.signature,
+                    ScheduleState.last_slot_at == state.last_slot_at,
+                )
+                .values(last_slot_at=handled, next_slot_at=next_slot(trigger, handled))
             )
-            .values(last_slot_at=handled, next_slot_at=next_slot(trigger, handled))
-        ).rowcount
+        )
         if not taken:  # another scheduler handled it, or the schedule was restarted meanwhile
             return []
         first_missed = next_slot(trigger, state.last_slot_at)

@@ -6,16 +6,17 @@ from __future__ import annotations
 from types import SimpleNamespace
 from typing import Any
 
-from sqlalchemy import and_, bindparam, func, insert, or_, select, update
+from sqlalchemy import BindParameter, and_, bindparam, func, insert, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
+from hub.db.core import affected, table
 from hub.db.fastsql import FastSQL
 from hub.db.models import Event, Recipe, RecipeVersion, Run, StepAttempt, StepRun, Wait
 
-events, runs, step_runs, attempts = Event.__table__, Run.__table__, StepRun.__table__, StepAttempt.__table__
-waits = Wait.__table__
-recipes, versions = Recipe.__table__, RecipeVersion.__table__
+events, runs, step_runs, attempts = table(Event), table(Run), table(StepRun), table(StepAttempt)
+waits = table(Wait)
+recipes, versions = table(Recipe), table(RecipeVersion)
 
 # What a worker reads to take up a run (recipe documents are immutable per version and cached).
 LOAD_RUN = select(*runs.c).where(runs.c.id == bindparam("b_id"))
@@ -51,8 +52,8 @@ _mine = and_(
 RENEW = update(runs).where(_mine).values(lease_expires_at=bindparam("b_until"))
 RELEASE = update(runs).where(_mine)
 
-_now = bindparam("b_now")
-_TAKE_LEASE = {
+_now: BindParameter[Any] = bindparam("b_now")
+_TAKE_LEASE: dict[str, Any] = {
     "status": "running",
     "lease_owner": bindparam("b_owner"),
     "lease_expires_at": bindparam("b_until"),
@@ -114,7 +115,7 @@ def rowcount(session: Session, statement: Any, params: dict[str, Any]) -> int:
     """Execute an UPDATE; the number of rows it changed."""
     if _sqlite(session):
         return _fast.rowcount(session, statement, params)
-    return session.execute(statement, params).rowcount
+    return affected(session.execute(statement, params))
 
 
 def returned_id(session: Session, statement: Any, params: dict[str, Any]) -> int:
@@ -123,7 +124,7 @@ def returned_id(session: Session, statement: Any, params: dict[str, Any]) -> int
         new_id = _fast.returned_id(session, statement, params)
         assert new_id is not None
         return new_id
-    return session.execute(statement, params).scalar_one()
+    return int(session.execute(statement, params).scalar_one())
 
 
 def rows(session: Session, statement: Any, params: dict[str, Any]) -> list[tuple[Any, ...]]:

@@ -24,6 +24,7 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import timedelta
+from functools import partial
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import delete, select
@@ -130,7 +131,9 @@ def reseal_all(session: Session, vault: Vault, *, legacy_only: bool = False) -> 
     return count
 
 
-def _wanted(rt: Runtime, document: dict[str, Any], tokens: dict[Slot, str]) -> dict[Slot, tuple[dict, str]]:
+def _wanted(
+    rt: Runtime, document: dict[str, Any], tokens: dict[Slot, str]
+) -> dict[Slot, tuple[dict[str, Any], str]]:
     """(spec, hook URL) of every endpoint of an active recipe whose trigger can register webhooks."""
     specs: dict[Slot, dict[str, Any]] = {None: document["trigger"]}
     for _phase, _index, step in iter_steps(document):
@@ -141,7 +144,7 @@ def _wanted(rt: Runtime, document: dict[str, Any], tokens: dict[Slot, str]) -> d
                 "connection": step.get("connection"),
                 "config": step.get("config") or {},
             }
-    wanted: dict[Slot, tuple[dict, str]] = {}
+    wanted: dict[Slot, tuple[dict[str, Any], str]] = {}
     for slot, spec in specs.items():
         _connector, trigger = _trigger(rt, spec)
         if slot in tokens and _can_subscribe(trigger):
@@ -150,15 +153,18 @@ def _wanted(rt: Runtime, document: dict[str, Any], tokens: dict[Slot, str]) -> d
 
 
 def _can_subscribe(trigger: Any) -> bool:
-    return (
-        isinstance(trigger, WebhookTrigger)
-        and trigger.kind == "webhook"
-        and type(trigger).subscribe is not WebhookTrigger.subscribe
-    )
+    return isinstance(trigger, WebhookTrigger) and type(trigger).subscribe is not WebhookTrigger.subscribe
 
 
 def _get(registrations: Registrations, slot: Slot) -> dict[str, Any] | None:
-    return registrations["trigger"] if slot is None else registrations["waits"].get(slot)
+    found: dict[str, Any] | None = (
+        registrations["trigger"] if slot is None else registrations["waits"].get(slot)
+    )
+    return found
+
+
+def _forget(registrations: Registrations, slot: Slot) -> None:
+    _set(registrations, slot, None)
 
 
 def _set(registrations: Registrations, slot: Slot, registration: dict[str, Any] | None) -> None:
@@ -231,6 +237,8 @@ def _sync(rt: Runtime, recipe_id: int) -> str | None:
     kept: set[Slot] = set()
     for slot in slots:
         registration = _get(existing, slot)
+        if registration is None:  # the slots come from what exists: never, but say so to the types
+            continue
         target = wanted.get(slot)
         made_for = [registration["spec"], registration.get("hook_url")]
         if target and made_for == [_spec_key(target[0]), target[1]]:
@@ -238,7 +246,7 @@ def _sync(rt: Runtime, recipe_id: int) -> str | None:
             continue
         problem = _unsubscribe(rt, registration, _where(slot))
         if problem is None:
-            _update(rt, recipe_id, lambda registrations, s=slot: _set(registrations, s, None))
+            _update(rt, recipe_id, partial(_forget, slot=slot))
         else:
             problems.append(problem)
             kept.add(slot)  # still registered under the old settings: tried again at the next sync

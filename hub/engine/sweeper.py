@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import ColumnElement, and_, func, or_, select, update
 
 from hub.db.clock import database_now
+from hub.db.core import table
 from hub.db.models import Run, StepRun, Wait, utcnow
 from hub.engine.intake import purge_kept_events
 
@@ -78,7 +79,7 @@ def due_runs(runtime: Runtime, fresh_s: float = FRESH_S) -> list[int]:
         return []
     with runtime.db.transaction() as session:
         taken = session.scalars(
-            update(Run.__table__)
+            update(table(Run))
             .where(Run.id.in_(candidates), condition)
             .values(dispatched_at=now)
             .returning(Run.id)
