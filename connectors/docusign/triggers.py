@@ -159,7 +159,7 @@ class EnvelopeChanges(PollingTrigger):
             for envelope in page.get("envelopes") or []:
                 event = envelope_event(envelope)
                 if event.data["status"] in statuses:
-                    items.setdefault(event.id, event)
+                    items.setdefault(str(event.id), event)
         return PollResult(items=list(items.values()), cursor=last_queried or started)
 
     @staticmethod
