@@ -8,7 +8,6 @@ leave the window, so a flow is never reported twice even if the hub's seen-ids a
 
 from __future__ import annotations
 
-import json
 import time
 from collections.abc import Iterator
 from typing import Any
@@ -17,12 +16,12 @@ from connectors.esign.api import call
 from connectors.esign.flows import status_name
 from hub.sdk.connector import PollingTrigger
 from hub.sdk.context import Context
+from hub.sdk.polling import done_cursor, load_done
 from hub.sdk.types import PollResult, TriggerEvent
 
 FINAL = (2, 3, 5, 7)
 DAY_MS = 86_400_000
 MAX_PAGES = 50
-MAX_REMEMBERED = 5000
 
 
 def flow_event(info: dict[str, Any]) -> dict[str, Any]:
@@ -41,13 +40,6 @@ def flow_event(info: dict[str, Any]) -> dict[str, Any]:
         "initiator": info.get("signFlowInitiator"),
         "source": "api",
     }
-
-
-def _done(cursor: str | None) -> dict[str, int]:
-    try:
-        return {str(k): int(v) for k, v in (json.loads(cursor or "{}").get("done") or {}).items()}
-    except (ValueError, AttributeError, TypeError):
-        return {}
 
 
 class SignFlowStatusPoll(PollingTrigger):
@@ -100,7 +92,7 @@ class SignFlowStatusPoll(PollingTrigger):
         start_ms = window_start_ms
         if cursor is None and ctx.since is not None:
             start_ms = max(start_ms, int(ctx.since.timestamp() * 1000))
-        done = {k: v for k, v in _done(cursor).items() if v >= window_start_ms}
+        done = load_done(cursor, window_start_ms)
         query = {"signFlowStartTimeFrom": start_ms, "signFlowStartTimeTo": now_ms, "signFlowStatus": statuses}
         items: dict[str, TriggerEvent] = {}
         for info in _flows(ctx, query, int(config.get("page_size") or 100)):
@@ -111,9 +103,7 @@ class SignFlowStatusPoll(PollingTrigger):
                 items[key] = TriggerEvent(data=event, id=key)
                 if code in FINAL:
                     done[flow_id] = now_ms
-        if len(done) > MAX_REMEMBERED:  # keep the cursor small: the hub's seen-ids still dedupe
-            done = dict(sorted(done.items(), key=lambda kv: kv[1])[-MAX_REMEMBERED:])
-        return PollResult(items=list(items.values()), cursor=json.dumps({"done": done}, sort_keys=True))
+        return PollResult(items=list(items.values()), cursor=done_cursor(done))
 
 
 def _flows(ctx: Context, query: dict[str, Any], size: int) -> Iterator[dict[str, Any]]:
