@@ -174,44 +174,27 @@ class ApprovalStatusPoll(PollingTrigger):
     sample = SAMPLE
 
     def poll(self, ctx: Context, config: dict[str, Any], cursor: str | None) -> PollResult:
-        wanted = _statuses(config)
+        """Not a time window: instances are listed by start time, and a pending one holds the window."""
+        approval_code, wanted = config["approval_code"], _statuses(config)
         if config.get("instance_code"):
-            codes, next_cursor, listed_to = [str(config["instance_code"])], cursor, None
+            codes, listed_to = [str(config["instance_code"])], None
         else:
             codes, listed_to = self._list(ctx, config, cursor)
-            next_cursor = None
         items: list[TriggerEvent] = []
-        earliest_pending: int | None = None
+        pending_starts: list[int] = []
         for code in codes:
             instance = get_instance(ctx, code)
             status = instance.get("status")
             if status == "PENDING":
-                started = _int(instance.get("start_time"))
-                if started is not None:
-                    earliest_pending = started if earliest_pending is None else min(earliest_pending, started)
-                continue
-            if (
-                status not in wanted
-                or instance.get("approval_code", config["approval_code"]) != config["approval_code"]
-            ):
-                continue
-            data = {
-                "instance_code": code,
-                "approval_code": config["approval_code"],
-                "status": status,
-                "operate_time": instance.get("end_time"),
-                "tenant_key": None,
-                "event_type": "approval_instance",
-                "instance": instance,
-            }
-            items.append(TriggerEvent(data=data, id=f"{code}:{status}"))
-        if not config.get("instance_code"):
-            # The next window starts at the oldest instance still pending (or where this one ended, by
-            # Feishu's clock), so finished ones stop being re-read while pending ones stay in view.
-            next_cursor = json.dumps(
-                {"from_ms": earliest_pending if earliest_pending is not None else listed_to}
-            )
-        return PollResult(items=items, cursor=next_cursor)
+                if (started := _int(instance.get("start_time"))) is not None:
+                    pending_starts.append(started)
+            elif status in wanted and instance.get("approval_code", approval_code) == approval_code:
+                items.append(_status_event(code, approval_code, status, instance))
+        if config.get("instance_code"):
+            return PollResult(items=items, cursor=cursor)
+        # The next window starts at the oldest instance still pending (or where this one ended, by
+        # Feishu's clock), so finished ones stop being re-read while pending ones stay in view.
+        return PollResult(items=items, cursor=json.dumps({"from_ms": min(pending_starts, default=listed_to)}))
 
     def _list(self, ctx: Context, config: dict[str, Any], cursor: str | None) -> tuple[list[str], int]:
         """The instance codes started in the window, and where the window ended on Feishu's clock: its
@@ -248,6 +231,19 @@ class ApprovalStatusPoll(PollingTrigger):
             if not data.get("has_more") or not page_token:
                 break
         return codes[:limit], listed_to
+
+
+def _status_event(code: str, approval_code: str, status: str, instance: dict[str, Any]) -> TriggerEvent:
+    data = {
+        "instance_code": code,
+        "approval_code": approval_code,
+        "status": status,
+        "operate_time": instance.get("end_time"),
+        "tenant_key": None,
+        "event_type": "approval_instance",
+        "instance": instance,
+    }
+    return TriggerEvent(data=data, id=f"{code}:{status}")
 
 
 def _int(value: Any) -> int | None:
