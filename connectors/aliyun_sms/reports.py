@@ -161,10 +161,13 @@ class SendDetails(PollingTrigger):
             vendor_now = vendor_now or vendor_time(response)
             rows = (answer.get("SmsSendDetailDTOs") or {}).get("SmsSendDetailDTO") or []
             found.extend(r for r in rows if isinstance(r, dict))
-            try:
-                total = int(answer.get("TotalCount") or 0)
-            except (TypeError, ValueError):
-                total = 0
-            if not rows or page * size >= total:
+            if not rows or page * size >= _total(answer):
                 break
         return found, vendor_now
+
+
+def _total(answer: dict[str, Any]) -> int:
+    try:
+        return int(answer.get("TotalCount") or 0)
+    except (TypeError, ValueError):
+        return 0

@@ -201,14 +201,9 @@ class ApprovalStatusPoll(PollingTrigger):
         Date when behind the hub's (instances it stamps are older than the hub's now), else the end
         asked for (instances stamped after it were not listed)."""
         now = now_ms()
-        floor = now - int(config.get("lookback_hours") or 168) * 3600 * 1000
-        start = floor
-        if cursor:
-            start = max(floor, int(json.loads(cursor).get("from_ms") or floor))
-        elif ctx.since is not None:
-            start = max(floor, int(ctx.since.timestamp() * 1000))
+        start = _start_ms(ctx, config, cursor, now)
         limit = int(config.get("max_instances") or 200)
-        codes: list[str] = []
+        codes: dict[str, None] = {}  # in the order listed, without repeats
         page_token = None
         listed_to = now
         while len(codes) < limit:
@@ -224,13 +219,21 @@ class ApprovalStatusPoll(PollingTrigger):
             feishu_now = vendor_time(response)
             if feishu_now is not None and page_token is None:
                 listed_to = min(now, int(feishu_now.timestamp() * 1000))
-            for code in data.get("instance_code_list") or []:
-                if code not in codes:
-                    codes.append(code)
+            codes.update(dict.fromkeys(data.get("instance_code_list") or []))
             page_token = data.get("page_token")
             if not data.get("has_more") or not page_token:
                 break
-        return codes[:limit], listed_to
+        return list(codes)[:limit], listed_to
+
+
+def _start_ms(ctx: Context, config: dict[str, Any], cursor: str | None, now: int) -> int:
+    """Where the listing starts: the cursor's or a backfill's start, never before the look-back."""
+    floor = now - int(config.get("lookback_hours") or 168) * 3600 * 1000
+    if cursor:
+        return max(floor, int(json.loads(cursor).get("from_ms") or floor))
+    if ctx.since is not None:
+        return max(floor, int(ctx.since.timestamp() * 1000))
+    return floor
 
 
 def _status_event(code: str, approval_code: str, status: str, instance: dict[str, Any]) -> TriggerEvent:
