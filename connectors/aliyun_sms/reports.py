@@ -111,14 +111,14 @@ class SendDetails(PollingTrigger):
     }
 
     def poll(self, ctx: Context, config: dict[str, Any], cursor: str | None) -> PollResult:
+        """Not a time window: reports are asked for by send day, and waiting ones hold the cursor back."""
         today = today_beijing()
         start = parse_cursor(cursor)
         if start is None:
             start = ctx.since.astimezone(BEIJING).date() if ctx.since else today
         start = max(min(start, today), today - timedelta(days=MAX_DAYS - 1))
         biz_id = config.get("biz_id") or None
-        items: list[TriggerEvent] = []
-        seen: set[str] = set()
+        items: dict[str, TriggerEvent] = {}
         oldest_pending: date | None = None
         day, vendor_today = start, today
         while day <= today:
@@ -127,19 +127,16 @@ class SendDetails(PollingTrigger):
                 vendor_today = min(vendor_today, today_beijing(vendor_now))
             for detail in details:
                 item = normalise(detail, biz_id)
-                key = report_key(detail, biz_id)
                 if item["send_status"] == 1:
                     oldest_pending = oldest_pending or day
-                    if not config.get("include_pending"):
-                        continue
-                if key not in seen:
-                    seen.add(key)
-                    items.append(TriggerEvent(data=item, id=key))
+                if item["send_status"] != 1 or config.get("include_pending"):
+                    key = report_key(detail, biz_id)
+                    items.setdefault(key, TriggerEvent(data=item, id=key))
             day += timedelta(days=1)
         # Aliyun files a report under its own day: by a clock behind the hub's, today may still be
         # yesterday there, so the next poll starts at Aliyun's today.
-        next_from = oldest_pending or vendor_today
-        return PollResult(items=items, cursor=json.dumps({"from": next_from.strftime("%Y%m%d")}))
+        next_from = (oldest_pending or vendor_today).strftime("%Y%m%d")
+        return PollResult(items=list(items.values()), cursor=json.dumps({"from": next_from}))
 
     def _details(
         self, ctx: Context, config: dict[str, Any], day: date
@@ -164,10 +161,13 @@ class SendDetails(PollingTrigger):
             vendor_now = vendor_now or vendor_time(response)
             rows = (answer.get("SmsSendDetailDTOs") or {}).get("SmsSendDetailDTO") or []
             found.extend(r for r in rows if isinstance(r, dict))
-            try:
-                total = int(answer.get("TotalCount") or 0)
-            except (TypeError, ValueError):
-                total = 0
-            if not rows or page * size >= total:
+            if not rows or page * size >= _total(answer):
                 break
         return found, vendor_now
+
+
+def _total(answer: dict[str, Any]) -> int:
+    try:
+        return int(answer.get("TotalCount") or 0)
+    except (TypeError, ValueError):
+        return 0

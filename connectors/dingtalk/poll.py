@@ -8,7 +8,6 @@ were reported, pruned after the window) so they are not fetched again on every p
 
 from __future__ import annotations
 
-import json
 import time
 from typing import Any
 
@@ -16,12 +15,12 @@ from connectors.dingtalk.api import new_api
 from connectors.dingtalk.approvals import event_id, from_instance
 from hub.sdk.connector import PollingTrigger
 from hub.sdk.context import Context
+from hub.sdk.polling import done_cursor, load_done
 from hub.sdk.types import PollResult, TriggerEvent
 
 FINAL = ("COMPLETED", "TERMINATED")
 PAGE_SIZE = 20  # DingTalk's maximum for instanceIds/query
 MAX_PAGES = 50
-MAX_REMEMBERED = 5000
 DAY_MS = 86_400_000
 
 
@@ -54,14 +53,6 @@ def list_instance_ids(
 def get_instance(ctx: Context, instance_id: str) -> dict[str, Any]:
     answer = new_api(ctx, "GET", "/v1.0/workflow/processInstances", params={"processInstanceId": instance_id})
     return answer.get("result") or {}
-
-
-def _load(cursor: str | None) -> dict[str, int]:
-    try:
-        done = json.loads(cursor or "{}").get("done") or {}
-        return {str(k): int(v) for k, v in done.items()}
-    except (ValueError, AttributeError, TypeError):
-        return {}
 
 
 class ApprovalStatusPoll(PollingTrigger):
@@ -110,14 +101,15 @@ class ApprovalStatusPoll(PollingTrigger):
     }
 
     def poll(self, ctx: Context, config: dict[str, Any], cursor: str | None) -> PollResult:
+        """Not a time window: instances are listed by creation time, so each poll re-reads the window."""
         process_code = str(config["process_code"])
         statuses = list(config.get("statuses") or FINAL)
         now_ms = int(time.time() * 1000)
-        window_ms = int(config.get("window_days") or 30) * DAY_MS
-        start_ms = now_ms - window_ms
+        window_start_ms = now_ms - int(config.get("window_days") or 30) * DAY_MS
+        start_ms = window_start_ms
         if cursor is None and ctx.since is not None:
             start_ms = max(start_ms, int(ctx.since.timestamp() * 1000))
-        done = {k: v for k, v in _load(cursor).items() if v >= now_ms - window_ms}
+        done = load_done(cursor, window_start_ms)
         items: list[TriggerEvent] = []
         for instance_id in list_instance_ids(ctx, process_code, start_ms, now_ms, statuses):
             if instance_id in done:
@@ -128,6 +120,4 @@ class ApprovalStatusPoll(PollingTrigger):
             items.append(TriggerEvent(data=item, id=event_id(item)))
             if item["status"] in FINAL:
                 done[instance_id] = now_ms  # kept until it leaves the window
-        if len(done) > MAX_REMEMBERED:  # keep the cursor small: the hub's seen-ids still dedupe
-            done = dict(sorted(done.items(), key=lambda kv: kv[1])[-MAX_REMEMBERED:])
-        return PollResult(items=items, cursor=json.dumps({"done": done}, sort_keys=True))
+        return PollResult(items=items, cursor=done_cursor(done))

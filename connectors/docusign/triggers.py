@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterator
 from typing import Any
 
 from connectors.docusign.api import account_path, call
@@ -10,6 +11,7 @@ from connectors.docusign.signing import check, split_keys
 from hub.sdk.connector import PollingTrigger, WebhookTrigger
 from hub.sdk.context import Context
 from hub.sdk.errors import PermanentError
+from hub.sdk.http import HttpResponse
 from hub.sdk.polling import vendor_time
 from hub.sdk.types import InboundRequest, PollResult, TriggerEvent, WebhookResponse
 
@@ -144,17 +146,27 @@ class EnvelopeChanges(PollingTrigger):
     }
 
     def poll(self, ctx: Context, config: dict[str, Any], cursor: str | None) -> PollResult:
-        if cursor:
-            from_date = cursor
-        elif ctx.since is not None:
-            from_date = iso(ctx.since)
-        else:
-            from_date = iso(dt.datetime.now(dt.UTC) - dt.timedelta(days=1))
-        started: str | None = None  # DocuSign's clock at the first answer, if it sends no lastQueried
+        """DocuSign hands back the next cursor itself (`lastQueriedDateTime`), so no time window base."""
+        # Without a cursor: a backfill's start, or the last day before a first poll (stored as seen).
+        from_date = cursor or iso(ctx.since or dt.datetime.now(dt.UTC) - dt.timedelta(days=1))
         statuses = config.get("statuses") or ["completed"]
-        items: list[TriggerEvent] = []
-        seen: set[str] = set()
-        next_cursor: str | None = None
+        items: dict[str, TriggerEvent] = {}
+        last_queried: str | None = None
+        started: str | None = None  # DocuSign's clock at the first answer, if it sends no lastQueried
+        for page, response in self._pages(ctx, from_date, statuses):
+            started = started or iso(vendor_time(response) or dt.datetime.now(dt.UTC))
+            last_queried = last_queried or page.get("lastQueriedDateTime")
+            for envelope in page.get("envelopes") or []:
+                event = envelope_event(envelope)
+                if event.data["status"] in statuses:
+                    items.setdefault(str(event.id), event)
+        return PollResult(items=list(items.values()), cursor=last_queried or started)
+
+    @staticmethod
+    def _pages(
+        ctx: Context, from_date: str, statuses: list[str]
+    ) -> Iterator[tuple[dict[str, Any], HttpResponse]]:
+        """The envelope list's pages (oldest change first), by start_position against totalSetSize."""
         start = 0
         for _ in range(MAX_PAGES):
             params = {
@@ -168,32 +180,24 @@ class EnvelopeChanges(PollingTrigger):
             }
             response = call(ctx, "GET", account_path(ctx, "envelopes"), params=params)
             page = response.json()
-            started = started or iso(vendor_time(response) or dt.datetime.now(dt.UTC))
-            next_cursor = next_cursor or page.get("lastQueriedDateTime")
-            envelopes = page.get("envelopes") or []
-            for envelope in envelopes:
-                status = str(envelope.get("status") or "").lower()
-                key = f"{envelope.get('envelopeId')}:{status}"
-                if status not in statuses or key in seen:
-                    continue
-                seen.add(key)
-                items.append(
-                    TriggerEvent(
-                        id=key,
-                        data={
-                            "envelope_id": envelope.get("envelopeId"),
-                            "status": status,
-                            "email_subject": envelope.get("emailSubject"),
-                            "status_changed_date_time": envelope.get("statusChangedDateTime"),
-                            "envelope": envelope,
-                        },
-                    )
-                )
+            yield page, response
             end, total = _int(page.get("endPosition")), _int(page.get("totalSetSize"))
-            if not envelopes or end is None or total is None or end + 1 >= total:
-                break
+            if not page.get("envelopes") or end is None or total is None or end + 1 >= total:
+                return
             start = end + 1
-        return PollResult(items=items, cursor=next_cursor or started)
+
+
+def envelope_event(envelope: dict[str, Any]) -> TriggerEvent:
+    """One envelope status, keyed so each status of an envelope runs once."""
+    status = str(envelope.get("status") or "").lower()
+    data = {
+        "envelope_id": envelope.get("envelopeId"),
+        "status": status,
+        "email_subject": envelope.get("emailSubject"),
+        "status_changed_date_time": envelope.get("statusChangedDateTime"),
+        "envelope": envelope,
+    }
+    return TriggerEvent(id=f"{envelope.get('envelopeId')}:{status}", data=data)
 
 
 def _int(value: Any) -> int | None:

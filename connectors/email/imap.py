@@ -261,6 +261,7 @@ def _parse_cursor(cursor: str | None) -> dict[str, int] | None:
 
 
 def poll(ctx: Context, config: dict[str, Any], cursor: str | None) -> PollResult:
+    """Not a NewestIdPolling: UIDs grow only within one UIDVALIDITY, and a session holds the folder."""
     folder, criteria = check_config(config)
     state = _parse_cursor(cursor)
     client = _open(ctx)

@@ -8,20 +8,20 @@ leave the window, so a flow is never reported twice even if the hub's seen-ids a
 
 from __future__ import annotations
 
-import json
 import time
+from collections.abc import Iterator
 from typing import Any
 
 from connectors.esign.api import call
 from connectors.esign.flows import status_name
 from hub.sdk.connector import PollingTrigger
 from hub.sdk.context import Context
+from hub.sdk.polling import done_cursor, load_done
 from hub.sdk.types import PollResult, TriggerEvent
 
 FINAL = (2, 3, 5, 7)
 DAY_MS = 86_400_000
 MAX_PAGES = 50
-MAX_REMEMBERED = 5000
 
 
 def flow_event(info: dict[str, Any]) -> dict[str, Any]:
@@ -40,13 +40,6 @@ def flow_event(info: dict[str, Any]) -> dict[str, Any]:
         "initiator": info.get("signFlowInitiator"),
         "source": "api",
     }
-
-
-def _done(cursor: str | None) -> dict[str, int]:
-    try:
-        return {str(k): int(v) for k, v in (json.loads(cursor or "{}").get("done") or {}).items()}
-    except (ValueError, AttributeError, TypeError):
-        return {}
 
 
 class SignFlowStatusPoll(PollingTrigger):
@@ -92,38 +85,33 @@ class SignFlowStatusPoll(PollingTrigger):
     }
 
     def poll(self, ctx: Context, config: dict[str, Any], cursor: str | None) -> PollResult:
+        """Not a time window: flows are listed by start time, so each poll re-reads the watch window."""
         statuses = [int(s) for s in config.get("statuses") or FINAL]
-        size = int(config.get("page_size") or 100)
         now_ms = int(time.time() * 1000)
-        window_ms = min(int(config.get("window_days") or 30), 365) * DAY_MS
-        start_ms = now_ms - window_ms
+        window_start_ms = now_ms - min(int(config.get("window_days") or 30), 365) * DAY_MS
+        start_ms = window_start_ms
         if cursor is None and ctx.since is not None:
             start_ms = max(start_ms, int(ctx.since.timestamp() * 1000))
-        done = {k: v for k, v in _done(cursor).items() if v >= now_ms - window_ms}
-        items: list[TriggerEvent] = []
-        seen: set[str] = set()
-        for page in range(1, MAX_PAGES + 1):
-            body = {
-                "pageNum": page,
-                "pageSize": size,
-                "signFlowStartTimeFrom": start_ms,
-                "signFlowStartTimeTo": now_ms,
-                "signFlowStatus": statuses,
-            }
-            data = call(ctx, "POST", "/v3/sign-flow/sign-flow-list", json=body) or {}
-            infos = [i for i in data.get("signFlowInfos") or [] if isinstance(i, dict)]
-            for info in infos:
-                flow_id, code = str(info.get("signFlowId") or ""), info.get("signFlowStatus")
-                event = flow_event(info)
-                key = f"{flow_id}:{event['action']}:{code}"
-                if not flow_id or code not in statuses or flow_id in done or key in seen:
-                    continue
-                seen.add(key)
-                items.append(TriggerEvent(data=event, id=key))
+        done = load_done(cursor, window_start_ms)
+        query = {"signFlowStartTimeFrom": start_ms, "signFlowStartTimeTo": now_ms, "signFlowStatus": statuses}
+        items: dict[str, TriggerEvent] = {}
+        for info in _flows(ctx, query, int(config.get("page_size") or 100)):
+            flow_id, code = str(info.get("signFlowId") or ""), info.get("signFlowStatus")
+            event = flow_event(info)
+            key = f"{flow_id}:{event['action']}:{code}"
+            if flow_id and code in statuses and flow_id not in done and key not in items:
+                items[key] = TriggerEvent(data=event, id=key)
                 if code in FINAL:
                     done[flow_id] = now_ms
-            if not infos or page * size >= int(data.get("total") or 0):
-                break
-        if len(done) > MAX_REMEMBERED:  # keep the cursor small: the hub's seen-ids still dedupe
-            done = dict(sorted(done.items(), key=lambda kv: kv[1])[-MAX_REMEMBERED:])
-        return PollResult(items=items, cursor=json.dumps({"done": done}, sort_keys=True))
+        return PollResult(items=list(items.values()), cursor=done_cursor(done))
+
+
+def _flows(ctx: Context, query: dict[str, Any], size: int) -> Iterator[dict[str, Any]]:
+    """The flows on every page of the list, `pageNum`/`pageSize` paged against `total`."""
+    for page in range(1, MAX_PAGES + 1):
+        body = {"pageNum": page, "pageSize": size, **query}
+        data = call(ctx, "POST", "/v3/sign-flow/sign-flow-list", json=body) or {}
+        infos = [i for i in data.get("signFlowInfos") or [] if isinstance(i, dict)]
+        yield from infos
+        if not infos or page * size >= int(data.get("total") or 0):
+            return

@@ -174,58 +174,36 @@ class ApprovalStatusPoll(PollingTrigger):
     sample = SAMPLE
 
     def poll(self, ctx: Context, config: dict[str, Any], cursor: str | None) -> PollResult:
-        wanted = _statuses(config)
+        """Not a time window: instances are listed by start time, and a pending one holds the window."""
+        approval_code, wanted = config["approval_code"], _statuses(config)
         if config.get("instance_code"):
-            codes, next_cursor, listed_to = [str(config["instance_code"])], cursor, None
+            codes, listed_to = [str(config["instance_code"])], None
         else:
             codes, listed_to = self._list(ctx, config, cursor)
-            next_cursor = None
         items: list[TriggerEvent] = []
-        earliest_pending: int | None = None
+        pending_starts: list[int] = []
         for code in codes:
             instance = get_instance(ctx, code)
             status = instance.get("status")
             if status == "PENDING":
-                started = _int(instance.get("start_time"))
-                if started is not None:
-                    earliest_pending = started if earliest_pending is None else min(earliest_pending, started)
-                continue
-            if (
-                status not in wanted
-                or instance.get("approval_code", config["approval_code"]) != config["approval_code"]
-            ):
-                continue
-            data = {
-                "instance_code": code,
-                "approval_code": config["approval_code"],
-                "status": status,
-                "operate_time": instance.get("end_time"),
-                "tenant_key": None,
-                "event_type": "approval_instance",
-                "instance": instance,
-            }
-            items.append(TriggerEvent(data=data, id=f"{code}:{status}"))
-        if not config.get("instance_code"):
-            # The next window starts at the oldest instance still pending (or where this one ended, by
-            # Feishu's clock), so finished ones stop being re-read while pending ones stay in view.
-            next_cursor = json.dumps(
-                {"from_ms": earliest_pending if earliest_pending is not None else listed_to}
-            )
-        return PollResult(items=items, cursor=next_cursor)
+                if (started := _int(instance.get("start_time"))) is not None:
+                    pending_starts.append(started)
+            elif status in wanted and instance.get("approval_code", approval_code) == approval_code:
+                items.append(_status_event(code, approval_code, status, instance))
+        if config.get("instance_code"):
+            return PollResult(items=items, cursor=cursor)
+        # The next window starts at the oldest instance still pending (or where this one ended, by
+        # Feishu's clock), so finished ones stop being re-read while pending ones stay in view.
+        return PollResult(items=items, cursor=json.dumps({"from_ms": min(pending_starts, default=listed_to)}))
 
     def _list(self, ctx: Context, config: dict[str, Any], cursor: str | None) -> tuple[list[str], int]:
         """The instance codes started in the window, and where the window ended on Feishu's clock: its
         Date when behind the hub's (instances it stamps are older than the hub's now), else the end
         asked for (instances stamped after it were not listed)."""
         now = now_ms()
-        floor = now - int(config.get("lookback_hours") or 168) * 3600 * 1000
-        start = floor
-        if cursor:
-            start = max(floor, int(json.loads(cursor).get("from_ms") or floor))
-        elif ctx.since is not None:
-            start = max(floor, int(ctx.since.timestamp() * 1000))
+        start = _start_ms(ctx, config, cursor, now)
         limit = int(config.get("max_instances") or 200)
-        codes: list[str] = []
+        codes: dict[str, None] = {}  # in the order listed, without repeats
         page_token = None
         listed_to = now
         while len(codes) < limit:
@@ -241,13 +219,34 @@ class ApprovalStatusPoll(PollingTrigger):
             feishu_now = vendor_time(response)
             if feishu_now is not None and page_token is None:
                 listed_to = min(now, int(feishu_now.timestamp() * 1000))
-            for code in data.get("instance_code_list") or []:
-                if code not in codes:
-                    codes.append(code)
+            codes.update(dict.fromkeys(data.get("instance_code_list") or []))
             page_token = data.get("page_token")
             if not data.get("has_more") or not page_token:
                 break
-        return codes[:limit], listed_to
+        return list(codes)[:limit], listed_to
+
+
+def _start_ms(ctx: Context, config: dict[str, Any], cursor: str | None, now: int) -> int:
+    """Where the listing starts: the cursor's or a backfill's start, never before the look-back."""
+    floor = now - int(config.get("lookback_hours") or 168) * 3600 * 1000
+    if cursor:
+        return max(floor, int(json.loads(cursor).get("from_ms") or floor))
+    if ctx.since is not None:
+        return max(floor, int(ctx.since.timestamp() * 1000))
+    return floor
+
+
+def _status_event(code: str, approval_code: str, status: str, instance: dict[str, Any]) -> TriggerEvent:
+    data = {
+        "instance_code": code,
+        "approval_code": approval_code,
+        "status": status,
+        "operate_time": instance.get("end_time"),
+        "tenant_key": None,
+        "event_type": "approval_instance",
+        "instance": instance,
+    }
+    return TriggerEvent(data=data, id=f"{code}:{status}")
 
 
 def _int(value: Any) -> int | None:

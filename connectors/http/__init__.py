@@ -183,6 +183,7 @@ class PollJson(PollingTrigger):
     sample = {"id": 42, "name": "Example item"}
 
     def poll(self, ctx: Context, config: dict[str, Any], cursor: str | None) -> PollResult:
+        """No cursor shape: the whole list is read each time and the hub's seen-ids pick the new items."""
         answer = send(
             ctx, {"url": config["url"], "headers": config.get("headers"), "query": config.get("query")}, None
         )

@@ -91,27 +91,15 @@ class NewEntryPoll(PollingTrigger):
     sample = ENTRY_SAMPLE
 
     def poll(self, ctx: Context, config: dict[str, Any], cursor: str | None) -> PollResult:
+        """Not a NewestIdPolling: until the first entry the cursor is a time on 金数据's clock."""
         config = with_defaults(self.config_schema, config)
-        form, overlap = str(config["form"]), int(config["overlap_s"])
-        state = _state(cursor)
+        form, state = str(config["form"]), _state(cursor)
         last_serial = int(state["serial"]) if "serial" in state else None
         if last_serial is not None:
-            params: dict[str, Any] = {"next": last_serial}
-            since = None
-        elif state.get("since") or ctx.since is None:
-            since = str(state.get("since") or _beijing(datetime.now(UTC)))
-            params = {"created_at": _earlier(since, overlap)}
+            entries, form_name, _ = self._read(ctx, form, {"next": last_serial}, last_serial)
         else:
-            since = _beijing(ctx.since)
-            params = {"created_at": since}
-        entries, form_name, vendor_now = self._read(ctx, form, params, last_serial)
-        if not state and ctx.since is None and vendor_now is not None:
-            # A first poll starts at 金数据's own now; when its clock is behind the hub's, its own last
-            # overlap is read too, so entries from just before the start are stored as seen, not run.
-            behind, since = _beijing(vendor_now) < str(since), _beijing(vendor_now)
-            if behind:
-                more, form_name, _ = self._read(ctx, form, {"created_at": _earlier(since, overlap)}, None)
-                entries = {**more, **entries}
+            overlap = int(config["overlap_s"])
+            entries, form_name, since = self._read_since(ctx, form, state.get("since"), overlap)
         labels = dict(form_labels(ctx, form)) if entries and config["use_form_labels"] else {}
         labels.update(config.get("field_labels") or {})
         items = [
@@ -123,6 +111,26 @@ class NewEntryPoll(PollingTrigger):
         else:
             new_cursor = {"since": since}
         return PollResult(items=items, cursor=json.dumps(new_cursor, separators=(",", ":")))
+
+    def _read_since(
+        self, ctx: Context, form: str, since: str | None, overlap: int
+    ) -> tuple[dict[int, dict[str, Any]], str | None, str]:
+        """Entries created after a time cursor less the overlap, after a backfill's start, or on a first
+        poll after 金数据's own now less the overlap; with the time to keep as the cursor."""
+        if not since and ctx.since is not None:
+            since = _beijing(ctx.since)
+            entries, form_name, _ = self._read(ctx, form, {"created_at": since}, None)
+            return entries, form_name, since
+        first, since = not since, since or _beijing(datetime.now(UTC))
+        entries, form_name, vendor_now = self._read(ctx, form, {"created_at": _earlier(since, overlap)}, None)
+        if first and vendor_now is not None:
+            # A first poll starts at 金数据's own now; when its clock is behind the hub's, its own last
+            # overlap is read too, so entries from just before the start are stored as seen, not run.
+            behind, since = _beijing(vendor_now) < since, _beijing(vendor_now)
+            if behind:
+                more, form_name, _ = self._read(ctx, form, {"created_at": _earlier(since, overlap)}, None)
+                entries = {**more, **entries}
+        return entries, form_name, since
 
     @staticmethod
     def _read(

@@ -124,42 +124,33 @@ class NewSubmissionPoll(PollingTrigger):
         return [item for item in content if isinstance(item, dict)]
 
     def poll(self, ctx: Context, config: dict[str, Any], cursor: str | None) -> PollResult:
-        form_id = str(config["form_id"])
-        limit = int(config.get("page_size") or 100)
-        if cursor is None and ctx.since is None:
-            return self._prime(ctx, form_id, limit)
+        """Not a TimeWindowPolling: a first poll reads the newest page by order (no clock), and the
+        cursor "" means "from the first submission"."""
+        form_id, limit = str(config["form_id"]), int(config.get("page_size") or 100)
         if cursor is not None:
-            lower = shifted(cursor, -int(config.get("overlap_s", 300))) if cursor else None
-            newest = cursor
-        else:  # a backfill's first poll
-            lower = newest = ctx.since.astimezone(account_zone(ctx)).strftime(JOTFORM_TIME)  # type: ignore[union-attr]
-        events: list[TriggerEvent] = []
-        seen: set[str] = set()
-        offset = 0
+            lower, newest = shifted(cursor, -int(config.get("overlap_s", 300))) if cursor else None, cursor
+        elif ctx.since is not None:  # a backfill's first poll
+            lower = newest = ctx.since.astimezone(account_zone(ctx)).strftime(JOTFORM_TIME)
+        else:  # a first poll: the newest page only (the hub stores it as seen, starting no runs)
+            page = self._page(ctx, form_id, 0, limit, None, "DESC")
+            return PollResult(items=_events(page), cursor=max(map(_created, page), default=""))
+        read: list[dict[str, Any]] = []
         for _ in range(MAX_PAGES):
-            page = self._page(ctx, form_id, offset, limit, lower, "ASC")
-            for item in page:
-                newest = max(newest, str(item.get("created_at") or ""))
-                self._take(item, seen, events)
+            page = self._page(ctx, form_id, len(read), limit, lower, "ASC")
+            read += page
             if len(page) < limit:
                 break
-            offset += len(page)
-        return PollResult(items=events, cursor=newest)
+        return PollResult(items=_events(read), cursor=max([newest, *map(_created, read)]))
 
-    def _prime(self, ctx: Context, form_id: str, limit: int) -> PollResult:
-        """First poll: the newest page only (the hub stores it as seen, starting no runs)."""
-        page = self._page(ctx, form_id, 0, limit, None, "DESC")
-        events: list[TriggerEvent] = []
-        seen: set[str] = set()
-        for item in page:
-            self._take(item, seen, events)
-        newest = max((str(item.get("created_at") or "") for item in page), default="")
-        return PollResult(items=events, cursor=newest)
 
-    @staticmethod
-    def _take(item: dict[str, Any], seen: set[str], events: list[TriggerEvent]) -> None:
-        submission_id = item.get("id")
-        if submission_id is None or str(submission_id) in seen or item.get("status") == "DELETED":
-            return
-        seen.add(str(submission_id))
-        events.append(TriggerEvent(data=event_from_api(item), id=str(submission_id)))
+def _created(item: dict[str, Any]) -> str:
+    return str(item.get("created_at") or "")
+
+
+def _events(items: list[dict[str, Any]]) -> list[TriggerEvent]:
+    """One event per submission id, deleted submissions left out."""
+    events: dict[str, TriggerEvent] = {}
+    for item in items:
+        if item.get("id") is not None and item.get("status") != "DELETED":
+            events.setdefault(str(item["id"]), TriggerEvent(data=event_from_api(item), id=str(item["id"])))
+    return list(events.values())

@@ -9,11 +9,15 @@ poll has no item to go by, the time the vendor gave in its answer's `Date` heade
   cursor (late commits, search-index lag) and the engine's seen-ids drop the repeats.
 - `NewestIdPolling`: items with ids that only grow (serial numbers, response tokens in order);
   the cursor is the newest id seen, and a source with no items yet is read from its first item.
+
+A third shape re-reads a window of states each poll (approvals, sign flows listed by start time);
+`load_done` / `done_cursor` keep what it already reported in a final state out of the next poll.
 """
 
 from __future__ import annotations
 
 import copy
+import json
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from email.utils import parsedate_to_datetime
@@ -27,6 +31,8 @@ from hub.sdk.types import PollResult, TriggerEvent
 
 # A NewestIdPolling cursor meaning "the source had no items yet: read from its first one".
 FROM_FIRST_ITEM = ""
+# How many finished items a re-read-window cursor remembers at most; the hub's seen-ids still dedupe.
+MAX_DONE = 5000
 
 
 def vendor_time(response: HttpResponse) -> datetime | None:
@@ -252,3 +258,20 @@ class NewestIdPolling(PollingTrigger):
             if token is None:
                 break
         return items, newest
+
+
+def load_done(cursor: str | None, oldest_ms: int) -> dict[str, int]:
+    """A re-read-window cursor's `{"done": {id: ms reported}}`, less those reported before `oldest_ms`
+    (they have left the window). An unreadable cursor reads as nothing done: the seen-ids dedupe."""
+    try:
+        done = {str(k): int(v) for k, v in (json.loads(cursor or "{}").get("done") or {}).items()}
+    except (ValueError, AttributeError, TypeError):
+        return {}
+    return {k: v for k, v in done.items() if v >= oldest_ms}
+
+
+def done_cursor(done: dict[str, int]) -> str:
+    """The cursor text for `done`, keeping the `MAX_DONE` most recently reported."""
+    if len(done) > MAX_DONE:
+        done = dict(sorted(done.items(), key=lambda kv: kv[1])[-MAX_DONE:])
+    return json.dumps({"done": done}, sort_keys=True)

@@ -27,7 +27,16 @@ from hub.runtime import Runtime
 from hub.sdk.connector import Action, Connector, PollingTrigger
 from hub.sdk.context import Context
 from hub.sdk.http import HttpResponse
-from hub.sdk.polling import NewestIdPolling, Page, TimeWindowPolling, vendor_time, with_defaults
+from hub.sdk.polling import (
+    MAX_DONE,
+    NewestIdPolling,
+    Page,
+    TimeWindowPolling,
+    done_cursor,
+    load_done,
+    vendor_time,
+    with_defaults,
+)
 from hub.sdk.types import TriggerEvent
 
 SKEW = timedelta(minutes=15)
@@ -317,3 +326,13 @@ def test_typeform_poll_of_an_empty_form_takes_every_response_after_activation(
 def test_polling_kinds_are_types() -> None:
     assert issubclass(TimeWindowPolling, PollingTrigger) and issubclass(NewestIdPolling, PollingTrigger)
     assert Changes(SkewKit()).describe()["kind"] == "polling"
+
+
+def test_a_re_read_window_cursor_forgets_what_left_the_window_and_keeps_the_newest() -> None:
+    cursor = json.dumps({"done": {"old": 99, "edge": 100, "new": 150}})
+    assert load_done(cursor, oldest_ms=100) == {"edge": 100, "new": 150}
+    assert load_done(None, 0) == {} and load_done("not json", 0) == {} and load_done("[1]", 0) == {}
+    many = {f"i{n}": n for n in range(MAX_DONE + 2)}
+    kept = json.loads(done_cursor(many))["done"]
+    assert len(kept) == MAX_DONE and "i0" not in kept and "i1" not in kept and f"i{MAX_DONE + 1}" in kept
+    assert done_cursor({"b": 2, "a": 1}) == '{"done": {"a": 1, "b": 2}}'
