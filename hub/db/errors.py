@@ -8,13 +8,9 @@ work to be taken up again instead of recording it as failed.
 from __future__ import annotations
 
 import sqlite3
+import sys
 
 from sqlalchemy import exc as sa_exc
-
-try:
-    import psycopg
-except ImportError:  # an installation without PostgreSQL support
-    psycopg = None  # type: ignore[assignment]
 
 # PostgreSQL SQLSTATEs (https://www.postgresql.org/docs/current/errcodes-appendix.html)
 TRANSIENT_SQLSTATE_CLASSES = ("08",)  # connection exceptions
@@ -60,6 +56,9 @@ def _transient_here(exc: BaseException) -> bool:
 
 
 def _psycopg_transient(exc: BaseException) -> bool:
+    # Looked up, not imported: only a process that talks to PostgreSQL has psycopg loaded (and can
+    # meet its errors); importing it on SQLite would cost every process several MiB for nothing.
+    psycopg = sys.modules.get("psycopg")
     if psycopg is None or not isinstance(exc, psycopg.Error):
         return False
     sqlstate = exc.sqlstate
