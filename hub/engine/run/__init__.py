@@ -1,0 +1,7 @@
+"""Executing a run, one module per concern.
+
+`runner` takes a run and ends it; `lease` holds it against other workers; `state` is what was read
+of it and the template context; `execution` bundles both with the writes a step makes; `walker`
+runs a list of steps; `kinds` maps a step `type` to its module; `attempt` is one action call;
+`outcomes` are the typed results (`Done`, `Skipped`, `Parked`, `Failed`) that pass between them.
+"""

@@ -1,0 +1,78 @@
+"""What a step kind is handed: the run's lease and state, and the writes that keep them together.
+
+Each write renews the lease first and updates the kept step row, so a step kind never writes a row
+of a run it no longer holds. `park` writes the step and gives the run up in one unit of work.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from hub.db.models import Connection
+from hub.engine import store
+from hub.engine.contexts import load_connection
+from hub.engine.run.lease import Lease
+from hub.engine.run.state import RunState, StepAt
+from hub.sdk.errors import RecipeError
+
+if TYPE_CHECKING:
+    from hub.runtime import Runtime
+
+
+@dataclass
+class Execution:
+    rt: Runtime
+    lease: Lease
+    state: RunState
+
+    @property
+    def db(self) -> Any:
+        return self.rt.db
+
+    @property
+    def run_id(self) -> int:
+        return self.lease.run_id
+
+    def save_step(self, at: StepAt, *, attempts: Sequence[dict[str, Any]] = (), **values: Any) -> None:
+        """Write the step's `values` (and the ends of `attempts`) in a write of their own."""
+
+        def save(session: Any) -> None:
+            self.lease.renew(session)
+            store.end_attempts(session, attempts)
+            self.state.write_step(session, at, **values)
+
+        self.db.write(save)
+
+    def park(
+        self,
+        at: StepAt,
+        run_status: str,
+        *,
+        wake_at: Any = None,
+        run_error: dict[str, Any] | None = None,
+        attempts: Sequence[dict[str, Any]] = (),
+        **values: Any,
+    ) -> None:
+        """Write the step's `values` (and its last attempt's end) and give the run up as `run_status`
+        in one unit of work: an interruption between them would leave a parked step under a run taken
+        up again at once (a delay cut short), or an attempt ended `unknown` whose hold was never
+        written (the action repeated)."""
+        params = self.lease.release_params(run_status, wake_at=wake_at, error=run_error)
+
+        def park(session: Any) -> None:
+            self.lease.renew(session)
+            store.end_attempts(session, attempts)
+            self.state.write_step(session, at, **values)
+            self.lease.release_in(session, params)
+
+        self.db.write(park)
+        self.lease.released_as(run_status)
+
+    def connection(self, name: str, path: str) -> tuple[Connection, dict[str, Any]]:
+        """The named connection and its fields; an unknown name is the recipe's error."""
+        row, fields = load_connection(self.rt, name)
+        if row is None:
+            raise RecipeError(f"{path}: unknown connection '{name}'", path=path)
+        return row, fields

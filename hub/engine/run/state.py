@@ -1,0 +1,69 @@
+"""What a worker knows of the run it executes: the rows read at the start and the template context.
+
+Step rows are read once and kept here, updated in place by every write, so the walker never reads
+them again; `StepAt` names where a step sits (phase, position, JSON path), which is what a step's
+row and its messages are keyed by.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from hub.db.models import utcnow
+from hub.engine import store
+from hub.engine.statements import Record
+from hub.recipe_secrets import secret_values
+from hub.recipe_store import hook_urls
+
+if TYPE_CHECKING:
+    from hub.runtime import Runtime
+
+
+@dataclass(frozen=True)
+class StepAt:
+    """One step of the document: its phase (`main` or `on_failure`), position, id and JSON path."""
+
+    phase: str
+    index: int
+    step_id: str
+    path: str
+
+
+class RunState:
+    """The run, its recipe version, its event, its step rows, the secrets to redact and the context."""
+
+    def __init__(self, session: Any, runtime: Runtime, run: Record) -> None:
+        self.run = run
+        name, self.document, names_hooks = runtime.recipes.version(
+            session, run.recipe_id, run.recipe_version, runtime.vault, runtime.registry
+        )
+        self.recipe = Record(id=run.recipe_id, name=name)
+        self.event = store.read_event_payload(session, run.event_id)
+        self.steps = {(s.phase, s.step_id): s for s in store.read_steps(session, run.id)}
+        self.secrets = secret_values(self.document, runtime.registry)  # kept out of stored inputs
+        self.context: dict[str, Any] = {
+            "event": self.event,
+            "steps": {},
+            "run": {"id": run.id, "started_at": (run.started_at or utcnow()).isoformat()},
+            "recipe": {"id": self.recipe.id, "name": self.recipe.name, "version": run.recipe_version},
+        }
+        if names_hooks:  # so a step can hand a vendor the URL its wait_for listens at
+            self.context["recipe"].update(hook_urls(session, runtime, self.recipe))
+
+    def step(self, at: StepAt) -> Record | None:
+        return self.steps.get((at.phase, at.step_id))
+
+    def write_step(self, session: Any, at: StepAt, **values: Any) -> Record:
+        """The step's row, inserted on first use, with `values` written to it."""
+        state = self.steps.get((at.phase, at.step_id))
+        if state is None:
+            keys = {"run_id": self.run.id, "step_id": at.step_id, "phase": at.phase, "position": at.index}
+            state = self.steps[(at.phase, at.step_id)] = store.insert_step(session, keys, values)
+        elif values:
+            store.update_step(session, state, values)
+        return state
+
+    def ends_run(self, at: StepAt) -> bool:
+        """Whether a success of this step finishes the run, so both are written in one unit of work."""
+        return at.phase == "main" and at.index == len(self.document.get("steps") or []) - 1
