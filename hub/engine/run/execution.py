@@ -23,6 +23,8 @@ if TYPE_CHECKING:
 
 @dataclass
 class Execution:
+    """One run being executed by this worker: its runtime, lease and state."""
+
     rt: Runtime
     lease: Lease
     state: RunState

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from hub import templating
 from hub.db.errors import describe, is_transient
@@ -29,6 +29,8 @@ log = logging.getLogger("hub.runner")
 
 
 class Runner:
+    """Executes runs for one runtime; `execute` is called once per dispatch of a run id."""
+
     def __init__(self, runtime: Runtime) -> None:
         self.rt = runtime
         self.db = runtime.db
@@ -86,7 +88,7 @@ class Runner:
         due = run.wake_at is None or run.wake_at <= utcnow()
         return run.status == "queued" and run.started_at is None and due
 
-    def _load(self, session: object, run: Record) -> None:
+    def _load(self, session: Any, run: Record) -> None:
         self.execution = Execution(self.rt, self.lease, RunState(session, self.rt, run))
 
     def _drive(self) -> None:
