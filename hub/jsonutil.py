@@ -122,6 +122,12 @@ def strict_loads(data: str | bytes, *, max_depth: int = MAX_DEPTH) -> Any:
 def check_storable(value: Any, *, max_depth: int = MAX_DEPTH) -> None:
     """Raise InvalidJSON unless `value` (already parsed) can be stored: the check for data that did not
     come through strict_loads, such as poll items and form fields a connector built."""
+    if value is None or isinstance(value, bool | int):
+        return
+    if isinstance(value, str):  # an event id, mostly: no need to serialise it to look at it
+        if found := _BAD_CHAR.search(value):
+            raise InvalidJSON(_describe(found.group()))
+        return
     if too_deep(dumps(value), max_depth):
         raise InvalidJSON(f"nesting deeper than {max_depth}")
 
