@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 from werkzeug.datastructures import Headers
 
 from hub.current import runtime
-from hub.db.errors import describe, is_transient
+from hub.db.errors import RETRY_AFTER_S, describe, is_transient
 from hub.db.models import HookEndpoint, Recipe
 from hub.engine.contexts import build_context
 from hub.engine.intake import Stored, WaitEndpoint, resolve_waits, store_events
@@ -30,7 +30,6 @@ from hub.sdk.types import InboundRequest, TriggerEvent, WebhookResponse
 log = logging.getLogger("hub.ingress")
 ingress = Blueprint("ingress", __name__)
 CHUNK = 64 * 1024
-RETRY_AFTER_S = 5  # what a 503 asks the vendor to wait when the event could not be stored
 
 
 def _error(status: int, code: str, message: str) -> Response:

@@ -1,20 +1,24 @@
 """Every API error is {"error": {"code", "message", "details"}}, never a stack trace.
 
 RecipeError (and TemplateError) -> 422 with details.path; NotFound -> 404; Conflict and InvalidState
--> 409; any other HubError -> 400; werkzeug's HTTP errors keep their status; the rest -> 500.
+-> 409; any other HubError -> 400; werkzeug's HTTP errors keep their status; a database that is
+unavailable for now (hub.db.errors.is_transient) -> 503 with Retry-After; the rest -> 500.
 """
 
 from __future__ import annotations
 
 import logging
+import sqlite3
 from typing import Any
 
 from flask import Response, request
+from sqlalchemy.exc import SQLAlchemyError
 from werkzeug.exceptions import HTTPException
 
 from hub.api import api_blueprint
 from hub.api.common import ApiError, reply
 from hub.connections import Conflict, NotFound
+from hub.db.errors import RETRY_AFTER_S, describe, is_transient
 from hub.engine.control import InvalidState
 from hub.sdk.errors import HubError, RecipeError
 
@@ -47,6 +51,18 @@ def http_error(exc: HTTPException) -> Response:
     headers = {k: v for k, v in exc.get_headers() if k.lower() in ("allow", "retry-after")}
     code = (exc.name or "error").lower().replace(" ", "_")
     return error_body(exc.code or 500, code, exc.description or "", headers=headers)
+
+
+@api_blueprint.errorhandler(SQLAlchemyError)
+@api_blueprint.errorhandler(sqlite3.Error)
+def database_error(exc: Exception) -> Response:
+    """A failover, a restart or a lock past the busy timeout is the database's pause, not the API's
+    bug: 503 with Retry-After, which clients and monitoring read as "try again", not a 500."""
+    if not is_transient(exc):
+        return unexpected(exc)
+    log.warning("event=api_unavailable reason=database method=%s error=%s", request.method, describe(exc))
+    message = "the hub's database is unavailable for now; retry shortly"
+    return error_body(503, "database_unavailable", message, headers={"Retry-After": str(RETRY_AFTER_S)})
 
 
 @api_blueprint.errorhandler(Exception)

@@ -120,6 +120,7 @@ def _op(
             str(ok): success,
             "401": _error("no valid bearer token (WWW-Authenticate: Bearer)"),
             "403": _error("the token's role is too low"),
+            "503": _error("the database is unavailable for now; retry after Retry-After seconds"),
         },
     }
     parameters = [

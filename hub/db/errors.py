@@ -25,6 +25,8 @@ TRANSIENT_SQLSTATES = frozenset(
         "53300",  # too_many_connections
     }
 )
+# What a 503 for a database that is unavailable for now asks the caller to wait, in seconds.
+RETRY_AFTER_S = 5
 # SQLite primary result codes: the lock was not had within the busy timeout.
 SQLITE_BUSY, SQLITE_LOCKED = 5, 6
 

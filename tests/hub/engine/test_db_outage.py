@@ -21,6 +21,7 @@ from hub.recipe_store import hook_urls, save_recipe
 from hub.runtime import Runtime
 from hub.scheduler import Scheduler
 from hub.sdk.errors import RetryableError
+from hub.users import create_token, create_user
 from tests.conftest import make_settings
 from tests.hub.db.outage import Outage
 from tests.hub.engine.kit import EngineKit
@@ -136,6 +137,23 @@ def test_webhook_the_database_cannot_store_now_is_answered_503_with_retry_after(
     assert client.get("/healthz").json == {"status": "ok"}
     assert client.post(hook, json={"id": "e-1", "name": "x"}).status_code == 202  # the vendor's retry
     assert [call["inputs"]["value"] for call in kit.calls] == ["x"]
+
+
+def test_the_api_answers_503_with_retry_after_while_the_database_is_out(
+    kit_rt: tuple[Runtime, EngineKit], outage: Outage
+) -> None:
+    rt, _kit = kit_rt
+    with rt.db.transaction() as session:
+        user = create_user(session, "ops@example.com", "admin", password="a long passphrase")
+        auth = {"Authorization": f"Bearer {create_token(session, user, 'outage')[1]}"}
+    client = create_app(rt).test_client()
+    document = recipe([echo("a")])
+    with outage:  # a write: on SQLite the lock leaves reads answering
+        answer = client.post("/api/v1/recipes", json=document, headers=auth)
+    assert answer.status_code == 503, answer.text
+    assert answer.headers["Retry-After"] == "5"
+    assert answer.json is not None and answer.json["error"]["code"] == "database_unavailable"
+    assert client.post("/api/v1/recipes", json=document, headers=auth).status_code == 201  # the retry
 
 
 def test_background_jobs_log_one_line_back_off_and_carry_on(
