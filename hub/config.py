@@ -18,18 +18,16 @@ def _flag(value: str | None) -> bool:
     return (value or "").strip().lower() in TRUE_WORDS
 
 
-def _wait_event_limits(env: Mapping[str, str]) -> tuple[float, int]:
-    """HUB_WAIT_EVENT_WINDOW_S (seconds, > 0) and HUB_WAIT_EVENT_MAX (a whole number, > 0)."""
-    window, kept = env.get("HUB_WAIT_EVENT_WINDOW_S") or "3600", env.get("HUB_WAIT_EVENT_MAX") or "10000"
+def _wait_event_window_s(env: Mapping[str, str]) -> float:
+    """HUB_WAIT_EVENT_WINDOW_S: seconds, a finite number above 0."""
+    window = env.get("HUB_WAIT_EVENT_WINDOW_S") or "3600"
     try:
         window_s = float(window)
     except ValueError:
         window_s = 0.0
-    if not window_s > 0 or window_s == float("inf"):
+    if not 0 < window_s < float("inf"):
         raise ValueError(f"HUB_WAIT_EVENT_WINDOW_S must be a number of seconds above 0, not {window!r}")
-    if not kept.strip().isdigit() or int(kept) < 1:
-        raise ValueError(f"HUB_WAIT_EVENT_MAX must be a whole number above 0, not {kept!r}")
-    return window_s, int(kept)
+    return window_s
 
 
 def _log_level(name: str, value: str) -> str:
@@ -124,7 +122,7 @@ class Settings:
                 "HUB_SCHEDULER_LEASE_S, HUB_REDISPATCH_S, HUB_SCHEDULE_GRACE_S and "
                 f"HUB_SQLITE_BUSY_TIMEOUT_S must be numbers: {exc}"
             ) from exc
-        window_s, kept = _wait_event_limits(env)
+        window_s = _wait_event_window_s(env)
         if schedule_grace_s < 0:
             raise ValueError(f"HUB_SCHEDULE_GRACE_S must be 0 or more, not {schedule_grace_s:g}")
         log_level = _log_level("HUB_LOG_LEVEL", env.get("HUB_LOG_LEVEL") or "INFO")
@@ -138,6 +136,7 @@ class Settings:
             HUB_IDLE_TIMEOUT_S=cls.idle_timeout_s,
             HUB_SESSION_IDLE_S=cls.session_idle_s,
             HUB_SESSION_MAX_S=cls.session_max_s,
+            HUB_WAIT_EVENT_MAX=cls.wait_event_max,
         )
         if busy_timeout_s <= 0:
             raise ValueError(f"HUB_SQLITE_BUSY_TIMEOUT_S must be more than 0, not {busy_timeout_s}")
@@ -170,7 +169,7 @@ class Settings:
             redispatch_s=redispatch_s,
             celery_queue=(env.get("HUB_CELERY_QUEUE") or "hub.runs").strip(),
             wait_event_window_s=window_s,
-            wait_event_max=kept,
+            wait_event_max=limits["HUB_WAIT_EVENT_MAX"],
             schedule_grace_s=schedule_grace_s,
             log_level=log_level,
             library_log_level=library_log_level,

@@ -178,6 +178,15 @@ def _check_connection(connector: Connector, name: str | None, path: str, lookup:
         )
 
 
+def _unknown(connector: Connector, what: str, key: str, path: str) -> RecipeError:
+    """A trigger or action the connector does not have, naming those it does."""
+    known = connector.trigger_map if what == "trigger" else connector.action_map
+    keys = ", ".join(known) or "none"
+    return RecipeError(
+        f"{path}: connector '{connector.id}' has no {what} '{key}' ({what}s: {keys})", path=path
+    )
+
+
 WAKING_TRIGGERS = (WebhookTrigger, PollingTrigger)  # a schedule tick carries nothing a wait could match
 
 
@@ -186,12 +195,7 @@ def _check_wait(connector: Connector, step: dict[str, Any], base: str) -> None:
     save like an action's input, not first when a run parks (or when the vendor registration fails)."""
     waited = connector.trigger(step["trigger"])
     if waited is None:
-        keys = ", ".join(connector.trigger_map) or "none"
-        raise RecipeError(
-            f"{base}.trigger: connector '{connector.id}' has no trigger '{step['trigger']}' "
-            f"(triggers: {keys})",
-            path=f"{base}.trigger",
-        )
+        raise _unknown(connector, "trigger", step["trigger"], f"{base}.trigger")
     if not isinstance(waited, WAKING_TRIGGERS):
         raise RecipeError(
             f"{base}.trigger: {connector.id}.{waited.key} is a {waited.kind} trigger; a wait_for step "
@@ -230,12 +234,7 @@ def validate_document(document: Any, registry: Registry, lookup: ConnectionLooku
     connector = _connector(registry, trigger_spec["connector"], "$.trigger.connector")
     trigger = connector.trigger(trigger_spec["trigger"])
     if trigger is None:
-        keys = ", ".join(connector.trigger_map) or "none"
-        raise RecipeError(
-            f"$.trigger.trigger: connector '{connector.id}' has no trigger '{trigger_spec['trigger']}' "
-            f"(triggers: {keys})",
-            path="$.trigger.trigger",
-        )
+        raise _unknown(connector, "trigger", trigger_spec["trigger"], "$.trigger.trigger")
     _check_connection(connector, trigger_spec.get("connection"), "$.trigger.connection", lookup)
     validate_against(trigger.config_schema, trigger_spec["config"], "$.trigger.config", allow_templates=False)
     try:
@@ -264,12 +263,7 @@ def validate_document(document: Any, registry: Registry, lookup: ConnectionLooku
             continue
         action = step_connector.action(step["action"])
         if action is None:
-            keys = ", ".join(step_connector.action_map) or "none"
-            raise RecipeError(
-                f"{base}.action: connector '{step_connector.id}' has no action '{step['action']}' "
-                f"(actions: {keys})",
-                path=f"{base}.action",
-            )
+            raise _unknown(step_connector, "action", step["action"], f"{base}.action")
         step.setdefault("input", {})
         _check_templates(step["input"], f"{base}.input")
         validate_against(action.input_schema, step["input"], f"{base}.input", allow_templates=True)
