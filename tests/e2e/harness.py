@@ -60,7 +60,11 @@ class Sink:
 
             def do_POST(self) -> None:
                 length = int(self.headers.get("Content-Length") or 0)
-                body = json.loads(self.rfile.read(length) or b"null")
+                raw = self.rfile.read(length)
+                if len(raw) < length:  # the sender died mid-request (a killed worker): no delivery
+                    self.close_connection = True
+                    return
+                body = json.loads(raw or b"null")
                 key = self.headers.get("Idempotency-Key")
                 if sink.delay_s:
                     time.sleep(sink.delay_s)
