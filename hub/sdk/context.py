@@ -98,6 +98,10 @@ class Context:
     since: datetime | None = None
     run_id: str | None = None
     step_id: str | None = None
+    recipe_id: int | None = None  # the recipe whose run calls the action (scopes built-in utilities)
+    # The hub's Runtime, for the built-in utilities under hub/utilities (storage, assignment, lookup
+    # tables) that keep their state in the hub's database; None in tests and for other connectors.
+    hub: Any = None
     # For webhook verify/parse: what the trigger's `subscribe` returned for the endpoint being hit
     # (the recipe's trigger or a wait_for step), e.g. a per-webhook signing secret; None if nothing.
     subscription: dict[str, Any] | None = None

@@ -91,6 +91,8 @@ def attempt(ex: Execution, at: StepAt, step: dict[str, Any], call: Call) -> Outc
         idempotency_key=key,
         run_id=str(ex.run_id),
         step_id=step_id,
+        recipe_id=ex.state.run.recipe_id,
+        hub=ex.rt,
     )
     started = time.monotonic()
     outcome_label = "succeeded"
