@@ -17,7 +17,7 @@ import hashlib
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
-from hub.recipes import step_type
+from hub.recipes import iter_steps, step_type
 from hub.sdk.connector import WebhookTrigger
 from hub.sdk.errors import RecipeError
 
@@ -84,7 +84,7 @@ def registration(document: dict[str, Any], registry: Registry) -> list[Any]:
     found: list[Any] = [
         [spec["connector"], spec["trigger"], spec.get("connection"), spec.get("config") or {}]
     ]
-    for step in [*document.get("steps", []), *document.get("on_failure", [])]:
+    for _phase, _index, step in iter_steps(document):
         if step_type(step) != "wait_for":
             continue
         connector = registry.get(step["connector"])
