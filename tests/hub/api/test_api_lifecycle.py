@@ -17,7 +17,10 @@ from hub.app import create_app
 from hub.db.models import Event, Run
 from hub.engine.poller import poll_recipe
 from hub.runtime import Runtime
+from hub.services.recipes import save_recipe
+from hub.services.splits import set_split
 from tests.hub.api.conftest import audit_log, make_connection, two_step_recipe
+from tests.hub.test_scheduler import leading, schedule_doc, travel
 
 H = dict[str, dict[str, str]]
 TARGET = "http://127.0.0.1:9/forward"
@@ -310,3 +313,32 @@ def test_polled_items_are_split_too(client: Any, runtime: Runtime, kit: Any, hea
     assert poll_recipe(runtime, recipe_id)["runs"] == 200
     counts = versions_of_runs(runtime, recipe_id)
     assert set(counts) == {1, 2} and 70 <= counts[1] <= 130, counts
+
+
+def test_scheduled_runs_are_split_too(runtime: Runtime) -> None:
+    recipe_id = save_recipe(runtime, schedule_doc({"seconds": 60}), actor="ed").id
+    save_recipe(runtime, {**schedule_doc({"seconds": 60}), "name": "v2"}, actor="ed", recipe_id=recipe_id)
+    set_split(runtime, recipe_id, {1: 1, 2: 0}, actor="ed")
+    scheduler = leading(runtime)
+    scheduler.fire_schedules()  # sets the schedule up
+    travel(runtime, 61)
+    scheduler.fire_schedules()
+    assert versions_of_runs(runtime, recipe_id) == Counter({1: 1})  # not the current version 2
+
+
+def test_a_split_needs_the_same_webhook_wait_steps(client: Any, kit: Any, headers: H) -> None:
+    recipe_id, _token = versions_recipe(client, headers)
+    waiting = two_step_recipe()
+    wait = {
+        "id": "reply",
+        "type": "wait_for",
+        "connector": "testkit",
+        "trigger": "inbox",
+        "connection": "kit1",
+    }
+    waiting["steps"].append({**wait, "match": {"id": "{{ event.id }}"}, "timeout_s": 60})
+    client.put(f"/api/v1/recipes/{recipe_id}", json=waiting, headers=headers["editor"])
+    answer = split(client, headers, recipe_id, {"2": 1, "3": 1})
+    assert answer.status_code == 422 and answer.get_json()["error"]["details"]["path"] == "$.versions.2"
+    client.put(f"/api/v1/recipes/{recipe_id}", json=waiting, headers=headers["editor"])
+    assert split(client, headers, recipe_id, {"3": 1, "4": 1}).status_code == 200
