@@ -17,7 +17,7 @@ import hashlib
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
-from hub.recipes import iter_steps, step_type
+from hub.recipes import is_whole_number, iter_steps, step_type
 from hub.sdk.connector import WebhookTrigger
 from hub.sdk.errors import RecipeError
 
@@ -68,9 +68,9 @@ def parse_weights(data: Any) -> Weights:
         path = f"$.versions.{name}"
         if not str(name).isdigit() or int(name) < 1:
             raise SplitError(f"{path}: '{name}' is not a version number", path=path)
-        if isinstance(weight, bool) or not isinstance(weight, int) or weight < 0:
+        if not is_whole_number(weight) or weight < 0:
             raise SplitError(f"{path}: the weight must be a whole number, 0 or more", path=path)
-        weights[int(name)] = weight
+        weights[int(name)] = int(weight)
     if len(weights) < 2:
         raise SplitError("$.versions: a split needs two or more versions", path="$.versions")
     if sum(weights.values()) <= 0:

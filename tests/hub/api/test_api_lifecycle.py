@@ -144,7 +144,7 @@ def test_a_50_50_split_over_1000_events_lands_near_half_on_each_version(
     client: Any, runtime: Runtime, kit: Any, headers: H
 ) -> None:
     recipe_id, token = versions_recipe(client, headers)
-    answer = split(client, headers, recipe_id, {"1": 50, "2": 50})
+    answer = split(client, headers, recipe_id, {"1": 50, "2": 50.0})  # 50.0 is a JSON integer too
     assert answer.status_code == 200, answer.get_json()
     assert answer.get_json() == {"active": True, "versions": {"1": 50, "2": 50}, "current_version": 2}
     runtime.executor = None  # runs stay queued: only which version each one starts is looked at
