@@ -81,3 +81,28 @@ def test_yonyou_token_is_fetched_once_by_two_runtimes(two_runtimes: tuple[Runtim
     )
     assert all(r == {"code": "200", "data": {"ok": True}} for r in results), results
     assert len(tokens) == 1
+
+
+@responses.activate
+def test_fxiaoke_corp_access_token_is_fetched_once_by_two_runtimes(
+    two_runtimes: tuple[Runtime, Runtime],
+) -> None:
+    from connectors.fxiaoke import connector
+
+    tokens: list[int] = []
+    answer = {"errorCode": 0, "corpAccessToken": "shared", "corpId": "FSCID_9", "expiresIn": 7200}
+    responses.add_callback(
+        responses.POST,
+        "https://open.fxiaoke.com/cgi/corpAccessToken/get/V2",
+        callback=slow_json(answer, tokens),
+    )
+    responses.post(
+        "https://open.fxiaoke.com/cgi/crm/v2/data/get", json={"errorCode": 0, "data": {"_id": "a1"}}
+    )
+    connection = {"app_id": "a", "app_secret": "s", "permanent_code": "p", "current_open_user_id": "FSUID_1"}
+    results = run_together(
+        two_runtimes,
+        lambda c: connector.action("get_object").perform(c, {"object": "AccountObj", "id": "a1"}),
+        lambda cache: Context(connector=connector, connection=connection, connection_id=2, cache=cache),
+    )
+    assert results == [{"_id": "a1"}] * WORKERS and len(tokens) == 1
