@@ -106,3 +106,27 @@ def test_fxiaoke_corp_access_token_is_fetched_once_by_two_runtimes(
         lambda cache: Context(connector=connector, connection=connection, connection_id=2, cache=cache),
     )
     assert results == [{"_id": "a1"}] * WORKERS and len(tokens) == 1
+
+
+@responses.activate
+def test_xiaoshouyi_password_grant_token_is_fetched_once_by_two_runtimes(
+    two_runtimes: tuple[Runtime, Runtime],
+) -> None:
+    from connectors.xiaoshouyi import connector
+
+    tokens: list[int] = []
+    responses.add_callback(
+        responses.POST,
+        "https://login.xiaoshouyi.com/auc/oauth2/token",
+        callback=slow_json({"access_token": "shared", "expires_in": 7200}, tokens),
+    )
+    responses.get(
+        "https://api.xiaoshouyi.com/rest/data/v2.0/xobjects/account/1", json={"code": 200, "data": {"id": 1}}
+    )
+    connection = {"client_id": "c", "client_secret": "s", "username": "u", "password": "p"}
+    results = run_together(
+        two_runtimes,
+        lambda c: connector.action("get_object").perform(c, {"object": "account", "id": 1}),
+        lambda cache: Context(connector=connector, connection=connection, connection_id=3, cache=cache),
+    )
+    assert results == [{"id": 1}] * WORKERS and len(tokens) == 1
