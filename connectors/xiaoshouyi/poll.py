@@ -27,7 +27,7 @@ class ObjectChanged(TimeWindowPolling):
         "minus an overlap, oldest first; one run per record version."
     )
     default_interval_s = 300
-    min_interval_s = 60
+    min_interval_s = 10
     default_max_pages = 20
     config_schema = {
         "type": "object",
