@@ -99,7 +99,9 @@ def hosts(ctx: Context) -> tuple[str, str]:
             raise PermanentError(f"{VENDOR}: the data centre answer has no gatewayUrl or tokenUrl")
         return {"gateway": str(data["gatewayUrl"]), "token": str(data["tokenUrl"])}, GATEWAY_TTL_S
 
-    found = ctx.cache.get_or_fetch(ctx.cache_key(f"yonyou:datacentre:{tenant}"), lookup)
+    # Keyed by the lookup service too: a connection pointed elsewhere never reuses the old answer.
+    where = hashlib.sha256(f"{ctx.base_url}|{tenant}".encode()).hexdigest()[:16]
+    found = ctx.cache.get_or_fetch(ctx.cache_key(f"yonyou:datacentre:{where}"), lookup)
     return (
         str(conn.get("gateway_url") or found["gateway"]).rstrip("/"),
         str(conn.get("token_url") or found["token"]).rstrip("/"),
