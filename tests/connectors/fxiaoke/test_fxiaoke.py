@@ -190,3 +190,12 @@ def test_poll_filters_on_last_modified_time_in_ms_oldest_first() -> None:
     assert [e.id for e in result.items] == [
         "o1:1795428300000"
     ] and result.cursor == "2026-11-23T10:05:00.000Z"
+
+
+@responses.activate
+def test_test_connection_fetches_a_token_and_names_the_acting_employee() -> None:
+    token_route("cat-1")
+    assert (
+        connector.test_connection(ctx())
+        == f"纷享销客 issued a corpAccessToken for company FSCID_9; acting as {USER}"
+    )

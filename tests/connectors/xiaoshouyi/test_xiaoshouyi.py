@@ -147,3 +147,11 @@ def test_poll_asks_xoql_for_changes_since_the_cursor_in_ms() -> None:
     assert [e.id for e in result.items] == ["7:1795428300000"] and result.cursor == "2026-11-23T10:05:00.000Z"
     with pytest.raises(PermanentError, match="apiKey"):
         connector.trigger("object_changed").poll(ctx(), {"object": "x; drop"}, None)
+
+
+@responses.activate
+def test_test_connection_fetches_a_fresh_token() -> None:
+    tok = token_route("at-1")
+    cache = MemoryTokenCache()
+    assert connector.test_connection(ctx(cache)) == "销售易 issued an access token for api@example.com"
+    assert connector.test_connection(ctx(cache)) and len(tok.calls) == 2  # never answered from the cache

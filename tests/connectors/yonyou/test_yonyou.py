@@ -218,3 +218,10 @@ def test_poll_filters_on_pubts_in_server_time_oldest_first() -> None:
     assert [e.id for e in result.items] == [
         "o1:2026-11-20 10:05:00"
     ] and result.cursor == "2026-11-20 10:05:00"
+
+
+@responses.activate
+def test_test_connection_looks_up_the_data_centre_and_fetches_a_fresh_token() -> None:
+    data_centre(), token()
+    message = connector.test_connection(ctx())
+    assert "issued an access token" in message and GATEWAY in message
