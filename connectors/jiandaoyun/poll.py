@@ -1,22 +1,25 @@
 """`data_changed`: records created or changed since the cursor, read with data/list and an updateTime filter.
 
-data/list pages by record `_id` (ascending), not by change time, so a poll reads every page of its
-window (up to `max_pages` × 100 records) before it moves the cursor to the newest `updateTime` seen,
-capped at 简道云's own clock (the answer's Date header). A window holding more changes than that is
-read again from the same cursor by the next poll; the hub's seen-ids keep repeats from running twice.
+data/list pages by record `_id` (ascending), not by change time, so the time cursor may only move
+once every page of a window has been read: until then a record on a later page could be older than
+the newest one read. When `max_pages` stops a window early, the cursor keeps the window's start and
+the last `_id` read (`{"at": …, "after": …}`), and the next poll goes on from that `_id` in the same
+window; once a window is read to its end the cursor is the newest `updateTime` seen, capped at
+简道云's own clock (the answer's Date header). The hub's seen-ids keep re-read records from running twice.
 """
 
 from __future__ import annotations
 
-from datetime import datetime
+import json
+from datetime import datetime, timedelta
 from typing import Any
 
 from connectors.jiandaoyun.actions import PAGE_MAX, RECORD, SAMPLE_RECORD
 from connectors.jiandaoyun.api import post
 from hub.sdk.context import Context
 from hub.sdk.errors import PermanentError
-from hub.sdk.polling import Page, TimeWindowPolling, iso_ms, vendor_time
-from hub.sdk.types import TriggerEvent
+from hub.sdk.polling import Page, TimeWindowPolling, aware, iso_ms, vendor_time, with_defaults
+from hub.sdk.types import PollResult, TriggerEvent
 
 
 def changed_since(since: datetime, field: str) -> dict[str, Any]:
@@ -86,3 +89,52 @@ class DataChanged(TimeWindowPolling):
 
     def item_event(self, ctx: Context, config: dict[str, Any], item: Any, stamp: datetime) -> TriggerEvent:
         return TriggerEvent(data=item, id=f"{item['_id']}:{iso_ms(stamp)}")
+
+    def poll(self, ctx: Context, config: dict[str, Any], cursor: str | None) -> PollResult:
+        """The base's first poll (it only learns where now is); after that, windows read to their end."""
+        previous, after = self._resume(ctx, cursor)
+        filled = with_defaults(self.config_schema, config)
+        if previous is not None:
+            start = previous if after else previous - timedelta(seconds=int(filled["overlap_s"]))
+        elif ctx.since is not None:  # a backfill's first poll
+            start = aware(ctx.since)
+        else:
+            return super().poll(ctx, config, None)
+        config = filled
+        items: list[TriggerEvent] = []
+        newest, vendor_now = None, None
+        for _ in range(int(config["max_pages"])):
+            page = self.fetch_page(ctx, config, start, after)
+            vendor_now = vendor_now or page.vendor_now
+            for raw in page.items:
+                stamp = aware(self.item_time(ctx, config, raw))
+                newest = stamp if newest is None else max(newest, stamp)
+                items.append(self.item_event(ctx, config, raw, stamp))
+            if page.next_page is None:
+                return PollResult(
+                    items=items, cursor=iso_ms(self._moved(start, previous, newest, vendor_now))
+                )
+            after = str(page.next_page)
+        return PollResult(items=items, cursor=json.dumps({"at": iso_ms(start), "after": after}))
+
+    def _resume(self, ctx: Context, cursor: str | None) -> tuple[datetime | None, str | None]:
+        """(time, the _id to go on after): a plain time cursor, or a window stopped by max_pages."""
+        if cursor is None:
+            return None, None
+        if cursor.startswith("{"):
+            try:
+                state = json.loads(cursor)
+                return self.read_cursor(ctx, str(state["at"])), str(state["after"])
+            except (ValueError, KeyError, TypeError):
+                raise PermanentError(f"简道云: stored cursor {cursor!r} is not understood") from None
+        return self.read_cursor(ctx, cursor), None
+
+    @staticmethod
+    def _moved(
+        start: datetime, previous: datetime | None, newest: datetime | None, vendor_now: datetime | None
+    ) -> datetime:
+        """After a whole window: the newest change (capped at the vendor's clock), never back."""
+        floor = previous if previous is not None else start
+        if newest is None:
+            return vendor_now if previous is None and vendor_now is not None else floor
+        return max(min(newest, vendor_now) if vendor_now is not None else newest, floor)

@@ -111,7 +111,12 @@ class EventPush(WebhookTrigger):
         good = good or signatures_match(hmac_signature(*parts), sealed["signature"] or sealed["msgSignature"])
         if not secret or not good:
             raise SignatureError("用友: the event's signature does not match (AppSecret?)")
-        _, owner = decrypt(encoding_aes_key(secret), sealed["encrypt"])
+        try:
+            _, owner = decrypt(encoding_aes_key(secret), sealed["encrypt"])
+        except SignatureError as exc:  # the shared envelope code names its own vendor's key
+            raise SignatureError(
+                f"用友: the event cannot be decrypted with the AppSecret: {exc.message}"
+            ) from None
         if owner != str(ctx.connection.get("app_key") or ""):
             raise SignatureError("用友: the event was sealed for another app (AppKey mismatch)")
 

@@ -229,3 +229,43 @@ def test_first_poll_takes_the_vendor_clock_and_only_new_watches_create_time() ->
     assert result.items == [] and result.cursor == "2026-11-20T02:10:00.000Z"
     assert json.loads(route.calls[0].request.body)["filter"]["cond"][0]["field"] == "createTime"
     assert datetime.fromisoformat(result.cursor.replace("Z", "+00:00")) < datetime.now(UTC)
+
+
+@responses.activate
+def test_a_window_cut_by_max_pages_goes_on_from_the_last_id_before_the_cursor_moves() -> None:
+    # Pages come in _id order: a record on a later page may be older than the newest one read.
+    later = [record(n, "2026-11-20T02:09:00.000Z") for n in range(1, 101)]
+    older = [record(101, "2026-11-20T02:01:00.000Z")]
+    bodies: list[dict[str, Any]] = []
+
+    def answer(request: Any) -> tuple[int, dict[str, str], str]:
+        bodies.append(json.loads(request.body))
+        page = older if bodies[-1].get("data_id") == "id0100" else later
+        headers = {"Content-Type": "application/json", "Date": "Fri, 20 Nov 2026 02:10:00 GMT"}
+        return 200, headers, json.dumps({"data": page})
+
+    responses.add_callback(responses.POST, f"{API}/app/entry/data/list", callback=answer)
+    trigger, config = connector.trigger("data_changed"), {"app_id": APP, "entry_id": ENTRY, "max_pages": 1}
+    cut = trigger.poll(ctx(), config, "2026-11-20T02:00:00.000Z")
+    assert len(cut.items) == 100
+    assert json.loads(cut.cursor or "") == {"at": "2026-11-20T01:58:00.000Z", "after": "id0100"}
+    rest = trigger.poll(ctx(), config, cut.cursor)
+    assert [e.id for e in rest.items] == ["id0101:2026-11-20T02:01:00.000Z"]  # not skipped
+    assert bodies[1]["data_id"] == "id0100"
+    assert bodies[1]["filter"]["cond"][0]["value"][0] == "2026-11-20T01:58:00.000Z"  # the same window
+    assert rest.cursor == "2026-11-20T02:01:00.000Z"
+
+
+@responses.activate
+def test_a_backfill_reads_from_its_start() -> None:
+    route = responses.post(
+        f"{API}/app/entry/data/list",
+        json={"data": [record(1, "2026-11-05T00:00:00.000Z")]},
+        headers={"Date": "Fri, 20 Nov 2026 02:10:00 GMT"},
+    )
+    step = Context(connector=connector, connection={"api_key": KEY}, since=datetime(2026, 11, 1, tzinfo=UTC))
+    result = connector.trigger("data_changed").poll(step, {"app_id": APP, "entry_id": ENTRY}, None)
+    assert (
+        json.loads(route.calls[0].request.body)["filter"]["cond"][0]["value"][0] == "2026-11-01T00:00:00.000Z"
+    )
+    assert len(result.items) == 1 and result.cursor == "2026-11-05T00:00:00.000Z"

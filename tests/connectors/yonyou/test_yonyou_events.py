@@ -140,3 +140,13 @@ def test_ingress_answers_success_once_and_a_bad_signature_starts_nothing(
         good = client.post(path, data=body, headers={"Content-Type": "application/json"})
         assert good.status_code == 200 and good.get_data() == b"success"
     assert counts() == (1, 1)
+
+
+def test_an_event_sealed_with_another_key_is_refused_with_a_clear_message() -> None:
+    ts, nonce = str(int(time.time() * 1000)), "n1"
+    foreign = encrypt(encoding_aes_key("another-app-secret-value"), APP_KEY, json.dumps(EVENT), b"0" * 16)
+    body = {"msgSignature": sha1_signature(APP_SECRET, ts, nonce, foreign), "timestamp": ts, "nonce": nonce}
+    with pytest.raises(SignatureError, match="用友: the event cannot be decrypted with the AppSecret"):
+        connector.trigger("event").verify(
+            ctx(), {}, request(json.dumps({**body, "encrypt": foreign}).encode())
+        )
