@@ -18,12 +18,21 @@ from hub.sdk.errors import PermanentError
 from hub.utilities import store
 from hub.utilities.common import database, step_errors
 from hub.utilities.once import apply_once
-from hub.utilities.values import MAX_KEY, SCOPES, canonical, check_key, number, recipe_scope
+from hub.utilities.values import (
+    KEY_PATTERN,
+    MAX_KEY,
+    MAX_TTL_S,
+    MIN_TTL_S,
+    SCOPES,
+    canonical,
+    check_key,
+    number,
+    recipe_scope,
+)
 
-MAX_TTL_S = 10 * 365 * 86400
 MAX_LIST_LENGTH = 10_000
 
-KEY = {"type": "string", "minLength": 1, "maxLength": MAX_KEY, "title": "Key"}
+KEY = {"type": "string", "minLength": 1, "maxLength": MAX_KEY, "pattern": KEY_PATTERN, "title": "Key"}
 SCOPE = {
     "enum": list(SCOPES),
     "default": "recipe",
@@ -112,7 +121,7 @@ class Set(StorageAction):
         value=ANY,
         ttl_s={
             "type": ["number", "null"],
-            "exclusiveMinimum": 0,
+            "minimum": MIN_TTL_S,
             "maximum": MAX_TTL_S,
             "title": "Expire after (seconds)",
             "description": "absent or null: never expires",
@@ -126,7 +135,7 @@ class Set(StorageAction):
         return {"value": canonical(inputs.get("value")), "ttl_s": float(ttl) if ttl is not None else None}
 
     def apply(self, session: Session, scope: str, key: str, values: dict[str, Any]) -> dict[str, Any]:
-        return {"value": store.put(session, scope, key, values["value"], values["ttl_s"])}
+        return {"value": store.put(session, scope, key, values["value"], values["ttl_s"]).value}
 
 
 class Delete(StorageAction):

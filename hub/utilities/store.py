@@ -92,7 +92,8 @@ def get(session: Session, scope: str, key: str, now: datetime | None = None) -> 
     return Entry(*row) if row else None
 
 
-def put(session: Session, scope: str, key: str, value: Any, ttl_s: float | None = None) -> Any:
+def put(session: Session, scope: str, key: str, value: Any, ttl_s: float | None = None) -> Entry:
+    """Store `value` under the key, replacing its value and its expiry; the entry as written."""
     now = utcnow()
     expires = now + timedelta(seconds=ttl_s) if ttl_s else None
     statement = _insert(session).values(scope=scope, key=key, value=value, expires_at=expires, updated_at=now)
@@ -102,7 +103,7 @@ def put(session: Session, scope: str, key: str, value: Any, ttl_s: float | None 
         set_={"value": excluded.value, "expires_at": excluded.expires_at, "updated_at": now},
     )
     session.execute(statement)
-    return value
+    return Entry(key, value, expires, now)
 
 
 def remove(session: Session, scope: str, key: str) -> bool:

@@ -15,9 +15,13 @@ from hub import jsonutil
 
 MAX_KEY = 200
 MAX_VALUE_BYTES = 64 * 1024
+MIN_TTL_S = 1
+MAX_TTL_S = 10 * 365 * 86400  # ten years: longer is "never", which is what an absent ttl_s says
 SCOPES = ("recipe", "global")
+KEY_PATTERN = "^[^\\x00-\\x1f\\x7f]*$"  # JSON Schema's (ECMA) spelling: no control characters
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
-_RECIPE_SCOPE = re.compile(r"recipe:([1-9][0-9]{0,17})")
+STORAGE_SCOPE_PATTERN = "^(global|recipe:[1-9][0-9]{0,17})$"
+_STORED_SCOPE = re.compile(STORAGE_SCOPE_PATTERN)
 
 
 class InvalidValue(ValueError):
@@ -80,6 +84,6 @@ def recipe_scope(recipe_id: int) -> str:
 
 def parse_scope(text: str) -> str:
     """A stored scope as the REST API names it: `global` or `recipe:<id>`."""
-    if text == "global" or _RECIPE_SCOPE.fullmatch(text):
+    if _STORED_SCOPE.fullmatch(text):
         return text
     raise InvalidValue("scope", "must be 'global' or 'recipe:<recipe id>'")
