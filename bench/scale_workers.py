@@ -24,7 +24,6 @@ from pathlib import Path
 
 from sqlalchemy import func, select
 
-from bench.schemas import own_schema
 from hub.config import Settings
 from hub.db.models import Run
 from hub.engine.executor import CeleryExecutor
@@ -32,6 +31,7 @@ from hub.engine.intake import store_events
 from hub.recipe_store import save_recipe
 from hub.runtime import Runtime
 from hub.sdk.types import TriggerEvent
+from tests.conftest import own_schema
 from tests.scale.cluster import Cluster, relay_step
 from tests.scale.conftest import drop_queue
 from tests.scale.sinks import TimingSink
@@ -51,7 +51,7 @@ class Round:
 
 
 def one_round(database_url: str, broker_url: str, workers: int, args: argparse.Namespace) -> Round:
-    with own_schema(database_url) as url:
+    with own_schema(database_url, prefix="bench") as url:
         return _round_on(url, broker_url, workers, args)
 
 

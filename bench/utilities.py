@@ -25,10 +25,10 @@ from typing import Any
 
 from cryptography.fernet import Fernet
 
-from bench.schemas import own_schema
 from hub.config import Settings
 from hub.runtime import Runtime
 from hub.sdk.context import Context
+from tests.conftest import own_schema
 
 
 @dataclass
@@ -69,7 +69,7 @@ def measure(calls: int = 500, threads: int = 8, database_url: str | None = None)
     with tempfile.TemporaryDirectory(prefix="hub-bench-utilities-") as home, ExitStack() as stack:
         url = f"sqlite:///{Path(home) / 'hub.db'}"
         if database_url:
-            url = stack.enter_context(own_schema(database_url))
+            url = stack.enter_context(own_schema(database_url, prefix="bench"))
         settings = Settings(home=Path(home), database_url=url, vault_keys=Fernet.generate_key().decode())
         rt = Runtime.create(settings)
         try:
