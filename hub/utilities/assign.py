@@ -27,6 +27,7 @@ from hub.utilities.values import MAX_KEY, InvalidValue
 
 MAX_MEMBERS = 200
 MAX_WEIGHT = 100
+MAX_CYCLE = 1000  # turns in one weighted cycle: computing it stays well under a millisecond a member
 R = table(Rotation).c
 MEMBER_ID = {"type": "string", "minLength": 1, "maxLength": MAX_KEY}
 
@@ -56,6 +57,9 @@ def checked_weights(weights: dict[str, Any] | None, ids: list[str]) -> dict[str,
             raise InvalidValue(f"weights.{member_id}", "is not the id of a member")
         if isinstance(weight, bool) or not isinstance(weight, int) or not 1 <= weight <= MAX_WEIGHT:
             raise InvalidValue(f"weights.{member_id}", f"must be a whole number from 1 to {MAX_WEIGHT}")
+    total = sum((weights or {}).get(member_id, 1) for member_id in ids)
+    if total > MAX_CYCLE:
+        raise InvalidValue("weights", f"give a cycle of {total} turns; at most {MAX_CYCLE} are allowed")
     return dict(weights or {})
 
 

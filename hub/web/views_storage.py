@@ -36,6 +36,16 @@ def _scope_names() -> dict[str, str]:
     return names
 
 
+def _editing(scope: str, key: str) -> dict[str, str]:
+    """The form filled with a key's value to edit it; just its name if it is gone meanwhile."""
+    try:
+        entry = service.get_value(runtime(), scope, key)
+    except NotFound:
+        flash_error(_("Key %(key)s no longer exists.", key=key))
+        return {"key": key}
+    return {"key": entry["key"], "value": jsonutil.dumps(entry["value"], indent=2)}
+
+
 def _browse(errors: dict[str, str] | None = None, status: int = 200) -> Any:
     args = request.values
     scope = args.get("scope") or "global"
@@ -43,12 +53,8 @@ def _browse(errors: dict[str, str] | None = None, status: int = 200) -> Any:
     form = dict(request.form) if request.method == "POST" else {}
     try:
         listing = service.list_values(runtime(), scope, prefix, args.get("cursor") or None, PAGE_SIZE)
-        editing = args.get("edit")
-        if editing and not form:
-            entry = service.get_value(runtime(), scope, editing)
-            form = {"key": entry["key"], "value": jsonutil.dumps(entry["value"], indent=2)}
-    except NotFound:
-        listing = {"entries": [], "next_cursor": None}
+        if args.get("edit") and not form:
+            form = _editing(scope, args["edit"])
     except HubError as exc:
         return render_template("error.html", code=400, message=exc.message), 400
     next_cursor = listing["next_cursor"]

@@ -52,6 +52,8 @@ def test_editors_set_edit_and_delete_keys_with_csrf_and_audit(web_app: Flask, we
     assert got == {"value": {"at": "2026-12-01"}, "found": True}
     edit = editor.get("/storage?scope=global&edit=crm/last_sync").text
     assert 'value="crm/last_sync"' in edit and "&#34;at&#34;: &#34;2026-12-01&#34;" in edit
+    vanished = editor.get("/storage?scope=global&edit=nothing-here")
+    assert vanished.status_code == 200 and "Key nothing-here no longer exists." in vanished.text
     bad = editor.post("/storage", data={**form, "value": "{not json", "csrf_token": token})
     assert bad.status_code == 422 and "The value is not valid JSON" in bad.text
     long_key = editor.post("/storage", data={**form, "key": "k" * 201, "csrf_token": token})

@@ -67,3 +67,13 @@ def test_keys_with_slashes_ttl_and_clear_errors(client: Any, headers: dict[str, 
         assert answer.status_code == status, (url, answer.get_json())
         assert message in answer.get_json()["error"]["message"]
     assert client.get(f"{BASE}/recipe:0", headers=editor).status_code == 400
+
+
+def test_the_utilities_are_listed_with_their_schemas(client: Any, headers: dict[str, dict[str, str]]) -> None:
+    listed = client.get("/api/v1/connectors", headers=headers["viewer"]).get_json()
+    found = {c["id"]: c for c in (listed if isinstance(listed, list) else listed["connectors"])}
+    assert found["storage"]["category"] == found["assign"]["category"] == "utility"
+    detail = client.get("/api/v1/connectors/assign", headers=headers["viewer"]).get_json()
+    action = detail["actions"][0]
+    assert action["key"] == "round_robin" and action["repeat_safe"] is True
+    assert action["output_schema"]["required"] == ["assignee", "index", "count"]

@@ -102,6 +102,10 @@ def test_a_repeated_attempt_gets_the_same_turn(runtime: Runtime) -> None:
         ({"members": [{"name": "x"}]}, "input.members[0]: must be a string or an object with an 'id'"),
         ({"members": ["a"], "weights": {"b": 2}}, "input.weights.b: is not the id of a member"),
         ({"members": ["a"], "weights": {"a": 0}}, "input.weights.a: must be a whole number from 1 to 100"),
+        (
+            {"members": [str(n) for n in range(20)], "weights": {str(n): 60 for n in range(20)}},
+            "input.weights: give a cycle of 1200 turns; at most 1000 are allowed",
+        ),
     ],
 )
 def test_bad_input_fails_permanently_naming_the_field(runtime: Runtime, inputs: Any, message: str) -> None:
