@@ -120,7 +120,7 @@ def increment(session: Session, scope: str, key: str, by: int | Decimal) -> Any:
         total: Any = func.to_jsonb(cast(T.value, Numeric) + cast(by, Numeric))
     else:  # JSON text: SQLite reads a numeric text as its number; the sum is written back as text
         is_number = func.json_type(T.value).in_(("integer", "real"))
-        total = cast(cast(T.value, Numeric) + cast(str(by), Numeric), Text)
+        total = cast(cast(T.value, Numeric) + cast(type_coerce(str(by), Text), Numeric), Text)
     statement = _insert(session).values(scope=scope, key=key, value=by, expires_at=None, updated_at=now)
     statement = statement.on_conflict_do_update(
         index_elements=[T.scope, T.key],

@@ -1,18 +1,21 @@
-"""The utilities inside recipes run by the engine: the documented examples, and dry runs."""
+"""The utilities inside recipes run by the engine: the documented examples, dry runs, repeats."""
 
 from __future__ import annotations
 
 import json
 import re
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 import responses
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 
-from hub.db.models import Rotation, StorageEntry
+from hub.db.models import Rotation, Run, StepAttempt, StepRun, StorageEntry, utcnow
+from hub.engine.sweeper import sweep
 from hub.runtime import Runtime
 from hub.services import recipes as service
+from tests.hub.utilities.kit import call
 
 DOCS = Path(__file__).resolve().parents[3] / "docs" / "utilities"
 
@@ -64,3 +67,33 @@ def test_a_dry_run_writes_nothing(runtime: Runtime) -> None:
     with runtime.db.read() as session:
         assert session.scalar(select(func.count()).select_from(StorageEntry)) == 0
         assert session.scalar(select(func.count()).select_from(Rotation)) == 0
+
+
+def test_a_step_repeated_after_its_worker_died_counts_once(runtime: Runtime) -> None:
+    """The worker dies after the increment committed but before the step's result was written; the
+    sweeper finds the run, the engine repeats the repeat-safe step with the same idempotency key."""
+    document = {
+        "name": "count leads",
+        "trigger": {"connector": "webhook", "trigger": "catch", "config": {}},
+        "steps": [{"id": "count", "connector": "storage", "action": "increment", "input": {"key": "leads"}}],
+    }
+    recipe = service.save_recipe(runtime, document, actor="tests")
+    first = service.run_test(runtime, recipe.id, {}, dry_run=False, actor="tests")
+    service.run_test(runtime, recipe.id, {}, dry_run=False, actor="tests")  # another run, meanwhile
+    with runtime.db.transaction() as session:
+        step = session.scalar(select(StepRun).where(StepRun.run_id == first, StepRun.step_id == "count"))
+        step.status, step.output = "running", None
+        session.add(
+            StepAttempt(step_run_id=step.id, number=2, idempotency_key=f"{first}:count", status="started")
+        )
+        session.execute(
+            update(Run)
+            .where(Run.id == first)
+            .values(status="running", lease_owner="dead", lease_expires_at=utcnow() - timedelta(seconds=1))
+        )
+    sweep(runtime, fresh_s=0)
+    with runtime.db.read() as session:
+        assert session.get(Run, first).status == "succeeded"
+        step = session.scalar(select(StepRun).where(StepRun.run_id == first, StepRun.step_id == "count"))
+        assert step.output == {"value": 1}  # the first attempt's answer, not a third count
+    assert call(runtime, "storage", "get", {"key": "leads"}, recipe_id=recipe.id)["value"] == 2

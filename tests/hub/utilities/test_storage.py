@@ -50,6 +50,7 @@ def test_increment_counts_from_zero_adds_decimals_and_refuses_non_numbers(runtim
     assert storage(runtime, "increment", key="c") == {"value": 1}
     assert storage(runtime, "increment", key="c", by=41) == {"value": 42}
     assert storage(runtime, "increment", key="c", by=-2) == {"value": 40}
+    assert type(storage(runtime, "get", key="c")["value"]) is int  # whole numbers stay integers
     assert storage(runtime, "increment", key="total", by=Decimal("0.1"))["value"] == Decimal("0.1")
     assert storage(runtime, "increment", key="total", by=Decimal("0.2"))["value"] == Decimal("0.3")
     storage(runtime, "set", key="s", value="text")
