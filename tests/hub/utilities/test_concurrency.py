@@ -81,3 +81,10 @@ def test_two_processes_with_threads_count_and_rotate_exactly(runtime: Runtime) -
     assert Counter(assignees) == {member: 10 for member in MEMBERS}
     turn = call(runtime, "assign", "round_robin", {"rotation": "reps", "members": MEMBERS})
     assert turn == {"assignee": "ann", "index": 0, "count": 51}
+
+
+def test_concurrent_repeats_of_one_attempt_apply_it_once(runtime: Runtime) -> None:
+    """Two workers repeating the same attempt at once (a redelivered run): one write, one answer."""
+    results = in_threads(10, lambda: call(runtime, "storage", "increment", {"key": "once"}, key="run9:count"))
+    assert results == [{"value": 1}] * 10
+    assert call(runtime, "storage", "get", {"key": "once"})["value"] == 1
