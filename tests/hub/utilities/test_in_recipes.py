@@ -4,17 +4,17 @@ from __future__ import annotations
 
 import json
 import re
-from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 import responses
-from sqlalchemy import func, select, update
+from sqlalchemy import func, select
 
-from hub.db.models import Rotation, Run, StepAttempt, StepRun, StorageEntry, utcnow
+from hub.db.models import Rotation, Run, StepRun, StorageEntry
 from hub.engine.sweeper import sweep
 from hub.runtime import Runtime
 from hub.services import recipes as service
+from tests.hub.engine.kit import died_mid_attempt
 from tests.hub.utilities.kit import call
 
 DOCS = Path(__file__).resolve().parents[3] / "docs" / "utilities"
@@ -80,17 +80,7 @@ def test_a_step_repeated_after_its_worker_died_counts_once(runtime: Runtime) -> 
     recipe = service.save_recipe(runtime, document, actor="tests")
     first = service.run_test(runtime, recipe.id, {}, dry_run=False, actor="tests")
     service.run_test(runtime, recipe.id, {}, dry_run=False, actor="tests")  # another run, meanwhile
-    with runtime.db.transaction() as session:
-        step = session.scalar(select(StepRun).where(StepRun.run_id == first, StepRun.step_id == "count"))
-        step.status, step.output = "running", None
-        session.add(
-            StepAttempt(step_run_id=step.id, number=2, idempotency_key=f"{first}:count", status="started")
-        )
-        session.execute(
-            update(Run)
-            .where(Run.id == first)
-            .values(status="running", lease_owner="dead", lease_expires_at=utcnow() - timedelta(seconds=1))
-        )
+    died_mid_attempt(runtime, first, "count")
     sweep(runtime, fresh_s=0)
     with runtime.db.read() as session:
         assert session.get(Run, first).status == "succeeded"
