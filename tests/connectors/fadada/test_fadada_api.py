@@ -23,7 +23,7 @@ from hub.sdk.context import Context
 from hub.sdk.errors import AuthError, PermanentError, RetryableError
 from tests.connectors.fadada.fadada_kit import APP_ID, APP_SECRET, finished, signed_callback
 from tests.connectors.token_race import race
-from tests.e2e.test_contract_approval_e2e import VendorStub
+from tests.e2e.harness import VendorStub
 
 API = "https://api.fadada.com/api/v5"
 OK = {"code": "100000", "msg": "success"}

@@ -16,7 +16,7 @@ from hub.runtime import Runtime
 from hub.sdk.context import Context
 from hub.sdk.errors import AuthError, PermanentError, RetryableError
 from tests.connectors.token_race import race
-from tests.e2e.test_contract_approval_e2e import VendorStub
+from tests.e2e.harness import VendorStub
 
 API = "https://qyapi.weixin.qq.com"
 TOKEN_URL = f"{API}/cgi-bin/gettoken"

@@ -23,7 +23,7 @@ from hub.sdk.oauth import authorize_url, ensure_token
 from hub.sdk.testing import ConnectorContract
 from hub.sdk.types import InboundRequest
 from tests.connectors.token_race import race
-from tests.e2e.test_contract_approval_e2e import VendorStub
+from tests.e2e.harness import VendorStub
 
 US = "https://www.zohoapis.com"
 
