@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from connectors.fadada.api import call
-from connectors.fadada.poll import owner_id
+from connectors.fadada.poll import OWNER_PROPERTIES, owner_id
 from connectors.fadada.tasks import SAMPLE, TASK_SCHEMA, from_api
 from hub.sdk.connector import Action
 from hub.sdk.context import Context
@@ -167,11 +167,7 @@ class GetDownloadUrl(Action):
         "additionalProperties": False,
         "properties": {
             "sign_task_id": TASK_ID,
-            "owner_open_id": {
-                "type": "string",
-                "title": "Owner OpenId (default: the connection's OpenCorpId)",
-            },
-            "owner_id_type": {"enum": ["corp", "person"], "default": "corp"},
+            **OWNER_PROPERTIES,
         },
     }
     output_schema = {

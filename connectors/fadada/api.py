@@ -9,11 +9,11 @@ one; when FASC refuses it (HTTP 401), it is renewed once for everyone and the ca
 
 from __future__ import annotations
 
-import hashlib
 import json
 from typing import Any
 
 from connectors.fadada.signing import request_headers
+from hub.sdk.apptoken import TokenRejected, app_token, app_token_key, with_app_token
 from hub.sdk.auth import Auth, secret_field
 from hub.sdk.context import Context
 from hub.sdk.errors import AuthError, PermanentError, RetryableError
@@ -41,10 +41,6 @@ class FascAuth(Auth):
 
     def required(self) -> list[str]:
         return ["app_id", "app_secret"]
-
-
-class TokenRejected(Exception):
-    """FASC refused the access token; the caller renews it and retries once."""
 
 
 def _credentials(ctx: Context) -> tuple[str, str]:
@@ -105,9 +101,7 @@ def _post(ctx: Context, path: str, biz: dict[str, Any] | None, token: str | None
 
 
 def token_cache_key(ctx: Context) -> str:
-    app_id = str(ctx.connection.get("app_id") or "")
-    digest = hashlib.sha256(str(ctx.connection.get("app_secret") or "").encode()).hexdigest()[:16]
-    return f"fadada:access_token:{app_id}:{digest}"
+    return app_token_key("fadada", ctx.connection.get("app_id"), ctx.connection.get("app_secret"))
 
 
 def fetch_token(ctx: Context) -> tuple[str, float]:
@@ -128,18 +122,17 @@ def fetch_token(ctx: Context) -> tuple[str, float]:
     return str(token), max(float(data.get("expiresIn") or 7200) - TOKEN_MARGIN_S, 60.0)
 
 
-def access_token(ctx: Context, *, stale: str | None = None) -> str:
-    return str(ctx.cache.get_or_fetch(token_cache_key(ctx), lambda: fetch_token(ctx), stale=stale))
+def access_token(ctx: Context) -> str:
+    """The cached token (what a worker uses before a call)."""
+    return app_token(ctx, token_cache_key(ctx), lambda: fetch_token(ctx))
 
 
 def call(ctx: Context, path: str, biz: dict[str, Any]) -> dict[str, Any]:
     """One business call; returns `data` of a successful answer."""
-    token = access_token(ctx)
-    try:
-        return _post(ctx, path, biz, token)
-    except TokenRejected:
-        pass  # renewed below, once for every worker that saw the same token refused
-    try:
-        return _post(ctx, path, biz, access_token(ctx, stale=token))
-    except TokenRejected as exc:
-        raise AuthError(f"{VENDOR}: access token refused again after a refresh: {exc}") from exc
+    return with_app_token(
+        ctx,
+        token_cache_key(ctx),
+        lambda: fetch_token(ctx),
+        lambda token: _post(ctx, path, biz, token),
+        vendor=VENDOR,
+    )

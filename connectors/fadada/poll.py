@@ -7,7 +7,6 @@ poll re-reads the window; tasks already reported in a final status stay in the c
 
 from __future__ import annotations
 
-import time
 from typing import Any
 
 from connectors.fadada.api import call
@@ -15,12 +14,17 @@ from connectors.fadada.tasks import FINAL, SAMPLE, STATUSES, TASK_SCHEMA, event_
 from hub.sdk.connector import PollingTrigger
 from hub.sdk.context import Context
 from hub.sdk.errors import PermanentError
-from hub.sdk.polling import done_cursor, load_done
+from hub.sdk.polling import done_cursor, reread_window
 from hub.sdk.types import PollResult, TriggerEvent
 
 PAGE_SIZE = 100
 MAX_PAGES = 50
-DAY_MS = 86_400_000
+
+
+OWNER_PROPERTIES: dict[str, Any] = {
+    "owner_open_id": {"type": "string", "title": "Owner OpenId (default: the connection's OpenCorpId)"},
+    "owner_id_type": {"enum": ["corp", "person"], "default": "corp", "title": "Owner type"},
+}
 
 
 def owner_id(ctx: Context, config: dict[str, Any]) -> dict[str, str]:
@@ -40,11 +44,7 @@ class TaskStatusPoll(PollingTrigger):
         "type": "object",
         "additionalProperties": False,
         "properties": {
-            "owner_open_id": {
-                "type": "string",
-                "title": "Owner OpenId (default: the connection's OpenCorpId)",
-            },
-            "owner_id_type": {"enum": ["corp", "person"], "default": "corp", "title": "Owner type"},
+            **OWNER_PROPERTIES,
             "statuses": {
                 "type": "array",
                 "items": {"enum": STATUSES},
@@ -66,12 +66,8 @@ class TaskStatusPoll(PollingTrigger):
     def poll(self, ctx: Context, config: dict[str, Any], cursor: str | None) -> PollResult:
         """Not a time window: tasks are listed by start time, so each poll re-reads the window."""
         statuses = list(config.get("statuses") or FINAL)
-        now_ms = int(time.time() * 1000)
-        window_start_ms = now_ms - int(config.get("window_days") or 30) * DAY_MS
-        start_ms = window_start_ms
-        if cursor is None and ctx.since is not None:
-            start_ms = max(start_ms, int(ctx.since.timestamp() * 1000))
-        done = load_done(cursor, window_start_ms)
+        window = reread_window(ctx, cursor, int(config.get("window_days") or 30))
+        done, now_ms = window.done, window.now_ms
         items: list[TriggerEvent] = []
         owner = owner_id(ctx, config)
         for page in range(1, MAX_PAGES + 1):
@@ -82,7 +78,7 @@ class TaskStatusPoll(PollingTrigger):
                     "ownerId": owner,
                     "listFilter": {
                         "signTaskStatus": statuses,
-                        "startTimeFrom": str(start_ms),
+                        "startTimeFrom": str(window.start_ms),
                         "startTimeTo": str(now_ms),
                     },
                     "listPageNo": page,

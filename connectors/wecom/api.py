@@ -8,9 +8,9 @@ TokenCache so every worker and process reuses it; WeCom may end a token early, s
 
 from __future__ import annotations
 
-import hashlib
 from typing import Any
 
+from hub.sdk.apptoken import TokenRejected, app_token, app_token_key, with_app_token
 from hub.sdk.context import Context
 from hub.sdk.errors import AuthError, PermanentError, RetryableError
 from hub.sdk.http import HttpResponse
@@ -23,15 +23,9 @@ RETRY_ERRCODES = {-1, 45009, 45033}  # system busy, frequency limit, concurrency
 AUTH_ERRCODES = {40001, 40013, 40056, 48002, 60011, 60020, 301055}
 
 
-class TokenRejected(Exception):
-    """WeCom refused the access token; the caller renews it and retries once."""
-
-
 def token_cache_key(ctx: Context) -> str:
-    # By corp and a digest of the secret: each app secret has its own token, a wrong one never reuses it.
-    corp_id = str(ctx.connection.get("corp_id") or "")
-    digest = hashlib.sha256(str(ctx.connection.get("corp_secret") or "").encode()).hexdigest()[:16]
-    return f"wecom:access_token:{corp_id}:{digest}"
+    # Each app secret has its own token (one corp, several self-built apps).
+    return app_token_key("wecom", ctx.connection.get("corp_id"), ctx.connection.get("corp_secret"))
 
 
 def _payload(response: HttpResponse) -> dict[str, Any]:
@@ -87,9 +81,9 @@ def fetch_token(ctx: Context) -> tuple[str, float]:
     return str(token), max(expires_in - TOKEN_MARGIN_S, 60.0)
 
 
-def access_token(ctx: Context, *, stale: str | None = None) -> str:
-    """The cached token; one worker (in any process) fetches it when it is missing, expired or `stale`."""
-    return str(ctx.cache.get_or_fetch(token_cache_key(ctx), lambda: fetch_token(ctx), stale=stale))
+def access_token(ctx: Context) -> str:
+    """The cached token (what a worker uses before a call)."""
+    return app_token(ctx, token_cache_key(ctx), lambda: fetch_token(ctx))
 
 
 def call(ctx: Context, path: str, body: dict[str, Any] | None = None) -> dict[str, Any]:
@@ -106,12 +100,4 @@ def call(ctx: Context, path: str, body: dict[str, Any] | None = None) -> dict[st
         raise_for_errcode(payload, response.status)
         return payload
 
-    token = access_token(ctx)
-    try:
-        return send(token)
-    except TokenRejected:
-        pass  # renewed below, once for every worker that saw the same token refused
-    try:
-        return send(access_token(ctx, stale=token))
-    except TokenRejected as exc:
-        raise AuthError(f"{VENDOR}: access token refused again after a refresh: {exc}") from exc
+    return with_app_token(ctx, token_cache_key(ctx), lambda: fetch_token(ctx), send, vendor=VENDOR)

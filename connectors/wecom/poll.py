@@ -8,7 +8,6 @@ are not read again on every poll.
 
 from __future__ import annotations
 
-import time
 from typing import Any
 
 from connectors.wecom.api import call
@@ -22,12 +21,11 @@ from connectors.wecom.approvals import (
 )
 from hub.sdk.connector import PollingTrigger
 from hub.sdk.context import Context
-from hub.sdk.polling import done_cursor, load_done
+from hub.sdk.polling import done_cursor, reread_window
 from hub.sdk.types import PollResult, TriggerEvent
 
 PAGE_SIZE = 100  # getapprovalinfo's maximum
 MAX_PAGES = 50
-DAY_S = 86_400
 
 
 def list_sp_nos(ctx: Context, start_s: int, end_s: int, template_id: str | None) -> list[str]:
@@ -91,14 +89,12 @@ class ApprovalStatusPoll(PollingTrigger):
     def poll(self, ctx: Context, config: dict[str, Any], cursor: str | None) -> PollResult:
         """Not a time window: WeCom lists by submission time, not by change, so each poll re-reads it."""
         statuses = list(config.get("statuses") or FINAL_STATUSES)
-        now_s = int(time.time())
-        window_start_s = now_s - int(config.get("window_days") or 7) * DAY_S
-        start_s = window_start_s
-        if cursor is None and ctx.since is not None:
-            start_s = max(start_s, int(ctx.since.timestamp()))
-        done = load_done(cursor, window_start_s * 1000)
+        window = reread_window(ctx, cursor, int(config.get("window_days") or 7))
+        done = window.done
         items: list[TriggerEvent] = []
-        for sp_no in list_sp_nos(ctx, start_s, now_s, config.get("template_id")):
+        for sp_no in list_sp_nos(
+            ctx, window.start_ms // 1000, window.now_ms // 1000, config.get("template_id")
+        ):
             if sp_no in done:
                 continue
             item = approval_detail(ctx, sp_no)
@@ -106,5 +102,5 @@ class ApprovalStatusPoll(PollingTrigger):
                 continue
             items.append(TriggerEvent(data=item, id=event_id(item)))
             if item["status"] in FINAL_STATUSES:
-                done[sp_no] = now_s * 1000  # kept until it leaves the window
+                done[sp_no] = window.now_ms  # kept until it leaves the window
         return PollResult(items=items, cursor=done_cursor(done))

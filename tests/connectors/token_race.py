@@ -12,8 +12,10 @@ import json
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 from hub.config import Settings
+from hub.connections import create_connection
 from hub.engine.contexts import build_context
 from hub.runtime import Runtime
 
@@ -50,6 +52,22 @@ def race(
         assert worker.returncode == 0, err
         tokens.append(out.strip().splitlines()[-1])
     return tokens
+
+
+def race_on_new_connection(
+    runtime: Runtime, connector_id: str, config: dict[str, Any], token_function: str
+) -> list[str]:
+    """Store a connection (named after the connector) with `config`, then `race` on it."""
+    with runtime.db.transaction() as session:
+        create_connection(
+            session,
+            runtime.registry,
+            runtime.vault,
+            name=connector_id,
+            connector_id=connector_id,
+            config=config,
+        )
+    return race(runtime.settings, connector_id, connector_id, token_function)
 
 
 def child(job: dict[str, str]) -> str:

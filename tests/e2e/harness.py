@@ -235,3 +235,29 @@ class VendorStub:
     def close(self) -> None:
         self.server.shutdown()
         self.server.server_close()
+
+
+def add_connections(
+    api: str, headers: dict[str, str], connections: list[tuple[str, str, dict[str, Any]]]
+) -> None:
+    """Create each (name, connector id, config) through the API, as a person would."""
+    for name, connector_id, config in connections:
+        made = requests.post(
+            f"{api}/connections",
+            json={"name": name, "connector": connector_id, "config": config},
+            headers=headers,
+            timeout=10,
+        )
+        assert made.status_code == 201, made.text
+
+
+def only_run(api: str, headers: dict[str, str], recipe_id: int) -> dict[str, Any]:
+    """The one run of a recipe, with its steps."""
+    listing = requests.get(f"{api}/runs", params={"recipe_id": recipe_id}, headers=headers, timeout=10)
+    [only] = listing.json()["runs"]
+    return requests.get(f"{api}/runs/{only['id']}", headers=headers, timeout=10).json()
+
+
+def run_step(run: dict[str, Any], name: str) -> dict[str, Any]:
+    """One step of a run ({} while it has not started)."""
+    return next((s for s in run["steps"] if s["id"] == name), {})

@@ -16,7 +16,7 @@ import requests
 
 from connectors.docusign.signing import signature as docusign_signature
 from tests.connectors.feishu.feishu_kit import approval_event, signed_body
-from tests.e2e.harness import HubProcess, VendorStub, wait_until
+from tests.e2e.harness import HubProcess, VendorStub, add_connections, only_run, run_step, wait_until
 
 pytestmark = pytest.mark.e2e
 
@@ -205,14 +205,7 @@ def test_contract_approval_flow_across_feishu_docusign_and_twilio(tmp_path: Path
                 {"base_url": stubs["twilio"].url, "account_sid": TW_SID, "auth_token": TW_TOKEN},
             ),
         ]
-        for name, connector_id, config in connections:
-            made = requests.post(
-                f"{api}/connections",
-                json={"name": name, "connector": connector_id, "config": config},
-                headers=headers,
-                timeout=10,
-            )
-            assert made.status_code == 201, made.text
+        add_connections(api, headers, connections)
         created = requests.post(f"{api}/recipes", json=recipe(None), headers=headers, timeout=10)
         assert created.status_code == 201, created.text
         recipe_id, waits = created.json()["id"], created.json()["wait_urls"]
@@ -237,14 +230,10 @@ def test_contract_approval_flow_across_feishu_docusign_and_twilio(tmp_path: Path
         assert requests.post(created.json()["webhook_url"], json=deal, timeout=10).status_code == 202
 
         def run() -> dict[str, Any]:
-            listing = requests.get(
-                f"{api}/runs", params={"recipe_id": recipe_id}, headers=headers, timeout=10
-            )
-            [only] = listing.json()["runs"]
-            return requests.get(f"{api}/runs/{only['id']}", headers=headers, timeout=10).json()
+            return only_run(api, headers, recipe_id)
 
         def step(name: str) -> dict[str, Any]:
-            return next((s for s in run()["steps"] if s["id"] == name), {})
+            return run_step(run(), name)
 
         wait_until(lambda: step("approved").get("status") == "waiting", timeout_s=30, what="approval wait")
         assert step("start")["output"]["instance_code"] == "INS-C7"

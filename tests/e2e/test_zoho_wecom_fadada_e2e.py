@@ -24,7 +24,7 @@ from tests.connectors.wecom.wecom_kit import (
     signed_post,
     verify_url_query,
 )
-from tests.e2e.harness import HubProcess, VendorStub, wait_until
+from tests.e2e.harness import HubProcess, VendorStub, add_connections, only_run, run_step, wait_until
 
 pytestmark = pytest.mark.e2e
 
@@ -238,14 +238,7 @@ def test_zoho_deal_to_wecom_approval_to_fadada_signature_to_zoho_update(tmp_path
                 },
             ),
         ]
-        for name, connector_id, config in connections:
-            made = requests.post(
-                f"{api}/connections",
-                json={"name": name, "connector": connector_id, "config": config},
-                headers=headers,
-                timeout=10,
-            )
-            assert made.status_code == 201, made.text
+        add_connections(api, headers, connections)
         created = requests.post(f"{api}/recipes", json=recipe(), headers=headers, timeout=10)
         assert created.status_code == 201, created.text
         recipe_id, hook, waits = (
@@ -281,14 +274,10 @@ def test_zoho_deal_to_wecom_approval_to_fadada_signature_to_zoho_update(tmp_path
         assert notify(watch["token"]).status_code == 202
 
         def run() -> dict[str, Any]:
-            listing = requests.get(
-                f"{api}/runs", params={"recipe_id": recipe_id}, headers=headers, timeout=10
-            )
-            [only] = listing.json()["runs"]
-            return requests.get(f"{api}/runs/{only['id']}", headers=headers, timeout=10).json()
+            return only_run(api, headers, recipe_id)
 
         def step(name: str) -> dict[str, Any]:
-            return next((s for s in run()["steps"] if s["id"] == name), {})
+            return run_step(run(), name)
 
         wait_until(lambda: step("approved").get("status") == "waiting", timeout_s=30, what="approval wait")
         assert step("start")["output"] == {"sp_no": "202611240007"}

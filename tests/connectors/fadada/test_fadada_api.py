@@ -22,7 +22,7 @@ from hub.runtime import Runtime
 from hub.sdk.context import Context
 from hub.sdk.errors import AuthError, PermanentError, RetryableError
 from tests.connectors.fadada.fadada_kit import APP_ID, APP_SECRET, finished, signed_callback
-from tests.connectors.token_race import race
+from tests.connectors.token_race import race_on_new_connection
 from tests.e2e.harness import VendorStub
 
 API = "https://api.fadada.com/api/v5"
@@ -188,16 +188,12 @@ def test_two_worker_processes_fetch_the_token_once(runtime: Runtime) -> None:
 
     stub = VendorStub(vendor)
     try:
-        with runtime.db.transaction() as session:
-            create_connection(
-                session,
-                runtime.registry,
-                runtime.vault,
-                name="fdd",
-                connector_id="fadada",
-                config={"base_url": f"{stub.url}/api/v5", "app_id": APP_ID, "app_secret": APP_SECRET},
-            )
-        tokens = race(runtime.settings, "fadada", "fdd", "connectors.fadada.api:access_token")
+        tokens = race_on_new_connection(
+            runtime,
+            "fadada",
+            {"base_url": f"{stub.url}/api/v5", "app_id": APP_ID, "app_secret": APP_SECRET},
+            "connectors.fadada.api:access_token",
+        )
     finally:
         stub.close()
     assert tokens == ["tok-1", "tok-1"] and len(stub.calls) == 1 and stub.errors == []

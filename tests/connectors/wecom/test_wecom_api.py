@@ -11,11 +11,10 @@ import pytest
 import responses
 
 from connectors.wecom import connector
-from hub.connections import create_connection
 from hub.runtime import Runtime
 from hub.sdk.context import Context
 from hub.sdk.errors import AuthError, PermanentError, RetryableError
-from tests.connectors.token_race import race
+from tests.connectors.token_race import race_on_new_connection
 from tests.e2e.harness import VendorStub
 
 API = "https://qyapi.weixin.qq.com"
@@ -268,16 +267,12 @@ def test_two_worker_processes_fetch_the_token_once(runtime: Runtime) -> None:
 
     stub = VendorStub(vendor)
     try:
-        with runtime.db.transaction() as session:
-            create_connection(
-                session,
-                runtime.registry,
-                runtime.vault,
-                name="wecom",
-                connector_id="wecom",
-                config={"base_url": stub.url, "corp_id": "ww0c1d2e3f", "corp_secret": "app-secret"},
-            )
-        tokens = race(runtime.settings, "wecom", "wecom", "connectors.wecom.api:access_token")
+        tokens = race_on_new_connection(
+            runtime,
+            "wecom",
+            {"base_url": stub.url, "corp_id": "ww0c1d2e3f", "corp_secret": "app-secret"},
+            "connectors.wecom.api:access_token",
+        )
     finally:
         stub.close()
     assert tokens == ["tok-1", "tok-1"] and len(stub.calls) == 1 and stub.errors == []

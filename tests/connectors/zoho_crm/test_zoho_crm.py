@@ -15,14 +15,13 @@ import responses
 
 from connectors.zoho_crm import connector
 from connectors.zoho_crm.api import DATA_CENTRES
-from hub.connections import create_connection
 from hub.runtime import Runtime
 from hub.sdk.context import Context
 from hub.sdk.errors import AuthError, PermanentError, RetryableError, SignatureError
 from hub.sdk.oauth import authorize_url, ensure_token
 from hub.sdk.testing import ConnectorContract
 from hub.sdk.types import InboundRequest
-from tests.connectors.token_race import race
+from tests.connectors.token_race import race_on_new_connection
 from tests.e2e.harness import VendorStub
 
 US = "https://www.zohoapis.com"
@@ -356,25 +355,19 @@ def test_two_worker_processes_refresh_the_token_once(runtime: Runtime) -> None:
 
     stub = VendorStub(accounts)
     try:
-        with runtime.db.transaction() as session:
-            create_connection(
-                session,
-                runtime.registry,
-                runtime.vault,
-                name="zoho",
-                connector_id="zoho_crm",
-                config={
-                    "data_center": "cn",
-                    "accounts_url": stub.url,
-                    "client_id": "1000.CID",
-                    "client_secret": "csec",
-                    "access_token": "at-old",
-                    "refresh_token": "rt-1",
-                    "expires_at": int(time.time()) - 60,
-                },
-            )
-        tokens = race(
-            runtime.settings, "zoho_crm", "zoho", "tests.connectors.zoho_crm.test_zoho_crm:refreshed_token"
+        tokens = race_on_new_connection(
+            runtime,
+            "zoho_crm",
+            {
+                "data_center": "cn",
+                "accounts_url": stub.url,
+                "client_id": "1000.CID",
+                "client_secret": "csec",
+                "access_token": "at-old",
+                "refresh_token": "rt-1",
+                "expires_at": int(time.time()) - 60,
+            },
+            "tests.connectors.zoho_crm.test_zoho_crm:refreshed_token",
         )
     finally:
         stub.close()
