@@ -113,24 +113,22 @@ def parse_error(response: HttpResponse) -> tuple[str, str | None] | None:
     return message, str(payload["code"])
 
 
+def _refusal(index: int, row: dict[str, Any]) -> str:
+    details = row.get("details")
+    details = details if isinstance(details, dict) else {}
+    field = f", field {details['api_name']}" if details.get("api_name") else ""
+    return f"record {index}: {row.get('message') or row.get('code')} ({row.get('code')}{field})"
+
+
 def record_results(payload: dict[str, Any]) -> list[dict[str, Any]]:
     """The per-record answers of a write; PermanentError naming each record Zoho refused."""
     rows = [r for r in payload.get("data") or [] if isinstance(r, dict)]
-    failed = [r for r in rows if str(r.get("status") or "").lower() != "success"]
-    if failed:
-        problems = "; ".join(
-            f"record {i}: {r.get('message') or r.get('code')} ({r.get('code')}"
-            + (
-                f", field {r['details']['api_name']})"
-                if isinstance(r.get("details"), dict) and r["details"].get("api_name")
-                else ")"
-            )
-            for i, r in enumerate(rows)
-            if r in failed
-        )
+    refused = [(i, r) for i, r in enumerate(rows) if str(r.get("status") or "").lower() != "success"]
+    if refused:
+        problems = "; ".join(_refusal(i, r) for i, r in refused)
         raise PermanentError(
-            f"Zoho CRM refused {len(failed)} of {len(rows)} records: {problems}",
-            vendor_code=str(failed[0].get("code")),
+            f"Zoho CRM refused {len(refused)} of {len(rows)} records: {problems}",
+            vendor_code=str(refused[0][1].get("code")),
         )
     return [
         {
