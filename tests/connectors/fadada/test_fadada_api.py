@@ -22,8 +22,6 @@ from hub.runtime import Runtime
 from hub.sdk.context import Context
 from hub.sdk.errors import AuthError, PermanentError, RetryableError
 from tests.connectors.fadada.fadada_kit import APP_ID, APP_SECRET, finished, signed_callback
-from tests.connectors.token_race import race_on_new_connection
-from tests.e2e.harness import VendorStub
 
 API = "https://api.fadada.com/api/v5"
 OK = {"code": "100000", "msg": "success"}
@@ -178,25 +176,6 @@ def test_task_poll_reads_the_owner_list_and_remembers_finished_tasks() -> None:
     assert sent["ownerId"] == {"idType": "corp", "openId": "corp-open-1"} and sent["listPageSize"] == 100
     assert sent["listFilter"]["signTaskStatus"] == ["task_finished", "task_terminated", "expired", "revoked"]
     assert trigger.poll(ctx(), {}, first.cursor).items == []
-
-
-def test_two_worker_processes_fetch_the_token_once(runtime: Runtime) -> None:
-    def vendor(method: str, path: str, headers: dict[str, str], body: bytes) -> tuple[int, Any]:
-        assert path == "/api/v5/service/get-access-token" and headers["x-fasc-app-id"] == APP_ID, path
-        time.sleep(0.5)
-        return 200, {**OK, "data": {"accessToken": f"tok-{len(stub.calls)}", "expiresIn": 7200}}
-
-    stub = VendorStub(vendor)
-    try:
-        tokens = race_on_new_connection(
-            runtime,
-            "fadada",
-            {"base_url": f"{stub.url}/api/v5", "app_id": APP_ID, "app_secret": APP_SECRET},
-            "connectors.fadada.api:access_token",
-        )
-    finally:
-        stub.close()
-    assert tokens == ["tok-1", "tok-1"] and len(stub.calls) == 1 and stub.errors == []
 
 
 # ---- callbacks through the real ingress ---------------------------------------------------------

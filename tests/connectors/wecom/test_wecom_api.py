@@ -4,18 +4,14 @@ one token renewal on 40014/42001, and one token for two worker processes over on
 from __future__ import annotations
 
 import json
-import time
 from typing import Any
 
 import pytest
 import responses
 
 from connectors.wecom import connector
-from hub.runtime import Runtime
 from hub.sdk.context import Context
 from hub.sdk.errors import AuthError, PermanentError, RetryableError
-from tests.connectors.token_race import race_on_new_connection
-from tests.e2e.harness import VendorStub
 
 API = "https://qyapi.weixin.qq.com"
 TOKEN_URL = f"{API}/cgi-bin/gettoken"
@@ -249,30 +245,3 @@ def test_approval_poll_lists_reads_and_remembers_final_ones() -> None:
     assert int(sent["endtime"]) - int(sent["starttime"]) == 7 * 86400
     second = trigger.poll(ctx(), {"template_id": "T"}, first.cursor)
     assert second.items == [] and len(details.calls) == 3  # A1 is done: only A2 read again
-
-
-# ---- the token cache across processes ---------------------------------------------------------------
-
-
-@pytest.fixture
-def database_url(sqlite_url: str) -> str:
-    return sqlite_url
-
-
-def test_two_worker_processes_fetch_the_token_once(runtime: Runtime) -> None:
-    def vendor(method: str, path: str, headers: dict[str, str], body: bytes) -> tuple[int, Any]:
-        assert path.startswith("/cgi-bin/gettoken?corpid=ww0c1d2e3f&corpsecret=app-secret"), path
-        time.sleep(0.5)  # a slow vendor: both processes are asking while the first fetch runs
-        return 200, {**OK, "access_token": f"tok-{len(stub.calls)}", "expires_in": 7200}
-
-    stub = VendorStub(vendor)
-    try:
-        tokens = race_on_new_connection(
-            runtime,
-            "wecom",
-            {"base_url": stub.url, "corp_id": "ww0c1d2e3f", "corp_secret": "app-secret"},
-            "connectors.wecom.api:access_token",
-        )
-    finally:
-        stub.close()
-    assert tokens == ["tok-1", "tok-1"] and len(stub.calls) == 1 and stub.errors == []

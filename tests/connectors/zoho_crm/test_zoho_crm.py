@@ -15,14 +15,11 @@ import responses
 
 from connectors.zoho_crm import connector
 from connectors.zoho_crm.api import DATA_CENTRES
-from hub.runtime import Runtime
 from hub.sdk.context import Context
 from hub.sdk.errors import AuthError, PermanentError, RetryableError, SignatureError
-from hub.sdk.oauth import authorize_url, ensure_token
+from hub.sdk.oauth import authorize_url
 from hub.sdk.testing import ConnectorContract
 from hub.sdk.types import InboundRequest
-from tests.connectors.token_race import race_on_new_connection
-from tests.e2e.harness import VendorStub
 
 US = "https://www.zohoapis.com"
 
@@ -326,49 +323,3 @@ def test_record_poll_reads_coql_by_modified_time_with_paging() -> None:
     )
     assert sent[1].endswith("offset 1")
     assert result.cursor == "2026-11-24T02:05:00.000Z"
-
-
-# ---- the token refresh across processes -------------------------------------------------------------
-
-
-def refreshed_token(context: Context) -> str:
-    """What a worker does before a call: refresh when due (the race's token function)."""
-    ensure_token(context)
-    return str(context.connection["access_token"])
-
-
-@pytest.fixture
-def database_url(sqlite_url: str) -> str:
-    return sqlite_url
-
-
-def test_two_worker_processes_refresh_the_token_once(runtime: Runtime) -> None:
-    def accounts(method: str, path: str, headers: dict[str, str], body: bytes) -> tuple[int, Any]:
-        assert path == "/oauth/v2/token" and b"grant_type=refresh_token" in body, path
-        time.sleep(0.5)  # both processes find the token due while the first refresh runs
-        number = len(stub.calls)
-        return 200, {
-            "access_token": f"at-{number}",
-            "api_domain": "https://www.zohoapis.com.cn",
-            "expires_in": 3600,
-        }
-
-    stub = VendorStub(accounts)
-    try:
-        tokens = race_on_new_connection(
-            runtime,
-            "zoho_crm",
-            {
-                "data_center": "cn",
-                "accounts_url": stub.url,
-                "client_id": "1000.CID",
-                "client_secret": "csec",
-                "access_token": "at-old",
-                "refresh_token": "rt-1",
-                "expires_at": int(time.time()) - 60,
-            },
-            "tests.connectors.zoho_crm.test_zoho_crm:refreshed_token",
-        )
-    finally:
-        stub.close()
-    assert tokens == ["at-1", "at-1"] and len(stub.calls) == 1 and stub.errors == []
