@@ -12,7 +12,6 @@ from sqlalchemy import func, select
 
 from connectors.wecom import connector
 from connectors.wecom.callback import xml_dict
-from hub.connections import create_connection
 from hub.db.models import Event
 from hub.recipe_store import hook_urls, save_recipe
 from hub.runtime import Runtime
@@ -24,6 +23,7 @@ from tests.connectors.wecom.wecom_kit import (
     AES_KEY,
     CORP_ID,
     TOKEN,
+    add_wecom_connection,
     approval_xml,
     signed_post,
     verify_url_query,
@@ -153,20 +153,7 @@ def test_trigger_parses_filters_and_refuses_another_corp() -> None:
 
 
 def make_recipe(runtime: Runtime) -> str:
-    with runtime.db.transaction() as session:
-        create_connection(
-            session,
-            runtime.registry,
-            runtime.vault,
-            name="wecom",
-            connector_id="wecom",
-            config={
-                "corp_id": CORP_ID,
-                "corp_secret": "app-secret",
-                "callback_token": TOKEN,
-                "callback_aes_key": AES_KEY,
-            },
-        )
+    add_wecom_connection(runtime)
     document = {
         "name": "approvals",
         "trigger": {"connector": "wecom", "trigger": "approval_status", "connection": "wecom", "config": {}},

@@ -10,11 +10,10 @@ import pytest
 import responses
 from sqlalchemy import select
 
-from hub.connections import create_connection
 from hub.db.models import Run
 from hub.recipe_store import hook_urls, save_recipe
 from hub.runtime import Runtime
-from tests.connectors.wecom.wecom_kit import AES_KEY, CORP_ID, TOKEN, approval_xml, signed_post
+from tests.connectors.wecom.wecom_kit import TOKEN, add_wecom_connection, approval_xml, signed_post
 
 API = "https://qyapi.weixin.qq.com"
 
@@ -65,21 +64,7 @@ def test_submit_wait_for_the_encrypted_callback_then_message(runtime: Runtime, c
     responses.get(f"{API}/cgi-bin/gettoken", json={"errcode": 0, "access_token": "tok", "expires_in": 7200})
     started = responses.post(f"{API}/cgi-bin/oa/applyevent", json={"errcode": 0, "sp_no": "202611240007"})
     message = responses.post(f"{API}/cgi-bin/message/send", json={"errcode": 0, "msgid": "m-1"})
-    with runtime.db.transaction() as session:
-        create_connection(
-            session,
-            runtime.registry,
-            runtime.vault,
-            name="wecom",
-            connector_id="wecom",
-            config={
-                "corp_id": CORP_ID,
-                "corp_secret": "secret",
-                "agent_id": 1000002,
-                "callback_token": TOKEN,
-                "callback_aes_key": AES_KEY,
-            },
-        )
+    add_wecom_connection(runtime, agent_id=1000002)
     with runtime.db.transaction() as session:
         saved = save_recipe(session, runtime, recipe())
         urls = hook_urls(session, runtime, saved)

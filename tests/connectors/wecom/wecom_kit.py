@@ -5,6 +5,8 @@ from __future__ import annotations
 import time
 from urllib.parse import urlencode
 
+from hub.connections import create_connection
+from hub.runtime import Runtime
 from hub.sdk.msgcrypt import encrypt, msg_signature
 
 CORP_ID = "ww0c1d2e3f4a5b6c7d"
@@ -66,3 +68,22 @@ def verify_url_query(echo: str, *, stamp: str | None = None) -> str:
             "echostr": sealed,
         }
     )
+
+
+def add_wecom_connection(runtime: Runtime, **extra: object) -> None:
+    """The connection "wecom" with this kit's CorpID, callback Token and EncodingAESKey."""
+    config = {
+        "corp_id": CORP_ID,
+        "corp_secret": "app-secret",
+        "callback_token": TOKEN,
+        "callback_aes_key": AES_KEY,
+    }
+    with runtime.db.transaction() as session:
+        create_connection(
+            session,
+            runtime.registry,
+            runtime.vault,
+            name="wecom",
+            connector_id="wecom",
+            config={**config, **extra},
+        )
