@@ -17,7 +17,8 @@ import requests
 from hub.sdk.auth import OAuth2
 from hub.sdk.context import Context
 from hub.sdk.errors import PermanentError
-from hub.sdk.http import HttpResponse
+from hub.sdk.http import HttpClient, HttpResponse
+from hub.sdk.oauth import ensure_token
 
 VERSION = "v7"
 # data centre -> (accounts server, API domain)
@@ -85,11 +86,17 @@ def module_path(module: str, *rest: str) -> str:
     return "/".join([f"/crm/{VERSION}", module, *rest])
 
 
+def client(ctx: Context) -> HttpClient:
+    """The authenticated client on the API domain, chosen after a due refresh (whose answer names it)."""
+    ensure_token(ctx)
+    return ctx.http_client(base_url=api_base(ctx))
+
+
 def call(
     ctx: Context, method: str, path: str, *, params: dict[str, Any] | None = None, json: Any = None
 ) -> dict[str, Any]:
     """One call to the API domain; the JSON answer ({} for 204 No Content)."""
-    response = ctx.http_client(base_url=api_base(ctx)).request(method, path, params=params, json=json)
+    response = client(ctx).request(method, path, params=params, json=json)
     if response.status == 204 or not response.content:
         return {}
     payload = response.json()

@@ -7,7 +7,7 @@ import secrets
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from connectors.zoho_crm.api import MODULE, VERSION, api_base, call
+from connectors.zoho_crm.api import MODULE, VERSION, call, client
 from hub.sdk.connector import WebhookTrigger
 from hub.sdk.context import Context
 from hub.sdk.errors import ConnectorError, InvalidBodyError, PermanentError, SignatureError
@@ -189,9 +189,7 @@ class RecordChanged(TimeWindowPolling):
             f"select {fields} from {config['module']} where {where}"  # noqa: S608
             f" order by Modified_Time asc limit 200 offset {offset}"
         )
-        response = ctx.http_client(base_url=api_base(ctx)).post(
-            f"/crm/{VERSION}/coql", json={"select_query": query}
-        )
+        response = client(ctx).post(f"/crm/{VERSION}/coql", json={"select_query": query})
         payload = response.json() if response.content and response.status != 204 else {}
         rows = (
             [r for r in (payload.get("data") or []) if isinstance(r, dict)]

@@ -323,3 +323,15 @@ def test_record_poll_reads_coql_by_modified_time_with_paging() -> None:
     )
     assert sent[1].endswith("offset 1")
     assert result.cursor == "2026-11-24T02:05:00.000Z"
+
+
+@responses.activate
+def test_the_first_call_after_a_refresh_goes_to_the_api_domain_the_refresh_named() -> None:
+    responses.post(
+        "https://accounts.zoho.com/oauth/v2/token",
+        json={"access_token": "at-2", "api_domain": "https://www.zohoapis.eu", "expires_in": 3600},
+    )
+    eu = responses.get("https://www.zohoapis.eu/crm/v7/Deals/1", json={"data": [{"id": "1"}]})
+    context = ctx(refresh_token="rt-1", expires_at=time.time() - 10)
+    connector.action("get_record").perform(context, {"module": "Deals", "id": "1"})
+    assert len(eu.calls) == 1 and eu.calls[0].request.headers["Authorization"] == "Zoho-oauthtoken at-2"
