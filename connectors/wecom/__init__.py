@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from connectors.wecom.actions import GetApproval, SendMessage, StartApproval
+from connectors.wecom.actions import GetApproval, GetTemplate, SendMessage, StartApproval
 from connectors.wecom.api import fetch_token
 from connectors.wecom.callback import ApprovalStatus
 from connectors.wecom.poll import ApprovalStatusPoll
@@ -60,7 +60,7 @@ class WecomConnector(Connector):
         ),
     }
     triggers = (ApprovalStatus, ApprovalStatusPoll)
-    actions = (StartApproval, GetApproval, SendMessage)
+    actions = (StartApproval, GetApproval, GetTemplate, SendMessage)
     default_rate_limit = 20.0  # applyevent and getapprovaldetail allow 600 calls per minute
 
     def test_connection(self, ctx: Context) -> str:

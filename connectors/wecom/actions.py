@@ -144,6 +144,68 @@ class GetApproval(Action):
         return approval_detail(ctx, str(inputs["sp_no"]))
 
 
+class GetTemplate(Action):
+    key = "get_template"
+    title = "Get an approval template"
+    description = (
+        "Lists a template's controls (id, type, title, required): what start_approval's contents need."
+    )
+    repeat_safe = True
+    input_schema = {
+        "type": "object",
+        "required": ["template_id"],
+        "additionalProperties": False,
+        "properties": {"template_id": {"type": "string", "title": "Approval template (template_id)"}},
+    }
+    output_schema = {
+        "type": "object",
+        "properties": {
+            "name": {"type": "string"},
+            "controls": {
+                "type": "array",
+                "items": {
+                    "type": "object",
+                    "properties": {
+                        "id": {"type": "string"},
+                        "control": {"type": "string"},
+                        "title": {"type": "string"},
+                        "required": {"type": "boolean"},
+                    },
+                },
+            },
+        },
+    }
+    sample_output = {
+        "name": "合同审批",
+        "controls": [
+            {"id": "Text-1", "control": "Text", "title": "合同编号", "required": True, "config": {}}
+        ],
+    }
+
+    def perform(self, ctx: Context, inputs: dict[str, Any]) -> dict[str, Any]:
+        answer = call(ctx, "/cgi-bin/oa/gettemplatedetail", {"template_id": inputs["template_id"]})
+        controls = []
+        for row in (answer.get("template_content") or {}).get("controls") or []:
+            prop = row.get("property") or {}
+            controls.append(
+                {
+                    "id": prop.get("id"),
+                    "control": prop.get("control"),
+                    "title": _zh(prop.get("title")),
+                    "required": bool(prop.get("require")),
+                    "config": row.get("config") or {},
+                }
+            )
+        return {"name": _zh(answer.get("template_names")), "controls": controls}
+
+
+def _zh(texts: Any) -> str:
+    """The zh_CN text of WeCom's [{text, lang}] (else the first)."""
+    rows = [t for t in texts or [] if isinstance(t, dict)]
+    chosen = next((t for t in rows if t.get("lang") == "zh_CN"), rows[0] if rows else {})
+    return str(chosen.get("text") or "")
+
+
 def id_list(value: Any) -> str:
     items = value if isinstance(value, list) else str(value or "").split("|")
     return "|".join(str(i).strip() for i in items if str(i).strip())

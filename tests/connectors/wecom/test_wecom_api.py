@@ -245,3 +245,49 @@ def test_approval_poll_lists_reads_and_remembers_final_ones() -> None:
     assert int(sent["endtime"]) - int(sent["starttime"]) == 7 * 86400
     second = trigger.poll(ctx(), {"template_id": "T"}, first.cursor)
     assert second.items == [] and len(details.calls) == 3  # A1 is done: only A2 read again
+
+
+@responses.activate
+def test_get_template_lists_the_controls_start_approval_needs() -> None:
+    token_route()
+    detail = responses.post(
+        f"{API}/cgi-bin/oa/gettemplatedetail",
+        json={
+            **OK,
+            "template_names": [{"text": "Contract", "lang": "en"}, {"text": "合同审批", "lang": "zh_CN"}],
+            "template_content": {
+                "controls": [
+                    {
+                        "property": {
+                            "control": "Text",
+                            "id": "Text-1",
+                            "title": [{"text": "合同编号", "lang": "zh_CN"}],
+                            "require": 1,
+                        }
+                    },
+                    {
+                        "property": {
+                            "control": "Selector",
+                            "id": "Selector-2",
+                            "title": [{"text": "类型", "lang": "zh_CN"}],
+                            "require": 0,
+                        },
+                        "config": {"selector": {"type": "single", "options": [{"key": "option-1"}]}},
+                    },
+                ]
+            },
+        },
+    )
+    out = connector.action("get_template").perform(ctx(), {"template_id": "TPL-CONTRACT"})
+    assert json.loads(detail.calls[0].request.body) == {"template_id": "TPL-CONTRACT"}
+    assert out["name"] == "合同审批"
+    assert out["controls"] == [
+        {"id": "Text-1", "control": "Text", "title": "合同编号", "required": True, "config": {}},
+        {
+            "id": "Selector-2",
+            "control": "Selector",
+            "title": "类型",
+            "required": False,
+            "config": {"selector": {"type": "single", "options": [{"key": "option-1"}]}},
+        },
+    ]
