@@ -262,6 +262,7 @@ def public_view(connection: Connection, registry: Registry, vault: Vault) -> dic
         "id": connection.id,
         "name": connection.name,
         "connector": connection.connector,
+        "project_id": connection.project_id,
         "config": dict(connection.config or {}),
         "secrets": {name: name in stored for name in sorted(secret_names)},
         "concurrency_limit": connection.concurrency_limit,

@@ -65,6 +65,7 @@ def recipe_summary(session: Session, rt: Runtime, recipe: Recipe) -> dict[str, A
         "name": recipe.name,
         "enabled": recipe.enabled,
         "version": recipe.current_version,
+        "project_id": recipe.project_id,
         "trigger": {k: document["trigger"].get(k) for k in ("connector", "trigger", "connection")},
         "last_run": {"status": last[0], "created_at": _iso(last[1])} if last else None,
         "run_counts": counts,

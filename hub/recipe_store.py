@@ -11,8 +11,10 @@ from typing import TYPE_CHECKING, Any, Protocol
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from hub.access import DEFAULT_PROJECT_ID
 from hub.connections import NotFound, lookup_by_name
 from hub.db.models import HookEndpoint, Recipe, RecipeVersion, TriggerState, utcnow
+from hub.projects import check_reachable
 from hub.recipe_index import current_document, mark_changed
 from hub.recipe_secrets import open_document, seal_document
 from hub.recipes import keep_secrets, step_type, validate_document
@@ -115,20 +117,25 @@ def save_recipe(
     recipe: Recipe | None = None,
     actor: str | None = None,
     keep_enabled: bool = False,
+    project_id: int = DEFAULT_PROJECT_ID,
 ) -> Recipe:
     """Validate and store `document` as a new recipe, or as the next version of `recipe`.
 
     A new version ends the recipe's A/B split: it becomes the version every new run starts (and its
     trigger the one registered). `keep_enabled` leaves the recipe live or not as it was, whatever the
-    document's `enabled` says (a restore, a save in the web UI)."""
+    document's `enabled` says (a restore, a save in the web UI). A new recipe goes to `project_id`;
+    every connection it names must be reachable from its project (hub.projects)."""
     mark_changed(session)  # what the recipe index of every process holds
     if recipe is not None and isinstance(document, dict):
         current = current_document(session, recipe)
         previous = open_document(current, runtime.vault, runtime.registry, recipe.id, recipe.current_version)
         document = keep_secrets(document, previous, runtime.registry)
     doc = validate_document(document, runtime.registry, lookup_by_name(session))
+    check_reachable(session, doc, recipe.project_id if recipe is not None else project_id)
     if recipe is None:
-        recipe = Recipe(name=doc["name"], enabled=bool(doc["enabled"]), current_version=1)
+        recipe = Recipe(
+            name=doc["name"], enabled=bool(doc["enabled"]), current_version=1, project_id=project_id
+        )
         session.add(recipe)
         session.flush()
         version = 1

@@ -18,6 +18,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, object_session
 
 from hub import web_sessions
+from hub.access import join_default_project
 from hub.connections import Conflict, NotFound
 from hub.db.models import ApiToken, User, utcnow
 from hub.sdk.errors import RecipeError
@@ -97,6 +98,7 @@ def create_user(session: Session, email: str, role: str, password: str | None = 
     user = User(email=email, role=role, password_hash=hash_password(password) if password else None)
     session.add(user)
     session.flush()
+    join_default_project(session, user)
     return user
 
 
@@ -122,8 +124,8 @@ def create_token(session: Session, user: User, name: str) -> tuple[ApiToken, str
     return token, raw
 
 
-def token_user(session: Session, raw: str) -> User | None:
-    """The owner of a live token; last_used_at is written at most once a minute."""
+def token_owner(session: Session, raw: str) -> tuple[User, ApiToken] | None:
+    """The owner of a live token and the token; last_used_at is written at most once a minute."""
     if not raw:
         return None
     token = session.scalar(select(ApiToken).where(ApiToken.token_hash == _digest(raw)))
@@ -132,7 +134,13 @@ def token_user(session: Session, raw: str) -> User | None:
     now = utcnow()
     if token.last_used_at is None or now - token.last_used_at >= LAST_USED_RESOLUTION:
         token.last_used_at = now
-    return token.user
+    return token.user, token
+
+
+def token_user(session: Session, raw: str) -> User | None:
+    """The owner of a live token."""
+    found = token_owner(session, raw)
+    return found[0] if found is not None else None
 
 
 def revoke_token(session: Session, token_id: int) -> ApiToken:

@@ -1,6 +1,9 @@
 """Bearer-token authentication and roles: every API route declares the least role it needs.
 
-Routes without `@requires(...)` or `@public` are refused (fail closed), so a forgotten decorator
+`admin` means a hub admin (users, tokens, projects); viewer, operator, editor and owner are roles in
+the project the route's URL arguments point at (hub.api.guard), or in any project for lists and
+creation, which then filter by or check the project themselves. Routes without `@requires(...)` or
+`@public` are refused (fail closed), so a forgotten decorator
 cannot open a route to anonymous callers.
 """
 
@@ -12,10 +15,14 @@ from typing import Any, TypeVar
 
 from flask import current_app, g, request
 
+from hub.access import PROJECT_ROLES, Principal, principal_for
 from hub.api import api_blueprint
 from hub.api.common import ApiError
+from hub.api.guard import check_route
 from hub.current import runtime
-from hub.users import ROLES, role_allows, token_user
+from hub.users import token_owner
+
+ROUTE_ROLES = ("admin", *PROJECT_ROLES)
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -25,30 +32,34 @@ def _unauthorized(message: str, error: str | None = None) -> ApiError:
     return ApiError(401, "unauthorized", message, headers={"WWW-Authenticate": challenge})
 
 
-def authenticate_request() -> tuple[int, str, str]:
-    """(user id, email, role) of the bearer token sent with this request; 401 otherwise."""
+def authenticate_request(needed: str | None = None) -> Principal:
+    """Who sent this request's bearer token (401 otherwise), checked for `needed` (hub.api.guard)."""
     scheme, _, raw = request.headers.get("Authorization", "").partition(" ")
     if scheme.lower() != "bearer" or not raw.strip():
         raise _unauthorized("send Authorization: Bearer <token>")
     with runtime().db.transaction() as session:
-        user = token_user(session, raw.strip())
-        identity = (user.id, user.email, user.role) if user is not None else None
-    if identity is None:
-        raise _unauthorized("the token is unknown, revoked or its user is disabled", "invalid_token")
-    return identity
+        found = token_owner(session, raw.strip())
+        if found is None:
+            raise _unauthorized("the token is unknown, revoked or its user is disabled", "invalid_token")
+        user, token = found
+        access = principal_for(session, user, token)
+        g.access, g.user_id, g.actor, g.role = access, user.id, user.email, user.role
+        if needed == "admin" and not access.is_admin:
+            raise ApiError(403, "forbidden", f"this needs the admin role; you are {user.role}")
+        if needed is not None and needed != "admin":
+            check_route(session, access, needed, request.view_args or {})
+    return access
 
 
 def requires(role: str) -> Callable[[F], F]:
-    """Let a request through only with a valid token of at least `role`; 401 / 403 otherwise."""
-    if role not in ROLES:
+    """Let a request through only with a valid token of at least `role`; 401 / 403 / 404 otherwise."""
+    if role not in ROUTE_ROLES:
         raise ValueError(f"unknown role {role!r}")
 
     def decorate(view: F) -> F:
         @wraps(view)
         def guarded(*args: Any, **kwargs: Any) -> Any:
-            g.user_id, g.actor, g.role = authenticate_request()
-            if not role_allows(g.role, role):
-                raise ApiError(403, "forbidden", f"this needs the {role} role; you are {g.role}")
+            authenticate_request(role)
             return view(*args, **kwargs)
 
         guarded.required_role = role  # type: ignore[attr-defined]

@@ -10,6 +10,7 @@ from sqlalchemy import select
 from hub.api import api_blueprint
 from hub.api.auth import requires
 from hub.api.common import ApiError, body_object, reply
+from hub.api.guard import target_project, visible_connections
 from hub.connections import NotFound, public_view
 from hub.current import runtime
 from hub.db.models import Connection
@@ -34,8 +35,11 @@ def connection_create() -> Response:
     config = data.get("config") or {}
     if not isinstance(config, dict):
         raise ApiError(422, "invalid", "$.config: must be an object", {"path": "$.config"})
+    with runtime().db.transaction() as session:
+        project_id = target_project(session, g.access, data.get("project"), "editor")
     view = service.create_connection(
         runtime(),
+        project_id=project_id,
         actor=g.actor,
         name=data["name"],
         connector_id=data["connector"],
@@ -50,7 +54,7 @@ def connection_create() -> Response:
 def connection_list_all() -> Response:
     rt = runtime()
     with rt.db.transaction() as session:
-        rows = session.scalars(select(Connection).order_by(Connection.id))
+        rows = session.scalars(visible_connections(select(Connection).order_by(Connection.id)))
         return reply({"connections": [public_view(c, rt.registry, rt.vault) for c in rows]})
 
 

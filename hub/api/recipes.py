@@ -12,6 +12,7 @@ from sqlalchemy import select
 from hub.api import api_blueprint
 from hub.api.auth import requires
 from hub.api.common import ApiError, body, body_object, reply
+from hub.api.guard import in_projects, target_project
 from hub.current import runtime
 from hub.db.models import Recipe, RecipeVersion
 from hub.engine import control
@@ -42,7 +43,11 @@ def _instant(data: dict[str, Any], field: str) -> datetime | None:
 @api_blueprint.post("/recipes")
 @requires("editor")
 def recipe_create() -> Response:
-    saved = service.save_recipe(runtime(), body(allow_yaml=True), actor=g.actor)
+    """A new recipe in `?project=` (id or name; default: the token's project or `default`)."""
+    rt = runtime()
+    with rt.db.transaction() as session:
+        project_id = target_project(session, g.access, None, "editor")
+    saved = service.save_recipe(rt, body(allow_yaml=True), actor=g.actor, project_id=project_id)
     return reply(saved.answer(), 201)
 
 
@@ -51,7 +56,8 @@ def recipe_create() -> Response:
 def recipe_list_all() -> Response:
     rt = runtime()
     with rt.db.transaction() as session:
-        recipes = session.scalars(select(Recipe).where(Recipe.deleted_at.is_(None)).order_by(Recipe.id))
+        query = select(Recipe).where(Recipe.deleted_at.is_(None)).order_by(Recipe.id)
+        recipes = session.scalars(in_projects(query, Recipe.project_id))
         return reply({"recipes": [recipe_summary(session, rt, r) for r in recipes]})
 
 
@@ -82,13 +88,13 @@ def _toggle(recipe_id: int, enabled: bool) -> Response:
 
 
 @api_blueprint.post("/recipes/<int:recipe_id>/enable")
-@requires("editor")
+@requires("operator")
 def recipe_enable(recipe_id: int) -> Response:
     return _toggle(recipe_id, True)
 
 
 @api_blueprint.post("/recipes/<int:recipe_id>/disable")
-@requires("editor")
+@requires("operator")
 def recipe_disable(recipe_id: int) -> Response:
     return _toggle(recipe_id, False)
 
@@ -167,7 +173,7 @@ def recipe_test(recipe_id: int) -> Response:
 
 
 @api_blueprint.post("/recipes/<int:recipe_id>/replay")
-@requires("editor")
+@requires("operator")
 def recipe_replay_failed(recipe_id: int) -> Response:
     rt = runtime()
     data = body_object()

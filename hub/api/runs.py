@@ -8,8 +8,9 @@ from sqlalchemy import select
 from hub.api import api_blueprint
 from hub.api.auth import requires
 from hub.api.common import ApiError, body_object, int_arg, reply
+from hub.api.guard import in_projects
 from hub.current import runtime
-from hub.db.models import Run
+from hub.db.models import Recipe, Run
 from hub.engine import control
 from hub.presentation import STATUSES, run_view
 from hub.services import runs as service
@@ -31,6 +32,7 @@ def run_list_runs() -> Response:
         query = query.where(Run.recipe_id == recipe_id)
     if status:
         query = query.where(Run.status == status)
+    query = in_projects(query.join(Recipe, Recipe.id == Run.recipe_id), Recipe.project_id)
     with runtime().db.transaction() as session:
         rows = list(session.scalars(query))
         page = [run_view(session, run, with_steps=False) for run in rows[:limit]]
@@ -45,7 +47,7 @@ def run_get_run(run_id: int) -> Response:
 
 
 @api_blueprint.post("/runs/<int:run_id>/replay")
-@requires("editor")
+@requires("operator")
 def run_replay(run_id: int) -> Response:
     rt = runtime()
     data = body_object()
@@ -58,7 +60,7 @@ def run_replay(run_id: int) -> Response:
 
 
 @api_blueprint.post("/runs/<int:run_id>/cancel")
-@requires("editor")
+@requires("operator")
 def run_cancel(run_id: int) -> Response:
     rt = runtime()
     service.cancel_run(rt, run_id, actor=g.actor)
@@ -67,7 +69,7 @@ def run_cancel(run_id: int) -> Response:
 
 
 @api_blueprint.post("/runs/<int:run_id>/resolve")
-@requires("editor")
+@requires("operator")
 def run_resolve(run_id: int) -> Response:
     rt = runtime()
     data = body_object()

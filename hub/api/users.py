@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from flask import Response, g
+from flask import Response, g, request
 from sqlalchemy import select
 
 from hub.api import api_blueprint
 from hub.api.auth import requires
 from hub.api.common import ApiError, body_object, int_arg, reply
+from hub.api.guard import in_projects
 from hub.current import runtime
 from hub.db.models import ApiToken, AuditEntry, User
 from hub.presentation import user_view
@@ -43,7 +44,12 @@ def user_add_token(user_id: int) -> Response:
     name = data.get("name", "api")
     if not isinstance(name, str) or len(name) > 200:
         raise ApiError(422, "invalid", "$.name: a string of at most 200 characters", {"path": "$.name"})
-    token = service.create_token(runtime(), user_id, name or "api", actor=g.actor)
+    project = data.get("project")
+    if project is not None and (isinstance(project, bool) or not isinstance(project, int | str)):
+        raise ApiError(422, "invalid", "$.project: a project id or name", {"path": "$.project"})
+    token = service.create_token(
+        runtime(), user_id, name or "api", actor=g.actor, project=project, role=data.get("role")
+    )
     return reply({"id": token.id, "token": token.raw, "prefix": token.prefix, "name": token.name}, 201)
 
 
@@ -68,6 +74,8 @@ def user_list_tokens() -> Response:
                         "name": t.name,
                         "prefix": t.prefix,
                         "revoked": t.revoked_at is not None,
+                        "project_id": t.project_id,
+                        "role": t.role,
                         "created_at": t.created_at.isoformat(),
                     }
                     for t in tokens
@@ -80,8 +88,11 @@ def user_list_tokens() -> Response:
 @requires("admin")
 def user_audit_log() -> Response:
     limit = int_arg("limit", 100, high=1000) or 100
+    query = select(AuditEntry).order_by(AuditEntry.id.desc()).limit(limit)
+    if request.args.get("project") is not None:  # ?project=<id or name>: that project's entries
+        query = in_projects(query, AuditEntry.project_id)
     with runtime().db.transaction() as session:
-        rows = session.scalars(select(AuditEntry).order_by(AuditEntry.id.desc()).limit(limit))
+        rows = session.scalars(query)
         return reply(
             {
                 "entries": [
@@ -93,6 +104,7 @@ def user_audit_log() -> Response:
                         "target_type": e.target_type,
                         "target_id": e.target_id,
                         "details": e.details,
+                        "project_id": e.project_id,
                     }
                     for e in rows
                 ]

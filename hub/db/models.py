@@ -74,6 +74,9 @@ class ApiToken(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     last_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # A token scoped to one project (hub.access) acts there only, with at most `role`; None: as its user
+    project_id: Mapped[int | None] = mapped_column(BigInteger)
+    role: Mapped[str | None] = mapped_column(String(16))
     user: Mapped[User] = relationship()
 
 
@@ -102,6 +105,7 @@ class Connection(Base):
     revision: Mapped[int] = mapped_column(Integer, default=1)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+    project_id: Mapped[int] = mapped_column(BigInteger, default=1, server_default="1", index=True)
 
 
 class CacheEntry(Base):
@@ -124,6 +128,7 @@ class Recipe(Base):
     deleted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     # An A/B split of new runs between versions, {"3": 50, "4": 50} (hub.recipe_split); None: current only
     split: Mapped[dict[str, int] | None] = mapped_column(JSONType)
+    project_id: Mapped[int] = mapped_column(BigInteger, default=1, server_default="1", index=True)
     versions: Mapped[list[RecipeVersion]] = relationship(
         back_populates="recipe", order_by="RecipeVersion.version", cascade="all, delete-orphan"
     )
@@ -316,6 +321,7 @@ class AuditEntry(Base):
     target_type: Mapped[str] = mapped_column(String(32))
     target_id: Mapped[str | None] = mapped_column(String(64))
     details: Mapped[dict[str, Any] | None] = mapped_column(JSONType)
+    project_id: Mapped[int | None] = mapped_column(BigInteger, index=True)  # the project it changed
 
 
 class Lease(Base):
@@ -397,3 +403,36 @@ class Rotation(Base):
     last_slot: Mapped[int | None] = mapped_column(Integer)  # position in the weighted cycle
     last_turn: Mapped[int | None] = mapped_column(Integer)  # which of the assignee's turns in the cycle
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class Project(Base):
+    """A team's recipes, connections and storage (hub.projects). Projects are archived, never deleted,
+    so the project_id columns of other tables need no foreign key (adding one on SQLite would mean
+    rebuilding tables whose cascades would empty their children)."""
+
+    __tablename__ = "projects"
+    id: Mapped[int] = mapped_column(ID, primary_key=True)
+    name: Mapped[str] = mapped_column(String(100), unique=True)
+    archived_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class ProjectMember(Base):
+    """A user's role in one project: owner, editor, operator or viewer (hub.access)."""
+
+    __tablename__ = "project_members"
+    project_id: Mapped[int] = mapped_column(ForeignKey("projects.id", ondelete="CASCADE"), primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), primary_key=True)
+    role: Mapped[str] = mapped_column(String(16))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class ConnectionShare(Base):
+    """A connection its project lends to another: that project's recipes may use it, nobody there
+    may read or change its secrets."""
+
+    __tablename__ = "connection_shares"
+    connection_id: Mapped[int] = mapped_column(
+        ForeignKey("connections.id", ondelete="CASCADE"), primary_key=True
+    )
+    project_id: Mapped[int] = mapped_column(ForeignKey("projects.id", ondelete="CASCADE"), primary_key=True)

@@ -12,6 +12,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from hub import connections
+from hub.access import DEFAULT_PROJECT_ID
 from hub.audit import audit
 from hub.connections import Conflict, NotFound, public_view
 from hub.db.models import Connection, Recipe
@@ -90,13 +91,22 @@ def enabled_recipes_using(session: Session, name: str) -> list[int]:
 
 
 def create_connection(
-    rt: Runtime, *, actor: str, name: str, connector_id: str, config: dict[str, Any], limits: dict[str, Any]
+    rt: Runtime,
+    *,
+    actor: str,
+    name: str,
+    connector_id: str,
+    config: dict[str, Any],
+    limits: dict[str, Any],
+    project_id: int = DEFAULT_PROJECT_ID,
 ) -> dict[str, Any]:
-    """Store a new connection (secrets sealed in the vault); answers its public view."""
+    """Store a new connection of `project_id` (secrets sealed in the vault); answers its public view."""
     with rt.db.transaction() as session:
         connection = connections.create_connection(
             session, rt.registry, rt.vault, name=name, connector_id=connector_id, config=config, **limits
         )
+        connection.project_id = project_id
+        session.flush()
         details = {"name": connection.name, "connector": connection.connector}
         audit(session, actor, "connection.create", "connection", str(connection.id), details)
         return public_view(connection, rt.registry, rt.vault)

@@ -10,6 +10,7 @@ from typing import Any
 from sqlalchemy import select
 
 from hub import recipe_store
+from hub.access import DEFAULT_PROJECT_ID
 from hub.audit import audit
 from hub.connections import NotFound
 from hub.db.models import Recipe, TriggerState
@@ -61,13 +62,19 @@ def _with_subscription(rt: Runtime, saved: SavedRecipe) -> SavedRecipe:
 
 
 def save_recipe(
-    rt: Runtime, document: Any, *, actor: str, recipe_id: int | None = None, keep_enabled: bool = False
+    rt: Runtime,
+    document: Any,
+    *,
+    actor: str,
+    recipe_id: int | None = None,
+    keep_enabled: bool = False,
+    project_id: int = DEFAULT_PROJECT_ID,
 ) -> SavedRecipe:
-    """Validate and store `document` as a new recipe, or as the next version of `recipe_id` (which
-    ends its A/B split; `keep_enabled`: whether it is live stays as it was)."""
+    """Validate and store `document` as a new recipe of `project_id`, or as the next version of
+    `recipe_id` (which ends its A/B split; `keep_enabled`: whether it is live stays as it was)."""
     with rt.db.transaction() as session:
         if recipe_id is None:
-            recipe = recipe_store.save_recipe(session, rt, document, actor=actor)
+            recipe = recipe_store.save_recipe(session, rt, document, actor=actor, project_id=project_id)
             audit(session, actor, "recipe.create", "recipe", str(recipe.id), {"name": recipe.name})
         else:
             current = recipe_store.get_recipe(session, recipe_id)

@@ -9,11 +9,14 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from hub import users
+from hub.access import PROJECT_ROLES, join_default_project, principal_for, rank
 from hub.audit import audit
 from hub.connections import Conflict, NotFound
 from hub.db.models import User
 from hub.presentation import user_view
+from hub.projects import get_project
 from hub.runtime import Runtime
+from hub.services import InvalidInput
 
 
 class SelfDemotion(Conflict):
@@ -64,6 +67,7 @@ def update_user(
             raise SelfDemotion()
         if role in users.ROLES:
             user.role = role
+            join_default_project(session, user)
         users.set_disabled(user, disabled)
         if password:
             users.set_password(user, password)
@@ -83,12 +87,47 @@ def _user(session: Session, user: int | str) -> User:
     return found
 
 
-def create_token(rt: Runtime, user: int | str, name: str, *, actor: str) -> NewToken:
-    """A new API token for the user (by id or email)."""
+def _token_scope(
+    session: Session, owner: User, project: int | str | None, role: Any
+) -> tuple[int | None, str | None]:
+    """(project id, role) of a scoped token: the role defaults to, and may not exceed, the role its
+    owner holds in that project; no project, no scope (the token acts as its user)."""
+    if project is None:
+        if role is not None:
+            raise InvalidInput("$.project: a token's role needs a project", path="$.project")
+        return None, None
+    try:
+        project_id = get_project(session, project).id
+    except NotFound as exc:
+        raise InvalidInput(f"$.project: no project {project}", path="$.project") from exc
+    held = principal_for(session, owner).role_in(project_id)
+    if held is None:
+        raise InvalidInput(f"$.project: {owner.email} has no role in project {project}", path="$.project")
+    role = held if role is None else role
+    if role not in PROJECT_ROLES:
+        raise InvalidInput(f"$.role: must be one of {', '.join(PROJECT_ROLES)}", path="$.role")
+    if rank(role) > rank(held):
+        raise InvalidInput(f"$.role: {owner.email} is only {held} in project {project}", path="$.role")
+    return project_id, role
+
+
+def create_token(
+    rt: Runtime,
+    user: int | str,
+    name: str,
+    *,
+    actor: str,
+    project: int | str | None = None,
+    role: Any = None,
+) -> NewToken:
+    """A new API token for the user (by id or email), optionally scoped to one project and a role."""
     with rt.db.transaction() as session:
         owner = _user(session, user)
+        project_id, scoped_role = _token_scope(session, owner, project, role)
         token, raw = users.create_token(session, owner, name)
-        audit(session, actor, "token.create", "token", str(token.id), {"user": owner.email, "name": name})
+        token.project_id, token.role = project_id, scoped_role
+        details = {"user": owner.email, "name": name, "project_id": project_id, "role": scoped_role}
+        audit(session, actor, "token.create", "token", str(token.id), details)
         return NewToken(token.id, raw, token.prefix, token.name)
 
 

@@ -15,6 +15,7 @@ from hub.engine import store
 from hub.engine.contexts import load_connection
 from hub.engine.run.lease import Lease
 from hub.engine.run.state import RunState, StepAt
+from hub.projects import recipe_may_use
 from hub.sdk.errors import RecipeError
 
 if TYPE_CHECKING:
@@ -77,4 +78,12 @@ class Execution:
         row, fields = load_connection(self.rt, name)
         if row is None:
             raise RecipeError(f"{path}: unknown connection '{name}'", path=path)
+        with self.db.read() as session:
+            allowed = recipe_may_use(session, self.state.recipe.id, row)
+        if not allowed:
+            raise RecipeError(
+                f"{path}: connection '{name}' belongs to another project and is not shared with "
+                "this recipe's project",
+                path=path,
+            )
         return row, fields

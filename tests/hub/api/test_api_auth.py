@@ -9,6 +9,7 @@ import pytest
 from flask import Flask
 from sqlalchemy import select
 
+from hub.api.auth import ROUTE_ROLES
 from hub.db.models import User
 from hub.runtime import Runtime
 from tests.hub.api.conftest import audit_log
@@ -47,7 +48,7 @@ def test_every_route_declares_a_role(app: Flask) -> None:
         if rule.rule == OPENAPI:
             assert getattr(view, "public", False)
         else:
-            assert getattr(view, "required_role", None) in ("viewer", "editor", "admin"), rule.rule
+            assert getattr(view, "required_role", None) in ROUTE_ROLES, rule.rule
 
 
 def test_a_route_without_a_role_is_closed(
