@@ -220,3 +220,9 @@ def move_recipe(session: Session, recipe: Recipe, document: dict[str, Any], targ
             f"project '{target.name}' cannot use connection(s) {', '.join(names)}; share them first"
         )
     recipe.project_id = target.id
+
+
+def reachable_connections(query: Any, project_id: int | None) -> Any:
+    """`query` over connections narrowed to those recipes of `project_id` may use."""
+    lent = select(ConnectionShare.connection_id).where(ConnectionShare.project_id == project_id)
+    return query.where((Connection.project_id == project_id) | Connection.id.in_(lent))

@@ -126,7 +126,9 @@ def create_token(
         project_id, scoped_role = _token_scope(session, owner, project, role)
         token, raw = users.create_token(session, owner, name)
         token.project_id, token.role = project_id, scoped_role
-        details = {"user": owner.email, "name": name, "project_id": project_id, "role": scoped_role}
+        details: dict[str, Any] = {"user": owner.email, "name": name}
+        if project_id is not None:
+            details.update(project_id=project_id, role=scoped_role)
         audit(session, actor, "token.create", "token", str(token.id), details)
         return NewToken(token.id, raw, token.prefix, token.name)
 

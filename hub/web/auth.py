@@ -22,14 +22,18 @@ from flask_wtf.csrf import CSRFError
 from sqlalchemy import select
 
 from hub import web_sessions
+from hub.access import DEFAULT_PROJECT_ID, PROJECT_ROLES, Principal, principal_for
 from hub.audit import audit
+from hub.connections import NotFound
 from hub.current import runtime
 from hub.db.models import User
-from hub.users import ROLES, authenticate, role_allows
+from hub.project_scope import PROJECT_OF, Forbidden, check_objects
+from hub.users import authenticate
 from hub.web import web
 from hub.web.i18n import LANGUAGES
 
 F = TypeVar("F", bound=Callable[..., Any])
+ROUTE_ROLES = ("admin", *PROJECT_ROLES)
 
 
 class LoginLimiter:
@@ -93,20 +97,62 @@ def current_user() -> User | None:
                 db, session_id, idle_s=settings.session_idle_s, max_s=settings.session_max_s
             )
             if user is not None:
+                g.access = principal_for(db, user)
                 db.expunge(user)
         if user is None:
             session.clear()
     g.web_user = user
     if user is not None:
         g.actor, g.role = user.email, user.role
+        g.project_id = current_project(g.access, session.get("project"))
         if user.locale in LANGUAGES:
             g.web_locale = user.locale
     return user
 
 
+def current_project(access: Principal, chosen: Any) -> int | None:
+    """The project the pages show: the one picked in the switcher while it is visible, else the
+    default project, else the first the user may see (None: no project at all)."""
+    visible = access.projects()
+    for candidate in (chosen, DEFAULT_PROJECT_ID):
+        if isinstance(candidate, int) and (visible is None or candidate in visible):
+            return candidate
+    return min(visible) if visible else None
+
+
+def _check_page(role: str) -> None:
+    """Hub admins for `admin` pages; else the role in the project of the object the URL names (which
+    becomes the current project for this page), or in the current project; 404 / 403 otherwise."""
+    access: Principal = g.access
+    if role == "admin":
+        if not access.is_admin:
+            abort(403)
+        return
+    view_args = request.view_args or {}
+    if any(argument in view_args for argument in PROJECT_OF):
+        owner = require_objects(role, view_args)
+        if owner is not None and access.allows(owner, "viewer"):
+            g.project_id = owner
+        return
+    if g.project_id is None or not access.allows(g.project_id, role):
+        abort(403)
+
+
+def require_objects(role: str, named: dict[str, Any]) -> int | None:
+    """hub.project_scope.check_objects for objects a form names (a storage scope), as 404 / 403."""
+    with runtime().db.transaction() as db:
+        try:
+            return check_objects(db, g.access, role, named)
+        except NotFound:
+            abort(404)
+        except Forbidden:
+            abort(403)
+
+
 def page(role: str) -> Callable[[F], F]:
-    """Signed-in users with at least `role`; others are sent to sign in or refused with 403."""
-    if role not in ROLES:
+    """Signed-in users with at least `role` (hub.access roles, or `admin`); others are sent to sign
+    in or refused with 403 (404 for an object of a project they cannot see)."""
+    if role not in ROUTE_ROLES:
         raise ValueError(f"unknown role {role!r}")
 
     def decorate(view: F) -> F:
@@ -115,8 +161,7 @@ def page(role: str) -> Callable[[F], F]:
             user = current_user()
             if user is None:
                 return redirect(url_for("web.login", next=request.full_path.rstrip("?")))
-            if not role_allows(user.role, role):
-                abort(403)
+            _check_page(role)
             return view(*args, **kwargs)
 
         guarded.required_role = role  # type: ignore[attr-defined]
@@ -131,8 +176,12 @@ def open_page(view: F) -> F:
 
 
 def can(role: str) -> bool:
-    user = current_user()
-    return user is not None and role_allows(user.role, role)
+    """Whether the signed-in user holds `role` in the current project (`admin`: is a hub admin)."""
+    if current_user() is None:
+        return False
+    if role == "admin":
+        return bool(g.access.is_admin)
+    return g.project_id is not None and bool(g.access.allows(g.project_id, role))
 
 
 @web.before_request

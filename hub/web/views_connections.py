@@ -12,6 +12,7 @@ from sqlalchemy import select
 from hub.connections import NotFound, SecretsRequired, public_view
 from hub.current import runtime
 from hub.db.models import Connection
+from hub.projects import reachable_connections
 from hub.sdk.auth import OAuth2
 from hub.sdk.errors import HubError
 from hub.services import InvalidInput
@@ -57,7 +58,9 @@ def connections() -> Any:
     with rt.db.transaction() as db:
         rows = [
             public_view(c, rt.registry, rt.vault)
-            for c in db.scalars(select(Connection).order_by(Connection.name))
+            for c in db.scalars(
+                reachable_connections(select(Connection), g.project_id).order_by(Connection.name)
+            )
         ]
     names = {c.id: c.name for c in rt.registry.all()}
     return render_template("connections.html", connections=rows, connector_names=names)
@@ -111,7 +114,13 @@ def connection_new() -> Any:
         if not errors:
             try:
                 created = service.create_connection(
-                    rt, actor=g.actor, name=name, connector_id=connector.id, config=values, limits=limits
+                    rt,
+                    actor=g.actor,
+                    name=name,
+                    connector_id=connector.id,
+                    config=values,
+                    limits=limits,
+                    project_id=g.project_id,
                 )
                 flash_ok(_("Connection “%(name)s” saved.", name=name))
                 return redirect(url_for("web.connection_edit", connection_id=created["id"]))

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
-from flask import render_template
+from flask import g, render_template
 from flask_babel import gettext as _
 from markupsafe import Markup
 from sqlalchemy import select
@@ -30,7 +30,11 @@ def dashboard() -> Any:
     now = utcnow()
     with rt.db.transaction() as db:
         rows = list(
-            db.execute(select(Run.created_at, Run.status).where(Run.created_at >= now - timedelta(hours=25)))
+            db.execute(
+                select(Run.created_at, Run.status)
+                .join(Recipe, Recipe.id == Run.recipe_id)
+                .where(Run.created_at >= now - timedelta(hours=25), Recipe.project_id == g.project_id)
+            )
         )
         replayed = set(db.scalars(select(Run.replay_of).where(Run.replay_of.is_not(None))))
         attention = [
@@ -43,8 +47,11 @@ def dashboard() -> Any:
             }
             for r in db.scalars(
                 select(Run)
+                .join(Recipe, Recipe.id == Run.recipe_id)
                 .where(
-                    Run.status.in_(("failed", "held")), Run.created_at >= now - timedelta(days=ATTENTION_DAYS)
+                    Run.status.in_(("failed", "held")),
+                    Run.created_at >= now - timedelta(days=ATTENTION_DAYS),
+                    Recipe.project_id == g.project_id,
                 )
                 .order_by(Run.id.desc())
                 .limit(100)
@@ -56,7 +63,7 @@ def dashboard() -> Any:
         for recipe, state in db.execute(
             select(Recipe, TriggerState)
             .join(TriggerState, TriggerState.recipe_id == Recipe.id)
-            .where(Recipe.deleted_at.is_(None))
+            .where(Recipe.deleted_at.is_(None), Recipe.project_id == g.project_id)
             .order_by(Recipe.name)
         ):
             spec = current_document(db, recipe)["trigger"]

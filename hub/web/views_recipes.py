@@ -19,6 +19,7 @@ from hub.db.models import Connection, Event, Recipe, RecipeVersion, Run
 from hub.documents import parse_document
 from hub.ids import parse_id
 from hub.presentation import recipe_detail, recipe_summary, run_view
+from hub.projects import reachable_connections
 from hub.recipe_store import get_recipe, version_document
 from hub.recipes import without_secrets
 from hub.sdk.errors import HubError
@@ -72,7 +73,8 @@ def _recipe_or_404(db: Any, recipe_id: int) -> Recipe:
 def recipes() -> Any:
     rt = runtime()
     with rt.db.transaction() as db:
-        rows = db.scalars(select(Recipe).where(Recipe.deleted_at.is_(None)).order_by(Recipe.name))
+        query = select(Recipe).where(Recipe.deleted_at.is_(None), Recipe.project_id == g.project_id)
+        rows = db.scalars(query.order_by(Recipe.name))
         items = [recipe_summary(db, rt, r) for r in rows]
     return render_template("recipes.html", recipes=items)
 
@@ -145,7 +147,9 @@ def _editor_page(
         sample = _sample_event(db, recipe_id)
         connections: dict[str, list[str]] = {}
         for name, connector in db.execute(
-            select(Connection.name, Connection.connector).order_by(Connection.name)
+            reachable_connections(select(Connection.name, Connection.connector), g.project_id).order_by(
+                Connection.name
+            )
         ):
             connections.setdefault(connector, []).append(name)
         webhook_url = None
@@ -179,7 +183,9 @@ def _save(doc: dict[str, Any], recipe_id: int | None) -> int:
         with rt.db.transaction() as db:
             doc = {**doc, "enabled": _recipe_or_404(db, recipe_id).enabled}
     try:
-        saved = service.save_recipe(rt, doc, actor=g.actor, recipe_id=recipe_id, keep_enabled=True)
+        saved = service.save_recipe(
+            rt, doc, actor=g.actor, recipe_id=recipe_id, keep_enabled=True, project_id=g.project_id
+        )
     except NotFound:
         abort(404)
     for problem in saved.warnings:
@@ -305,13 +311,13 @@ def _toggle(recipe_id: int, enabled: bool) -> Any:
 
 
 @web.post("/recipes/<int:recipe_id>/enable")
-@page("editor")
+@page("operator")
 def recipe_enable(recipe_id: int) -> Any:
     return _toggle(recipe_id, True)
 
 
 @web.post("/recipes/<int:recipe_id>/disable")
-@page("editor")
+@page("operator")
 def recipe_disable(recipe_id: int) -> Any:
     return _toggle(recipe_id, False)
 

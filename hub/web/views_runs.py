@@ -44,7 +44,13 @@ def runs() -> Any:
     status = request.args.get("status") or ""
     since, until = _instant(request.args.get("since")), _instant(request.args.get("until"))
     cursor = request.args.get("cursor", type=parse_id)
-    query = select(Run).order_by(Run.id.desc()).limit(PAGE_SIZE + 1)
+    query = (
+        select(Run)
+        .join(Recipe, Recipe.id == Run.recipe_id)
+        .where(Recipe.project_id == g.project_id)
+        .order_by(Run.id.desc())
+        .limit(PAGE_SIZE + 1)
+    )
     if recipe_id:
         query = query.where(Run.recipe_id == recipe_id)
     if status in STATUSES:
@@ -91,7 +97,7 @@ def run_page(run_id: int) -> Any:
 
 
 @web.post("/runs/<int:run_id>/replay")
-@page("editor")
+@page("operator")
 def run_replay(run_id: int) -> Any:
     from_step = request.form.get("from_step") or None
     try:
@@ -104,7 +110,7 @@ def run_replay(run_id: int) -> Any:
 
 
 @web.post("/runs/<int:run_id>/cancel")
-@page("editor")
+@page("operator")
 def run_cancel(run_id: int) -> Any:
     try:
         service.cancel_run(runtime(), run_id, actor=g.actor)
@@ -116,7 +122,7 @@ def run_cancel(run_id: int) -> Any:
 
 
 @web.post("/runs/<int:run_id>/resolve")
-@page("editor")
+@page("operator")
 def run_resolve(run_id: int) -> Any:
     try:
         service.resolve_run(runtime(), run_id, request.form.get("action"), actor=g.actor)

@@ -10,13 +10,14 @@ from flask_babel import gettext as _
 from sqlalchemy import select
 
 from hub import jsonutil
+from hub.access import DEFAULT_PROJECT_ID
 from hub.connections import NotFound
 from hub.current import runtime
 from hub.db.models import Recipe
 from hub.sdk.errors import HubError
 from hub.services import storage as service
 from hub.web import web
-from hub.web.auth import page
+from hub.web.auth import page, require_objects
 from hub.web.common import error_map, flash_error, flash_ok
 
 PAGE_SIZE = 50
@@ -25,9 +26,15 @@ PAGE_SIZE = 50
 def _scope_names() -> dict[str, str]:
     """Every scope worth offering, with a readable name: global, and each recipe holding keys."""
     rt = runtime()
-    scopes = ["global", *[s for s in service.list_scopes(rt) if s != "global"]]
     with rt.db.read() as db:
-        recipes = dict(db.execute(select(Recipe.id, Recipe.name)).all())
+        query = select(Recipe.id, Recipe.name).where(Recipe.project_id == g.project_id)
+        recipes = dict(db.execute(query).all())
+    shown = ["global"] if g.project_id == DEFAULT_PROJECT_ID else []
+    for scope in service.list_scopes(rt):
+        _kind, _sep, number = scope.partition(":")
+        if number.isdigit() and int(number) in recipes:
+            shown.append(scope)
+    scopes = shown
     names = {}
     for scope in scopes:
         _kind, _sep, number = scope.partition(":")
@@ -51,6 +58,7 @@ def _browse(errors: dict[str, str] | None = None, status: int = 200) -> Any:
     scope = args.get("scope") or "global"
     prefix = args.get("prefix") or ""
     form = dict(request.form) if request.method == "POST" else {}
+    require_objects("viewer", {"scope": scope})
     try:
         listing = service.list_values(runtime(), scope, prefix, args.get("cursor") or None, PAGE_SIZE)
         if args.get("edit") and not form:
@@ -84,6 +92,7 @@ def storage() -> Any:
 def storage_save() -> Any:
     form = request.form
     scope, key = form.get("scope") or "global", form.get("key") or ""
+    require_objects("editor", {"scope": scope})
     try:
         value = jsonutil.strict_loads(form.get("value") or "")
     except jsonutil.InvalidJSON as exc:
@@ -104,6 +113,7 @@ def storage_save() -> Any:
 @page("editor")
 def storage_delete() -> Any:
     scope, key = request.form.get("scope") or "global", request.form.get("key") or ""
+    require_objects("editor", {"scope": scope})
     try:
         service.delete_value(runtime(), scope, key, actor=g.actor)
     except HubError as exc:
