@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 from hub import templating
 from hub.db.models import Event, Recipe, Run, StepRun, utcnow
 from hub.engine import store
+from hub.engine.run.lease import FINAL
 from hub.recipe_calls import CALLED_TRIGGER, CALLER_CONNECTOR, MAX_CALL_DEPTH, find_recipe
 from hub.recipes import validate_against
 from hub.redaction import redact
@@ -26,8 +27,6 @@ from hub.sdk.errors import RecipeError
 
 if TYPE_CHECKING:
     from hub.engine.run.state import RunState
-
-FINAL = ("succeeded", "failed", "filtered", "cancelled")
 
 
 def child_of(session: Session, parent_id: int, path: str) -> Run | None:

@@ -14,6 +14,7 @@ from hub import templating
 from hub.db.models import utcnow
 from hub.engine import calls
 from hub.engine.run.execution import Execution
+from hub.engine.run.lease import FINAL
 from hub.engine.run.outcomes import Done, Failed, Outcome, Parked
 from hub.engine.run.state import StepAt
 from hub.recipe_calls import CALL_ACTION, CALLER_CONNECTOR
@@ -58,7 +59,7 @@ def _call(ex: Execution, at: StepAt, inputs: dict[str, Any], stored_input: Any) 
             output = {"run_id": child.id}
             ex.state.write_step(session, at, status="succeeded", output=output, finished_at=now, **begun)
             outcome = Done(output)
-        elif child.status in calls.FINAL:
+        elif child.status in FINAL:
             outcome = _settle(ex, session, at, child, begun)
         else:
             ex.state.write_step(session, at, status="waiting", **begun)
@@ -93,7 +94,7 @@ def resume(ex: Execution, at: StepAt, step: dict[str, Any], status: str) -> Outc
             error = {"message": "the called run is gone", "code": "call_failed", "step": at.step_id}
             ex.state.write_step(session, at, status="failed", error=error, finished_at=utcnow())
             return Failed(error)
-        if child.status in calls.FINAL:
+        if child.status in FINAL:
             return _settle(ex, session, at, child, {})
         ex.lease.release_in(session, ex.lease.release_params("waiting"))
         return Parked("waiting")
