@@ -236,7 +236,7 @@ def tokens_create(email: str, name: str) -> None:
 
 @main.group()
 def recipes() -> None:
-    """Import and export recipes."""
+    """Import, export and restore recipes."""
 
 
 @recipes.command("import")
@@ -262,8 +262,8 @@ def recipes_import(files: tuple[Path, ...]) -> None:
             try:
                 saved = save_recipe(rt, document, actor="cli")
             except RecipeProblems as exc:  # every problem of the document, one line each
-                for problem in exc.problems:
-                    click.echo(f"{path}[{index}]: {problem['path']}: {problem['message']}", err=True)
+                for found in exc.problems:
+                    click.echo(f"{path}[{index}]: {found['path']}: {found['message']}", err=True)
                 failed = True
                 continue
             except HubError as exc:
@@ -301,6 +301,26 @@ def recipes_export(ids: tuple[int, ...]) -> None:
             raise click.ClickException(f"no recipe with id {', '.join(map(str, sorted(missing)))}")
         docs = [without_secrets(current_document(session, r), rt.registry) for r in found]
     click.echo(jsonutil.dumps(docs if len(docs) != 1 or not ids else docs[0], indent=2))
+
+
+@recipes.command("restore")
+@click.argument("recipe_id", type=int)
+@click.argument("version", type=int)
+def recipes_restore(recipe_id: int, version: int) -> None:
+    """Save version VERSION of recipe RECIPE_ID again as its newest version (ends an A/B split)."""
+    from hub.sdk.errors import HubError
+    from hub.services.recipes import restore_version
+
+    rt = _runtime()
+    try:
+        saved = restore_version(rt, recipe_id, version, actor="cli")
+    except HubError as exc:
+        raise click.ClickException(exc.message) from exc
+    finally:
+        rt.close()
+    for problem in saved.warnings:
+        click.echo(f"warning: {problem}", err=True)
+    click.echo(f"restored recipe {saved.id} '{saved.name}' version {version} as version {saved.version}")
 
 
 @main.group()

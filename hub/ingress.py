@@ -204,6 +204,7 @@ def receive(token: str) -> Response:
             source="webhook" if wait_step is None else f"wait:{wait_step}",
             events=events,
             start_runs=wait_step is None,
+            split=recipe.split,
         )
         run_ids = [s.run_id for s in stored if s.run_id]
         kept_for = None  # an event at a wait step's own URL may beat its run there: kept for a while

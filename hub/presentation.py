@@ -80,6 +80,7 @@ def recipe_detail(session: Session, rt: Runtime, recipe: Recipe) -> dict[str, An
         **recipe_summary(session, rt, recipe),
         "document": without_secrets(current_document(session, recipe), rt.registry),
         "trigger_state": trigger_state_view(state),
+        "split": recipe.split,  # an A/B split of new runs between versions, or None
     }
 
 

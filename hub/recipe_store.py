@@ -44,6 +44,18 @@ def get_recipe(session: Session, recipe_id: int) -> Recipe:
     return recipe
 
 
+def version_document(session: Session, recipe_id: int, version: int) -> dict[str, Any]:
+    """One version's stored document (its secrets sealed); NotFound when the recipe has no such version."""
+    found = session.scalar(
+        select(RecipeVersion.document).where(
+            RecipeVersion.recipe_id == recipe_id, RecipeVersion.version == version
+        )
+    )
+    if found is None:
+        raise NotFound(f"recipe {recipe_id} has no version {version}")
+    return found
+
+
 def hook_urls(session: Session, runtime: Runtime, recipe: HasId) -> dict[str, Any]:
     """The webhook URL of a recipe's trigger and of each of its wait_for steps that takes webhooks."""
     urls: dict[str, Any] = {}
@@ -103,8 +115,13 @@ def save_recipe(
     *,
     recipe: Recipe | None = None,
     actor: str | None = None,
+    keep_enabled: bool = False,
 ) -> Recipe:
-    """Validate and store `document` as a new recipe, or as the next version of `recipe`."""
+    """Validate and store `document` as a new recipe, or as the next version of `recipe`.
+
+    A new version ends the recipe's A/B split: it becomes the version every new run starts (and its
+    trigger the one registered). `keep_enabled` leaves the recipe live or not as it was, whatever the
+    document's `enabled` says (a restore, a save in the web UI)."""
     mark_changed(session)  # what the recipe index of every process holds
     if recipe is not None and isinstance(document, dict):
         current = current_document(session, recipe)
@@ -119,8 +136,9 @@ def save_recipe(
         version = 1
     else:
         version = recipe.current_version + 1
-        recipe.name, recipe.current_version = doc["name"], version
-        recipe.enabled = bool(doc["enabled"])
+        recipe.name, recipe.current_version, recipe.split = doc["name"], version, None
+        if not keep_enabled:
+            recipe.enabled = bool(doc["enabled"])
     stored = seal_document(doc, runtime.vault, runtime.registry, recipe.id, version)
     session.add(RecipeVersion(recipe_id=recipe.id, version=version, document=stored, created_by=actor))
     session.flush()

@@ -35,6 +35,10 @@ def recipe_schema() -> dict[str, Any]:
 
 
 def _is_integer(checker: Any, instance: Any) -> bool:
+    return is_whole_number(instance)
+
+
+def is_whole_number(instance: Any) -> bool:
     """JSON Schema's integer: any number with no fraction. Bodies are read with decimals as Decimal
     (jsonutil.loads), so 8.0 arrives as Decimal('8.0'), which jsonschema's own check refuses."""
     if isinstance(instance, bool):

@@ -93,6 +93,28 @@ RUN_SCHEMA: dict[str, Any] = {
 }
 
 
+_WEIGHTS = {
+    "type": "object",
+    "propertyNames": {"pattern": "^[1-9][0-9]*$"},
+    "additionalProperties": {"type": "integer", "minimum": 0},
+    "minProperties": 2,
+    "description": "version number -> weight; the weights add up to more than 0",
+}
+SPLIT_BODY: dict[str, Any] = {
+    "type": "object",
+    "required": ["versions"],
+    "properties": {"versions": _WEIGHTS},
+}
+SPLIT: dict[str, Any] = {
+    "type": "object",
+    "properties": {
+        "active": {"type": "boolean"},
+        "versions": {"oneOf": [_WEIGHTS, {"type": "null"}]},
+        "current_version": {"type": "integer"},
+    },
+}
+
+
 def _error(description: str) -> dict[str, Any]:
     return {"description": description, "content": {"application/json": {"schema": ERROR}}}
 
@@ -267,6 +289,30 @@ def document(registry: Registry) -> dict[str, Any]:
         "/recipes/{recipe_id}/versions": {"get": _op("Version history", params=rid)},
         "/recipes/{recipe_id}/versions/{version}": {
             "get": _op("One version's document", params={**rid, "version": ID})
+        },
+        "/recipes/{recipe_id}/versions/{version}/restore": {
+            "post": _op(
+                "Save that version's document again as the newest version (ends an A/B split)",
+                role="editor",
+                params={**rid, "version": ID},
+                ok=201,
+            )
+        },
+        "/recipes/{recipe_id}/split": {
+            "get": _op("The A/B split of new runs between versions", params=rid, answer=SPLIT),
+            "put": _op(
+                "Split new runs between versions by weight (chosen by a hash of the event's id)",
+                role="editor",
+                params=rid,
+                body=SPLIT_BODY,
+                answer=SPLIT,
+            ),
+            "delete": _op(
+                "End the split: every new run starts the current version",
+                role="editor",
+                params=rid,
+                answer=SPLIT,
+            ),
         },
         "/recipes/{recipe_id}/test": {
             "post": _op(

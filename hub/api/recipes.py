@@ -1,4 +1,5 @@
-"""Recipes: versions on every save, enable/disable, test runs, bulk replay, trigger cursor reset."""
+"""Recipes: versions on every save, restore, A/B splits, enable/disable, test runs, bulk replay,
+trigger cursor reset."""
 
 from __future__ import annotations
 
@@ -11,14 +12,15 @@ from sqlalchemy import select
 from hub.api import api_blueprint
 from hub.api.auth import requires
 from hub.api.common import ApiError, body, body_object, reply
-from hub.connections import NotFound
 from hub.current import runtime
 from hub.db.models import Recipe, RecipeVersion
 from hub.engine import control
 from hub.presentation import recipe_detail, recipe_summary, run_view
-from hub.recipe_store import get_recipe
+from hub.recipe_split import parse_weights
+from hub.recipe_store import get_recipe, version_document
 from hub.recipes import without_secrets
 from hub.services import recipes as service
+from hub.services import splits
 
 
 def _instant(data: dict[str, Any], field: str) -> datetime | None:
@@ -115,14 +117,36 @@ def recipe_version(recipe_id: int, version: int) -> Response:
     rt = runtime()
     with rt.db.transaction() as session:
         get_recipe(session, recipe_id)
-        found = session.scalar(
-            select(RecipeVersion).where(
-                RecipeVersion.recipe_id == recipe_id, RecipeVersion.version == version
-            )
-        )
-        if found is None:
-            raise NotFound(f"recipe {recipe_id} has no version {version}")
-        return reply({"version": found.version, "document": without_secrets(found.document, rt.registry)})
+        document = version_document(session, recipe_id, version)
+        return reply({"version": version, "document": without_secrets(document, rt.registry)})
+
+
+@api_blueprint.post("/recipes/<int:recipe_id>/versions/<int:version>/restore")
+@requires("editor")
+def recipe_restore(recipe_id: int, version: int) -> Response:
+    """Save an earlier version's document again as the newest version (ending any A/B split)."""
+    saved = service.restore_version(runtime(), recipe_id, version, actor=g.actor)
+    return reply(saved.answer(), 201)
+
+
+@api_blueprint.get("/recipes/<int:recipe_id>/split")
+@requires("viewer")
+def recipe_split_get(recipe_id: int) -> Response:
+    return reply(splits.get_split(runtime(), recipe_id))
+
+
+@api_blueprint.put("/recipes/<int:recipe_id>/split")
+@requires("editor")
+def recipe_split_set(recipe_id: int) -> Response:
+    """Send new runs to versions by weight, {"versions": {"3": 50, "4": 50}} (see hub.recipe_split)."""
+    weights = parse_weights(body_object())
+    return reply(splits.set_split(runtime(), recipe_id, weights, actor=g.actor))
+
+
+@api_blueprint.delete("/recipes/<int:recipe_id>/split")
+@requires("editor")
+def recipe_split_end(recipe_id: int) -> Response:
+    return reply(splits.end_split(runtime(), recipe_id, actor=g.actor))
 
 
 @api_blueprint.post("/recipes/<int:recipe_id>/test")

@@ -122,6 +122,8 @@ class Recipe(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
     deleted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # An A/B split of new runs between versions, {"3": 50, "4": 50} (hub.recipe_split); None: current only
+    split: Mapped[dict[str, int] | None] = mapped_column(JSONType)
     versions: Mapped[list[RecipeVersion]] = relationship(
         back_populates="recipe", order_by="RecipeVersion.version", cascade="all, delete-orphan"
     )

@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 from hub.connections import NotFound
 from hub.db.models import Event, Recipe, Run, StepRun, Wait, utcnow
 from hub.engine.calls import end_child
+from hub.recipe_split import choose_version, event_key
 from hub.sdk.errors import HubError
 
 if TYPE_CHECKING:
@@ -60,15 +61,25 @@ def cancel(session: Session, run_id: int) -> Run:
     return run
 
 
+def replay_version(session: Session, recipe: Recipe, event_id: int | None) -> int:
+    """The version a replay of an event's run starts: the current one, or under an A/B split the one
+    the event's key picks (the version its first run had, while the split is the same)."""
+    if not recipe.split or event_id is None:
+        return recipe.current_version
+    dedupe_key = session.scalar(select(Event.dedupe_key).where(Event.id == event_id))
+    return choose_version(recipe.id, recipe.split, recipe.current_version, event_key(dedupe_key, event_id))
+
+
 def replay(session: Session, run_id: int, from_step: str | None = None) -> Run:
-    """A new run of the same event on the recipe's current version, from the start or from a step."""
+    """A new run of the same event on the recipe's current version (or the version an A/B split
+    picks for the event), from the start or from a step."""
     original = get_run(session, run_id)
     recipe = session.get(Recipe, original.recipe_id)
     if recipe is None or recipe.deleted_at is not None:
         raise NotFound(f"recipe {original.recipe_id} not found")
     new = Run(
         recipe_id=original.recipe_id,
-        recipe_version=recipe.current_version,
+        recipe_version=replay_version(session, recipe, original.event_id),
         event_id=original.event_id,
         status="queued",
         replay_of=original.id,

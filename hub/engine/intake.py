@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
@@ -24,6 +25,7 @@ from sqlalchemy.orm import Session
 from hub.db.core import affected
 from hub.db.models import Event, PendingWaitEvent, Run, SeenItem, StepRun, Wait, utcnow
 from hub.engine import statements as sql
+from hub.recipe_split import choose_version, event_key
 from hub.sdk.types import TriggerEvent
 
 log = logging.getLogger("hub.intake")
@@ -205,8 +207,10 @@ def store_events(
     source: str,
     events: list[TriggerEvent],
     start_runs: bool = True,
+    split: Mapping[str, int] | None = None,
 ) -> list[Stored]:
-    """Insert events (skipping ones already accepted by vendor id) and a queued run for each new one."""
+    """Insert events (skipping ones already accepted by vendor id) and a queued run for each new one,
+    of `recipe_version` (the current one) or, under the recipe's A/B `split`, the version it picks."""
     stored: list[Stored] = []
     for item in events:
         dedupe_key = f"{source}:{item.id}" if item.id else None
@@ -228,7 +232,8 @@ def store_events(
             event_id = sql.returned_id(session, sql.INSERT_EVENT, values)
         run_id = None
         if start_runs:
-            run = {"recipe_id": recipe_id, "recipe_version": recipe_version, "event_id": event_id}
+            version = choose_version(recipe_id, split, recipe_version, event_key(dedupe_key, event_id))
+            run = {"recipe_id": recipe_id, "recipe_version": version, "event_id": event_id}
             run_id = sql.returned_id(session, sql.INSERT_RUN, {**run, "status": "queued"})
         stored.append(Stored(event_id=event_id, run_id=run_id, duplicate=False))
     return stored

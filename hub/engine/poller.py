@@ -123,6 +123,7 @@ def store_poll_result(
         state = session.get(TriggerState, state_id)
         if state is None:
             return {"skipped": "trigger_changed"}
+        split = session.scalar(select(Recipe.split).where(Recipe.id == recipe_id))  # read with the items
         for item in result.items:
             if item.id is None:
                 raise ValueError(f"{connector_id}.{trigger_key} returned an item without an id")
@@ -133,7 +134,9 @@ def store_poll_result(
                 continue
             try:
                 run_ids.extend(
-                    _store_item(session, recipe_id, version, item, connector_id, trigger_key, connection_id)
+                    _store_item(
+                        session, recipe_id, version, item, connector_id, trigger_key, connection_id, split
+                    )
                 )
             except UnstorableItem as exc:
                 run_ids.append(_quarantine(session, recipe_id, version, item, str(exc)))
@@ -172,6 +175,7 @@ def _store_item(
     connector_id: str,
     trigger_key: str,
     connection_id: int | None,
+    split: dict[str, int] | None,
 ) -> list[int]:
     """Store one poll item (event, run, woken waits) in its own savepoint; the runs to dispatch.
 
@@ -182,7 +186,12 @@ def _store_item(
         check_storable(item.id)
         with session.begin_nested():
             stored = store_events(
-                session, recipe_id=recipe_id, recipe_version=version, source="poll", events=[item]
+                session,
+                recipe_id=recipe_id,
+                recipe_version=version,
+                source="poll",
+                events=[item],
+                split=split,
             )
             runs = [s.run_id for s in stored if s.run_id]
             runs.extend(resolve_waits(session, connector_id, trigger_key, connection_id, item.data))

@@ -25,7 +25,7 @@ from sqlalchemy.orm import Session
 
 from hub.db.clock import database_now
 from hub.db.core import affected
-from hub.db.models import ScheduleState
+from hub.db.models import Recipe, ScheduleState
 from hub.engine.intake import store_events
 from hub.sdk.types import TriggerEvent
 
@@ -161,6 +161,7 @@ def _fire(
             recipe_version=schedule.version,
             source="schedule",
             events=[TriggerEvent(id=at, data={"scheduled_at": at})],
+            split=session.scalar(select(Recipe.split).where(Recipe.id == schedule.recipe_id)),
         )
     late_s = (now - slot).total_seconds()
     if late_s > SCHEDULE_LATE_S:

@@ -1,4 +1,5 @@
-"""Recipe operations: save (create or new version), enable/disable, delete, test, bulk replay, reset."""
+"""Recipe operations: save (create or new version), restore a version, enable/disable, delete, test,
+bulk replay, reset."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ from hub.db.models import Recipe, TriggerState
 from hub.engine import control
 from hub.engine.runner import Runner
 from hub.engine.subscriptions import sync_subscription
+from hub.recipe_secrets import open_document
 from hub.runtime import Runtime
 
 
@@ -58,18 +60,43 @@ def _with_subscription(rt: Runtime, saved: SavedRecipe) -> SavedRecipe:
     return replace(saved, warnings=[problem]) if problem else saved
 
 
-def save_recipe(rt: Runtime, document: Any, *, actor: str, recipe_id: int | None = None) -> SavedRecipe:
-    """Validate and store `document` as a new recipe, or as the next version of `recipe_id`."""
+def save_recipe(
+    rt: Runtime, document: Any, *, actor: str, recipe_id: int | None = None, keep_enabled: bool = False
+) -> SavedRecipe:
+    """Validate and store `document` as a new recipe, or as the next version of `recipe_id` (which
+    ends its A/B split; `keep_enabled`: whether it is live stays as it was)."""
     with rt.db.transaction() as session:
         if recipe_id is None:
             recipe = recipe_store.save_recipe(session, rt, document, actor=actor)
             audit(session, actor, "recipe.create", "recipe", str(recipe.id), {"name": recipe.name})
         else:
             current = recipe_store.get_recipe(session, recipe_id)
-            recipe = recipe_store.save_recipe(session, rt, document, recipe=current, actor=actor)
-            audit(
-                session, actor, "recipe.update", "recipe", str(recipe.id), {"version": recipe.current_version}
+            split = current.split
+            recipe = recipe_store.save_recipe(
+                session, rt, document, recipe=current, actor=actor, keep_enabled=keep_enabled
             )
+            details: dict[str, Any] = {"version": recipe.current_version}
+            if split:
+                details["split_ended"] = split
+            audit(session, actor, "recipe.update", "recipe", str(recipe.id), details)
+        saved = _saved(rt, session, recipe)
+    return _with_subscription(rt, saved)
+
+
+def restore_version(rt: Runtime, recipe_id: int, version: int, *, actor: str) -> SavedRecipe:
+    """Save version `version`'s document again as the newest version; whether the recipe is live
+    stays as it is. Its secrets are opened where they were sealed (for that version) and sealed anew
+    for the new one, so its trigger still verifies and its steps still sign with them."""
+    with rt.db.transaction() as session:
+        recipe = recipe_store.get_recipe(session, recipe_id)
+        stored = recipe_store.version_document(session, recipe_id, version)
+        document = open_document(stored, rt.vault, rt.registry, recipe_id, version)
+        split = recipe.split
+        recipe_store.save_recipe(session, rt, document, recipe=recipe, actor=actor, keep_enabled=True)
+        details: dict[str, Any] = {"from_version": version, "version": recipe.current_version}
+        if split:
+            details["split_ended"] = split
+        audit(session, actor, "recipe.restore", "recipe", str(recipe_id), details)
         saved = _saved(rt, session, recipe)
     return _with_subscription(rt, saved)
 

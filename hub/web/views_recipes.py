@@ -19,7 +19,7 @@ from hub.db.models import Connection, Event, Recipe, RecipeVersion, Run
 from hub.documents import parse_document
 from hub.ids import parse_id
 from hub.presentation import recipe_detail, recipe_summary, run_view
-from hub.recipe_store import get_recipe
+from hub.recipe_store import get_recipe, version_document
 from hub.recipes import iter_steps, without_secrets
 from hub.sdk.errors import HubError
 from hub.services import recipes as service
@@ -169,15 +169,26 @@ def _raw_page(text: str, fmt: str, recipe_id: int | None, error: str | None = No
     return render_template("recipe_raw.html", text=text, fmt=fmt, recipe_id=recipe_id, error=error), status
 
 
-def _save(doc: Any, recipe_id: int | None) -> int:
+def _save(doc: dict[str, Any], recipe_id: int | None) -> int:
+    """Save from the editor. Here only the Enable/Disable control makes a recipe live: a new recipe is
+    a draft (disabled) until then, and a new version keeps the recipe live or not as it was."""
+    rt = runtime()
+    if recipe_id is None:
+        doc = {**doc, "enabled": False}
+    else:
+        with rt.db.transaction() as db:
+            doc = {**doc, "enabled": _recipe_or_404(db, recipe_id).enabled}
     try:
-        saved = service.save_recipe(runtime(), doc, actor=g.actor, recipe_id=recipe_id)
+        saved = service.save_recipe(rt, doc, actor=g.actor, recipe_id=recipe_id, keep_enabled=True)
     except NotFound:
         abort(404)
     for problem in saved.warnings:
         flash_error(
             _("Saved, but the vendor did not accept the webhook registration: %(problem)s", problem=problem)
         )
+    flash_ok(_("Recipe saved."))
+    if not saved.enabled:
+        flash_ok(_("This recipe is a draft: it receives no events until you enable it."))
     return saved.id
 
 
@@ -215,7 +226,6 @@ def _editor(recipe_id: int | None) -> Any:
             except HubError as exc:
                 lines = "\n".join(f"{path}: {message}" for path, message in error_map(exc).items())
                 return _raw_page(text, fmt, recipe_id, lines, 422)
-            flash_ok(_("Recipe saved."))
             return redirect(url_for("web.recipe_page", recipe_id=saved))
         return _editor_page(doc, recipe_id, {}, None)
     doc, form_errors, uids = parse_form(request.form, rt.registry)
@@ -230,7 +240,6 @@ def _editor(recipe_id: int | None) -> Any:
             saved = _save(doc, recipe_id)
         except HubError as exc:
             return _editor_page(doc, recipe_id, error_map(exc), uids, 422)
-        flash_ok(_("Recipe saved."))
         return redirect(url_for("web.recipe_page", recipe_id=saved))
     return _editor_page(doc, recipe_id, dict(form_errors), uids)
 
@@ -319,14 +328,10 @@ def recipe_delete(recipe_id: int) -> Any:
 
 
 def _version_doc(db: Any, recipe_id: int, version: int) -> dict[str, Any]:
-    found = db.scalar(
-        select(RecipeVersion.document).where(
-            RecipeVersion.recipe_id == recipe_id, RecipeVersion.version == version
-        )
-    )
-    if found is None:
+    try:
+        return without_secrets(version_document(db, recipe_id, version), runtime().registry)
+    except NotFound:
         abort(404)
-    return without_secrets(found, runtime().registry)
 
 
 @web.get("/recipes/<int:recipe_id>/versions/<int:version>")

@@ -136,6 +136,9 @@ def test_new_user_builds_a_webhook_to_http_recipe_and_sees_it_succeed(
     shot(page, "04-editor")
     page.get_by_role("button", name="Save recipe").click()
     expect(page.get_by_text("Recipe saved.")).to_be_visible()
+    expect(page.locator("#not-live")).to_be_visible()  # a draft until it is turned on
+    page.get_by_role("button", name="Enable").click()
+    expect(page.get_by_text("Recipe enabled.")).to_be_visible()
     hook = page.locator("#webhook-url").input_value()
     assert hook.startswith(f"{hub.url}/hooks/")
     shot(page, "05-recipe")
@@ -175,7 +178,9 @@ def test_new_user_builds_a_webhook_to_http_recipe_and_sees_it_succeed(
     expect(page.get_by_text("Recipe saved.")).to_be_visible()
     assert page.locator("#webhook-url").input_value() == hook  # the address stays the same
     page.get_by_role("link", name="changes from v1").click()
-    expect(page.locator("pre.diff .add")).to_contain_text("Sends won deals to the sink")
+    expect(page.locator("pre.diff .add", has_text="description")).to_contain_text(
+        "Sends won deals to the sink"
+    )
     shot(page, "08-version-diff")
     for path in ("/runs", "/users", "/recipes/1"):
         page.goto(f"{hub.url}{path}")
@@ -228,3 +233,42 @@ def test_forms_without_csrf_are_refused_and_viewers_cannot_edit(hub: HubProcess,
     shot(viewer, "15-viewer-forbidden")
     viewer.goto(f"{hub.url}/recipes")
     expect(viewer.get_by_role("link", name="New recipe")).to_have_count(0)
+
+
+def test_restoring_a_version_from_its_page_in_english_and_chinese(hub: HubProcess, browser: Browser) -> None:
+    token = hub.cli("tokens", "create", "ops@example.com", "--name", "lifecycle")
+    api = {"Authorization": f"Bearer {token}"}
+    doc = {"name": "Versions", "trigger": {"connector": "webhook", "trigger": "catch"}, "steps": []}
+    made = requests.post(
+        f"{hub.url}/api/v1/recipes", json={**doc, "description": "first"}, headers=api, timeout=10
+    )
+    recipe = f"{hub.url}/api/v1/recipes/{made.json()['id']}"
+    requests.put(recipe, json={**doc, "description": "second"}, headers=api, timeout=10).raise_for_status()
+    pages = f"{hub.url}/recipes/{made.json()['id']}"
+
+    page = new_page(browser)
+    sign_in(page, hub, "ops@example.com")
+    page.goto(f"{pages}/versions/1")
+    assert_labelled(page)
+    shot(page, "16-version-restore")
+    page.once("dialog", lambda dialog: dialog.accept())  # "Save version 1 again as the newest version?"
+    page.get_by_role("button", name="Restore this version").click()
+    expect(page.get_by_text("Version 1 restored as version 3.")).to_be_visible()
+    expect(page.get_by_role("heading", name="A/B split")).to_be_visible()
+    assert_labelled(page)  # the split form's weights
+    shot(page, "17-restored")
+    assert requests.get(recipe, headers=api, timeout=10).json()["document"]["description"] == "first"
+
+    chinese = browser.new_context(viewport=LAPTOP, locale="zh-CN").new_page()  # type: ignore[arg-type]
+    chinese.goto(f"{hub.url}/login")
+    chinese.get_by_label("邮箱").fill("ops@example.com")
+    chinese.get_by_label("密码").fill(PASSWORD)
+    chinese.get_by_role("button", name="登录").click()
+    chinese.goto(f"{pages}/versions/2")
+    shot(chinese, "18-zh-version-restore")
+    chinese.once("dialog", lambda dialog: dialog.accept())
+    chinese.get_by_role("button", name="恢复此版本").click()
+    expect(chinese.get_by_text("版本 2 已恢复为版本 4。")).to_be_visible()
+    expect(chinese.get_by_role("heading", name="A/B 分流")).to_be_visible()
+    shot(chinese, "19-zh-restored")
+    assert requests.get(recipe, headers=api, timeout=10).json()["document"]["description"] == "second"

@@ -157,6 +157,8 @@ def test_dashboard_lists_polling_triggers_with_their_last_poll_and_error(
         "steps": [],
     }
     client.post("/recipes/new", data={"csrf_token": token, "op": "save_raw", "raw": json.dumps(doc)})
+    assert re.search(r">Poll items</a> <span [^>]*>not live</span></td>", client.get("/").text)  # a draft
+    assert client.post("/recipes/1/enable", data={"csrf_token": token}).status_code == 302
     page = client.get("/").text
     assert re.search(r">Poll items</a></td>\s*<td>http / poll_json</td>\s*<td>never</td>", page)
     with web_runtime.db.transaction() as db:

@@ -129,13 +129,17 @@ def save_by_api(client: FlaskClient, rt: Runtime, doc: dict[str, Any]) -> tuple[
 
 
 def save_by_ui(client: FlaskClient, doc: dict[str, Any]) -> tuple[int, list[str]]:
+    """Save in the editor (a draft, registered nowhere yet), then turn it on as a user must."""
     sign_in(client, "ed@example.com")
     token = csrf_token(client.get("/recipes/new").text)
     form = {"csrf_token": token, "op": "save_raw", "format": "json", "raw": json.dumps(doc)}
     answer = client.post("/recipes/new", data=form)
     assert answer.status_code == 302, answer.text
     page = client.get(answer.headers["Location"]).text
-    flashed = re.findall(r"Saved, but the vendor did not accept the webhook registration: ([^<]*)", page)
+    assert "This recipe is a draft" in page and 'id="not-live"' in page
+    enabled = client.post(answer.headers["Location"] + "/enable", data={"csrf_token": token})
+    page = client.get(enabled.headers["Location"]).text
+    flashed = re.findall(r'<p class="flash error" role="alert">([^<]*)', page)
     warnings = [html.unescape(text) for text in flashed]
     return int(answer.headers["Location"].rsplit("/", 1)[1]), warnings
 
@@ -184,7 +188,11 @@ def test_saving_through_the_api_the_ui_and_the_cli_does_the_same_parts(
     }
     for surface, (recipe_id, warnings) in saved.items():
         assert warnings == []
-        assert audit_of(rt, "recipe", recipe_id) == [("recipe.create", {"name": f"on {surface}"})]
+        enabled_in_ui = [("recipe.enable", None)] if surface == "ui" else []
+        assert audit_of(rt, "recipe", recipe_id) == [
+            ("recipe.create", {"name": f"on {surface}"}),
+            *enabled_in_ui,
+        ]
         assert vendor.webhooks[surface] == hook_url_of(rt, recipe_id)  # registered at its own URL
 
     vendor.refuse = {"bad"}
@@ -193,9 +201,10 @@ def test_saving_through_the_api_the_ui_and_the_cli_does_the_same_parts(
         save_by_ui(app.test_client(), recipe("bad")),
         save_by_cli(monkeypatch, rt, registry, tmp_path, recipe("bad")),
     ]
-    for recipe_id, warnings in refused:
+    for surface, (recipe_id, warnings) in zip(("api", "ui", "cli"), refused, strict=True):
         assert len(warnings) == 1 and "topic bad is not allowed" in warnings[0]
-        assert audit_of(rt, "recipe", recipe_id) == [("recipe.create", {"name": "on bad"})]  # it stands
+        enabled_in_ui = [("recipe.enable", None)] if surface == "ui" else []
+        assert audit_of(rt, "recipe", recipe_id) == [("recipe.create", {"name": "on bad"}), *enabled_in_ui]
     assert "bad" not in vendor.webhooks
 
 

@@ -1,7 +1,7 @@
 """recipes calling recipes: a run's parent run and call path, and its rendered output
 
 Revision ID: 0010
-Revises: 0008
+Revises: 0013
 Create Date: 2026-12-04
 """
 
@@ -12,7 +12,7 @@ from alembic import op
 from sqlalchemy.dialects import postgresql
 
 revision = "0010"
-down_revision = "0008"
+down_revision = "0013"
 branch_labels = None
 depends_on = None
 
