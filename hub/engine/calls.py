@@ -21,6 +21,7 @@ from hub.db.models import Event, Recipe, Run, StepRun, utcnow
 from hub.engine import store
 from hub.engine.run.lease import FINAL
 from hub.recipe_calls import CALLED_TRIGGER, CALLER_CONNECTOR, MAX_CALL_DEPTH, find_recipe
+from hub.recipe_split import choose_version
 from hub.recipes import validate_against
 from hub.redaction import redact
 from hub.sdk.errors import RecipeError
@@ -66,18 +67,23 @@ def start_child(session: Session, parent_id: int, path: str, inputs: dict[str, A
             f"{ref_path}: calls nest at most {MAX_CALL_DEPTH} deep; this run is {len(chain) - 1} deep",
             path=ref_path,
         )
-    _name, document = store.read_version(session, target.id, target.current_version)
+    # the call's event id, like a vendor's: a split chooses the version by it, as a replay does
+    dedupe_key = f"call:{parent_id}:{path}"[:255]
+    version = choose_version(target.id, target.split, target.current_version, dedupe_key)
+    _name, document = store.read_version(session, target.id, version)
     _check_callee(target, document, ref_path)
     event = inputs.get("event") or {}
     schema = document["trigger"].get("config", {}).get("input_schema")
     if schema:
         validate_against(schema, event, f"{where}.input.event", allow_templates=False)
-    stored = Event(recipe_id=target.id, source="call", dedupe_key=None, payload=event, received_at=utcnow())
+    stored = Event(
+        recipe_id=target.id, source="call", dedupe_key=dedupe_key, payload=event, received_at=utcnow()
+    )
     session.add(stored)
     session.flush()
     child = Run(
         recipe_id=target.id,
-        recipe_version=target.current_version,
+        recipe_version=version,
         event_id=stored.id,
         status="queued",
         parent_run_id=parent_id,

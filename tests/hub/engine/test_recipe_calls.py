@@ -8,7 +8,7 @@ from typing import Any
 
 from sqlalchemy import func, select, update
 
-from hub.db.models import Run, StepRun
+from hub.db.models import Recipe, Run, StepRun
 from hub.engine import control
 from hub.engine.runner import Runner
 from hub.engine.sweeper import sweep
@@ -207,3 +207,18 @@ def test_sub_recipe_steps_are_the_run_only_of_their_own(kit_rt: tuple[Runtime, E
     with rt.db.transaction() as session:
         rows = session.execute(select(StepRun.run_id, StepRun.step_id).order_by(StepRun.id)).all()
     assert [tuple(r) for r in rows] == [(run_id, "price"), (child.id, "tax")]
+
+
+def test_a_split_of_the_called_recipe_chooses_the_version_of_the_called_run(
+    kit_rt: tuple[Runtime, EngineKit],
+) -> None:
+    rt, _kit = kit_rt
+    first = called("split price", [echo("tax", "{{ 1 }}")], output="{{ 'v1' }}")
+    price_id = save(rt, first)
+    with rt.db.transaction() as session:
+        row = session.get(Recipe, price_id)
+        save_recipe(session, rt, {**first, "output": "{{ 'v2' }}"}, recipe=row)
+        row.split = {"1": 100, "2": 0}  # every new run goes to version 1, not the current one
+    run_id = start(rt, recipe([call("price", "split price", {"amount": 1})]), {})
+    (child,) = children(rt, run_id)
+    assert child.recipe_version == 1 and load(rt, run_id)[1]["price"].output == "v1"
