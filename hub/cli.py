@@ -246,7 +246,7 @@ def recipes() -> None:
 def recipes_import(files: tuple[Path, ...]) -> None:
     """Import recipe documents (JSON or YAML); each file holds one recipe or a list of them."""
     from hub.documents import DocumentError, parse_document
-    from hub.sdk.errors import HubError
+    from hub.sdk.errors import HubError, RecipeProblems
     from hub.services.recipes import save_recipe
 
     rt = _runtime()
@@ -261,6 +261,11 @@ def recipes_import(files: tuple[Path, ...]) -> None:
         for index, document in enumerate(loaded if isinstance(loaded, list) else [loaded]):
             try:
                 saved = save_recipe(rt, document, actor="cli")
+            except RecipeProblems as exc:  # every problem of the document, one line each
+                for found in exc.problems:
+                    click.echo(f"{path}[{index}]: {found['path']}: {found['message']}", err=True)
+                failed = True
+                continue
             except HubError as exc:
                 click.echo(f"{path}[{index}]: {exc.message}", err=True)
                 failed = True

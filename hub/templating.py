@@ -358,6 +358,16 @@ def is_template(value: str) -> bool:
     return "{{" in value or "{%" in value or "{#" in value
 
 
+def parse(source: str) -> nodes.Template:
+    """The syntax tree of a template, for save-time checks of what it refers to (compile_check first)."""
+    return environment().parse(source)
+
+
+def lone_expression(source: str) -> nodes.Expr | None:
+    """The expression of a source that is exactly one `{{ expression }}` (it keeps its type), else None."""
+    return _lone_expression(parse(source))
+
+
 def compile_check(source: str, path: str) -> None:
     """At save time: raise TemplateError naming `path` and the line when `source` does not compile."""
     try:

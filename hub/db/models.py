@@ -202,6 +202,8 @@ class Run(Base):
     __table_args__ = (
         Index("ix_runs_due", "status", "wake_at"),
         Index("ix_runs_recipe_created", "recipe_id", "created_at"),
+        # one child run per call step of a parent run (`recipe.call` is idempotent across a crash)
+        UniqueConstraint("parent_run_id", "parent_path", name="uq_runs_parent_path"),
     )
     id: Mapped[int] = mapped_column(ID, primary_key=True)
     recipe_id: Mapped[int] = mapped_column(ForeignKey("recipes.id", ondelete="CASCADE"))
@@ -222,6 +224,10 @@ class Run(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     started_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # A run started by a `recipe.call` step: the calling run and the path of that step in it.
+    parent_run_id: Mapped[int | None] = mapped_column(ForeignKey("runs.id", ondelete="SET NULL"))
+    parent_path: Mapped[str | None] = mapped_column(String(300))
+    output: Mapped[Any] = mapped_column(JSONType, nullable=True)  # the recipe's rendered `output`
     steps: Mapped[list[StepRun]] = relationship(
         back_populates="run", order_by="StepRun.position", cascade="all, delete-orphan"
     )

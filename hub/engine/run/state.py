@@ -65,5 +65,7 @@ class RunState:
         return state
 
     def ends_run(self, at: StepAt) -> bool:
-        """Whether a success of this step finishes the run, so both are written in one unit of work."""
-        return at.phase == "main" and at.index == len(self.document.get("steps") or []) - 1
+        """Whether a success of this step finishes the run, so both are written in one unit of work
+        (not when the recipe has an `output`: it is rendered once the step's output is in the context)."""
+        last = at.phase == "main" and at.index == len(self.document.get("steps") or []) - 1
+        return last and "output" not in self.document
