@@ -16,6 +16,7 @@ from hub import jsonutil, templating
 from hub.registry import Registry
 from hub.sdk.connector import Connector, PollingTrigger, WebhookTrigger
 from hub.sdk.errors import PermanentError, RecipeError
+from hub.template_functions import zone
 
 SCHEMA_PATH = Path(__file__).resolve().parent.parent / "recipes" / "recipe.schema.json"
 
@@ -219,6 +220,14 @@ def _check_wait(connector: Connector, step: dict[str, Any], base: str) -> None:
         raise RecipeError(f"{path}: {exc.message}", path=path) from exc
 
 
+def _check_timezone(name: str) -> None:
+    """The recipe's `timezone` must be an IANA zone the templates can read naive dates in."""
+    try:
+        zone("timezone", name)
+    except RecipeError as exc:
+        raise RecipeError(f"$.{exc.message}", path="$.timezone") from None
+
+
 def validate_document(document: Any, registry: Registry, lookup: ConnectionLookup) -> dict[str, Any]:
     """Validate a recipe document fully; return it with defaults filled. Raises RecipeError with a path."""
     if not isinstance(document, dict):
@@ -243,6 +252,8 @@ def validate_document(document: Any, registry: Registry, lookup: ConnectionLooku
         raise RecipeError(f"$.trigger.config: {exc.message}", path="$.trigger.config") from exc
     if doc.get("filter"):
         templating.compile_check(doc["filter"], "$.filter")
+    if doc.get("timezone") is not None:
+        _check_timezone(doc["timezone"])
 
     seen: dict[str, str] = {}
     for phase, index, step in iter_steps(doc):

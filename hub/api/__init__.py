@@ -14,6 +14,8 @@ from hub.api import (  # noqa: E402  (modules register their routes and handlers
     openapi,
     recipes,
     runs,
+    secrets,
+    tables,
     users,
 )
 
@@ -26,5 +28,7 @@ __all__ = [
     "openapi",
     "recipes",
     "runs",
+    "secrets",
+    "tables",
     "users",
 ]

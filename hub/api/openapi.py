@@ -16,6 +16,8 @@ from hub.recipes import recipe_schema
 from hub.registry import Registry
 from hub.services.connections import MAX_CONCURRENCY, MAX_RATE
 from hub.users import EMAIL_MAX
+from hub.utilities import secrets as named_secrets
+from hub.utilities import tables
 
 OBJ: dict[str, Any] = {"type": "object"}
 # A connection's limits: 0 clears one, null or absent keeps it.
@@ -372,6 +374,7 @@ def document(registry: Registry) -> dict[str, Any]:
             "delete": _op("Revoke a token", role="admin", ok=204, params={"token_id": ID})
         },
         "/audit": {"get": _op("The audit log", role="admin", query={"limit": _limit(1000, 100)})},
+        **_table_and_secret_paths(),
     }
     recipe = _installed_connectors(
         {k: v for k, v in recipe_schema().items() if k not in ("$schema", "$id")}, connector_ids
@@ -407,6 +410,90 @@ def document(registry: Registry) -> dict[str, Any]:
         "components": {
             "securitySchemes": {"bearerAuth": {"type": "http", "scheme": "bearer"}},
             "schemas": schemas,
+        },
+    }
+
+
+def _table_and_secret_paths() -> dict[str, Any]:
+    """Lookup tables (editors write, viewers read) and named secrets (admins write, values never read)."""
+    table = {"name": {"type": "string", "pattern": tables.NAME_PATTERN.pattern}}
+    secret = {"name": {"type": "string", "pattern": named_secrets.NAME_PATTERN.pattern}}
+    column = {
+        "type": "string",
+        "minLength": 1,
+        "maxLength": tables.MAX_COLUMN_NAME,
+        "pattern": r"^\S(.*\S)?$",
+    }
+    cell = {"type": ["string", "number", "boolean", "null"]}
+    rows_body: dict[str, Any] = {
+        "description": "row objects (column: value), or {rows: [...]}; or text/csv with a header row",
+        "type": ["array", "object"],
+        "items": {"type": "object", "additionalProperties": cell},
+        "properties": {"rows": {"type": "array", "items": {"type": "object", "additionalProperties": cell}}},
+    }
+    replace_rows = _op("Replace every row (JSON or text/csv)", body=rows_body, role="editor", params=table)
+    replace_rows["requestBody"]["content"]["text/csv"] = {"schema": {"type": "string"}}
+    value = {"type": "string", "minLength": 1, "maxLength": named_secrets.MAX_VALUE_CHARS}
+    return {
+        "/tables": {
+            "get": _op("List lookup tables"),
+            "post": _op(
+                "Create a lookup table",
+                role="editor",
+                ok=201,
+                body={
+                    "type": "object",
+                    "required": ["name", "columns", "key"],
+                    "properties": {
+                        "name": table["name"],
+                        "columns": {
+                            "type": "array",
+                            "minItems": 1,
+                            "maxItems": tables.MAX_COLUMNS,
+                            "uniqueItems": True,
+                            "items": column,
+                        },
+                        "key": {"type": "string", "description": "one of the columns"},
+                    },
+                },
+            ),
+        },
+        "/tables/{name}": {
+            "get": _op("A lookup table's definition and row count", params=table),
+            "delete": _op("Delete a lookup table and its rows", ok=204, role="editor", params=table),
+        },
+        "/tables/{name}/rows": {
+            "get": _op(
+                "The rows in table order (CSV with Accept: text/csv)",
+                params=table,
+                query={
+                    "offset": {"type": "integer", "minimum": 0, "maximum": tables.MAX_ROWS},
+                    "limit": {"type": "integer", "minimum": 1, "maximum": tables.MAX_ROWS},
+                },
+            ),
+            "put": replace_rows,
+        },
+        "/secrets": {
+            "get": _op("List named secrets: names and times, never values"),
+            "post": _op(
+                "Create a named secret (write-only)",
+                role="admin",
+                ok=201,
+                body={
+                    "type": "object",
+                    "required": ["name", "value"],
+                    "properties": {"name": secret["name"], "value": value},
+                },
+            ),
+        },
+        "/secrets/{name}": {
+            "put": _op(
+                "Replace a named secret's value",
+                role="admin",
+                params=secret,
+                body={"type": "object", "required": ["value"], "properties": {"value": value}},
+            ),
+            "delete": _op("Delete a named secret", ok=204, role="admin", params=secret),
         },
     }
 
