@@ -1,0 +1,71 @@
+"""Lookup table storage on SQLite and PostgreSQL: 50,000 rows found by key and by any column through
+the cell index, long cells matched exactly, replacement all-or-nothing, the template function."""
+
+from __future__ import annotations
+
+import pytest
+
+from hub.connections import NotFound
+from hub.runtime import Runtime
+from hub.sdk.errors import RecipeError
+from hub.services import InvalidInput
+from hub.services import tables as service
+from hub.utilities import tables
+from hub.utilities.lookup import template_function
+
+ROWS = 50_000
+
+
+def test_fifty_thousand_rows_are_found_by_key_and_by_any_column(runtime: Runtime) -> None:
+    service.create_table(runtime, actor="t", name="customers", columns=["id", "城市", "owner"], key="id")
+    rows = [{"id": f"C{i:05d}", "城市": f"城市{i % 997}", "owner": f"u{i}@example.com"} for i in range(ROWS)]
+    assert service.replace_rows(runtime, actor="t", name="customers", rows=rows).row_count == ROWS
+    with runtime.db.read() as session:
+        assert tables.by_key(session, "customers", "C49999") == rows[-1]
+        assert tables.by_key(session, "customers", "C99999") is None
+        assert tables.find(session, "customers", {"owner": "u49998@example.com"}) == rows[-2]
+        # several rows match: the first in table order wins; two conditions narrow it down
+        assert tables.find(session, "customers", {"城市": "城市5"}) == rows[5]
+        assert (
+            tables.find(session, "customers", {"城市": "城市5", "owner": "u1999@example.com"}) == rows[1999]
+        )
+        assert tables.find(session, "customers", {"城市": "城市5", "owner": "u6@example.com"}) is None
+        assert sum(1 for _ in tables.read_rows(session, "customers", offset=49_990)) == 10
+    lookup = template_function(runtime.db)
+    assert lookup("customers", "C00042", "owner") == "u42@example.com"
+    assert lookup("customers", "C00042") == rows[42]
+    assert lookup("customers", "nope") is None and lookup("customers", None, "owner") is None
+
+
+def test_long_cells_sharing_a_prefix_are_told_apart(runtime: Runtime) -> None:
+    service.create_table(runtime, actor="t", name="notes", columns=["k", "text"], key="k")
+    prefix = "长" * 250
+    rows = [{"k": "a", "text": prefix + "甲"}, {"k": "b", "text": prefix + "乙"}, {"k": "c", "text": 7}]
+    service.replace_rows(runtime, actor="t", name="notes", rows=rows)
+    with runtime.db.read() as session:
+        assert tables.find(session, "notes", {"text": prefix + "乙"}) == rows[1]
+        assert tables.find(session, "notes", {"text": prefix}) is None
+        assert tables.find(session, "notes", {"text": "7"}) == rows[2]  # compared as text
+        with pytest.raises(InvalidInput, match="'nope' is not a column of table 'notes'"):
+            tables.find(session, "notes", {"nope": 1})
+        with pytest.raises(NotFound):
+            tables.find(session, "missing", {"k": 1})
+
+
+def test_a_failed_replacement_keeps_the_old_rows(runtime: Runtime) -> None:
+    service.create_table(runtime, actor="t", name="codes", columns=["code", "label"], key="code")
+    service.replace_rows(runtime, actor="t", name="codes", rows=[{"code": "A", "label": "甲"}])
+    with pytest.raises(InvalidInput, match=r"\$.rows\[2\], column 'code': duplicate key 'B'"):
+        service.replace_rows(
+            runtime, actor="t", name="codes", rows=[{"code": "B"}, {"code": "C"}, {"code": "B"}]
+        )
+    with runtime.db.read() as session:
+        assert list(tables.read_rows(session, "codes")) == [{"code": "A", "label": "甲"}]
+
+
+def test_the_template_function_needs_a_table_that_exists(runtime: Runtime) -> None:
+    lookup = template_function(runtime.db)
+    with pytest.raises(RecipeError, match="lookup: there is no table 'nope'"):
+        lookup("nope", "k")
+    with pytest.raises(RecipeError, match="the first argument names a table"):
+        lookup(None, "k")
