@@ -41,6 +41,8 @@ def init_web(app: Flask) -> None:
         views_dashboard,
         views_recipes,
         views_runs,
+        views_secrets,
+        views_tables,
         views_users,
     )
 
