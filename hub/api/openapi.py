@@ -425,11 +425,22 @@ def _table_and_secret_paths() -> dict[str, Any]:
         "pattern": r"^\S(.*\S)?$",
     }
     cell = {"type": ["string", "number", "boolean", "null"]}
+    rows = {
+        "type": "array",
+        "maxItems": tables.MAX_ROWS,
+        "items": {"type": "object", "additionalProperties": cell},
+    }
     rows_body: dict[str, Any] = {
         "description": "row objects (column: value), or {rows: [...]}; or text/csv with a header row",
-        "type": ["array", "object"],
-        "items": {"type": "object", "additionalProperties": cell},
-        "properties": {"rows": {"type": "array", "items": {"type": "object", "additionalProperties": cell}}},
+        "anyOf": [
+            rows,
+            {
+                "type": "object",
+                "required": ["rows"],
+                "additionalProperties": False,
+                "properties": {"rows": rows},
+            },
+        ],
     }
     replace_rows = _op("Replace every row (JSON or text/csv)", body=rows_body, role="editor", params=table)
     replace_rows["requestBody"]["content"]["text/csv"] = {"schema": {"type": "string"}}
