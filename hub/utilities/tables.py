@@ -18,7 +18,7 @@ from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import delete, exists, insert, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, aliased
 
 from hub.connections import Conflict, NotFound
 from hub.db.models import LookupRow, LookupTable, LookupValue, utcnow
@@ -239,8 +239,8 @@ def by_key(session: Session, name: str, key: Any) -> dict[str, Any] | None:
 def find(session: Session, name: str, where: Mapping[str, Any]) -> dict[str, Any] | None:
     """The first row (in table order) whose cells equal every `where` value as text, or None.
 
-    Each condition is an EXISTS on the cell index's primary key; rows it names are checked exactly,
-    since the index keeps only the first 200 characters of a cell."""
+    The cell index's primary key finds the rows; they are checked exactly, since the index keeps
+    only the first 200 characters of a cell."""
     table = _table(session, name)
     wanted: dict[str, str] = {}
     for column, value in where.items():
@@ -254,17 +254,31 @@ def find(session: Session, name: str, where: Mapping[str, Any]) -> dict[str, Any
                 f"where.{column}: compare with text or a number, not null", path=f"$.where.{column}"
             )
         wanted[column] = text
-    query = select(LookupRow.data).where(LookupRow.table_id == table.id)
-    for column, text in wanted.items():
+    # The first condition drives the search through the index; the others are checked per row found.
+    (first, first_text), *others = wanted.items()
+    query = (
+        select(LookupRow.data)
+        .join(
+            LookupValue,
+            (LookupValue.table_id == LookupRow.table_id) & (LookupValue.position == LookupRow.position),
+        )
+        .where(
+            LookupValue.table_id == table.id,
+            LookupValue.column_name == first,
+            LookupValue.value == first_text[:INDEXED_CHARS],
+        )
+    )
+    for column, text in others:
+        other = aliased(LookupValue)
         query = query.where(
             exists().where(
-                LookupValue.table_id == table.id,
-                LookupValue.column_name == column,
-                LookupValue.value == text[:INDEXED_CHARS],
-                LookupValue.position == LookupRow.position,
+                other.table_id == table.id,
+                other.column_name == column,
+                other.value == text[:INDEXED_CHARS],
+                other.position == LookupRow.position,
             )
         )
-    query = query.order_by(LookupRow.position)
+    query = query.order_by(LookupValue.position)
     exact = all(len(text) < INDEXED_CHARS for text in wanted.values())
     for data in session.scalars(query.limit(1) if exact else query):
         if all(cell_text(data.get(column)) == text for column, text in wanted.items()):
