@@ -3,6 +3,7 @@ delete them. A value is typed into a password field, sent once and never shown a
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from flask import g, redirect, render_template, request, url_for
@@ -17,7 +18,10 @@ from hub.web.common import error_map, flash_error, flash_ok
 
 
 def _listing(errors: dict[str, str] | None = None, status: int = 200) -> Any:
-    names = service.list_secrets(runtime())
+    names = [
+        {**item, "updated_at": datetime.fromisoformat(item["updated_at"])}
+        for item in service.list_secrets(runtime())
+    ]
     form = {"name": request.form.get("name", "")}  # never the value back into the page
     return render_template("secrets.html", secrets=names, errors=errors or {}, form=form), status
 
