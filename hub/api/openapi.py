@@ -13,6 +13,7 @@ from hub.connections import NAME_MAX
 from hub.current import runtime
 from hub.ids import MAX_ID
 from hub.recipes import recipe_schema
+from hub.redaction import MIN_SECRET_LENGTH
 from hub.registry import Registry
 from hub.services.connections import MAX_CONCURRENCY, MAX_RATE
 from hub.users import EMAIL_MAX
@@ -444,7 +445,7 @@ def _table_and_secret_paths() -> dict[str, Any]:
     }
     replace_rows = _op("Replace every row (JSON or text/csv)", body=rows_body, role="editor", params=table)
     replace_rows["requestBody"]["content"]["text/csv"] = {"schema": {"type": "string"}}
-    value = {"type": "string", "minLength": 1, "maxLength": named_secrets.MAX_VALUE_CHARS}
+    value = {"type": "string", "minLength": MIN_SECRET_LENGTH, "maxLength": named_secrets.MAX_VALUE_CHARS}
     return {
         "/tables": {
             "get": _op("List lookup tables"),

@@ -10,6 +10,7 @@ from sqlalchemy import select
 from hub.audit import audit
 from hub.connections import Conflict, NotFound
 from hub.db.models import NamedSecret, utcnow
+from hub.redaction import MIN_SECRET_LENGTH
 from hub.runtime import Runtime
 from hub.services import InvalidInput
 from hub.utilities import secrets
@@ -26,8 +27,12 @@ def check_name(name: Any) -> str:
 
 
 def check_value(value: Any) -> str:
-    if not isinstance(value, str) or value == "":
-        raise InvalidInput("$.value: give the secret as a non-empty string", path="$.value")
+    if not isinstance(value, str) or len(value) < MIN_SECRET_LENGTH:
+        raise InvalidInput(
+            f"$.value: give the secret as a string of at least {MIN_SECRET_LENGTH} characters "
+            "(shorter ones could not be redacted from run records)",
+            path="$.value",
+        )
     if len(value) > secrets.MAX_VALUE_CHARS:
         raise InvalidInput(f"$.value: at most {secrets.MAX_VALUE_CHARS} characters", path="$.value")
     return value

@@ -63,6 +63,7 @@ def test_only_admins_write_and_viewers_read_names(client: Any, headers: H) -> No
         ({"name": "1abc", "value": "v"}, "$.name"),
         ({"name": "has-dash", "value": "v"}, "$.name"),
         ({"name": "OK", "value": ""}, "$.value"),
+        ({"name": "OK", "value": "abc"}, "$.value"),
         ({"name": "OK", "value": 5}, "$.value"),
     ],
 )
