@@ -58,7 +58,8 @@ def _fail(name: str, problem: str) -> FilterError:
 def _kind(value: Any) -> str:
     if value is None or isinstance(value, Undefined):
         return "nothing (the value is undefined or null)"
-    return f"a {type(value).__name__}"
+    name = type(value).__name__
+    return f"{'an' if name[0] in 'aeiou' else 'a'} {name}"
 
 
 def _shown(value: Any) -> str:

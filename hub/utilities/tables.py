@@ -138,11 +138,11 @@ def drop(session: Session, name: str) -> TableInfo:
 
 
 def check_rows(
-    columns: Sequence[str], key: str, rows: Any, where: Sequence[str] | None = None
+    columns: Sequence[str], key: str, rows: Any, places: Sequence[str] | None = None
 ) -> list[dict[str, Cell]]:
     """Rows as complete dicts of the table's columns, or InvalidInput naming the row and column.
 
-    `where[i]` names row i for messages (a CSV line); JSON rows are named by their `$.rows[i]` path."""
+    `places[i]` names row i for messages (a CSV line); JSON rows are named by their `$.rows[i]` path."""
     if not isinstance(rows, list):
         raise InvalidInput("$.rows: give a list of row objects", path="$.rows")
     if len(rows) > MAX_ROWS:
@@ -151,7 +151,7 @@ def check_rows(
     keys: dict[str, str] = {}
     checked: list[dict[str, Cell]] = []
     for index, row in enumerate(rows):
-        place = where[index] if where else f"$.rows[{index}]"
+        place = places[index] if places else f"$.rows[{index}]"
         if not isinstance(row, Mapping):
             raise InvalidInput(f"{place}: a row must be an object of column: value", path=place)
         extra = [c for c in row if c not in known]

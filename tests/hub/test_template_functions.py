@@ -76,7 +76,7 @@ def test_base64_round_trips_unicode_and_accepts_url_safe_unpadded_text() -> None
 def test_b64decode_errors_do_not_quote_the_value() -> None:
     message = refused("{{ event.v | b64decode }}", v="not*base64!")
     assert "b64decode: the value is not valid Base64" in message and "not*base64" not in message
-    assert "b64decode: the value must be Base64 text, not a int" in refused("{{ 5 | b64decode }}")
+    assert "b64decode: the value must be Base64 text, not an int" in refused("{{ 5 | b64decode }}")
 
 
 def test_urlencode_encodes_every_reserved_character_and_objects() -> None:
