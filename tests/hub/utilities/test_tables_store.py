@@ -69,3 +69,44 @@ def test_the_template_function_needs_a_table_that_exists(runtime: Runtime) -> No
         lookup("nope", "k")
     with pytest.raises(RecipeError, match="the first argument names a table"):
         lookup(None, "k")
+
+
+def test_concurrent_replacements_take_turns_and_readers_never_see_a_mix(runtime: Runtime) -> None:
+    import threading
+
+    service.create_table(runtime, actor="t", name="gen", columns=["k", "gen"], key="k")
+    failures: list[BaseException] = []
+    stop = threading.Event()
+
+    def write(writer: int) -> None:
+        try:
+            for round_ in range(4):
+                size = 50 + 10 * writer + round_
+                rows = [{"k": f"k{i}", "gen": f"{writer}-{round_}"} for i in range(size)]
+                service.replace_rows(runtime, actor="t", name="gen", rows=rows)
+        except BaseException as exc:  # reported below
+            failures.append(exc)
+
+    def read() -> None:
+        while not stop.is_set():
+            with runtime.db.read() as session:
+                rows = list(tables.read_rows(session, "gen"))
+            generations = {r["gen"] for r in rows}
+            # one statement sees one replacement whole: one generation, all of its rows
+            expected = [50 + 10 * int(g.split("-")[0]) + int(g.split("-")[1]) for g in generations]
+            if len(generations) > 1 or (expected and len(rows) != expected[0]):
+                failures.append(AssertionError(f"mixed rows: {generations}, {len(rows)} rows"))
+
+    writers = [threading.Thread(target=write, args=(w,)) for w in range(2)]
+    reader = threading.Thread(target=read)
+    reader.start()
+    for thread in writers:
+        thread.start()
+    for thread in writers:
+        thread.join()
+    stop.set()
+    reader.join()
+    assert not failures, failures
+    with runtime.db.read() as session:
+        final = list(tables.read_rows(session, "gen"))
+    assert len({r["gen"] for r in final}) == 1 and len(final) in (53, 63)
