@@ -26,6 +26,7 @@ from jinja2.visitor import NodeTransformer
 from markupsafe import Markup
 
 from hub import jsonutil
+from hub.db.errors import is_transient
 from hub import template_functions as tf
 from hub import template_limits as tl
 from hub.sdk.errors import RecipeError, TemplateError
@@ -340,6 +341,8 @@ def _render_string(source: str, context: Mapping[str, Any], path: str, limits: L
             return value
         return _text(compiled.template, context, limits)
     except Exception as exc:
+        if is_transient(exc):  # the hub's database paused under lookup() or secrets: not the recipe's fault
+            raise
         raise _error(exc, path) from exc
 
 

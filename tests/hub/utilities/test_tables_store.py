@@ -110,3 +110,22 @@ def test_concurrent_replacements_take_turns_and_readers_never_see_a_mix(runtime:
     with runtime.db.read() as session:
         final = list(tables.read_rows(session, "gen"))
     assert len({r["gen"] for r in final}) == 1 and len(final) in (53, 63)
+
+
+def test_a_database_pause_under_lookup_is_not_the_recipes_error() -> None:
+    """A busy or unreachable database reaches the runner as itself (the run is handed back and
+    retried), not as a template error that would fail the step for good."""
+    import sqlite3
+    from contextlib import contextmanager
+
+    from hub import templating
+
+    class PausedDatabase:
+        @contextmanager
+        def read(self):  # type: ignore[no-untyped-def]
+            raise sqlite3.OperationalError("database is locked")
+            yield
+
+    context = {"event": {"k": "a"}, "lookup": template_function(PausedDatabase())}
+    with pytest.raises(sqlite3.OperationalError):
+        templating.render_value("{{ lookup('t', event.k) }}", context)
