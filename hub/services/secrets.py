@@ -19,7 +19,7 @@ from hub.utilities import secrets
 def check_name(name: Any) -> str:
     if not isinstance(name, str) or not secrets.NAME_PATTERN.match(name):
         raise InvalidInput(
-            "$.name: a secret name is 1-100 letters, digits or '_', starting with a letter "
+            "$.name: a secret name is 1-64 letters, digits or '_', starting with a letter "
             "(it is used as {{ secrets.NAME }})",
             path="$.name",
         )

@@ -19,7 +19,7 @@ from hub.db.models import NamedSecret
 from hub.sdk.errors import RecipeError
 from hub.vault import Binding, Vault
 
-NAME_PATTERN = re.compile(r"^[A-Za-z][A-Za-z0-9_]{0,99}$")
+NAME_PATTERN = re.compile(r"^[A-Za-z][A-Za-z0-9_]{0,63}$")
 MAX_VALUE_CHARS = 64 * 1024
 
 

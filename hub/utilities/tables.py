@@ -24,7 +24,7 @@ from hub.connections import Conflict, NotFound
 from hub.db.models import LookupRow, LookupTable, LookupValue, utcnow
 from hub.services import InvalidInput
 
-NAME_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$")
+NAME_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 MAX_COLUMNS = 100
 MAX_COLUMN_NAME = 100
 MAX_ROWS = 200_000
@@ -78,7 +78,7 @@ def check_definition(name: Any, columns: Any, key: Any) -> tuple[str, list[str],
     """A table's name, columns and key column, or InvalidInput naming the field."""
     if not isinstance(name, str) or not NAME_PATTERN.match(name):
         raise InvalidInput(
-            "$.name: a table name is 1-100 letters, digits, '_', '-' or '.', starting with a letter or digit",
+            "$.name: a table name is 1-64 letters, digits, '_', '-' or '.', starting with a letter or digit",
             path="$.name",
         )
     if not isinstance(columns, list) or not columns:

@@ -62,6 +62,7 @@ def test_only_admins_write_and_viewers_read_names(client: Any, headers: H) -> No
     [
         ({"name": "1abc", "value": "v"}, "$.name"),
         ({"name": "has-dash", "value": "v"}, "$.name"),
+        ({"name": "K" * 65, "value": "long-enough"}, "$.name"),  # names are audit target ids (64)
         ({"name": "OK", "value": ""}, "$.value"),
         ({"name": "OK", "value": "abc"}, "$.value"),
         ({"name": "OK", "value": 5}, "$.value"),

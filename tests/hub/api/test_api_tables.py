@@ -46,6 +46,7 @@ def test_create_list_get_and_delete(client: Any, runtime: Runtime, headers: H) -
     ("body", "path"),
     [
         ({"name": "bad name", "columns": ["a"], "key": "a"}, "$.name"),
+        ({"name": "t" * 65, "columns": ["a"], "key": "a"}, "$.name"),
         ({"name": "t", "columns": [], "key": "a"}, "$.columns"),
         ({"name": "t", "columns": ["a", "a"], "key": "a"}, "$.columns[1]"),
         ({"name": "t", "columns": ["a", " b"], "key": "a"}, "$.columns[1]"),
