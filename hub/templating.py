@@ -26,9 +26,9 @@ from jinja2.visitor import NodeTransformer
 from markupsafe import Markup
 
 from hub import jsonutil
-from hub.db.errors import is_transient
 from hub import template_functions as tf
 from hub import template_limits as tl
+from hub.db.errors import is_transient
 from hub.sdk.errors import RecipeError, TemplateError
 from hub.template_limits import DEFAULT_LIMITS, LimitExceeded, Limits
 
