@@ -19,6 +19,7 @@ from hub.recipe_tree import step_path as step_path  # read from here by the engi
 from hub.registry import Registry
 from hub.sdk.connector import Connector, PollingTrigger, WebhookTrigger
 from hub.sdk.errors import PermanentError, RecipeError, RecipeProblems
+from hub.template_functions import zone
 
 if TYPE_CHECKING:
     from hub.recipe_calls import CallGraph
@@ -213,6 +214,14 @@ def _check_wait(connector: Connector, step: dict[str, Any], base: str) -> None:
         raise RecipeError(f"{path}: {exc.message}", path=path) from exc
 
 
+def _check_timezone(name: str) -> None:
+    """The recipe's `timezone` must be an IANA zone the templates can read naive dates in."""
+    try:
+        zone("timezone", name)
+    except RecipeError as exc:
+        raise RecipeError(f"$.{exc.message}", path="$.timezone") from None
+
+
 def _schema_problems(document: dict[str, Any]) -> list[RecipeError]:
     """Every schema error, the best one per JSON path, the best of all first."""
     errors = list(_validator().iter_errors(document))
@@ -270,6 +279,8 @@ def validate_document(
         collect.check(_check_trigger, trigger_spec, registry, lookup)
     if isinstance(doc.get("filter"), str) and doc["filter"]:
         collect.check(templating.compile_check, doc["filter"], "$.filter")
+    if isinstance(doc.get("timezone"), str) and not _under("$.timezone", schema):
+        collect.check(_check_timezone, doc["timezone"])
     for _phase, path, step in iter_steps(doc):
         skip = tuple(inner for inner, _steps in inner_lists(step, path))
         if not _under(path, schema, skip):

@@ -403,3 +403,53 @@ class Rotation(Base):
     last_slot: Mapped[int | None] = mapped_column(Integer)  # position in the weighted cycle
     last_turn: Mapped[int | None] = mapped_column(Integer)  # which of the assignee's turns in the cycle
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class NamedSecret(Base):
+    """A secret recipes use by name (`{{ secrets.NAME }}`): its value is a vault token bound to the
+    name, so it is never stored in clear nor readable under another name."""
+
+    __tablename__ = "named_secrets"
+    name: Mapped[str] = mapped_column(String(100), primary_key=True)
+    value: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class LookupTable(Base):
+    """A lookup table's definition: its columns (in order) and the column whose value keys a row."""
+
+    __tablename__ = "lookup_tables"
+    id: Mapped[int] = mapped_column(ID, primary_key=True)
+    name: Mapped[str] = mapped_column(String(100), unique=True)
+    columns: Mapped[list[str]] = mapped_column(JSONType)
+    key_column: Mapped[str] = mapped_column(String(100))
+    row_count: Mapped[int] = mapped_column(Integer, default=0)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class LookupRow(Base):
+    """One row, whole, as JSON; found by its key through the (table, key) unique index."""
+
+    __tablename__ = "lookup_rows"
+    __table_args__ = (UniqueConstraint("table_id", "key", name="uq_lookup_rows_key"),)
+    table_id: Mapped[int] = mapped_column(
+        ForeignKey("lookup_tables.id", ondelete="CASCADE"), primary_key=True, autoincrement=False
+    )
+    position: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    key: Mapped[str] = mapped_column(String(200))
+    data: Mapped[dict[str, Any]] = mapped_column(JSONType)
+
+
+class LookupValue(Base):
+    """The index of every cell (its text, cut to 200 characters): a `where` on any column is a search
+    of this primary key, then an exact check of the few rows it names."""
+
+    __tablename__ = "lookup_values"
+    table_id: Mapped[int] = mapped_column(
+        ForeignKey("lookup_tables.id", ondelete="CASCADE"), primary_key=True, autoincrement=False
+    )
+    column_name: Mapped[str] = mapped_column(String(100), primary_key=True)
+    value: Mapped[str] = mapped_column(String(200), primary_key=True)
+    position: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
