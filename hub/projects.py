@@ -16,7 +16,8 @@ from sqlalchemy.orm import Session
 from hub.access import DEFAULT_PROJECT_ID, PROJECT_ROLES
 from hub.connections import Conflict, NotFound
 from hub.db.models import Connection, ConnectionShare, Project, ProjectMember, Recipe, User, utcnow
-from hub.recipes import iter_steps, step_path
+from hub.recipe_calls import find_recipe, literal_calls
+from hub.recipe_tree import iter_steps
 from hub.sdk.errors import RecipeError
 from hub.services import InvalidInput
 
@@ -183,9 +184,9 @@ def connection_uses(document: dict[str, Any]) -> list[tuple[str, str]]:
     trigger = document.get("trigger") or {}
     if isinstance(trigger, dict) and isinstance(trigger.get("connection"), str):
         uses.append(("$.trigger.connection", trigger["connection"]))
-    for phase, index, step in iter_steps(document):
-        if isinstance(step, dict) and isinstance(step.get("connection"), str):
-            uses.append((f"{step_path(phase, index)}.connection", step["connection"]))
+    for _phase, path, step in iter_steps(document):
+        if isinstance(step.get("connection"), str):
+            uses.append((f"{path}.connection", step["connection"]))
     return uses
 
 
@@ -208,6 +209,10 @@ def check_reachable(session: Session, document: dict[str, Any], project_id: int)
             f"{path}: connection '{name}' belongs to another project and is not shared with this one",
             path=path,
         )
+    for path, ref in literal_calls(document):  # a callee runs with its own project's connections
+        callee = find_recipe(session, ref)
+        if callee is not None and callee.project_id != project_id:
+            raise RecipeError(f"{path}: recipe '{ref}' belongs to another project", path=path)
 
 
 def move_recipe(session: Session, recipe: Recipe, document: dict[str, Any], target: Project) -> None:

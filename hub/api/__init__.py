@@ -15,7 +15,9 @@ from hub.api import (  # noqa: E402  (modules register their routes and handlers
     projects,
     recipes,
     runs,
+    secrets,
     storage,
+    tables,
     users,
 )
 
@@ -29,6 +31,8 @@ __all__ = [
     "projects",
     "recipes",
     "runs",
+    "secrets",
     "storage",
+    "tables",
     "users",
 ]

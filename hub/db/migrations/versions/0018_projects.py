@@ -2,7 +2,7 @@
 scoped tokens and audit entries; everything that exists lands in the `default` project (id 1)
 
 Revision ID: 0018
-Revises: 0011
+Revises: 0012
 Create Date: 2026-12-04
 """
 
@@ -14,7 +14,7 @@ from alembic import op
 import hub.db.models
 
 revision = "0018"
-down_revision = "0011"
+down_revision = "0012"
 branch_labels = None
 depends_on = None
 
