@@ -40,6 +40,7 @@ def init_web(app: Flask) -> None:
         views_connections,
         views_dashboard,
         views_lifecycle,
+        views_projects,
         views_recipes,
         views_runs,
         views_secrets,

@@ -120,7 +120,7 @@ def current_project(access: Principal, chosen: Any) -> int | None:
     return min(visible) if visible else None
 
 
-def _check_page(role: str) -> None:
+def check_page(role: str) -> None:
     """Hub admins for `admin` pages; else the role in the project of the object the URL names (which
     becomes the current project for this page), or in the current project; 404 / 403 otherwise."""
     access: Principal = g.access
@@ -161,7 +161,7 @@ def page(role: str) -> Callable[[F], F]:
             user = current_user()
             if user is None:
                 return redirect(url_for("web.login", next=request.full_path.rstrip("?")))
-            _check_page(role)
+            check_page(role)
             return view(*args, **kwargs)
 
         guarded.required_role = role  # type: ignore[attr-defined]
@@ -199,7 +199,7 @@ def inject_user() -> dict[str, Any]:
     return {"current_user": current_user(), "can": can, "languages": LANGUAGES, "get_locale": get_locale}
 
 
-def _safe_next(target: str | None) -> str:
+def safe_next(target: str | None) -> str:
     """Only same-site paths: an open redirect after sign-in would help phishing."""
     if not target:
         return url_for("web.dashboard")
@@ -243,7 +243,7 @@ def login() -> Any:
             session["sid"] = session_id
             if keep_locale:
                 session["locale"] = keep_locale
-            return redirect(_safe_next(request.args.get("next")))
+            return redirect(safe_next(request.args.get("next")))
     return render_template("login.html", error=error, email=email), status
 
 
@@ -272,7 +272,7 @@ def set_language() -> Any:
             stored = db.scalar(select(User).where(User.id == user.id))
             if stored is not None:
                 stored.locale = chosen
-    return redirect(_safe_next(request.form.get("next")))
+    return redirect(safe_next(request.form.get("next")))
 
 
 @web.after_request

@@ -35,7 +35,13 @@ def flash_ok(message: str) -> None:
 
 
 def role_label(role: str) -> str:
-    labels = {"viewer": _("viewer"), "editor": _("editor"), "admin": _("admin")}
+    labels = {
+        "viewer": _("viewer"),
+        "operator": _("operator"),
+        "editor": _("editor"),
+        "owner": _("owner"),
+        "admin": _("admin"),
+    }
     return labels.get(role, role)
 
 
