@@ -221,16 +221,26 @@ def tokens() -> None:
 @tokens.command("create")
 @click.argument("email")
 @click.option("--name", default="cli", show_default=True)
-def tokens_create(email: str, name: str) -> None:
+@click.option("--project", default=None, help="Scope the token to this project (id or name).")
+@click.option(
+    "--role",
+    type=click.Choice(["owner", "editor", "operator", "viewer"]),
+    default=None,
+    help="The token's role in --project, at most the user's own (default: the user's).",
+)
+def tokens_create(email: str, name: str, project: str | None, role: str | None) -> None:
     """Print a new API token for EMAIL on stdout (shown only once)."""
     from hub.connections import NotFound
+    from hub.sdk.errors import HubError
     from hub.services.users import create_token
 
     rt = _runtime()
     try:
-        token = create_token(rt, email, name, actor="cli")
+        token = create_token(rt, email, name, actor="cli", project=project, role=role)
     except NotFound as exc:
         raise click.ClickException(f"no user {email}: create one with `hub users create`") from exc
+    except HubError as exc:
+        raise click.ClickException(exc.message) from exc
     click.echo(token.raw)
 
 
@@ -243,13 +253,16 @@ def recipes() -> None:
 @click.argument(
     "files", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path)
 )
-def recipes_import(files: tuple[Path, ...]) -> None:
+@click.option("--project", default=None, help="The project the recipes go to (id or name; default: default).")
+def recipes_import(files: tuple[Path, ...], project: str | None) -> None:
     """Import recipe documents (JSON or YAML); each file holds one recipe or a list of them."""
+    from hub.cli_projects import project_ref
     from hub.documents import DocumentError, parse_document
     from hub.sdk.errors import HubError, RecipeProblems
     from hub.services.recipes import save_recipe
 
     rt = _runtime()
+    project_id = project_ref(rt, project)
     failed = False
     for path in files:
         try:
@@ -260,7 +273,7 @@ def recipes_import(files: tuple[Path, ...]) -> None:
             continue
         for index, document in enumerate(loaded if isinstance(loaded, list) else [loaded]):
             try:
-                saved = save_recipe(rt, document, actor="cli")
+                saved = save_recipe(rt, document, actor="cli", project_id=project_id)
             except RecipeProblems as exc:  # every problem of the document, one line each
                 for found in exc.problems:
                     click.echo(f"{path}[{index}]: {found['path']}: {found['message']}", err=True)
@@ -445,3 +458,8 @@ def commands(markdown: bool) -> None:
     from hub.clidoc import summary
 
     click.echo(cli_markdown(main) if markdown else summary(main), nl=False)
+
+
+from hub.cli_projects import projects  # noqa: E402  (it uses _runtime above)
+
+main.add_command(projects)

@@ -288,8 +288,8 @@ def document(registry: Registry) -> dict[str, Any]:
             "put": _op("Save a new version", body=RECIPE, role="editor", params=rid, yaml=True),
             "delete": _op("Delete a recipe", ok=204, role="editor", params=rid),
         },
-        "/recipes/{recipe_id}/enable": {"post": _op("Enable", role="editor", params=rid)},
-        "/recipes/{recipe_id}/disable": {"post": _op("Disable", role="editor", params=rid)},
+        "/recipes/{recipe_id}/enable": {"post": _op("Enable", role="operator", params=rid)},
+        "/recipes/{recipe_id}/disable": {"post": _op("Disable", role="operator", params=rid)},
         "/recipes/{recipe_id}/versions": {"get": _op("Version history", params=rid)},
         "/recipes/{recipe_id}/versions/{version}": {
             "get": _op("One version's document", params={**rid, "version": ID})
@@ -333,7 +333,7 @@ def document(registry: Registry) -> dict[str, Any]:
         "/recipes/{recipe_id}/replay": {
             "post": _op(
                 "Replay failed runs, optionally since a time",
-                role="editor",
+                role="operator",
                 params=rid,
                 body={
                     "type": "object",
@@ -369,18 +369,18 @@ def document(registry: Registry) -> dict[str, Any]:
         "/runs/{run_id}/replay": {
             "post": _op(
                 "Replay whole or from a step",
-                role="editor",
+                role="operator",
                 params=run,
                 ok=201,
                 answer=RUN,
                 body={"type": "object", "properties": {"from_step": {"type": "string"}}},
             )
         },
-        "/runs/{run_id}/cancel": {"post": _op("Cancel now", role="editor", params=run, answer=RUN)},
+        "/runs/{run_id}/cancel": {"post": _op("Cancel now", role="operator", params=run, answer=RUN)},
         "/runs/{run_id}/resolve": {
             "post": _op(
                 "Decide on a held run",
-                role="editor",
+                role="operator",
                 params=run,
                 answer=RUN,
                 body={
@@ -426,6 +426,7 @@ def document(registry: Registry) -> dict[str, Any]:
         },
         "/audit": {"get": _op("The audit log", role="admin", query={"limit": _limit(1000, 100)})},
         **_table_and_secret_paths(),
+        **project_paths(),
     }
     paths.update(_storage_paths())
     recipe = _installed_connectors(
@@ -651,3 +652,64 @@ def _rebase(schema: Any) -> Any:
 @public
 def openapi_json() -> Response:
     return reply(document(runtime().registry))
+
+
+def project_paths() -> dict[str, Any]:
+    """Projects, their members, moving a recipe and lending a connection (hub.projects)."""
+    pid, ref = {"project_id": ID}, {"type": ["integer", "string"], "description": "a project id or name"}
+    project = {
+        "type": "object",
+        "properties": {
+            "id": ID,
+            "name": {"type": "string"},
+            "archived": {"type": "boolean"},
+            "archived_at": {"type": ["string", "null"]},
+            "recipes": {"type": "integer"},
+            "connections": {"type": "integer"},
+        },
+    }
+    name_body = {
+        "type": "object",
+        "required": ["name"],
+        "properties": {"name": {"type": "string", "maxLength": 100}},
+    }
+    member = {"project_id": ID, "user_id": ID}
+    role_body = {
+        "type": "object",
+        "required": ["role"],
+        "properties": {"role": {"enum": ["owner", "editor", "operator", "viewer"]}},
+    }
+    share = {"connection_id": ID, "project": {"type": "string", "description": "a project id or name"}}
+    shared = {"type": "object", "properties": {"shared_with": {"type": "array", "items": {"type": "string"}}}}
+    return {
+        "/projects": {
+            "get": _op("Projects the caller may see", query={"archived": {"type": "boolean"}}),
+            "post": _op("Create a project", role="admin", ok=201, body=name_body, answer=project),
+        },
+        "/projects/{project_id}": {
+            "get": _op("A project, with the caller's role in it", params=pid, answer=project),
+            "put": _op("Rename a project", role="owner", params=pid, body=name_body, answer=project),
+        },
+        "/projects/{project_id}/archive": {
+            "post": _op("Archive a project whose recipes are all disabled", role="owner", params=pid)
+        },
+        "/projects/{project_id}/members": {"get": _op("Members and their roles", params=pid)},
+        "/projects/{project_id}/members/{user_id}": {
+            "put": _op("Give a user a role here", role="owner", params=member, body=role_body),
+            "delete": _op("Remove a member", role="owner", ok=204, params=member),
+        },
+        "/recipes/{recipe_id}/move": {
+            "post": _op(
+                "Move a recipe to another project (its connections must be reachable there)",
+                role="editor",
+                params={"recipe_id": ID},
+                body={"type": "object", "required": ["project"], "properties": {"project": ref}},
+            )
+        },
+        "/connections/{connection_id}/shares/{project}": {
+            "put": _op(
+                "Let a project's recipes use this connection", role="owner", params=share, answer=shared
+            ),
+            "delete": _op("Stop lending this connection", role="owner", params=share, answer=shared),
+        },
+    }
