@@ -256,6 +256,8 @@ def validate_document(document: Any, registry: Registry, lookup: ConnectionLooku
         if kind == "delay":
             _check_templates(step["seconds"], f"{base}.seconds")
             continue
+        if kind in ("set", "branch", "parallel", "for_each", "stop"):  # nested checks: flow-lang's
+            continue
         step_connector = _connector(registry, step["connector"], f"{base}.connector")
         _check_connection(step_connector, step.get("connection"), f"{base}.connection", lookup)
         if kind == "wait_for":

@@ -58,6 +58,9 @@ _STEP = {
     "type": "object",
     "properties": {
         "id": {"type": "string"},
+        "path": {"type": "string", "description": "the step id, or e.g. lines.3.post inside a for_each item"},
+        "item": {"type": ["integer", "null"], "description": "the innermost for_each item it ran for"},
+        "depth": {"type": "integer", "description": "how many flow steps enclose it"},
         "phase": {"enum": ["main", "on_failure"]},
         "status": {"type": "string"},
         "attempts": {"type": "integer"},

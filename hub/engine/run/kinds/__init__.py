@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Any, Protocol
 
 from hub.engine.run.execution import Execution
-from hub.engine.run.kinds import action, delay, wait_for
+from hub.engine.run.kinds import action, branch, delay, for_each, parallel, set_values, stop, wait_for
 from hub.engine.run.outcomes import Outcome
 from hub.engine.run.state import StepAt
 
@@ -28,4 +28,9 @@ KINDS: dict[str, StepKind] = {
     "action": action,
     "delay": delay,
     "wait_for": wait_for,
+    "set": set_values,
+    "branch": branch,
+    "parallel": parallel,
+    "for_each": for_each,
+    "stop": stop,
 }
