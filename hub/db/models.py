@@ -216,7 +216,7 @@ class Run(Base):
     dispatched_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     error: Mapped[dict[str, Any] | None] = mapped_column(JSONType)
     replay_of: Mapped[int | None] = mapped_column(ForeignKey("runs.id", ondelete="SET NULL"))
-    from_step: Mapped[str | None] = mapped_column(String(100))
+    from_step: Mapped[str | None] = mapped_column(String(300))  # a step id or an inner step's path
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     started_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

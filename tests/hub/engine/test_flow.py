@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import threading
 import time
 from typing import Any
@@ -377,3 +378,72 @@ def test_outputs_reach_later_steps_unredacted_but_are_stored_redacted(
     assert run.status == "succeeded", run.error
     assert kit.calls[1]["inputs"]["value"] == url
     assert "abc123secret" not in str(steps["sign"].output)
+
+
+class WorkerDied(BaseException):
+    """Stands for the worker process dying mid-call: nothing after it runs, no row is written."""
+
+
+def test_a_worker_dying_mid_item_resumes_there_and_holds_an_unsafe_repeat(
+    kit_rt: tuple[Runtime, EngineKit],
+) -> None:
+    rt, kit = kit_rt
+    doc = recipe(
+        [
+            for_each(
+                "lines",
+                "{{ range(5) | list }}",
+                [echo("post", "{{ item }}"), {**echo("charge", "{{ item }}"), "action": "charge"}],
+            )
+        ]
+    )
+    kit.script.extend([None, None, None, None, WorkerDied()])  # items 0 and 1, then item 2's post
+    with contextlib.suppress(WorkerDied):
+        start(rt, doc, {})
+    with rt.db.transaction() as session:
+        run = session.scalar(select(Run))
+        run.lease_expires_at = run.lease_expires_at.replace(year=2000)  # the dead worker's lease lapses
+        run_id = run.id
+    Runner(rt).execute(run_id)  # item 2's post is repeat-safe: repeated with its own key
+    run, steps = rows(rt, run_id)
+    assert run.status == "succeeded", run.error
+    assert values(kit) == [0, 0, 1, 1, 2, 2, 2, 3, 3, 4, 4]
+    assert kit.calls[5]["key"] == kit.calls[4]["key"] == f"{run_id}:lines.2.post"
+
+    kit.calls.clear()
+    kit.script.extend([None, WorkerDied()])  # item 0's post, then item 0's charge dies
+    with contextlib.suppress(WorkerDied):
+        start(rt, doc, {})
+    with rt.db.transaction() as session:
+        run = session.scalars(select(Run).order_by(Run.id.desc())).first()
+        run.lease_expires_at = run.lease_expires_at.replace(year=2000)
+        run_id = run.id
+    Runner(rt).execute(run_id)
+    run, steps = rows(rt, run_id)
+    assert run.status == "held" and steps["lines.0.charge"].status == "held"
+    assert values(kit) == [0, 0]  # the charge is not repeated blindly
+    with rt.db.transaction() as session:
+        control.resolve(session, run_id, "mark_done", {"charged": True})
+    Runner(rt).execute(run_id)
+    run, steps = rows(rt, run_id)
+    assert run.status == "succeeded", run.error
+    assert steps["lines"].output["items"][0]["charge"] == {"charged": True}
+
+
+def test_cancel_stops_every_item_at_its_next_write(kit_rt: tuple[Runtime, EngineKit]) -> None:
+    rt, kit = kit_rt
+    seen: list[Any] = []
+
+    def cancel_at_the_third(inputs: dict[str, Any]) -> None:
+        seen.append(inputs["value"])
+        if len(seen) == 3:
+            with rt.db.transaction() as session:
+                control.cancel(session, session.scalar(select(Run.id)))
+
+    kit.during_call = cancel_at_the_third
+    doc = recipe([for_each("lines", "{{ range(40) | list }}", [echo("post", "{{ item }}")], concurrency=3)])
+    run_id = start(rt, doc, {})
+    run, steps = rows(rt, run_id)
+    assert run.status == "cancelled"
+    assert len(kit.calls) <= 5  # the calls already under way end; no item starts after the cancel
+    assert not [s for s in steps.values() if s.status in ("running", "pending", "retrying")]

@@ -46,9 +46,13 @@ def upgrade() -> None:
 
     with op.batch_alter_table("pending_wait_events") as batch_op:
         batch_op.add_column(sa.Column("consumed_path", sa.String(length=300), nullable=True))
+    with op.batch_alter_table("runs") as batch_op:
+        batch_op.alter_column("from_step", existing_type=sa.String(length=100), type_=sa.String(length=300))
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("runs") as batch_op:
+        batch_op.alter_column("from_step", existing_type=sa.String(length=300), type_=sa.String(length=100))
     with op.batch_alter_table("pending_wait_events") as batch_op:
         batch_op.drop_column("consumed_path")
     with op.batch_alter_table("waits") as batch_op:
