@@ -447,3 +447,17 @@ def test_cancel_stops_every_item_at_its_next_write(kit_rt: tuple[Runtime, Engine
     assert run.status == "cancelled"
     assert len(kit.calls) <= 5  # the calls already under way end; no item starts after the cancel
     assert not [s for s in steps.values() if s.status in ("running", "pending", "retrying")]
+
+
+def test_run_time_bounds_on_depth_and_step_count(kit_rt: tuple[Runtime, EngineKit]) -> None:
+    rt, kit = kit_rt
+    inner: list[dict[str, Any]] = [echo("deep", "x")]
+    for level in range(5):  # five branches deep: the fifth level of steps is refused
+        inner = [{"id": f"b{level}", "type": "branch", "cases": [{"when": "{{ true }}", "steps": inner}]}]
+    run, steps = rows(rt, start(rt, recipe(inner), {}))
+    assert run.status == "failed" and kit.calls == []
+    assert "nest more than 4 levels" in run.error["message"]
+    many = [for_each(f"loop{n}", "{{ [1] }}", [echo(f"s{n}_{i}") for i in range(251)]) for n in range(2)]
+    run, steps = rows(rt, start(rt, recipe(many), {}))
+    assert run.status == "failed" and steps == {}
+    assert run.error["message"] == "the recipe has 504 steps, more than 500"
