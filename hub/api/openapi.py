@@ -323,7 +323,15 @@ def document(registry: Registry) -> dict[str, Any]:
                 params=run,
                 ok=201,
                 answer=RUN,
-                body={"type": "object", "properties": {"from_step": {"type": "string"}}},
+                body={
+                    "type": "object",
+                    "properties": {
+                        "from_step": {
+                            "type": "string",
+                            "description": "a step id, or an inner step's path: lines.3.post",
+                        }
+                    },
+                },
             )
         },
         "/runs/{run_id}/cancel": {"post": _op("Cancel now", role="editor", params=run, answer=RUN)},
