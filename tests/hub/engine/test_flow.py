@@ -5,14 +5,16 @@ from __future__ import annotations
 import contextlib
 import threading
 import time
+from datetime import timedelta
 from typing import Any
 
 from sqlalchemy import select
 
-from hub.db.models import Run, StepRun, Wait
+from hub.db.models import PendingWaitEvent, Run, StepRun, Wait, utcnow
 from hub.engine import control
 from hub.engine.intake import resolve_waits
 from hub.engine.runner import Runner
+from hub.recipe_store import save_recipe
 from hub.runtime import Runtime
 from hub.sdk.errors import RetryableError
 from tests.hub.engine.kit import EngineKit
@@ -341,8 +343,6 @@ def test_dry_run_walks_the_first_three_items_and_counts_them(kit_rt: tuple[Runti
     rt, kit = kit_rt
     doc = recipe([for_each("lines", "{{ range(7) | list }}", [echo("post", "n{{ item }}")])])
     with rt.db.transaction() as session:
-        from hub.recipe_store import save_recipe
-
         saved = save_recipe(session, rt, doc)
         run_id = control.start_test_run(session, saved, {}, dry_run=True)
     Runner(rt).execute(run_id)
@@ -461,3 +461,56 @@ def test_run_time_bounds_on_depth_and_step_count(kit_rt: tuple[Runtime, EngineKi
     run, steps = rows(rt, start(rt, recipe(many), {}))
     assert run.status == "failed" and steps == {}
     assert run.error["message"] == "the recipe has 504 steps, more than 500"
+
+
+def test_a_nested_wait_takes_a_kept_event_and_records_its_path(kit_rt: tuple[Runtime, EngineKit]) -> None:
+    rt, _kit = kit_rt
+    doc = recipe([for_each("asks", "{{ ['I-5', 'I-6'] }}", [wait_step("approved", "{{ item }}")])])
+    with rt.db.transaction() as session:
+        saved = save_recipe(session, rt, doc)
+        session.add(
+            PendingWaitEvent(
+                connector="enginekit",
+                trigger="hook",
+                recipe_id=saved.id,
+                step_id="approved",
+                data={"instance": "I-5", "status": "OK"},
+                expires_at=utcnow() + timedelta(minutes=5),
+            )
+        )
+    run_id = start(rt, doc, {})
+    run, steps = rows(rt, run_id)
+    assert run.status == "waiting"  # item 0 took the kept event; item 1 waits
+    assert steps["asks.0.approved"].output == {"instance": "I-5", "status": "OK"}
+    with rt.db.transaction() as session:
+        kept = session.scalar(select(PendingWaitEvent))
+        assert (kept.consumed_by, kept.consumed_path) == (run_id, "asks.0.approved")
+        assert session.scalar(select(Wait.path)) == "asks.1.approved"
+
+
+def test_joined_parks_wake_at_the_earliest_delay_and_hold_for_a_person_first(
+    kit_rt: tuple[Runtime, EngineKit],
+) -> None:
+    rt, kit = kit_rt
+    branches = [
+        [{"id": "short", "type": "delay", "seconds": 30}],
+        [{"id": "long", "type": "delay", "seconds": 3600}],
+        [wait_step("approved", "I-9")],
+    ]
+    run_id = start(rt, recipe([{"id": "all", "type": "parallel", "branches": branches}]), {})
+    run, steps = rows(rt, run_id)
+    assert run.status == "waiting"
+    short_wake = steps["all.0.short"].started_at.timestamp() + 30
+    assert abs(run.wake_at.timestamp() - short_wake) < 2
+    kit.script.append(WorkerDied())
+    branches = [[{**echo("pay", "p"), "action": "charge"}], [{"id": "pause", "type": "delay", "seconds": 60}]]
+    with contextlib.suppress(WorkerDied):
+        start(rt, recipe([{"id": "all", "type": "parallel", "branches": branches}]), {})
+    with rt.db.transaction() as session:
+        run = session.scalars(select(Run).order_by(Run.id.desc())).first()
+        run.lease_expires_at = run.lease_expires_at.replace(year=2000)
+        second = run.id
+    Runner(rt).execute(second)
+    run, steps = rows(rt, second)
+    assert run.status == "held" and run.error["code"] == "outcome_unknown"
+    assert steps["all.1.pause"].status in ("waiting", "succeeded")
