@@ -77,7 +77,7 @@ def replay(session: Session, run_id: int, from_step: str | None = None) -> Run:
     if from_step:
         document = session.scalar(
             select(RecipeVersion.document).where(
-                RecipeVersion.recipe_id == recipe.id, RecipeVersion.version == recipe.current_version
+                RecipeVersion.recipe_id == recipe.id, RecipeVersion.version == new.recipe_version
             )
         )
         for step in _steps_before(original, document or {}, from_step):
