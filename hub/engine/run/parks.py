@@ -51,6 +51,11 @@ class Parks:
         with self._lock:
             self._parks.append(Park(path, status, wake_at, error, on_event))
 
+    def drop(self, prefix: str) -> None:
+        """Forget the parks under `prefix` (the items of a loop that failed without them)."""
+        with self._lock:
+            self._parks = [p for p in self._parks if not p.path.startswith(prefix)]
+
     def __bool__(self) -> bool:
         return bool(self._parks)
 

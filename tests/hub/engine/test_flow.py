@@ -16,7 +16,7 @@ from hub.engine.intake import resolve_waits
 from hub.engine.runner import Runner
 from hub.recipe_store import save_recipe
 from hub.runtime import Runtime
-from hub.sdk.errors import RetryableError
+from hub.sdk.errors import PermanentError, RetryableError
 from tests.hub.engine.kit import EngineKit
 from tests.hub.engine.test_runner import echo, make_due, recipe, start
 
@@ -514,3 +514,28 @@ def test_joined_parks_wake_at_the_earliest_delay_and_hold_for_a_person_first(
     run, steps = rows(rt, second)
     assert run.status == "held" and run.error["code"] == "outcome_unknown"
     assert steps["all.1.pause"].status in ("waiting", "succeeded")
+
+
+def test_a_loop_failing_beside_a_parked_item_fails_and_forgets_the_park(
+    kit_rt: tuple[Runtime, EngineKit],
+) -> None:
+    rt, kit = kit_rt
+    kit.script.extend([PermanentError("refused")])
+    steps = [
+        {"id": "pause", "type": "delay", "seconds": 5, "when": "{{ item == 1 }}"},
+        echo("post", "{{ item }}", when="{{ item == 0 }}"),
+    ]
+    later = {
+        "id": "later",
+        "type": "parallel",
+        "branches": [
+            [{"id": "cool", "type": "delay", "seconds": 600}],
+            [{"id": "note", "type": "set", "values": {}}],
+        ],
+    }
+    doc = recipe([for_each("lines", "{{ [0, 1] }}", steps, concurrency=2)], on_failure=[later])
+    run, found = rows(rt, start(rt, doc, {}))
+    assert found["lines"].status == "failed" and found["lines"].error["item"] == 0
+    assert found["lines.1.pause"].status == "waiting"  # left behind: the loop failed
+    assert run.status == "waiting" and run.phase == "on_failure"
+    assert (run.wake_at - utcnow()).total_seconds() > 500  # the on_failure delay, not the item's

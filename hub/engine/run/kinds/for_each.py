@@ -55,6 +55,7 @@ def run(ex: Execution, at: StepAt, step: dict[str, Any]) -> Outcome:
     if parked is not None and (keep_going or not failures):
         return parked
     if failures and not keep_going:
+        ex.parks.drop(f"{at.run_path}.")  # items still parked are left: the loop failed
         index, first = failures[0]
         message = f"{at.run_path}: item {index} failed: {first.error.get('message')}"
         return flow.fail(ex, at, {**first.error, "message": message, "step": at.step_id, "item": index})
