@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 from hub.db.models import Connection
 from hub.engine import store
 from hub.engine.contexts import load_connection
+from hub.engine.run.fanout import Threads
 from hub.engine.run.lease import Lease
 from hub.engine.run.outcomes import Parked
 from hub.engine.run.parks import Parks
@@ -33,6 +34,7 @@ class Execution:
     lease: Lease
     state: RunState
     parks: Parks = field(default_factory=Parks)
+    threads: Threads = field(default_factory=Threads)
 
     @property
     def db(self) -> Any:

@@ -539,3 +539,28 @@ def test_a_loop_failing_beside_a_parked_item_fails_and_forgets_the_park(
     assert found["lines.1.pause"].status == "waiting"  # left behind: the loop failed
     assert run.status == "waiting" and run.phase == "on_failure"
     assert (run.wake_at - utcnow()).total_seconds() > 500  # the on_failure delay, not the item's
+
+
+def test_nested_fan_outs_share_one_budget_of_threads(kit_rt: tuple[Runtime, EngineKit]) -> None:
+    rt, kit = kit_rt
+    lock = threading.Lock()
+    state = {"now": 0, "most": 0}
+
+    def busy(inputs: dict[str, Any]) -> None:
+        with lock:
+            state["now"] += 1
+            state["most"] = max(state["most"], state["now"])
+        time.sleep(0.05)
+        with lock:
+            state["now"] -= 1
+
+    kit.during_call = busy
+    branches = [
+        [for_each(f"loop{b}", "{{ range(12) | list }}", [echo(f"post{b}", "{{ item }}")], concurrency=10)]
+        for b in range(3)
+    ]
+    run_id = start(rt, recipe([{"id": "all", "type": "parallel", "branches": branches}]), {})
+    run, _steps = rows(rt, run_id)
+    assert run.status == "succeeded", run.error
+    assert len(kit.calls) == 36
+    assert 10 <= state["most"] <= 16  # three loops of ten would be thirty at once

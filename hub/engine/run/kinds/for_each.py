@@ -49,7 +49,7 @@ def run(ex: Execution, at: StepAt, step: dict[str, Any]) -> Outcome:
             or (width == 1 and isinstance(outcome, Parked))
         )
 
-    outcomes = fan_out(tasks, width, stop)
+    outcomes = fan_out(tasks, width, stop, ex.threads)
     parked = flow.stopped(ex, outcomes)
     failures = [(i, o) for i, o in enumerate(outcomes) if isinstance(o, Failed)]
     if parked is not None and (keep_going or not failures):

@@ -31,7 +31,7 @@ def run(ex: Execution, at: StepAt, step: dict[str, Any]) -> Outcome:
         )
         for i, steps in enumerate(branches)
     ]
-    outcomes = fan_out(tasks, len(tasks), lambda outcome: False)
+    outcomes = fan_out(tasks, len(tasks), lambda outcome: False, ex.threads)
     parked = flow.stopped(ex, outcomes)
     if parked is not None:
         return parked
