@@ -18,7 +18,7 @@ from hub.runtime import Runtime
 from tests.conftest import make_settings
 from tests.hub.api.conftest import TestKit, two_step_recipe
 
-BEFORE = "0012"  # the schema before projects
+BEFORE = "0009"  # the schema before projects
 
 _meta = sa.MetaData()
 _users = sa.Table(
@@ -73,7 +73,8 @@ _versions = sa.Table(
 
 
 def _fill_old_schema(database_url: str) -> None:
-    """Users of each global role with a token each, a connection and a recipe, as 0012 stores them."""
+    """Users of each global role with a token each, a connection and a recipe, stored as the schema
+    before projects holds them."""
     now = utcnow()
     engine = make_engine(database_url)
     try:

@@ -2,7 +2,7 @@
 scoped tokens and audit entries; everything that exists lands in the `default` project (id 1)
 
 Revision ID: 0018
-Revises: 0012
+Revises: 0009
 Create Date: 2026-12-04
 """
 
@@ -14,7 +14,7 @@ from alembic import op
 import hub.db.models
 
 revision = "0018"
-down_revision = "0012"
+down_revision = "0009"
 branch_labels = None
 depends_on = None
 
