@@ -172,10 +172,15 @@ def reachable(session: Session, connection: Connection, project_id: int) -> bool
     return bool(session.scalar(select(shared)))
 
 
-def recipe_may_use(session: Session, recipe_id: int, connection: Connection) -> bool:
-    """Whether the recipe's project reaches `connection` (checked again when a step runs)."""
+def ensure_reachable(session: Session, recipe_id: int, name: str, path: str) -> None:
+    """Refuse (RecipeError at `path`) a run of the recipe opening connection `name` of a project its
+    own does not reach: checked again when a step or a poll opens it, whatever the document says."""
+    connection = session.scalar(select(Connection).where(Connection.name == name))
     project_id = session.scalar(select(Recipe.project_id).where(Recipe.id == recipe_id))
-    return project_id is not None and reachable(session, connection, project_id)
+    if connection is None or project_id is None or reachable(session, connection, project_id):
+        return
+    message = f"connection '{name}' belongs to another project and is not shared with this recipe's project"
+    raise RecipeError(f"{path}: {message}", path=path)
 
 
 def connection_uses(document: dict[str, Any]) -> list[tuple[str, str]]:

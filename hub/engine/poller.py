@@ -21,6 +21,7 @@ from hub.db.models import AuditEntry, Recipe, Run, TriggerState, utcnow
 from hub.engine.contexts import build_context
 from hub.engine.intake import mark_seen, resolve_waits, store_events
 from hub.jsonutil import InvalidJSON, check_storable
+from hub.projects import ensure_reachable
 from hub.recipe_index import current_version
 from hub.recipe_secrets import open_document
 from hub.redaction import redact
@@ -77,6 +78,9 @@ def poll_recipe(runtime: Runtime, recipe_id: int) -> dict[str, Any]:
         return {"skipped": "not_polling"}
     started = utcnow()
     try:
+        if spec.get("connection"):
+            with runtime.db.read() as session:
+                ensure_reachable(session, recipe_id, spec["connection"], "$.trigger.connection")
         ctx = build_context(
             runtime, connector, spec.get("connection"), since=backfill if not primed else None
         )

@@ -20,7 +20,7 @@ from hub.engine.run.lease import Lease
 from hub.engine.run.outcomes import Parked
 from hub.engine.run.parks import Parks
 from hub.engine.run.state import RunState, StepAt
-from hub.projects import recipe_may_use
+from hub.projects import ensure_reachable
 from hub.sdk.errors import RecipeError
 
 if TYPE_CHECKING:
@@ -96,11 +96,5 @@ class Execution:
         if row is None:
             raise RecipeError(f"{path}: unknown connection '{name}'", path=path)
         with self.db.read() as session:
-            allowed = recipe_may_use(session, self.state.recipe.id, row)
-        if not allowed:
-            raise RecipeError(
-                f"{path}: connection '{name}' belongs to another project and is not shared with "
-                "this recipe's project",
-                path=path,
-            )
+            ensure_reachable(session, self.state.recipe.id, name, path)
         return row, fields

@@ -362,3 +362,24 @@ def test_move_a_recipe_between_projects(client: Any, teams: dict[str, Any]) -> N
     assert moved.status_code == 200 and moved.get_json()["project_id"] == teams["finance"]
     assert client.get(f"/api/v1/recipes/{recipe_id}", headers=teams["f-editor"]).status_code == 200
     assert client.get(f"/api/v1/recipes/{recipe_id}", headers=teams["s-editor"]).status_code == 404
+
+
+def test_a_poll_on_a_connection_no_longer_lent_is_refused(
+    client: Any, runtime: Runtime, kit: Any, teams: dict[str, Any]
+) -> None:
+    from hub.engine.poller import poll_recipe
+
+    lent = _connection(client, teams["f-editor"], "finance", name="fin-kit")
+    _connection(client, teams["s-editor"], "sales")
+    assert (
+        client.put(f"/api/v1/connections/{lent['id']}/shares/sales", headers=teams["admin"]).status_code
+        == 200
+    )
+    document = two_step_recipe(enabled=True)
+    document["trigger"] = {"connector": "testkit", "trigger": "feed", "connection": "fin-kit", "config": {}}
+    recipe_id = _recipe(client, teams["s-editor"], "sales", document)
+    assert poll_recipe(runtime, recipe_id).get("error") is None and len(kit.polls) == 1
+    client.delete(f"/api/v1/connections/{lent['id']}/shares/sales", headers=teams["admin"])
+    refused = poll_recipe(runtime, recipe_id)
+    assert "fin-kit" in refused["error"] and "another project" in refused["error"]
+    assert len(kit.polls) == 1  # the finance credentials were not used again
