@@ -116,6 +116,7 @@ ROUTES: dict[str, str] = {
     "web.project_members": "viewer",
     "web.project_member_set": "owner",
     "web.project_member_remove": "owner",
+    "web.audit_log": "admin",
     "web.users": "admin",
     "web.user_create": "admin",
     "web.user_update": "admin",

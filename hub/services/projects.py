@@ -10,7 +10,7 @@ from sqlalchemy import select
 from hub import projects
 from hub.audit import audit
 from hub.connections import NotFound
-from hub.db.models import Connection, Project, User
+from hub.db.models import AuditEntry, Connection, Project, User
 from hub.recipe_index import current_document, mark_changed
 from hub.recipe_store import get_recipe
 from hub.runtime import Runtime
@@ -131,3 +131,21 @@ def unshare_connection(rt: Runtime, connection_id: int, target: int | str, *, ac
         details = {"project": project.name}
         audit(session, actor, "connection.unshare", "connection", str(connection_id), details)
         return projects.shared_with(session, connection)
+
+
+def audit_entries(rt: Runtime, project_id: int | None, *, limit: int) -> list[dict[str, Any]]:
+    """The newest audit entries, of one project when `project_id` is given."""
+    query = select(AuditEntry).order_by(AuditEntry.id.desc()).limit(limit)
+    if project_id is not None:
+        query = query.where(AuditEntry.project_id == project_id)
+    with rt.db.transaction() as session:
+        return [
+            {
+                "at": e.at,
+                "actor": e.actor,
+                "action": e.action,
+                "target": f"{e.target_type} {e.target_id or ''}".strip(),
+                "project_id": e.project_id,
+            }
+            for e in session.scalars(query)
+        ]

@@ -16,6 +16,8 @@ from hub.web import web
 from hub.web.auth import page, safe_next
 from hub.web.common import flash_error, flash_ok
 
+AUDIT_PAGE = 200
+
 
 def visible_projects() -> list[dict[str, Any]]:
     """The projects the signed-in user may see, for the switcher in every page's header."""
@@ -97,3 +99,12 @@ def inject_projects() -> dict[str, Any]:
     if g.get("web_user") is None or g.get("access") is None:
         return {"switcher": [], "current_project": None}
     return {"switcher": visible_projects(), "current_project": g.get("project_id")}
+
+
+@web.get("/audit")
+@page("admin")
+def audit_log() -> Any:
+    """The latest audit entries, all or one project's (`?project=<id>`)."""
+    chosen = request.args.get("project", type=int)
+    entries = service.audit_entries(runtime(), chosen, limit=AUDIT_PAGE)
+    return render_template("audit.html", entries=entries, projects=visible_projects(), chosen=chosen)

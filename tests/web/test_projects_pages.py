@@ -70,3 +70,20 @@ def test_owners_manage_members_in_both_languages(web_app: Flask, web_runtime: Ru
     )
     assert "Project “finance” created." in made.text
     assert owner.post("/projects", data={"csrf_token": csrf_token(page.text), "name": "x"}).status_code == 403
+
+
+def test_admins_read_the_audit_log_of_one_project(web_app: Flask, web_runtime: Runtime) -> None:
+    sales = project_service.create_project(web_runtime, "sales", actor="tests")["id"]
+    project_service.rename_project(web_runtime, sales, "sales-ops", actor="lin@example.com")
+    document = {
+        "name": "Receivable sync",
+        "trigger": {"connector": "webhook", "trigger": "catch"},
+        "steps": [],
+    }
+    recipe_service.save_recipe(web_runtime, document, actor="kim@example.com")
+    admin = _client(web_app, "admin@example.com")
+    everything = admin.get("/audit")
+    assert "lin@example.com" in everything.text and "kim@example.com" in everything.text
+    one = admin.get(f"/audit?project={sales}", headers={"Accept-Language": "zh"})
+    assert "审计日志" in one.text and "lin@example.com" in one.text and "kim@example.com" not in one.text
+    assert _client(web_app, "ed@example.com").get("/audit").status_code == 403
