@@ -55,12 +55,15 @@ def _editing(scope: str, key: str) -> dict[str, str]:
 
 def _browse(errors: dict[str, str] | None = None, status: int = 200) -> Any:
     args = request.values
-    scope = args.get("scope") or "global"
+    scopes = _scope_names()
+    scope = args.get("scope") or next(iter(scopes), "")
     prefix = args.get("prefix") or ""
     form = dict(request.form) if request.method == "POST" else {}
-    require_objects("viewer", {"scope": scope})
+    listing: dict[str, Any] = {"entries": [], "next_cursor": None}
     try:
-        listing = service.list_values(runtime(), scope, prefix, args.get("cursor") or None, PAGE_SIZE)
+        if scope:  # a project holding no keys and outside the default project has nothing to list
+            require_objects("viewer", {"scope": scope})
+            listing = service.list_values(runtime(), scope, prefix, args.get("cursor") or None, PAGE_SIZE)
         if args.get("edit") and not form:
             form = _editing(scope, args["edit"])
     except HubError as exc:
@@ -70,7 +73,7 @@ def _browse(errors: dict[str, str] | None = None, status: int = 200) -> Any:
         "storage.html",
         scope=scope,
         prefix=prefix,
-        scopes=_scope_names(),
+        scopes=scopes,
         entries=listing["entries"],
         next_url=url_for("web.storage", scope=scope, prefix=prefix, cursor=next_cursor)
         if next_cursor

@@ -87,3 +87,29 @@ def test_admins_read_the_audit_log_of_one_project(web_app: Flask, web_runtime: R
     one = admin.get(f"/audit?project={sales}", headers={"Accept-Language": "zh"})
     assert "审计日志" in one.text and "lin@example.com" in one.text and "kim@example.com" not in one.text
     assert _client(web_app, "ed@example.com").get("/audit").status_code == 403
+
+
+def test_the_storage_page_shows_the_current_projects_keys(web_app: Flask, web_runtime: Runtime) -> None:
+    from tests.hub.utilities.kit import call
+
+    sales = project_service.create_project(web_runtime, "sales", actor="tests")["id"]
+    project_service.set_member(web_runtime, sales, "vi@example.com", "editor", actor="tests")
+    document = {"name": "Lead router", "trigger": {"connector": "webhook", "trigger": "catch"}, "steps": []}
+    router = recipe_service.save_recipe(web_runtime, document, actor="tests", project_id=sales).id
+    call(web_runtime, "storage", "set", {"key": "lead:1", "value": 1}, recipe_id=router)
+    call(web_runtime, "storage", "set", {"key": "hub-wide", "value": 2, "scope": "global"})
+    member = _client(web_app, "vi@example.com")
+    home = member.get("/storage")
+    assert "hub-wide" in home.text and "lead:1" not in home.text  # the default project, where vi reads
+    member.post("/projects/switch", data={"csrf_token": csrf_token(home.text), "project": sales})
+    page = member.get("/storage")
+    assert page.status_code == 200 and "lead:1" in page.text and "hub-wide" not in page.text
+    token = csrf_token(page.text)
+    mine = member.post(
+        "/storage", data={"csrf_token": token, "scope": f"recipe:{router}", "key": "k", "value": "3"}
+    )
+    assert mine.status_code == 302
+    hub_wide = member.post(
+        "/storage", data={"csrf_token": token, "scope": "global", "key": "k", "value": "3"}
+    )
+    assert hub_wide.status_code == 403  # only a viewer in the default project, which holds `global`
