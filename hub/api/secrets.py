@@ -7,6 +7,7 @@ from flask import Response, g
 from hub.api import api_blueprint
 from hub.api.auth import requires
 from hub.api.common import body_object, reply
+from hub.api.guard import target_project
 from hub.current import runtime
 from hub.services import secrets as service
 
@@ -14,15 +15,19 @@ from hub.services import secrets as service
 @api_blueprint.get("/secrets")
 @requires("viewer")
 def secret_list_all() -> Response:
-    return reply({"secrets": service.list_secrets(runtime())})
+    """The names of the secrets of the caller's projects."""
+    return reply({"secrets": service.list_secrets(runtime(), g.access.projects())})
 
 
 @api_blueprint.post("/secrets")
 @requires("admin")
 def secret_create() -> Response:
     data = body_object()
+    rt = runtime()
+    with rt.db.transaction() as session:  # a new secret goes to {"project": id or name}, else default
+        project_id = target_project(session, g.access, data.get("project"), "owner")
     view = service.set_secret(
-        runtime(), actor=g.actor, name=data.get("name"), value=data.get("value"), create=True
+        rt, actor=g.actor, name=data.get("name"), value=data.get("value"), create=True, project_id=project_id
     )
     return reply(view, 201)
 

@@ -429,6 +429,8 @@ class NamedSecret(Base):
     value: Mapped[str] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # only recipes of this project open it (hub.projects); names stay unique across the hub
+    project_id: Mapped[int] = mapped_column(BigInteger, default=1, server_default="1", index=True)
 
 
 class LookupTable(Base):

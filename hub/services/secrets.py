@@ -7,6 +7,7 @@ from typing import Any
 
 from sqlalchemy import select
 
+from hub.access import DEFAULT_PROJECT_ID
 from hub.audit import audit
 from hub.connections import Conflict, NotFound
 from hub.db.models import NamedSecret, utcnow
@@ -42,21 +43,32 @@ def view(row: NamedSecret) -> dict[str, Any]:
     """What anyone may see of a secret: its name and when it was set, never the value."""
     return {
         "name": row.name,
+        "project_id": row.project_id,
         "created_at": row.created_at.isoformat(),
         "updated_at": row.updated_at.isoformat(),
     }
 
 
-def list_secrets(rt: Runtime) -> list[dict[str, Any]]:
+def list_secrets(rt: Runtime, projects: set[int] | None = None) -> list[dict[str, Any]]:
+    """The secrets of `projects` (None: all)."""
+    query = select(NamedSecret).order_by(NamedSecret.name)
+    if projects is not None:
+        query = query.where(NamedSecret.project_id.in_(sorted(projects)))
     with rt.db.read() as session:
-        return [view(row) for row in session.scalars(select(NamedSecret).order_by(NamedSecret.name))]
+        return [view(row) for row in session.scalars(query)]
 
 
 def set_secret(
-    rt: Runtime, *, actor: str, name: Any, value: Any, create: bool | None = None
+    rt: Runtime,
+    *,
+    actor: str,
+    name: Any,
+    value: Any,
+    create: bool | None = None,
+    project_id: int = DEFAULT_PROJECT_ID,
 ) -> dict[str, Any]:
-    """Store a secret. `create=True` refuses an existing name (POST), `False` a missing one (PUT),
-    `None` either (the CLI's `set`)."""
+    """Store a secret (a new one in `project_id`). `create=True` refuses an existing name (POST),
+    `False` a missing one (PUT), `None` either (the CLI's `set`)."""
     name, value = check_name(name), check_value(value)
     with rt.db.transaction() as session:
         row = session.get(NamedSecret, name)
@@ -66,7 +78,7 @@ def set_secret(
             raise NotFound(f"secret '{name}' not found")
         sealed = secrets.seal(rt.vault, name, value)
         if row is None:
-            row = NamedSecret(name=name, value=sealed)
+            row = NamedSecret(name=name, value=sealed, project_id=project_id)
             session.add(row)
             action = "secret.create"
         else:

@@ -93,12 +93,15 @@ def refuse_outside_inputs(name: str) -> str | None:
     raise RecipeError(f"secrets.{name}: named secrets can be used in action inputs only")
 
 
-def loader(db: Any, vault: Vault) -> Callable[[str], str | None]:
-    """Reads one named secret's value from the database (None when there is none by that name)."""
+def loader(db: Any, vault: Vault, project_id: int | None = None) -> Callable[[str], str | None]:
+    """Reads one named secret's value from the database (None when there is none by that name, or
+    when it belongs to another project than `project_id`: a secret never leaves its project)."""
 
     def load(name: str) -> str | None:
         with db.read() as session:
             row = session.get(NamedSecret, name)
-            return open_value(vault, row) if row is not None else None
+            if row is None or (project_id is not None and row.project_id != project_id):
+                return None
+            return open_value(vault, row)
 
     return load

@@ -20,7 +20,7 @@ from hub.web.common import error_map, flash_error, flash_ok
 def _listing(errors: dict[str, str] | None = None, status: int = 200) -> Any:
     names = [
         {**item, "updated_at": datetime.fromisoformat(item["updated_at"])}
-        for item in service.list_secrets(runtime())
+        for item in service.list_secrets(runtime(), {g.project_id} if g.project_id is not None else set())
     ]
     form = {"name": request.form.get("name", "")}  # never the value back into the page
     return render_template("secrets.html", secrets=names, errors=errors or {}, form=form), status
@@ -37,7 +37,13 @@ def named_secrets() -> Any:
 def named_secret_set() -> Any:
     name = (request.form.get("name") or "").strip()
     try:
-        service.set_secret(runtime(), actor=g.actor, name=name, value=request.form.get("value") or "")
+        service.set_secret(
+            runtime(),
+            actor=g.actor,
+            name=name,
+            value=request.form.get("value") or "",
+            project_id=g.project_id,
+        )
     except HubError as exc:
         return _listing(error_map(exc), status=422)
     flash_ok(_("Secret %(name)s saved.", name=name))

@@ -10,7 +10,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from hub.db.models import utcnow
+from sqlalchemy import select
+
+from hub.db.models import Recipe, utcnow
 from hub.engine import store
 from hub.engine.statements import Record
 from hub.recipe_secrets import secret_values
@@ -63,7 +65,8 @@ class RunState:
         self.live: dict[tuple[str, str], Any] = {}
         self.secrets = secret_values(self.document, runtime.registry)  # kept out of stored inputs
         # Named secrets open in action inputs only; each one used joins `secrets` before it renders.
-        self.secrets_view = SecretsView(loader(runtime.db, runtime.vault), self.secrets.append)
+        project_id = session.scalar(select(Recipe.project_id).where(Recipe.id == run.recipe_id))
+        self.secrets_view = SecretsView(loader(runtime.db, runtime.vault, project_id), self.secrets.append)
         self.context: dict[str, Any] = {
             "event": self.event,
             "steps": {},

@@ -3,6 +3,7 @@ and credentials apart; the default project holds everything that existed before.
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import pytest
@@ -383,3 +384,30 @@ def test_a_poll_on_a_connection_no_longer_lent_is_refused(
     refused = poll_recipe(runtime, recipe_id)
     assert "fin-kit" in refused["error"] and "another project" in refused["error"]
     assert len(kit.polls) == 1  # the finance credentials were not used again
+
+
+def test_a_named_secret_opens_only_in_its_projects_recipes(
+    client: Any, kit: Any, teams: dict[str, Any]
+) -> None:
+    made = client.post(
+        "/api/v1/secrets",
+        json={"name": "KINGDEE_APP_SECRET", "value": "kd-app-secret-0042", "project": "finance"},
+        headers=teams["admin"],
+    )
+    assert made.status_code == 201 and made.get_json()["project_id"] == teams["finance"]
+    names = [
+        s["name"] for s in client.get("/api/v1/secrets", headers=teams["f-editor"]).get_json()["secrets"]
+    ]
+    assert names == ["KINGDEE_APP_SECRET"]
+    assert client.get("/api/v1/secrets", headers=teams["s-viewer"]).get_json()["secrets"] == []
+    uses_secret = two_step_recipe()
+    uses_secret["steps"][0]["input"] = {"value": "{{ secrets.KINGDEE_APP_SECRET }}"}
+    _connection(client, teams["s-editor"], "sales")
+    sales_run = _run(client, teams["s-editor"], _recipe(client, teams["s-editor"], "sales", uses_secret))
+    assert sales_run["status"] == "failed" and kit.calls == []
+    assert "no secret named 'KINGDEE_APP_SECRET'" in sales_run["steps"][0]["error"]["message"]
+    finance_doc = json.loads(json.dumps(uses_secret).replace('"kit1"', '"fin-kit"'))
+    _connection(client, teams["f-editor"], "finance", name="fin-kit")
+    finance_run = _run(client, teams["f-editor"], _recipe(client, teams["f-editor"], "finance", finance_doc))
+    assert finance_run["status"] == "succeeded"
+    assert kit.calls[0]["inputs"]["value"] == "kd-app-secret-0042"

@@ -1,5 +1,5 @@
 """projects: members with per-project roles, connection shares, project_id on recipes, connections,
-scoped tokens and audit entries; everything that exists lands in the `default` project (id 1)
+named secrets, scoped tokens and audit entries; everything that exists lands in the `default` project (id 1)
 
 Revision ID: 0018
 Revises: 0009
@@ -55,6 +55,9 @@ def upgrade() -> None:
         with op.batch_alter_table(table, schema=None) as batch_op:
             batch_op.add_column(sa.Column("project_id", sa.BigInteger(), server_default="1", nullable=False))
             batch_op.create_index(batch_op.f(f"ix_{table}_project_id"), ["project_id"], unique=False)
+    with op.batch_alter_table("named_secrets", schema=None) as batch_op:
+        batch_op.add_column(sa.Column("project_id", sa.BigInteger(), server_default="1", nullable=False))
+        batch_op.create_index(batch_op.f("ix_named_secrets_project_id"), ["project_id"], unique=False)
     with op.batch_alter_table("api_tokens", schema=None) as batch_op:
         batch_op.add_column(sa.Column("project_id", sa.BigInteger(), nullable=True))
         batch_op.add_column(sa.Column("role", sa.String(length=16), nullable=True))
@@ -90,6 +93,9 @@ def downgrade() -> None:
         batch_op.drop_column("project_id")
     with op.batch_alter_table("api_tokens", schema=None) as batch_op:
         batch_op.drop_column("role")
+        batch_op.drop_column("project_id")
+    with op.batch_alter_table("named_secrets", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_named_secrets_project_id"))
         batch_op.drop_column("project_id")
     for table in ("connections", "recipes"):
         with op.batch_alter_table(table, schema=None) as batch_op:
