@@ -156,7 +156,7 @@ def connection_edit(connection_id: int) -> Any:
     values: dict[str, Any] = dict(view["config"])
     name = view["name"]
     if request.method == "POST":
-        if g.role not in ("editor", "admin"):
+        if not g.access.allows(view["project_id"], "editor"):  # a borrowing project only reads it
             abort(403)
         form_errors = FormErrors()
         schema = connector.connection_schema() if connector else {"properties": {}}

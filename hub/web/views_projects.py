@@ -97,8 +97,10 @@ def project_member_remove(project_id: int, user_id: int) -> Any:
 def inject_projects() -> dict[str, Any]:
     """The switcher's choices and the current project, for the header of every signed-in page."""
     if g.get("web_user") is None or g.get("access") is None:
-        return {"switcher": [], "current_project": None}
-    return {"switcher": visible_projects(), "current_project": g.get("project_id")}
+        return {"switcher": [], "current_project": None, "current_role": None}
+    project_id = g.get("project_id")
+    role = "admin" if g.access.is_admin else g.access.role_in(project_id) if project_id else None
+    return {"switcher": visible_projects(), "current_project": project_id, "current_role": role or ""}
 
 
 @web.get("/audit")

@@ -113,3 +113,28 @@ def test_the_storage_page_shows_the_current_projects_keys(web_app: Flask, web_ru
         "/storage", data={"csrf_token": token, "scope": "global", "key": "k", "value": "3"}
     )
     assert hub_wide.status_code == 403  # only a viewer in the default project, which holds `global`
+
+
+def test_a_borrowed_connection_is_read_only_in_the_browser(web_app: Flask, web_runtime: Runtime) -> None:
+    from hub.services import connections as connection_service
+
+    finance = project_service.create_project(web_runtime, "finance", actor="tests")["id"]
+    fields = {"auth_type": "bearer", "token": "fin-token-0042-secret", "allowed_hosts": ["erp.example.com"]}
+    made = connection_service.create_connection(
+        web_runtime,
+        actor="tests",
+        name="erp",
+        connector_id="http",
+        config=fields,
+        limits={},
+        project_id=finance,
+    )
+    project_service.share_connection(web_runtime, made["id"], "default", actor="tests")
+    editor = _client(web_app, "ed@example.com")  # an editor of the default project only
+    page = editor.get(f"/connections/{made['id']}")
+    assert page.status_code == 200 and "fin-token-0042-secret" not in page.text
+    renamed = editor.post(
+        f"/connections/{made['id']}", data={"csrf_token": csrf_token(page.text), "name": "mine"}
+    )
+    assert renamed.status_code == 403
+    assert "(editor)" in page.text  # the header names the role in the current project
