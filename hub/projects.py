@@ -16,13 +16,15 @@ from sqlalchemy.orm import Session
 from hub.access import DEFAULT_PROJECT_ID, PROJECT_ROLES
 from hub.connections import Conflict, NotFound
 from hub.db.models import Connection, ConnectionShare, Project, ProjectMember, Recipe, User, utcnow
+from hub.ids import MAX_ID
 from hub.recipe_calls import find_recipe, literal_calls
 from hub.recipe_tree import iter_steps
 from hub.sdk.errors import RecipeError
 from hub.services import InvalidInput
 
 NAME_MAX = 100
-_NAME = re.compile(r"^[\w][\w .-]*$")
+NAME_PATTERN = r"^(?!\d+$)\w[\w .-]*$"  # not only digits, which would read as an id
+_NAME = re.compile(NAME_PATTERN)
 
 
 def check_name(name: Any) -> str:
@@ -30,7 +32,7 @@ def check_name(name: Any) -> str:
     if not isinstance(name, str) or not name.strip():
         raise InvalidInput("$.name: required string", path="$.name")
     name = name.strip()
-    if len(name) > NAME_MAX or not _NAME.match(name) or name.isdigit():
+    if len(name) > NAME_MAX or not _NAME.match(name):
         raise InvalidInput(
             f"$.name: up to {NAME_MAX} letters, digits, spaces, '.', '_' or '-', not only digits",
             path="$.name",
@@ -40,8 +42,9 @@ def check_name(name: Any) -> str:
 
 def get_project(session: Session, ref: int | str) -> Project:
     """The project with id `ref`, or named `ref` ("3" and 3 are ids)."""
-    if isinstance(ref, int) or (isinstance(ref, str) and ref.isdigit()):
-        project = session.get(Project, int(ref))
+    if isinstance(ref, int) or (isinstance(ref, str) and ref.isdecimal()):
+        number = int(ref)
+        project = session.get(Project, number) if 1 <= number <= MAX_ID else None
     else:
         project = session.scalar(select(Project).where(Project.name == str(ref).strip()))
     if project is None:

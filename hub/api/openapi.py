@@ -12,6 +12,7 @@ from hub.api.common import reply
 from hub.connections import NAME_MAX
 from hub.current import runtime
 from hub.ids import MAX_ID
+from hub.projects import NAME_PATTERN
 from hub.recipes import recipe_schema
 from hub.redaction import MIN_SECRET_LENGTH
 from hub.registry import Registry
@@ -667,7 +668,8 @@ def openapi_json() -> Response:
 
 def project_paths() -> dict[str, Any]:
     """Projects, their members, moving a recipe and lending a connection (hub.projects)."""
-    pid, ref = {"project_id": ID}, {"type": ["integer", "string"], "description": "a project id or name"}
+    name = {"type": "string", "minLength": 1, "maxLength": 100, "pattern": NAME_PATTERN}
+    pid, ref = {"project_id": ID}, {"oneOf": [ID, name], "description": "a project id or name"}
     project = {
         "type": "object",
         "properties": {
@@ -682,7 +684,7 @@ def project_paths() -> dict[str, Any]:
     name_body = {
         "type": "object",
         "required": ["name"],
-        "properties": {"name": {"type": "string", "maxLength": 100}},
+        "properties": {"name": name},
     }
     member = {"project_id": ID, "user_id": ID}
     role_body = {
