@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
 from sqlalchemy import (
     JSON,
     BigInteger,
     Boolean,
+    Date,
     DateTime,
     Float,
     ForeignKey,
@@ -192,7 +193,7 @@ class Event(Base):
     source: Mapped[str] = mapped_column(String(16))
     dedupe_key: Mapped[str | None] = mapped_column(String(255))
     payload: Mapped[dict[str, Any]] = mapped_column(JSONType)
-    received_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
 
 
 class Run(Base):
@@ -200,6 +201,17 @@ class Run(Base):
     __table_args__ = (
         Index("ix_runs_due", "status", "wake_at"),
         Index("ix_runs_recipe_created", "recipe_id", "created_at"),
+        # statistics read a recipe's runs in a period from this index alone (hub/stats.py)
+        Index(
+            "ix_runs_recipe_stats",
+            "recipe_id",
+            "created_at",
+            "recipe_version",
+            "status",
+            "finished_at",
+            "dry_run",
+        ),
+        Index("ix_runs_finished", "finished_at"),  # retention finds old finished runs
     )
     id: Mapped[int] = mapped_column(ID, primary_key=True)
     recipe_id: Mapped[int] = mapped_column(ForeignKey("recipes.id", ondelete="CASCADE"))
@@ -341,3 +353,38 @@ class Meta(Base):
     __tablename__ = "meta"
     key: Mapped[str] = mapped_column(String(64), primary_key=True)
     value: Mapped[str] = mapped_column(Text)
+
+
+class RunRollup(Base):
+    """Runs of one recipe version, created on one UTC day, that ended with one status and were then
+    pruned: the history that outlives retention (hub/retention.py moves runs here, hub/stats.py reads
+    it beside the live rows). `sketch` is a log-bucket histogram of durations (hub/sketch.py)."""
+
+    __tablename__ = "run_rollups"
+    __table_args__ = (UniqueConstraint("recipe_id", "recipe_version", "day", "status"),)
+    id: Mapped[int] = mapped_column(ID, primary_key=True)
+    recipe_id: Mapped[int] = mapped_column(ForeignKey("recipes.id", ondelete="CASCADE"))
+    recipe_version: Mapped[int] = mapped_column(Integer)
+    day: Mapped[date] = mapped_column(Date)
+    status: Mapped[str] = mapped_column(String(16))
+    runs: Mapped[int] = mapped_column(BigInteger, default=0)
+    sketch: Mapped[dict[str, int]] = mapped_column(JSONType, default=dict)
+
+
+class StepRollup(Base):
+    """Step rows of pruned runs by recipe version, UTC day and step path: counts, attempts, and a
+    duration sketch (for a wait_for step, the wait from parking to resume or timeout)."""
+
+    __tablename__ = "step_rollups"
+    __table_args__ = (UniqueConstraint("recipe_id", "recipe_version", "day", "path"),)
+    id: Mapped[int] = mapped_column(ID, primary_key=True)
+    recipe_id: Mapped[int] = mapped_column(ForeignKey("recipes.id", ondelete="CASCADE"))
+    recipe_version: Mapped[int] = mapped_column(Integer)
+    day: Mapped[date] = mapped_column(Date)
+    path: Mapped[str] = mapped_column(String(255))
+    step_id: Mapped[str] = mapped_column(String(100))
+    succeeded: Mapped[int] = mapped_column(BigInteger, default=0)
+    failed: Mapped[int] = mapped_column(BigInteger, default=0)
+    timed_out: Mapped[int] = mapped_column(BigInteger, default=0)
+    attempts: Mapped[int] = mapped_column(BigInteger, default=0)
+    sketch: Mapped[dict[str, int]] = mapped_column(JSONType, default=dict)

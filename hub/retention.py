@@ -1,0 +1,259 @@
+"""Retention: finished runs older than HUB_RETENTION_DAYS leave the database, their figures stay.
+
+Each batch is one short transaction that adds the batch's runs and steps to the daily roll-ups
+(hub/stats.py reads them beside the live rows) and deletes those runs with their steps, attempts and
+the events no kept run refers to. So a run is counted either live or rolled up, never both and never
+neither, whenever the statistics are read. Batches are small and the pruner sleeps between them, so
+on SQLite a webhook waits for one batch at most. Waiting and held runs are never deleted (only the
+final statuses are), and neither is an event any remaining run points at.
+
+Polling triggers' seen-item ids go once they are older than the trigger's re-read window plus a day;
+a trigger that does not declare its window keeps them (dropping one it still re-reads would start a
+second run for that item).
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+from datetime import date, datetime, timedelta
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import delete, exists, func, select
+from sqlalchemy.orm import Session
+
+from hub import sketch, stats
+from hub.db.core import affected
+from hub.db.models import (
+    Event,
+    Recipe,
+    Run,
+    RunRollup,
+    SeenItem,
+    StepAttempt,
+    StepRollup,
+    StepRun,
+    TriggerState,
+    utcnow,
+)
+from hub.recipe_store import current_document
+from hub.sdk.connector import PollingTrigger
+
+if TYPE_CHECKING:
+    from hub.runtime import Runtime
+
+log = logging.getLogger("hub.retention")
+BATCH = 200
+PAUSE_S = 0.05
+SEEN_GRACE = timedelta(days=1)
+
+
+@dataclass
+class Pruned:
+    """What a prune deleted (or, dry, would delete)."""
+
+    runs: int = 0
+    steps: int = 0
+    attempts: int = 0
+    events: int = 0
+    seen_items: int = 0
+
+    def as_dict(self) -> dict[str, int]:
+        return asdict(self)
+
+
+def _old_runs(cutoff: datetime) -> Any:
+    return select(Run.id).where(Run.finished_at < cutoff, Run.status.in_(stats.FINISHED))
+
+
+def _loose_events(cutoff: datetime) -> Any:
+    """Old events no run refers to (their runs pruned, or never started)."""
+    referenced = exists().where(Run.event_id == Event.id)
+    return select(Event.id).where(Event.received_at < cutoff, ~referenced)
+
+
+# -- roll-ups ------------------------------------------------------------------------------------------
+def _day(value: Any) -> date:
+    return value if isinstance(value, date) else date.fromisoformat(str(value))
+
+
+def roll_up(session: Session, run_ids: list[int]) -> None:
+    """Add these runs and their steps to the roll-ups of their recipe, version and UTC day."""
+    dialect = session.get_bind().dialect.name
+    runs: dict[tuple[Any, ...], tuple[int, dict[int, int]]] = {}
+    for day, recipe_id, version, status, bucket_, count in session.execute(
+        stats.run_buckets(dialect, [Run.id.in_(run_ids)], by_day=True)
+    ):
+        key = (recipe_id, version, _day(day), status)
+        total, counts = runs.get(key, (0, {}))
+        if bucket_ is not None and status in stats.FINISHED:
+            sketch.merge(counts, [(bucket_, count)])
+        runs[key] = (total + count, counts)
+    for (recipe_id, version, day, status), (count, counts) in runs.items():
+        row = session.scalars(
+            select(RunRollup)
+            .where(
+                RunRollup.recipe_id == recipe_id,
+                RunRollup.recipe_version == version,
+                RunRollup.day == day,
+                RunRollup.status == status,
+            )
+            .with_for_update()
+        ).first()
+        if row is None:
+            row = RunRollup(recipe_id=recipe_id, recipe_version=version, day=day, status=status, runs=0)
+            session.add(row)
+        row.runs = (row.runs or 0) + count
+        row.sketch = sketch.stored(sketch.merge(sketch.merge({}, row.sketch or {}), counts))
+    steps: dict[tuple[Any, ...], stats.StepFigures] = {}
+    step_ids: dict[tuple[Any, ...], str] = {}
+    for day, recipe_id, version, path, step_id, status, out, bucket_, count, attempts in session.execute(
+        stats.step_buckets(dialect, [Run.id.in_(run_ids)], by_day=True)
+    ):
+        key = (recipe_id, version, _day(day), str(path))
+        steps.setdefault(key, stats.StepFigures()).add(status, out, bucket_, count, attempts)
+        step_ids[key] = step_id
+    for (recipe_id, version, day, path), figures in steps.items():
+        step = session.scalars(
+            select(StepRollup)
+            .where(
+                StepRollup.recipe_id == recipe_id,
+                StepRollup.recipe_version == version,
+                StepRollup.day == day,
+                StepRollup.path == path,
+            )
+            .with_for_update()
+        ).first()
+        if step is None:
+            step = StepRollup(
+                recipe_id=recipe_id,
+                recipe_version=version,
+                day=day,
+                path=path,
+                step_id=step_ids[recipe_id, version, day, path],
+                succeeded=0,
+                failed=0,
+                timed_out=0,
+                attempts=0,
+            )
+            session.add(step)
+        step.succeeded += figures.succeeded
+        step.failed += figures.failed
+        step.timed_out += figures.timed_out
+        step.attempts += figures.attempts
+        step.sketch = sketch.stored(sketch.merge(sketch.merge({}, step.sketch or {}), figures.sketch))
+
+
+# -- deleting --------------------------------------------------------------------------------------------
+def _prune_runs(session: Session, cutoff: datetime, pruned: Pruned) -> int:
+    """Roll up and delete one batch of old finished runs; how many runs went."""
+    run_ids = list(session.scalars(_old_runs(cutoff).order_by(Run.finished_at).limit(BATCH)))
+    if not run_ids:
+        return 0
+    roll_up(session, run_ids)
+    event_ids = [e for e in session.scalars(select(Run.event_id).where(Run.id.in_(run_ids))) if e]
+    step_ids = select(StepRun.id).where(StepRun.run_id.in_(run_ids))
+    pruned.attempts += affected(
+        session.execute(delete(StepAttempt).where(StepAttempt.step_run_id.in_(step_ids)))
+    )
+    pruned.steps += affected(session.execute(delete(StepRun).where(StepRun.run_id.in_(run_ids))))
+    pruned.runs += affected(session.execute(delete(Run).where(Run.id.in_(run_ids))))
+    if event_ids:
+        loose = _loose_events(cutoff).where(Event.id.in_(event_ids))
+        pruned.events += affected(session.execute(delete(Event).where(Event.id.in_(loose))))
+    return len(run_ids)
+
+
+def _prune_events(session: Session, cutoff: datetime, pruned: Pruned) -> int:
+    loose = list(session.scalars(_loose_events(cutoff).limit(BATCH)))
+    if loose:
+        pruned.events += affected(session.execute(delete(Event).where(Event.id.in_(loose))))
+    return len(loose)
+
+
+def seen_windows(rt: Runtime, now: datetime) -> dict[int, datetime]:
+    """{trigger state id: seen ids before this time may go} for polling triggers that declare a window."""
+    windows: dict[int, datetime] = {}
+    with rt.db.read() as session:
+        for state_id, recipe in session.execute(
+            select(TriggerState.id, Recipe).join(Recipe, Recipe.id == TriggerState.recipe_id)
+        ):
+            spec = current_document(session, recipe)["trigger"]
+            connector = rt.registry.get(spec["connector"])
+            trigger = connector.trigger(spec["trigger"]) if connector else None
+            if isinstance(trigger, PollingTrigger):
+                window_s = trigger.reread_window_s(spec.get("config") or {})
+                if window_s is not None:
+                    windows[state_id] = now - timedelta(seconds=window_s) - SEEN_GRACE
+    return windows
+
+
+def _old_seen(state_id: int, before: datetime) -> Any:
+    return select(SeenItem.id).where(SeenItem.trigger_state_id == state_id, SeenItem.seen_at < before)
+
+
+def _prune_seen(session: Session, state_id: int, before: datetime, pruned: Pruned) -> int:
+    ids = list(session.scalars(_old_seen(state_id, before).limit(BATCH)))
+    if ids:
+        pruned.seen_items += affected(session.execute(delete(SeenItem).where(SeenItem.id.in_(ids))))
+    return len(ids)
+
+
+def _count(session: Session, query: Any) -> int:
+    return int(session.scalar(select(func.count()).select_from(query.subquery())) or 0)
+
+
+def preview(rt: Runtime, now: datetime | None = None) -> Pruned:
+    """What `prune` would delete now, deleting nothing."""
+    now = now or utcnow()
+    result = Pruned()
+    days = rt.settings.retention_days
+    with rt.db.read() as session:
+        if days:
+            cutoff = now - timedelta(days=days)
+            old = _old_runs(cutoff)
+            steps = select(StepRun.id).where(StepRun.run_id.in_(old))
+            result.runs = _count(session, old)
+            result.steps = _count(session, steps)
+            result.attempts = _count(
+                session, select(StepAttempt.id).where(StepAttempt.step_run_id.in_(steps))
+            )
+            # events left without a run once the old runs are gone
+            kept = exists().where(Run.event_id == Event.id, ~Run.id.in_(old))
+            result.events = _count(session, select(Event.id).where(Event.received_at < cutoff, ~kept))
+        for state_id, before in seen_windows(rt, now).items():
+            result.seen_items += _count(session, _old_seen(state_id, before))
+    return result
+
+
+def prune(
+    rt: Runtime,
+    now: datetime | None = None,
+    *,
+    pause_s: float = PAUSE_S,
+    keep_going: Callable[[], bool] = lambda: True,
+) -> Pruned:
+    """Delete what retention lets go, batch by batch, while `keep_going()` (the scheduler's
+    leadership) holds. HUB_RETENTION_DAYS=0 keeps runs and events forever."""
+    now = now or utcnow()
+    pruned = Pruned()
+
+    def batches(step: Callable[[Session], int]) -> None:
+        while keep_going():
+            with rt.db.transaction() as session:
+                if step(session) < BATCH:
+                    return
+            time.sleep(pause_s)
+
+    days = rt.settings.retention_days
+    if days:
+        cutoff = now - timedelta(days=days)
+        batches(lambda session: _prune_runs(session, cutoff, pruned))
+        batches(lambda session: _prune_events(session, cutoff, pruned))
+    for state_id, before in seen_windows(rt, now).items():
+        batches(lambda session, s=state_id, b=before: _prune_seen(session, s, b, pruned))  # type: ignore[misc]
+    if any(pruned.as_dict().values()):
+        log.info("event=pruned %s", " ".join(f"{k}={v}" for k, v in pruned.as_dict().items()))
+    return pruned
