@@ -42,6 +42,7 @@ class Lease:
         self.run_id = run_id
         self.claim_lazily = False  # a fresh run: claimed by its first write, not by a claim of its own
         self.released = False
+        self.run: Any = None  # the run's record once read: its recipe and age label the metrics
 
     def _until(self) -> Any:
         return utcnow() + timedelta(seconds=self.rt.settings.lease_s)
@@ -95,6 +96,9 @@ class Lease:
         self.released = True
         if status in FINAL or status == "held":
             self.rt.metrics.runs_finished.labels(status).inc()
+            if self.run is not None and not self.run.dry_run:
+                age = (utcnow() - self.run.created_at).total_seconds() if status in FINAL else None
+                self.rt.metrics.recipe_run(self.run.recipe_id, status, age)
 
     def give_back(self) -> None:
         """Hand an interrupted run back, due again shortly, so the sweeper dispatches it; if the

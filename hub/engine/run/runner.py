@@ -89,6 +89,7 @@ class Runner:
         return run.status == "queued" and run.started_at is None and due
 
     def _load(self, session: Any, run: Record) -> None:
+        self.lease.run = run
         self.execution = Execution(self.rt, self.lease, RunState(session, self.rt, run))
 
     def _drive(self) -> None:

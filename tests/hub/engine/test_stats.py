@@ -15,6 +15,7 @@ from hub.app import create_app
 from hub.db.models import Run, StepRun, Wait, utcnow
 from hub.engine.runner import Runner
 from hub.engine.sweeper import expire_waits
+from hub.metrics import Metrics
 from hub.recipe_store import save_recipe
 from hub.retention import prune
 from hub.runtime import Runtime
@@ -267,6 +268,22 @@ def test_runs_through_the_engine_count_a_resumed_and_a_timed_out_wait(kit_rt: Ki
     assert found["steps"]["done"]["succeeded"] == 1
     assert found["by_version"][str(hub.version)]["runs"] == found["runs"]
     assert found["duration_ms"]["p95"] is not None and found["waits"]["approved"]["wait_s"]["p50"] >= 0
+    scrape = rt.metrics.render().decode()
+    label = f'recipe="{hub.recipe_id}"'
+    assert f'hub_recipe_runs_total{{{label},status="succeeded"}} 1.0' in scrape
+    assert f'hub_recipe_runs_total{{{label},status="failed"}} 1.0' in scrape
+    assert f"hub_recipe_run_duration_seconds_count{{{label}}} 2.0" in scrape
+
+
+def test_recipes_past_the_cap_are_labelled_other() -> None:
+    metrics = Metrics(max_recipes=2)
+    for recipe_id in (7, 8, 9, 7, 10):
+        metrics.recipe_run(recipe_id, "succeeded", 1.5)
+    scrape = metrics.render().decode()
+    assert 'hub_recipe_runs_total{recipe="7",status="succeeded"} 2.0' in scrape
+    assert 'hub_recipe_runs_total{recipe="8",status="succeeded"} 1.0' in scrape
+    assert 'hub_recipe_runs_total{recipe="other",status="succeeded"} 2.0' in scrape
+    assert 'recipe="9"' not in scrape and 'recipe="10"' not in scrape
 
 
 @pytest.fixture
