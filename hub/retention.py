@@ -18,7 +18,7 @@ import logging
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
-from datetime import date, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import delete, exists, func, select
@@ -75,10 +75,6 @@ def _loose_events(cutoff: datetime) -> Any:
 
 
 # -- roll-ups ------------------------------------------------------------------------------------------
-def _day(value: Any) -> date:
-    return value if isinstance(value, date) else date.fromisoformat(str(value))
-
-
 def roll_up(session: Session, run_ids: list[int]) -> None:
     """Add these runs and their steps to the roll-ups of their recipe, version and UTC day."""
     dialect = session.get_bind().dialect.name
@@ -86,7 +82,7 @@ def roll_up(session: Session, run_ids: list[int]) -> None:
     for day, recipe_id, version, status, bucket_, count in session.execute(
         stats.run_buckets(dialect, [Run.id.in_(run_ids)], by_day=True)
     ):
-        key = (recipe_id, version, _day(day), status)
+        key = (recipe_id, version, stats.as_day(day), status)
         total, counts = runs.get(key, (0, {}))
         if bucket_ is not None and status in stats.FINISHED:
             sketch.merge(counts, [(bucket_, count)])
@@ -112,7 +108,7 @@ def roll_up(session: Session, run_ids: list[int]) -> None:
     for day, recipe_id, version, path, step_id, status, out, bucket_, count, attempts in session.execute(
         stats.step_buckets(dialect, [Run.id.in_(run_ids)], by_day=True)
     ):
-        key = (recipe_id, version, _day(day), str(path))
+        key = (recipe_id, version, stats.as_day(day), str(path))
         steps.setdefault(key, stats.StepFigures()).add(status, out, bucket_, count, attempts)
         step_ids[key] = step_id
     for (recipe_id, version, day, path), figures in steps.items():

@@ -94,6 +94,11 @@ def day_of(dialect: str, moment: Any) -> ColumnElement[Any]:
     return func.date(func.timezone("UTC", moment))
 
 
+def as_day(value: Any) -> date:
+    """A day as the database returned it (SQLite's date() gives text)."""
+    return value if isinstance(value, date) else date.fromisoformat(str(value))
+
+
 def run_buckets(dialect: str, runs: list[ColumnElement[bool]], *, by_day: bool = False) -> Any:
     """([day,] recipe, version, status, bucket, runs) of the runs matching `runs`."""
     b = bucket(duration_ms(dialect, Run.created_at, Run.finished_at)).label("bucket")
@@ -394,3 +399,25 @@ def empty() -> dict[str, Any]:
 
 def recipe_stats(session: Session, recipe_id: int, period: Period) -> dict[str, Any]:
     return gather(session, [recipe_id], period).get(recipe_id) or empty()
+
+
+def daily_runs(session: Session, recipe_id: int, period: Period) -> dict[date, dict[str, int]]:
+    """{UTC day: {status: runs}} of the recipe in the period, live and rolled up (for charts)."""
+    dialect = session.get_bind().dialect.name
+    day = day_of(dialect, Run.created_at).label("day")
+    live = (
+        select(day, Run.status, func.count())
+        .where(Run.recipe_id == recipe_id, Run.dry_run.is_(False), *period.runs())
+        .group_by(day, Run.status)
+    )
+    rolled = select(RunRollup.day, RunRollup.status, func.sum(RunRollup.runs)).where(
+        RunRollup.recipe_id == recipe_id, *period.days(RunRollup.day)
+    )
+    counts: dict[date, dict[str, int]] = {}
+    for when, status, count in [
+        *session.execute(live),
+        *session.execute(rolled.group_by(RunRollup.day, RunRollup.status)),
+    ]:
+        on = as_day(when)
+        counts.setdefault(on, {})[status] = counts.get(on, {}).get(status, 0) + int(count)
+    return counts

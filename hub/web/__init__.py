@@ -41,6 +41,7 @@ def init_web(app: Flask) -> None:
         views_dashboard,
         views_recipes,
         views_runs,
+        views_stats,
         views_users,
     )
 
