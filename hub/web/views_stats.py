@@ -69,7 +69,7 @@ def _ms(value: float | None) -> float | None:
 def _duration_text(value: float | None) -> str:
     if value is None:
         return "—"
-    return f"{value:.0f} ms" if value < 1000 else f"{value / 1000:.1f} s"
+    return f"{value:.0f} ms" if value < 1000 else _seconds_text(round(value / 1000, 1))
 
 
 def _step_chart(figures: dict[str, Any], versions: list[str]) -> str:
