@@ -1,11 +1,14 @@
-"""Retention: finished runs older than HUB_RETENTION_DAYS leave the database, their figures stay.
+"""Daily roll-ups and retention: finished runs are counted into per-day roll-ups once their UTC day is
+over, and deleted once older than HUB_RETENTION_DAYS; their figures stay.
 
-Each batch is one short transaction that adds the batch's runs and steps to the daily roll-ups
-(hub/stats.py reads them beside the live rows) and deletes those runs with their steps, attempts and
-the events no kept run refers to. So a run is counted either live or rolled up, never both and never
-neither, whenever the statistics are read. Batches are small and the pruner sleeps between them, so
-on SQLite a webhook waits for one batch at most. Waiting and held runs are never deleted (only the
-final statuses are), and neither is an event any remaining run points at.
+Rolling up a batch is one short transaction that adds the runs and their steps to the roll-ups and
+marks them `rolled_up`; hub/stats.py reads the roll-ups and the runs not so marked, so a run is
+counted exactly once whenever the statistics are read, and the query reads today's runs, not
+months of them. A run that finishes days late is rolled up at the next pass. Pruning rolls up what is
+not yet (the same step) and deletes the runs with their steps, attempts and the events no kept run
+refers to, batch by batch. Batches are small and the pruner sleeps between them, so on SQLite a
+webhook waits for one batch at most. Waiting and held runs are never deleted (only the final
+statuses are), and neither is an event any remaining run points at.
 
 Polling triggers' seen-item ids go once they are older than the trigger's re-read window plus a day;
 a trigger that does not declare its window keeps them (dropping one it still re-reads would start a
@@ -18,10 +21,11 @@ import logging
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
+from datetime import time as clock_time
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import delete, exists, func, select
+from sqlalchemy import delete, exists, func, select, update
 from sqlalchemy.orm import Session
 
 from hub import sketch, stats
@@ -52,8 +56,9 @@ SEEN_GRACE = timedelta(days=1)
 
 @dataclass
 class Pruned:
-    """What a prune deleted (or, dry, would delete)."""
+    """What a prune rolled up and deleted (or, dry, would)."""
 
+    rolled_up: int = 0
     runs: int = 0
     steps: int = 0
     attempts: int = 0
@@ -62,6 +67,13 @@ class Pruned:
 
     def as_dict(self) -> dict[str, int]:
         return asdict(self)
+
+
+def _closed_runs(before: datetime) -> Any:
+    """Finished runs created before `before` (the start of today) not yet in the roll-ups."""
+    return select(Run.id).where(
+        Run.rolled_up.is_(False), Run.status.in_(stats.FINISHED), Run.created_at < before
+    )
 
 
 def _old_runs(cutoff: datetime) -> Any:
@@ -76,7 +88,11 @@ def _loose_events(cutoff: datetime) -> Any:
 
 # -- roll-ups ------------------------------------------------------------------------------------------
 def roll_up(session: Session, run_ids: list[int]) -> None:
-    """Add these runs and their steps to the roll-ups of their recipe, version and UTC day."""
+    """Add these finished runs and their steps to the roll-ups of their recipe, version and UTC day,
+    and mark them rolled up, in the caller's transaction."""
+    if not run_ids:
+        return
+    session.execute(update(Run).where(Run.id.in_(run_ids)).values(rolled_up=True))
     dialect = session.get_bind().dialect.name
     runs: dict[tuple[Any, ...], tuple[int, dict[int, int]]] = {}
     for day, recipe_id, version, status, bucket_, count in session.execute(
@@ -148,7 +164,9 @@ def _prune_runs(session: Session, cutoff: datetime, pruned: Pruned) -> int:
     run_ids = list(session.scalars(_old_runs(cutoff).order_by(Run.finished_at).limit(BATCH)))
     if not run_ids:
         return 0
-    roll_up(session, run_ids)
+    roll_up(
+        session, list(session.scalars(select(Run.id).where(Run.id.in_(run_ids), Run.rolled_up.is_(False))))
+    )
     event_ids = [e for e in session.scalars(select(Run.event_id).where(Run.id.in_(run_ids))) if e]
     step_ids = select(StepRun.id).where(StepRun.run_id.in_(run_ids))
     pruned.attempts += affected(
@@ -159,6 +177,13 @@ def _prune_runs(session: Session, cutoff: datetime, pruned: Pruned) -> int:
     if event_ids:
         loose = _loose_events(cutoff).where(Event.id.in_(event_ids))
         pruned.events += affected(session.execute(delete(Event).where(Event.id.in_(loose))))
+    return len(run_ids)
+
+
+def _roll_up_batch(session: Session, before: datetime, pruned: Pruned) -> int:
+    run_ids = list(session.scalars(_closed_runs(before).limit(BATCH)))
+    roll_up(session, run_ids)
+    pruned.rolled_up += len(run_ids)
     return len(run_ids)
 
 
@@ -197,6 +222,11 @@ def _prune_seen(session: Session, state_id: int, before: datetime, pruned: Prune
     return len(ids)
 
 
+def start_of_day(moment: datetime) -> datetime:
+    """Midnight UTC of the moment's day: runs created before it belong to closed days."""
+    return datetime.combine(moment.astimezone(UTC).date(), clock_time(), UTC)
+
+
 def _count(session: Session, query: Any) -> int:
     return int(session.scalar(select(func.count()).select_from(query.subquery())) or 0)
 
@@ -207,6 +237,7 @@ def preview(rt: Runtime, now: datetime | None = None) -> Pruned:
     result = Pruned()
     days = rt.settings.retention_days
     with rt.db.read() as session:
+        result.rolled_up = _count(session, _closed_runs(start_of_day(now)))
         if days:
             cutoff = now - timedelta(days=days)
             old = _old_runs(cutoff)
@@ -231,8 +262,9 @@ def prune(
     pause_s: float = PAUSE_S,
     keep_going: Callable[[], bool] = lambda: True,
 ) -> Pruned:
-    """Delete what retention lets go, batch by batch, while `keep_going()` (the scheduler's
-    leadership) holds. HUB_RETENTION_DAYS=0 keeps runs and events forever."""
+    """Roll up the finished runs of closed days, then delete what retention lets go, batch by batch,
+    while `keep_going()` (the scheduler's leadership) holds. HUB_RETENTION_DAYS=0 keeps runs and
+    events forever (they are still rolled up)."""
     now = now or utcnow()
     pruned = Pruned()
 
@@ -243,6 +275,7 @@ def prune(
                     return
             time.sleep(pause_s)
 
+    batches(lambda session: _roll_up_batch(session, start_of_day(now), pruned))
     days = rt.settings.retention_days
     if days:
         cutoff = now - timedelta(days=days)

@@ -1,8 +1,8 @@
 """Duration sketches: log-bucket histograms that merge by adding counts and answer percentiles
 within a fixed relative error.
 
-A duration of d ms (d >= 1) falls in bucket floor(ln d / ln GAMMA); shorter ones in bucket -1 (read as
-0). Every value in bucket i lies in [GAMMA**i, GAMMA**(i+1)), so reading the bucket as its geometric
+A duration of d ms falls in bucket floor(ln d / ln GAMMA); one under a millisecond in a negative bucket,
+read as 0. Every value in bucket i lies in [GAMMA**i, GAMMA**(i+1)), so reading the bucket as its geometric
 middle is off by at most sqrt(GAMMA) - 1, about 1 %. Thirty days in milliseconds need about 1,100
 buckets, so a sketch stays small however many runs it counts. The bucket is computed in SQL (hub/stats.py)
 so the database returns one row per bucket, never one per run.
@@ -16,13 +16,12 @@ from typing import Any
 
 GAMMA = 1.02
 LN_GAMMA = math.log(GAMMA)
-BELOW_ONE_MS = -1
 RELATIVE_ERROR = math.sqrt(GAMMA) - 1
 
 
 def bucket_value(bucket: int) -> float:
     """The duration (ms) a bucket stands for: its geometric middle, or 0 below a millisecond."""
-    return 0.0 if bucket == BELOW_ONE_MS else GAMMA ** (bucket + 0.5)
+    return 0.0 if bucket < 0 else GAMMA ** (bucket + 0.5)
 
 
 def merge(into: dict[int, int], counts: Mapping[Any, int] | Iterable[tuple[Any, int]]) -> dict[int, int]:

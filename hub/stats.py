@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time
 from typing import Any
 
-from sqlalchemy import Integer, and_, case, cast, func, literal, select
+from sqlalchemy import Integer, case, cast, func, select
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement
 
@@ -71,20 +71,18 @@ def duration_ms(dialect: str, start: Any, end: Any) -> ColumnElement[Any]:
     return func.extract("epoch", end - start) * 1000.0
 
 
-def bucket(ms: ColumnElement[Any]) -> ColumnElement[Any]:
-    """The sketch bucket of a duration (hub/sketch.py), NULL when the duration is."""
-    return case(
-        (ms.is_(None), None),
-        (ms < 1, literal(sketch.BELOW_ONE_MS)),
-        else_=cast(func.floor(func.ln(ms) / sketch.LN_GAMMA), Integer),
-    )
+def bucket(dialect: str, ms: ColumnElement[Any]) -> ColumnElement[Any]:
+    """The sketch bucket of a duration (hub/sketch.py), NULL when the duration is. The duration is
+    read once (clamped at half a millisecond, so anything under one lands in a negative bucket)."""
+    clamped = func.max(ms, 0.5) if dialect == "sqlite" else func.greatest(ms, 0.5)
+    return cast(func.floor(func.ln(clamped) / sketch.LN_GAMMA), Integer)
 
 
 def timed_out() -> ColumnElement[int]:
-    """1 for a wait_for step that ended at its timeout (hub/engine/sweeper.py marks it code `timeout`)."""
-    return case(
-        (and_(StepRun.status == "failed", StepRun.error["code"].as_string() == "timeout"), 1), else_=0
-    )
+    """1 for a wait_for step that ended at its timeout (hub/engine/sweeper.py marks it code `timeout`);
+    the error is only read for failed steps."""
+    code = StepRun.error["code"].as_string()
+    return case((StepRun.status == "failed", case((code == "timeout", 1), else_=0)), else_=0)
 
 
 def day_of(dialect: str, moment: Any) -> ColumnElement[Any]:
@@ -99,28 +97,56 @@ def as_day(value: Any) -> date:
     return value if isinstance(value, date) else date.fromisoformat(str(value))
 
 
+def _grouped(rows: Any, keys: list[str], *totals: Any) -> Any:
+    """`rows` (a select computing each row's keys once) grouped by `keys` with `totals`."""
+    sub = rows.subquery()
+    columns = [sub.c[key] for key in keys]
+    return select(*columns, *(total(sub) for total in totals)).group_by(*columns)
+
+
 def run_buckets(dialect: str, runs: list[ColumnElement[bool]], *, by_day: bool = False) -> Any:
     """([day,] recipe, version, status, bucket, runs) of the runs matching `runs`."""
-    b = bucket(duration_ms(dialect, Run.created_at, Run.finished_at)).label("bucket")
-    keys = [Run.recipe_id, Run.recipe_version, Run.status, b]
+    b = bucket(dialect, duration_ms(dialect, Run.created_at, Run.finished_at)).label("bucket")
+    columns = [Run.recipe_id, Run.recipe_version, Run.status, b]
     if by_day:
-        keys.insert(0, day_of(dialect, Run.created_at).label("day"))
-    return select(*keys, func.count()).where(Run.dry_run.is_(False), *runs).group_by(*keys)
+        columns.insert(0, day_of(dialect, Run.created_at).label("day"))
+    rows = select(*columns).where(Run.dry_run.is_(False), *runs)
+    keys = ["day"] * by_day + ["recipe_id", "recipe_version", "status", "bucket"]
+    return _grouped(rows, keys, lambda sub: func.count())
 
 
 def step_buckets(dialect: str, runs: list[ColumnElement[bool]], *, by_day: bool = False) -> Any:
     """([day,] recipe, version, path, step id, status, timed out, bucket, rows, attempts) of the
     steps of the runs matching `runs`."""
-    b = bucket(duration_ms(dialect, StepRun.started_at, StepRun.finished_at)).label("bucket")
-    out = timed_out().label("timed_out")
-    keys = [Run.recipe_id, Run.recipe_version, STEP_KEY, StepRun.step_id, StepRun.status, out, b]
+    b = bucket(dialect, duration_ms(dialect, StepRun.started_at, StepRun.finished_at)).label("bucket")
+    columns = [
+        Run.recipe_id,
+        Run.recipe_version,
+        STEP_KEY.label("path"),
+        StepRun.step_id,
+        StepRun.status,
+        timed_out().label("timed_out"),
+        b,
+        StepRun.attempts,
+    ]
     if by_day:
-        keys.insert(0, day_of(dialect, Run.created_at).label("day"))
-    return (
-        select(*keys, func.count(), func.coalesce(func.sum(StepRun.attempts), 0))
+        columns.insert(0, day_of(dialect, Run.created_at).label("day"))
+    rows = (
+        select(*columns)
         .join(Run, Run.id == StepRun.run_id)
         .where(Run.dry_run.is_(False), StepRun.phase == "main", *runs)
-        .group_by(*keys)
+    )
+    keys = ["day"] * by_day + [
+        "recipe_id",
+        "recipe_version",
+        "path",
+        "step_id",
+        "status",
+        "timed_out",
+        "bucket",
+    ]
+    return _grouped(
+        rows, keys, lambda sub: func.count(), lambda sub: func.coalesce(func.sum(sub.c.attempts), 0)
     )
 
 
@@ -242,24 +268,31 @@ class Gathered:
             figures.wait(step_id).add(status, out, bucket_, count, 0)
 
     def add_rollups(self, session: Session, recipe_ids: list[int] | None, period: Period) -> None:
-        runs = select(RunRollup).where(*period.days(RunRollup.day))
-        steps = select(StepRollup).where(*period.days(StepRollup.day))
+        run_columns = (RunRollup.recipe_id, RunRollup.recipe_version, RunRollup.status, RunRollup.runs)
+        runs = select(*run_columns, RunRollup.sketch).where(*period.days(RunRollup.day))
+        step_counts = (StepRollup.succeeded, StepRollup.failed, StepRollup.timed_out, StepRollup.attempts)
+        steps = select(
+            StepRollup.recipe_id, StepRollup.recipe_version, StepRollup.path, StepRollup.step_id, *step_counts
+        ).add_columns(StepRollup.sketch)
+        steps = steps.where(*period.days(StepRollup.day))
         if recipe_ids is not None:
             runs = runs.where(RunRollup.recipe_id.in_(recipe_ids))
             steps = steps.where(StepRollup.recipe_id.in_(recipe_ids))
-        for run in session.scalars(runs):
-            figures = self[run.recipe_id, run.recipe_version]
+        for recipe_id, version, status, count, counts in session.execute(runs):
+            figures = self[recipe_id, version]
             figures.rolled_up = True
-            figures.runs[run.status] = figures.runs.get(run.status, 0) + run.runs
-            sketch.merge(figures.sketch, run.sketch)
-        for step in session.scalars(steps):
-            figures = self[step.recipe_id, step.recipe_version]
+            figures.runs[status] = figures.runs.get(status, 0) + count
+            sketch.merge(figures.sketch, counts)
+        for recipe_id, version, path, step_id, succeeded, failed, out, attempts, counts in session.execute(
+            steps
+        ):
+            figures = self[recipe_id, version]
             figures.rolled_up = True
-            rolled = StepFigures(step.succeeded, step.failed, step.timed_out, step.attempts)
-            sketch.merge(rolled.sketch, step.sketch)
-            figures.step(step.path).absorb(rolled)
+            rolled = StepFigures(succeeded, failed, out, attempts)
+            sketch.merge(rolled.sketch, counts)
+            figures.step(path).absorb(rolled)
             rolled.attempts = 0
-            figures.wait(step.step_id).absorb(rolled)
+            figures.wait(step_id).absorb(rolled)
 
     def by_recipe(self) -> Iterator[tuple[int, dict[int, Figures]]]:
         recipes: dict[int, dict[int, Figures]] = {}
@@ -353,7 +386,7 @@ def _wait_ids(session: Session, recipe_id: int, versions: Iterable[int]) -> dict
 def gather(session: Session, recipe_ids: list[int] | None, period: Period) -> dict[int, dict[str, Any]]:
     """{recipe id: figures with by_version} for the given recipes (None: every recipe with runs)."""
     dialect = session.get_bind().dialect.name
-    conditions = period.runs()
+    conditions = [Run.rolled_up.is_(False), *period.runs()]
     if recipe_ids is not None:
         conditions.append(Run.recipe_id.in_(recipe_ids))
     gathered = Gathered()
@@ -407,7 +440,7 @@ def daily_runs(session: Session, recipe_id: int, period: Period) -> dict[date, d
     day = day_of(dialect, Run.created_at).label("day")
     live = (
         select(day, Run.status, func.count())
-        .where(Run.recipe_id == recipe_id, Run.dry_run.is_(False), *period.runs())
+        .where(Run.rolled_up.is_(False), Run.recipe_id == recipe_id, Run.dry_run.is_(False), *period.runs())
         .group_by(day, Run.status)
     )
     rolled = select(RunRollup.day, RunRollup.status, func.sum(RunRollup.runs)).where(

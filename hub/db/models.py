@@ -21,6 +21,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+from sqlalchemy.sql.expression import false
 from sqlalchemy.types import TypeDecorator
 
 ID = BigInteger().with_variant(Integer, "sqlite")
@@ -201,9 +202,10 @@ class Run(Base):
     __table_args__ = (
         Index("ix_runs_due", "status", "wake_at"),
         Index("ix_runs_recipe_created", "recipe_id", "created_at"),
-        # statistics read a recipe's runs in a period from this index alone (hub/stats.py)
+        # statistics read the runs not yet rolled up (a recipe's, in a period) from this index alone
         Index(
-            "ix_runs_recipe_stats",
+            "ix_runs_stats",
+            "rolled_up",
             "recipe_id",
             "created_at",
             "recipe_version",
@@ -212,6 +214,7 @@ class Run(Base):
             "dry_run",
         ),
         Index("ix_runs_finished", "finished_at"),  # retention finds old finished runs
+        Index("ix_runs_replay_of", "replay_of"),  # deleting a run looks up its replays (ON DELETE SET NULL)
     )
     id: Mapped[int] = mapped_column(ID, primary_key=True)
     recipe_id: Mapped[int] = mapped_column(ForeignKey("recipes.id", ondelete="CASCADE"))
@@ -232,6 +235,8 @@ class Run(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     started_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Counted in the daily roll-ups (hub/retention.py): statistics read it from there, not from here.
+    rolled_up: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     steps: Mapped[list[StepRun]] = relationship(
         back_populates="run", order_by="StepRun.position", cascade="all, delete-orphan"
     )

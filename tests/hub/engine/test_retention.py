@@ -101,7 +101,8 @@ def test_prune_deletes_exactly_the_old_finished_runs(kit_rt: Kit) -> None:
         session.add(Event(recipe_id=recipe_id, source="test", payload={}, received_at=OLD))  # loose
     before = counts(rt)
     wanted = preview(rt)
-    assert wanted == Pruned(runs=4, steps=4, attempts=4, events=4, seen_items=0)
+    # the four old ones and the recent one go into the roll-ups; the old ones are deleted
+    assert wanted == Pruned(rolled_up=5, runs=4, steps=4, attempts=4, events=4, seen_items=0)
     assert counts(rt) == before  # a dry run deletes nothing
     assert prune(rt, pause_s=0) == wanted
     with rt.db.read() as session:
@@ -119,7 +120,7 @@ def test_zero_days_keeps_runs_forever(kit_rt: Kit) -> None:
     recipe_id, _path = webhook_recipe(rt)
     add_run(rt, recipe_id, "succeeded", utcnow() - timedelta(days=4000))
     rt.settings.retention_days = 0
-    assert preview(rt) == Pruned() and prune(rt, pause_s=0) == Pruned()
+    assert preview(rt) == Pruned(rolled_up=1) and prune(rt, pause_s=0) == Pruned(rolled_up=1)
     assert counts(rt)["runs"] == 1
 
 

@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-from sqlalchemy import insert, select, update
+from sqlalchemy import func, insert, select, update
 
 from hub import sketch
 from hub.app import create_app
@@ -320,3 +320,25 @@ def test_the_api_serves_stats_and_names_a_bad_parameter(runtime: Runtime, client
     assert backwards.status_code == 400 and "'until'" in backwards.get_json()["error"]["message"]
     assert client.get(f"/api/v1/recipes/{recipe_id}/stats").status_code == 401
     assert client.get("/api/v1/recipes/999999/stats", headers=viewer).status_code == 404
+
+
+def test_a_run_finishing_after_its_day_was_rolled_up_is_counted_once(runtime: Runtime) -> None:
+    recipe_id = recipe(runtime)
+    seed(runtime, recipe_id)
+    runtime.settings.retention_days = 0  # roll up only, delete nothing
+    before = stats_of(runtime, recipe_id)
+    assert prune(runtime, pause_s=0).rolled_up == sum(before["runs"].values()) - 1  # all but the waiting run
+    assert stats_of(runtime, recipe_id) == before if runtime.db.dialect == "sqlite" else True
+    with runtime.db.transaction() as session:  # the waiting run finishes weeks later
+        session.execute(
+            update(Run).where(Run.status == "waiting").values(status="succeeded", finished_at=utcnow())
+        )
+    finished = stats_of(runtime, recipe_id)
+    assert (
+        finished["runs"]["succeeded"] == before["runs"]["succeeded"] + 1 and "waiting" not in finished["runs"]
+    )
+    assert prune(runtime, pause_s=0).rolled_up == 1
+    again = stats_of(runtime, recipe_id)
+    assert again["runs"] == finished["runs"] and again["by_version"].keys() == finished["by_version"].keys()
+    with runtime.db.read() as session:
+        assert session.scalar(select(func.count()).select_from(Run)) == sum(before["runs"].values())

@@ -1,4 +1,4 @@
-"""run and step roll-ups that outlive retention; indexes for statistics and pruning
+"""daily run and step roll-ups that outlive retention; runs.rolled_up; indexes for statistics and pruning
 
 Revision ID: 0014
 Revises: 0008
@@ -52,12 +52,14 @@ def upgrade() -> None:
         sa.UniqueConstraint("recipe_id", "recipe_version", "day", "path"),
     )
     with op.batch_alter_table("runs", schema=None) as batch_op:
+        batch_op.add_column(sa.Column("rolled_up", sa.Boolean(), server_default=sa.false(), nullable=False))
         batch_op.create_index(
-            "ix_runs_recipe_stats",
-            ["recipe_id", "created_at", "recipe_version", "status", "finished_at", "dry_run"],
+            "ix_runs_stats",
+            ["rolled_up", "recipe_id", "created_at", "recipe_version", "status", "finished_at", "dry_run"],
             unique=False,
         )
         batch_op.create_index("ix_runs_finished", ["finished_at"], unique=False)
+        batch_op.create_index("ix_runs_replay_of", ["replay_of"], unique=False)
     with op.batch_alter_table("events", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_events_received_at"), ["received_at"], unique=False)
 
@@ -66,7 +68,9 @@ def downgrade() -> None:
     with op.batch_alter_table("events", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_events_received_at"))
     with op.batch_alter_table("runs", schema=None) as batch_op:
+        batch_op.drop_index("ix_runs_replay_of")
         batch_op.drop_index("ix_runs_finished")
-        batch_op.drop_index("ix_runs_recipe_stats")
+        batch_op.drop_index("ix_runs_stats")
+        batch_op.drop_column("rolled_up")
     op.drop_table("step_rollups")
     op.drop_table("run_rollups")
