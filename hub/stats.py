@@ -74,8 +74,11 @@ def duration_ms(dialect: str, start: Any, end: Any) -> ColumnElement[Any]:
 def bucket(dialect: str, ms: ColumnElement[Any]) -> ColumnElement[Any]:
     """The sketch bucket of a duration (hub/sketch.py), NULL when the duration is. The duration is
     read once (clamped at half a millisecond, so anything under one lands in a negative bucket)."""
-    clamped = func.max(ms, 0.5) if dialect == "sqlite" else func.greatest(ms, 0.5)
-    return cast(func.floor(func.ln(clamped) / sketch.LN_GAMMA), Integer)
+    if dialect == "sqlite":
+        # CAST truncates, which is floor for the buckets that count; SQLAlchemy gives SQLite a Python
+        # floor(), a call per row that fails on NULL.
+        return cast(func.ln(func.max(ms, 0.5)) / sketch.LN_GAMMA, Integer)
+    return cast(func.floor(func.ln(func.greatest(ms, 0.5)) / sketch.LN_GAMMA), Integer)
 
 
 def timed_out() -> ColumnElement[int]:
