@@ -1,4 +1,5 @@
-"""One command for the whole benchmark: relay, ceiling, polling and recipe scale, on 127.0.0.1.
+"""One command for the whole benchmark: relay, ceiling, polling, recipe scale, and statistics and
+retention at volume, on 127.0.0.1.
 
     .venv/bin/python -m bench.run            # everything, about 8 minutes
     .venv/bin/python -m bench.run --quick    # shorter phases, for a smoke check
@@ -25,6 +26,7 @@ from typing import Any
 import requests
 from cryptography.fernet import Fernet
 
+from bench import stats as stats_bench
 from bench.procs import ProcessTree, free_port, wait_http
 from bench.workload import EVENT, polling_recipe, relay_recipe
 
@@ -65,6 +67,7 @@ class Results:
     relay: list[RelayFigure] = field(default_factory=list)
     ceiling: RelayFigure | None = None
     polling: PollingFigure | None = None
+    stats: dict[str, Any] | None = None
 
 
 class Sink:
@@ -383,8 +386,9 @@ def main() -> None:
     parser.add_argument("--poll-warmup", type=int, default=20)
     parser.add_argument("--poll-fresh", type=int, default=2, help="new items per poll in the busy window")
     parser.add_argument(
-        "--skip", default="", help="comma list of phases to skip: relay,ceiling,polling,scale"
+        "--skip", default="", help="comma list of phases to skip: relay,ceiling,polling,scale,stats"
     )
+    parser.add_argument("--stats-runs", type=int, default=1_000_000, help="runs seeded for the stats phase")
     parser.add_argument("--processes", type=int, default=2, help="`hub serve --processes`")
     parser.add_argument("--threads", type=int, default=4, help="`hub serve --threads` per process")
     parser.add_argument(
@@ -396,6 +400,7 @@ def main() -> None:
     args = parser.parse_args()
     if args.quick:
         args.duration, args.poll_window, args.poll_warmup = 5, 20, 10
+        args.stats_runs = min(args.stats_runs, 100_000)
     if not shutil.which("wrk"):
         sys.exit("wrk is not installed: apt-get install wrk")
     skip = set(filter(None, args.skip.split(",")))
@@ -426,10 +431,15 @@ def main() -> None:
         if "polling" not in skip:
             print("polling", flush=True)
             results.polling = polling(workdir, sink, args)
+        if "stats" not in skip:
+            print("statistics and retention", flush=True)
+            results.stats = stats_bench.measure(workdir, args.stats_runs, 1)
     finally:
         sink.stop()
         shutil.rmtree(workdir, ignore_errors=True)
     print_table(results)
+    if results.stats:
+        stats_bench.report(results.stats)
     args.out.mkdir(parents=True, exist_ok=True)
     path = args.out / f"{results.started_at.replace(':', '')}.json"
     path.write_text(json.dumps(asdict(results), indent=2))

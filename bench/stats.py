@@ -1,5 +1,6 @@
 """Statistics and retention at volume, on SQLite: seed runs straight into the database, time the recipe
-stats query, then measure webhook acknowledgements idle and while `hub prune` deletes the old half.
+stats query, then measure webhook acknowledgements (`hub web`, one every 20 ms) idle and while
+`hub prune` rolls every closed day up and deletes the older half, and time the query again.
 
     .venv/bin/python -m bench.stats                  # 1,000,000 runs (several minutes to seed)
     .venv/bin/python -m bench.stats --runs 100000    # a smaller pass
@@ -191,10 +192,10 @@ def measure(workdir: Path, runs: int, recipes: int, idle_s: float = 15.0) -> dic
     result["runs_per_recipe"] = runs // recipes
     rt.close()
     port = free_port()
-    # the serving hub keeps everything (its own hourly prune stays out of the measurement)
-    serve_env = {**env, "HUB_RETENTION_DAYS": "0", "HUB_BASE_URL": f"http://127.0.0.1:{port}"}
+    # `hub web`: the webhook ingress alone, so no scheduler of its own prunes during the measurement
+    serve_env = {**env, "HUB_BASE_URL": f"http://127.0.0.1:{port}"}
     hub = subprocess.Popen(
-        [sys.executable, "-m", "hub", "serve", "--port", str(port)],
+        [sys.executable, "-m", "hub", "web", "--port", str(port)],
         env=serve_env,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,

@@ -49,8 +49,8 @@ if TYPE_CHECKING:
     from hub.runtime import Runtime
 
 log = logging.getLogger("hub.retention")
-BATCH = 200
-PAUSE_S = 0.05
+BATCH = 100
+PAUSE_S = 0.1
 SEEN_GRACE = timedelta(days=1)
 
 

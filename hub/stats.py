@@ -1,13 +1,12 @@
 """Recipe statistics: run counts by status, completion rate, duration percentiles, per-step and per-wait
 figures, overall and per version, over a period.
 
-Everything is aggregated in the database: each query groups a recipe's runs in the period (read from
-the covering index ix_runs_recipe_stats) down to one row per status and duration bucket, so the work
-in Python is bounded by the number of buckets, never by the number of runs. Runs that retention
-pruned are read from the roll-up tables (hub/retention.py moves a run into them and deletes it in one
-transaction, so a run is counted exactly once). Percentiles come from log-bucket sketches
-(hub/sketch.py, within about 1 %); on PostgreSQL, figures of live rows only are replaced by exact
-`percentile_cont` values.
+Everything is aggregated in the database. Runs of closed days are counted into the daily roll-ups
+and marked `rolled_up` (hub/retention.py, one transaction per batch), so a query adds the roll-ups of
+the period to the runs not rolled up (today's, and late finishers), read from the covering index
+ix_runs_stats and grouped down to one row per status and duration bucket: the work in Python is
+bounded by buckets and days, never by runs. Percentiles come from log-bucket sketches (hub/sketch.py,
+within about 1 %); on PostgreSQL, figures made of live rows only are exact `percentile_cont` values.
 """
 
 from __future__ import annotations

@@ -328,7 +328,8 @@ def test_a_run_finishing_after_its_day_was_rolled_up_is_counted_once(runtime: Ru
     runtime.settings.retention_days = 0  # roll up only, delete nothing
     before = stats_of(runtime, recipe_id)
     assert prune(runtime, pause_s=0).rolled_up == sum(before["runs"].values()) - 1  # all but the waiting run
-    assert stats_of(runtime, recipe_id) == before if runtime.db.dialect == "sqlite" else True
+    rolled = stats_of(runtime, recipe_id)
+    assert rolled == before if runtime.db.dialect == "sqlite" else rolled["runs"] == before["runs"]
     with runtime.db.transaction() as session:  # the waiting run finishes weeks later
         session.execute(
             update(Run).where(Run.status == "waiting").values(status="succeeded", finished_at=utcnow())
