@@ -87,12 +87,18 @@ def _loose_events(cutoff: datetime) -> Any:
 
 
 # -- roll-ups ------------------------------------------------------------------------------------------
-def roll_up(session: Session, run_ids: list[int]) -> None:
-    """Add these finished runs and their steps to the roll-ups of their recipe, version and UTC day,
-    and mark them rolled up, in the caller's transaction."""
-    if not run_ids:
-        return
-    session.execute(update(Run).where(Run.id.in_(run_ids)).values(rolled_up=True))
+@dataclass
+class Tally:
+    """What a batch of runs adds to the roll-ups, keyed by (recipe, version, day, status or path)."""
+
+    runs: dict[tuple[Any, ...], tuple[int, dict[int, int]]]
+    steps: dict[tuple[Any, ...], stats.StepFigures]
+    step_ids: dict[tuple[Any, ...], str]
+
+
+def tally(session: Session, run_ids: list[int]) -> Tally:
+    """Count these finished runs and their steps by recipe, version and UTC day (reads only: finished
+    runs and their steps no longer change, so this may run before the write that applies it)."""
     dialect = session.get_bind().dialect.name
     runs: dict[tuple[Any, ...], tuple[int, dict[int, int]]] = {}
     for day, recipe_id, version, status, bucket_, count in session.execute(
@@ -103,7 +109,25 @@ def roll_up(session: Session, run_ids: list[int]) -> None:
         if bucket_ is not None and status in stats.FINISHED:
             sketch.merge(counts, [(bucket_, count)])
         runs[key] = (total + count, counts)
-    for (recipe_id, version, day, status), (count, counts) in runs.items():
+    steps: dict[tuple[Any, ...], stats.StepFigures] = {}
+    step_ids: dict[tuple[Any, ...], str] = {}
+    for day, recipe_id, version, path, step_id, status, out, bucket_, count, attempts in session.execute(
+        stats.step_buckets(dialect, [Run.id.in_(run_ids)], by_day=True)
+    ):
+        key = (recipe_id, version, stats.as_day(day), str(path))
+        steps.setdefault(key, stats.StepFigures()).add(status, out, bucket_, count, attempts)
+        step_ids[key] = step_id
+    return Tally(runs, steps, step_ids)
+
+
+def roll_up(session: Session, run_ids: list[int], counted: Tally | None = None) -> None:
+    """Add these finished runs (counted beforehand, or now) to the roll-ups and mark them rolled up, in
+    the caller's write transaction."""
+    if not run_ids:
+        return
+    counted = counted or tally(session, run_ids)
+    session.execute(update(Run).where(Run.id.in_(run_ids)).values(rolled_up=True))
+    for (recipe_id, version, day, status), (count, counts) in counted.runs.items():
         row = session.scalars(
             select(RunRollup)
             .where(
@@ -119,15 +143,7 @@ def roll_up(session: Session, run_ids: list[int]) -> None:
             session.add(row)
         row.runs = (row.runs or 0) + count
         row.sketch = sketch.stored(sketch.merge(sketch.merge({}, row.sketch or {}), counts))
-    steps: dict[tuple[Any, ...], stats.StepFigures] = {}
-    step_ids: dict[tuple[Any, ...], str] = {}
-    for day, recipe_id, version, path, step_id, status, out, bucket_, count, attempts in session.execute(
-        stats.step_buckets(dialect, [Run.id.in_(run_ids)], by_day=True)
-    ):
-        key = (recipe_id, version, stats.as_day(day), str(path))
-        steps.setdefault(key, stats.StepFigures()).add(status, out, bucket_, count, attempts)
-        step_ids[key] = step_id
-    for (recipe_id, version, day, path), figures in steps.items():
+    for (recipe_id, version, day, path), figures in counted.steps.items():
         step = session.scalars(
             select(StepRollup)
             .where(
@@ -144,7 +160,7 @@ def roll_up(session: Session, run_ids: list[int]) -> None:
                 recipe_version=version,
                 day=day,
                 path=path,
-                step_id=step_ids[recipe_id, version, day, path],
+                step_id=counted.step_ids[recipe_id, version, day, path],
                 succeeded=0,
                 failed=0,
                 timed_out=0,
@@ -180,10 +196,18 @@ def _prune_runs(session: Session, cutoff: datetime, pruned: Pruned) -> int:
     return len(run_ids)
 
 
-def _roll_up_batch(session: Session, before: datetime, pruned: Pruned) -> int:
-    run_ids = list(session.scalars(_closed_runs(before).limit(BATCH)))
-    roll_up(session, run_ids)
-    pruned.rolled_up += len(run_ids)
+def _roll_up_batch(rt: Runtime, before: datetime, pruned: Pruned) -> int:
+    """Count a batch of closed runs outside the write lock, then apply it in a short write (counting
+    again inside only if another pass rolled some of them up meanwhile)."""
+    with rt.db.read() as session:
+        run_ids = list(session.scalars(_closed_runs(before).limit(BATCH)))
+        counted = tally(session, run_ids) if run_ids else None
+    if not run_ids:
+        return 0
+    with rt.db.transaction() as session:
+        still = list(session.scalars(select(Run.id).where(Run.id.in_(run_ids), Run.rolled_up.is_(False))))
+        roll_up(session, still, counted if len(still) == len(run_ids) else None)
+    pruned.rolled_up += len(still)
     return len(run_ids)
 
 
@@ -275,7 +299,8 @@ def prune(
                     return
             time.sleep(pause_s)
 
-    batches(lambda session: _roll_up_batch(session, start_of_day(now), pruned))
+    while keep_going() and _roll_up_batch(rt, start_of_day(now), pruned) == BATCH:
+        time.sleep(pause_s)
     days = rt.settings.retention_days
     if days:
         cutoff = now - timedelta(days=days)
