@@ -76,7 +76,7 @@ def time_arg(name: str) -> datetime | None:
     try:
         if len(value) == 10:
             return datetime.combine(date.fromisoformat(value), time(), UTC)
-        instant = datetime.fromisoformat(value.replace("Z", "+00:00"))
+        instant = datetime.fromisoformat(value.upper().replace("Z", "+00:00"))
     except ValueError as exc:
         raise ApiError(
             400, "bad_request", f"query parameter '{name}' must be an ISO-8601 date or date-time"

@@ -140,7 +140,9 @@ STATS_SCHEMA: dict[str, Any] = {
 PERIOD: dict[str, Any] = {
     name: {
         "type": "string",
-        "description": f"ISO-8601 date or date-time with a time zone; runs created {rel}",
+        "format": "date-time",
+        "pattern": "^[0-9]{4}-[0-9]{2}-[0-9]{2}T.*(Z|z|[+-][0-9]{2}:?[0-9]{2})$",
+        "description": f"runs created {rel}; a date alone (YYYY-MM-DD, midnight UTC) is taken too",
     }
     for name, rel in (("since", "at or after"), ("until", "before"))
 }
