@@ -17,6 +17,7 @@ from hub.db.models import Event, Run, SeenItem, StepAttempt, StepRun, TriggerSta
 from hub.recipe_store import hook_urls, save_recipe
 from hub.retention import Pruned, preview, prune
 from hub.runtime import Runtime
+from hub.scheduler import Scheduler
 from tests.hub.engine.kit import EngineKit
 
 Kit = tuple[Runtime, EngineKit]
@@ -205,4 +206,17 @@ def test_the_cli_prints_what_it_would_delete_and_what_it_deleted(
     done = CliRunner().invoke(main, ["prune"])
     assert done.exit_code == 0, done.output
     assert "deleted" in done.output and "runs\t1" in done.output
+    assert counts(rt)["runs"] == 0
+
+
+def test_only_the_schedulers_leader_prunes(kit_rt: Kit) -> None:
+    rt, _kit = kit_rt
+    recipe_id, _path = webhook_recipe(rt)
+    add_run(rt, recipe_id, "succeeded", OLD)
+    follower = Scheduler(rt)
+    follower.prune()  # never took the lease
+    assert counts(rt)["runs"] == 1
+    leader = Scheduler(rt)
+    assert leader.renew_lease()
+    leader.prune()
     assert counts(rt)["runs"] == 0
