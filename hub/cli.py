@@ -424,6 +424,29 @@ def vault_rotate(new_key: bool) -> None:
 
 
 @main.command()
+@click.option("--dry-run", is_flag=True, help="Only count what would be deleted.")
+def prune(dry_run: bool) -> None:
+    """Apply retention now: roll up and delete finished runs older than HUB_RETENTION_DAYS, their
+    steps, attempts and events, and polling seen ids past their window (what the scheduler does hourly)."""
+    from hub.audit import audit
+    from hub.retention import preview
+    from hub.retention import prune as prune_now
+
+    rt = _runtime()
+    counts = (preview(rt) if dry_run else prune_now(rt)).as_dict()
+    if not dry_run:
+        with rt.db.transaction() as session:
+            audit(session, "cli", "retention.prune", "runs", None, counts)
+    verb = "would delete" if dry_run else "deleted"
+    days = rt.settings.retention_days
+    kept = f"older than {days} day(s)" if days else "none: HUB_RETENTION_DAYS=0 keeps runs"
+    click.echo(f"finished runs {kept}; {verb}:")
+    for name, count in counts.items():
+        click.echo(f"  {name.replace('_', ' ')}\t{count}")
+    rt.close()
+
+
+@main.command()
 @click.option("--markdown", is_flag=True, help="Print the reference page (docs/api.md) instead of JSON.")
 @click.option("--built-in", "built_in", is_flag=True, help="List only the connectors that ship with the hub.")
 def openapi(markdown: bool, built_in: bool) -> None:

@@ -28,6 +28,7 @@ from hub.engine.schedules import Schedule, fire_due, reconcile
 from hub.engine.sweeper import sweep
 from hub.engine.wait_poller import poll_waits
 from hub.recipe_index import current_versions
+from hub.retention import prune
 from hub.sdk.connector import PollingTrigger, ScheduleTrigger
 
 if TYPE_CHECKING:
@@ -36,6 +37,7 @@ if TYPE_CHECKING:
 log = logging.getLogger("hub.scheduler")
 LEASE_NAME = "scheduler"
 SCHEDULE_TICK_S = 1.0
+RETENTION_EVERY_S = 3600.0  # how often the leader prunes (hub/retention.py); the first a minute in
 
 
 class Scheduler:
@@ -56,6 +58,7 @@ class Scheduler:
         self._synced_mark: tuple[Any, ...] | None = None
         self._sweeping = DatabaseBackoff("sweep")
         self._firing = DatabaseBackoff("schedules")
+        self._pruning = DatabaseBackoff("retention")
 
     @property
     def is_leader(self) -> bool:
@@ -69,6 +72,12 @@ class Scheduler:
         self._aps.add_job(self.sync_jobs, IntervalTrigger(seconds=self.sync_interval_s), id="sync")
         self._aps.add_job(self._sweep, IntervalTrigger(seconds=self.rt.settings.sweep_interval_s), id="sweep")
         self._aps.add_job(self.fire_schedules, IntervalTrigger(seconds=SCHEDULE_TICK_S), id="schedules")
+        self._aps.add_job(
+            self.prune,
+            IntervalTrigger(seconds=RETENTION_EVERY_S),
+            id="retention",
+            next_run_time=utcnow() + timedelta(seconds=60),
+        )
         self.sync_jobs()
         self._aps.start()
 
@@ -128,6 +137,11 @@ class Scheduler:
     def _sweep_once(self) -> None:
         sweep(self.rt, fresh_s=self.rt.settings.redispatch_s)
         poll_waits(self.rt)
+
+    def prune(self) -> None:
+        """On the leader: delete what retention lets go, stopping between batches if leadership ends."""
+        if self.is_leader:
+            self._pruning.run(lambda: prune(self.rt, keep_going=lambda: self.is_leader))
 
     def fire_schedules(self) -> None:
         """On the leader: bring the schedule rows up to date with the recipes, then fire due slots,

@@ -89,6 +89,11 @@ class PollingTrigger(Trigger):
         """Fetch items newer than `cursor` (or since `ctx.since` on a backfill's first poll)."""
         raise NotImplementedError
 
+    def reread_window_s(self, config: dict[str, Any]) -> float | None:
+        """How far back a poll may read items it returned before (their seen ids must stay that long),
+        or None when unknown: then retention keeps the trigger's seen ids."""
+        return None
+
 
 class ScheduleTrigger(Trigger):
     """A clock trigger; `job_spec` tells the scheduler when to fire."""

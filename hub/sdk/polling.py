@@ -103,6 +103,9 @@ class TimeWindowPolling(PollingTrigger):
     # cursor moves only as far as the items returned, or to the vendor's clock on a first poll.
     cursor_follows_vendor_clock: ClassVar[bool] = False
 
+    def reread_window_s(self, config: dict[str, Any]) -> float | None:
+        return float(config.get("overlap_s", self.default_overlap_s))
+
     def fetch_page(self, ctx: Context, config: dict[str, Any], since: datetime, page_token: Any) -> Page:
         """Items changed at or after `since`, oldest first; `page_token` is None for the first page.
 

@@ -43,6 +43,7 @@ def init_web(app: Flask) -> None:
         views_recipes,
         views_runs,
         views_secrets,
+        views_stats,
         views_storage,
         views_tables,
         views_users,
