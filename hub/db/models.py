@@ -251,6 +251,11 @@ class Run(Base):
     event: Mapped[Event | None] = relationship()
 
 
+def _top_level_path(context: Any) -> str:
+    """A step row written without a path is a top-level step's: its path is its id."""
+    return str(context.get_current_parameters()["step_id"])
+
+
 class StepRun(Base):
     __tablename__ = "step_runs"
     __table_args__ = (UniqueConstraint("run_id", "phase", "path", name="uq_step_runs_run_phase_path"),)
@@ -259,7 +264,7 @@ class StepRun(Base):
     step_id: Mapped[str] = mapped_column(String(100))
     # Where the step ran: its id at the top level, `lines.3.post` for step `post` of item 3 of the
     # for_each `lines` (a branch or parallel adds its id and the case or branch index the same way).
-    path: Mapped[str] = mapped_column(String(300))
+    path: Mapped[str] = mapped_column(String(300), default=_top_level_path)
     item: Mapped[int | None] = mapped_column(Integer)  # the innermost for_each item it ran for
     phase: Mapped[str] = mapped_column(String(16), default="main")
     position: Mapped[int] = mapped_column(Integer)
