@@ -5,6 +5,10 @@
 
   document.addEventListener("change", function (ev) {
     var el = ev.target;
+    if (el.matches && el.matches("[data-refresh]") && el.form) {
+      swap(el.form, "refresh", el.id);
+      return;
+    }
     if (!el.matches || !el.matches("[data-autosubmit]")) return;
     var refresh = el.form && el.form.querySelector("#refresh");
     if (refresh) refresh.click();
@@ -14,6 +18,11 @@
   document.addEventListener("submit", function (ev) {
     var form = ev.target;
     var button = ev.submitter;
+    if (form.id === "editor" && (!button || button.hasAttribute("data-swap") || button.id === "refresh")) {
+      ev.preventDefault();
+      swap(form, button ? button.value : "refresh", button ? button.id : null);
+      return;
+    }
     var question = (button && button.getAttribute("data-confirm")) || form.getAttribute("data-confirm");
     if (question && !window.confirm(question)) ev.preventDefault();
   });
@@ -27,26 +36,68 @@
       else document.execCommand("copy");
       return;
     }
-    var move = ev.target.closest("[data-move]");
-    if (move) {
-      var item = move.closest("li.step");
-      var up = move.getAttribute("data-move") === "up";
-      var other = up ? item.previousElementSibling : item.nextElementSibling;
-      if (!other) return;
+    var title = ev.target.closest("[data-open]");
+    if (title && title.form && title.form.id === "editor") {
       ev.preventDefault();
-      if (up) item.parentNode.insertBefore(item, other);
-      else item.parentNode.insertBefore(other, item);
-      var steps = item.parentNode.querySelectorAll("li.step");
-      steps.forEach(function (li, i) {
-        li.querySelector("[data-move=up]").disabled = i === 0;
-        li.querySelector("[data-move=down]").disabled = i === steps.length - 1;
-      });
-      move.focus();
+      openCard(title);
       return;
     }
     var opener = ev.target.closest(".picker-open");
     if (opener) openPicker(opener);
   });
+
+  /* The editor: a button or a changed list posts the form and swaps in the server-rendered form that
+     comes back (no page load); focus goes where the server says (X-Hub-Focus), else stays put. */
+  var swapping = false;
+  function swap(form, op, keepId) {
+    if (swapping) return;
+    swapping = true;
+    var data = new FormData(form);
+    data.set("op", op);
+    fetch(form.getAttribute("action") || window.location.pathname, {
+      method: "POST",
+      body: data,
+      credentials: "same-origin",
+      headers: { "X-Hub-Fragment": "1" }
+    }).then(function (answer) {
+      var focus = answer.headers.get("X-Hub-Focus");
+      return answer.text().then(function (html) {
+        if (!answer.ok && answer.status !== 422) throw new Error(String(answer.status));
+        document.getElementById("editor-root").innerHTML = html;
+        var target = document.getElementById(focus || keepId || "") || document.getElementById("steps-h");
+        if (target && target.disabled) target = target.closest("li.step").querySelector("[data-open]");
+        if (target) {
+          if (!target.hasAttribute("tabindex") && !/^(INPUT|SELECT|TEXTAREA|BUTTON|A)$/.test(target.tagName)) {
+            target.setAttribute("tabindex", "-1");
+          }
+          target.focus();
+        }
+        var status = document.getElementById("editor-status");
+        if (status) status.textContent = status.getAttribute("data-done");
+      });
+    }).catch(function () {
+      var fallback = document.createElement("input");
+      fallback.type = "hidden";
+      fallback.name = "op";
+      fallback.value = op;
+      form.appendChild(fallback);
+      form.submit();
+    }).then(function () { swapping = false; });
+  }
+
+  /* One step card open at a time: its fields are only hidden, so the form still sends every step. */
+  function openCard(title) {
+    var uid = title.getAttribute("data-open");
+    var opening = title.getAttribute("aria-expanded") !== "true";
+    document.querySelectorAll("#editor [data-open]").forEach(function (other) {
+      var body = document.getElementById(other.getAttribute("aria-controls"));
+      var show = opening && other === title;
+      other.setAttribute("aria-expanded", show ? "true" : "false");
+      if (body) body.hidden = !show;
+      other.closest("li.step").classList.toggle("open", show);
+    });
+    document.getElementById("open-step").value = opening ? uid : "";
+  }
 
   var selections = {};
   document.addEventListener("focusout", function (ev) {
