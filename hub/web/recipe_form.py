@@ -85,7 +85,7 @@ STEP_ORDER = (
     "retry",
     "continue_on_error",
 )
-KIND_MARKS = {"delay": "⏱", "set": "=", "branch": "⑂", "parallel": "∥", "for_each": "↻", "stop": "■"}
+KIND_MARKS = {"delay": "…", "set": "=", "branch": "?", "parallel": "‖", "for_each": "↻", "stop": "■"}
 UID_PATTERN = re.compile(r"^[sf][0-9]{1,4}$")
 MAX_DEPTH = 6  # the schema allows 4 levels of nesting; deeper form input is not read at all
 
