@@ -343,3 +343,15 @@ class Meta(Base):
     __tablename__ = "meta"
     key: Mapped[str] = mapped_column(String(64), primary_key=True)
     value: Mapped[str] = mapped_column(Text)
+
+
+class HookCapture(Base):
+    """A recipe's editor listening for one test event at the recipe's webhook address: while a draft
+    listens, the first event that arrives is kept here (and starts no run) for the editor to offer."""
+
+    __tablename__ = "hook_captures"
+    recipe_id: Mapped[int] = mapped_column(ForeignKey("recipes.id", ondelete="CASCADE"), primary_key=True)
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    listen_until: Mapped[datetime] = mapped_column(UTCDateTime)
+    payload: Mapped[dict[str, Any] | None] = mapped_column(JSONType)
+    captured_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

@@ -580,6 +580,7 @@ class EditorView:
     backfill_from: str = ""
     trigger_errors: dict[str, str] = field(default_factory=dict)
     picker_data: dict[str, list[dict[str, str]]] = field(default_factory=dict)
+    preview_data: dict[str, Any] = field(default_factory=dict)
 
 
 def build_view(
@@ -648,32 +649,43 @@ def build_view(
         backfill_from=str(start.get("backfill_from") or "") if isinstance(start, dict) else "",
         trigger_errors=trigger_errors,
         picker_data=drawer.picker_data,
+        preview_data={"_base": _preview_base(doc, event, drawer.outputs), **drawer.loops},
     )
 
 
-def _outputs(step: dict[str, Any], registry: Registry) -> list[dict[str, str]]:
-    """The picker entries a step's output adds for the steps after it."""
-    step_id = str(step.get("id") or "")
-    if not step_id:
-        return []
+def _preview_base(doc: dict[str, Any], event: Any, outputs: dict[str, Any]) -> dict[str, Any]:
+    """What every template sees in a preview: the sample event, sample outputs, stand-in run data."""
+    return {
+        "event": event,
+        "steps": outputs,
+        "run": {"id": 0, "started_at": "2026-01-01T08:00:00+00:00"},
+        "recipe": {"id": 0, "name": doc.get("name") or "", "version": 1},
+        "error": {"message": "HTTP 500 from the vendor", "code": "http_error", "step": ""},
+    }
+
+
+BLOCK_OUTPUTS: dict[str, dict[str, Any]] = {
+    "for_each": {"count": 1, "failed": 0, "items": []},
+    "branch": {"case": 0},
+    "parallel": {"branches": 2},
+}
+
+
+def sample_output(step: dict[str, Any], registry: Registry) -> tuple[Any, dict[str, Any] | None]:
+    """(what the step's output looks like, its output schema) for the picker and the previews."""
     kind = step_type(step)
     if kind == "set" and isinstance(step.get("values"), dict):
-        return picker.step_entries(step_id, dict.fromkeys(step["values"], ""), None)
-    block_outputs = {
-        "for_each": {"count": 1, "failed": 0, "items": []},
-        "branch": {"case": 0},
-        "parallel": {"branches": 2},
-    }
-    if kind in block_outputs:
-        return picker.step_entries(step_id, block_outputs[kind], None)
+        return dict.fromkeys(step["values"], ""), None
+    if kind in BLOCK_OUTPUTS:
+        return BLOCK_OUTPUTS[kind], None
     connector = registry.get(step.get("connector") or "")
     if connector is None:
-        return []
+        return None, None
     if kind == "action" and (action := connector.action(step.get("action") or "")):
-        return picker.step_entries(step_id, action.sample_output, action.output_schema)
+        return action.sample_output, action.output_schema
     if kind == "wait_for" and (found := connector.trigger(step.get("trigger") or "")):
-        return picker.step_entries(step_id, found.sample, found.output_schema)
-    return []
+        return found.sample, found.output_schema
+    return None, None
 
 
 @dataclass
@@ -686,6 +698,9 @@ class _StepDrawer:
     open_uid: str | None
     added: list[dict[str, str]] = field(default_factory=list)  # outputs of the steps drawn so far
     picker_data: dict[str, list[dict[str, str]]] = field(default_factory=dict)
+    outputs: dict[str, Any] = field(default_factory=dict)  # step id -> sample output, for previews
+    loop: dict[str, Any] = field(default_factory=dict)  # the loop names in scope, for previews
+    loops: dict[str, dict[str, Any]] = field(default_factory=dict)  # step uid -> its loop names
 
     def draw_list(
         self, steps: list[Any], list_name: str, path: str, scope: list[dict[str, str]]
@@ -696,7 +711,10 @@ class _StepDrawer:
             view = self.draw_step(step, index, f"{path}[{index}]", available)
             view.list_name = list_name
             views.append(view)
-            self.added.extend(_outputs(step, self.registry))
+            sample, schema = sample_output(step, self.registry)
+            if view.step_id and sample is not None:
+                self.added.extend(picker.step_entries(view.step_id, sample, schema))
+                self.outputs.setdefault(view.step_id, sample)
         return views
 
     def draw_step(
@@ -717,6 +735,8 @@ class _StepDrawer:
             picker=available,
         )
         self.picker_data[uid] = available
+        if self.loop:
+            self.loops[uid] = self.loop
         view.explicit_type = step.get("type") == "action"
         self._draw_blocks(view, step, available)
         before = len(self.errors)
@@ -738,8 +758,11 @@ class _StepDrawer:
         """Inner step lists first, so their errors go to their own fields before the block takes the rest."""
         blocks = child_lists(step)
         inner_scope = list(available)
+        outer_loop = self.loop
         if view.kind == "for_each":
-            inner_scope += picker.loop_entries(str(step.get("as") or "item"), self._first_item(step))
+            name, first = str(step.get("as") or "item"), self._first_item(step)
+            inner_scope += picker.loop_entries(name, first)
+            self.loop = {**outer_loop, name: first, "loop": {"index": 0, "length": 1}}
         cases = [c for c in step.get("cases") or [] if isinstance(c, dict)]
         for suffix, items, suffix_path in blocks:
             block_path = view.path + suffix_path
@@ -765,6 +788,7 @@ class _StepDrawer:
                 block.removable = len(step.get("branches") or []) > 2
                 block.label = _("Branch %(n)s", n=number + 1)
             view.blocks.append(block)
+        self.loop = outer_loop
 
     def _first_item(self, step: dict[str, Any]) -> Any:
         """The first item the loop would take from the sample event, to offer its fields in the picker."""

@@ -10,9 +10,10 @@ from typing import Any
 import yaml
 from flask import abort, g, redirect, render_template, request, url_for
 from flask_babel import gettext as _
+from markupsafe import Markup
 from sqlalchemy import select
 
-from hub import jsonutil
+from hub import capture, jsonutil
 from hub.connections import NotFound
 from hub.current import runtime
 from hub.db.models import Connection, Event, Recipe, RecipeVersion, Run
@@ -26,6 +27,7 @@ from hub.services import recipes as service
 from hub.web import web
 from hub.web.auth import page
 from hub.web.common import error_map, flash_error, flash_ok
+from hub.web.outbound import private_targets
 from hub.web.recipe_form import (
     STEP_KINDS,
     STOP_STATUSES,
@@ -192,6 +194,15 @@ def _change_block(verb: str, step: dict[str, Any], arg: str) -> tuple[str | None
     return None, f"step-{uid}-title"
 
 
+def _form_sample() -> Any:
+    """The sample the editor carries in its form (a captured or fetched event), if it holds one."""
+    try:
+        sample = jsonutil.strict_loads(request.form.get("sample") or "null")
+    except ValueError:
+        return None
+    return sample if isinstance(sample, dict) else None
+
+
 def _editor_page(
     doc: dict[str, Any],
     recipe_id: int | None,
@@ -199,11 +210,18 @@ def _editor_page(
     status: int = 200,
     open_uid: str | None = None,
     focus: str | None = None,
+    listening: bool = False,
+    held: Any = None,
 ) -> Any:
     """The editor, or only its form (a fragment the page swaps in) when the page's script asks."""
     rt = runtime()
     with rt.db.transaction() as db:
-        sample = _sample_event(db, recipe_id)
+        if held is None and request.method == "POST":
+            held = _form_sample()
+        if recipe_id is not None and held is None:
+            state = capture.listening(db, recipe_id)
+            held, listening = state.event, listening or state.listening
+        sample = held if held is not None else _sample_event(db, recipe_id)
         connections: dict[str, list[str]] = {}
         for name, connector in db.execute(
             select(Connection.name, Connection.connector).order_by(Connection.name)
@@ -226,11 +244,28 @@ def _editor_page(
         webhook_url=webhook_url,
         picker_data=view.picker_data,
         step_kinds=step_kind_labels(),
+        held_sample=jsonutil.dumps(_without_headers(held)) if held is not None else "",
+        held_pretty=jsonutil.dumps(_without_headers(held), indent=2) if held is not None else "",
+        preview_json=script_json(view.preview_data),
+        listening=listening,
+        private_warnings=private_targets(doc, rt.settings.allow_private_network),
         stop_statuses=[(s, status_text(s)) for s in STOP_STATUSES],
         status_error=status == 422,
     )
     headers = {"X-Hub-Focus": focus} if focus else {}
     return page, status, headers
+
+
+def script_json(value: Any) -> Markup:
+    """JSON safe inside a <script> element, with Decimals kept exact (as the engine reads them)."""
+    text = jsonutil.dumps(value)
+    for char, escaped in (("<", "\\u003c"), (">", "\\u003e"), ("&", "\\u0026"), ("'", "\\u0027")):
+        text = text.replace(char, escaped)
+    return Markup(text)  # noqa: S704 (every character that could end the element is escaped above)
+
+
+def _without_headers(event: Any) -> Any:
+    return {k: v for k, v in event.items() if k != "_headers"} if isinstance(event, dict) else event
 
 
 def _raw_page(text: str, fmt: str, recipe_id: int | None, error: str | None = None, status: int = 200) -> Any:
@@ -303,6 +338,10 @@ def _editor(recipe_id: int | None) -> Any:
         op = f"add:{request.form.get('kind.' + target) or 'action'}@{target}"
     new_open, focus = _apply_op(op, doc)
     _normalise(doc)
+    if op == "listen":
+        return _listen(doc, recipe_id, form_errors, opened)
+    if op == "sample":
+        return _fetch_sample(doc, recipe_id, opened)
     if op == "raw":
         return _raw_page(to_text(without_uids(doc), "json"), "json", recipe_id)
     if op == "save":
@@ -314,6 +353,35 @@ def _editor(recipe_id: int | None) -> Any:
             return _editor_page(doc, recipe_id, error_map(exc), 422, opened)
         return redirect(url_for("web.recipe_page", recipe_id=saved))
     return _editor_page(doc, recipe_id, dict(form_errors), 200, new_open or opened, focus)
+
+
+def _listen(
+    doc: dict[str, Any], recipe_id: int | None, form_errors: dict[str, str], opened: str | None
+) -> Any:
+    """Listen for a test event at the webhook address; a new recipe is saved as a draft first (it
+    needs an address), and the editor opens on it already listening."""
+    if recipe_id is None:
+        if form_errors:
+            return _editor_page(doc, None, dict(form_errors), 422, opened)
+        try:
+            recipe_id = _save(without_uids(doc), None)
+        except HubError as exc:
+            return _editor_page(doc, None, error_map(exc), 422, opened)
+        with runtime().db.transaction() as db:
+            capture.start_listening(db, recipe_id)
+        return redirect(url_for("web.recipe_edit", recipe_id=recipe_id))
+    with runtime().db.transaction() as db:
+        capture.start_listening(db, recipe_id)
+    return _editor_page(doc, recipe_id, dict(form_errors), 200, opened, "listen-state", listening=True)
+
+
+def _fetch_sample(doc: dict[str, Any], recipe_id: int | None, opened: str | None) -> Any:
+    """Poll the draft's polling trigger once (nothing stored, no cursor moved) and hold what it found."""
+    try:
+        sample = capture.poll_sample(runtime(), doc.get("trigger") or {})
+    except HubError as exc:
+        return _editor_page(doc, recipe_id, {"$.trigger": exc.message}, 200, opened, "fetch-sample")
+    return _editor_page(doc, recipe_id, {}, 200, opened, "sample-state", held=sample)
 
 
 @web.route("/recipes/new", methods=["GET", "POST"])

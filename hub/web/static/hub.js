@@ -74,6 +74,7 @@
         }
         var status = document.getElementById("editor-status");
         if (status) status.textContent = status.getAttribute("data-done");
+        watchListening();
       });
     }).catch(function () {
       var fallback = document.createElement("input");
@@ -84,6 +85,98 @@
       form.submit();
     }).then(function () { swapping = false; });
   }
+
+  /* "Listen for a test event": ask the hub every second until the event arrives, then redraw the
+     form, which now offers the event in the picker and the previews. */
+  var listenTimer = null;
+  function watchListening() {
+    var state = document.getElementById("listen-state");
+    if (listenTimer || !state) return;
+    listenTimer = window.setInterval(function () {
+      var current = document.getElementById("listen-state");
+      if (!current) { window.clearInterval(listenTimer); listenTimer = null; return; }
+      fetch(current.getAttribute("data-listen-url"), { credentials: "same-origin" })
+        .then(function (answer) { return answer.json(); })
+        .then(function (found) {
+          if (found.event === null && found.listening) return;
+          window.clearInterval(listenTimer);
+          listenTimer = null;
+          var form = document.getElementById("editor");
+          if (form) swap(form, "refresh", "sample-state");
+        }).catch(function () {});
+    }, 1000);
+  }
+  watchListening();
+
+  /* A live preview under each templated field: what it renders to against the sample. */
+  var previewTimers = {};
+  function previewContext(field) {
+    var node = document.getElementById("preview-data");
+    if (!node) return null;
+    var data = JSON.parse(node.textContent);
+    var context = data._base;
+    var step = field.closest("li.step");
+    var extra = [];
+    while (step) {
+      var uid = step.id.replace(/^step-/, "");
+      if (data[uid]) extra.push(data[uid]);
+      step = step.parentNode.closest("li.step");
+    }
+    var merged = {};
+    Object.keys(context).forEach(function (k) { merged[k] = context[k]; });
+    extra.forEach(function (more) { Object.keys(more).forEach(function (k) { merged[k] = more[k]; }); });
+    return merged;
+  }
+  function preview(field) {
+    var form = document.getElementById("editor");
+    var url = form && form.getAttribute("data-preview-url");
+    var slot = document.getElementById(field.id + "-preview");
+    if (!url || field.value.indexOf("{{") < 0 && field.value.indexOf("{%") < 0) {
+      if (slot) slot.remove();
+      return;
+    }
+    var context = previewContext(field);
+    if (!context) return;
+    var token = form.querySelector("input[name=csrf_token]").value;
+    fetch(url, {
+      method: "POST",
+      credentials: "same-origin",
+      headers: { "Content-Type": "application/json", "X-CSRFToken": token },
+      body: JSON.stringify({ template: field.value, context: context })
+    }).then(function (answer) { return answer.json(); }).then(function (result) {
+      slot = document.getElementById(field.id + "-preview");
+      if (!slot) {
+        slot = document.createElement("p");
+        slot.id = field.id + "-preview";
+        slot.setAttribute("aria-live", "polite");
+        var anchor = field.nextElementSibling && field.nextElementSibling.classList.contains("picker-open") ? field.nextElementSibling : field;
+        anchor.insertAdjacentElement("afterend", slot);
+        var described = (field.getAttribute("aria-describedby") || "").split(" ").filter(Boolean);
+        if (described.indexOf(slot.id) < 0) described.push(slot.id);
+        field.setAttribute("aria-describedby", described.join(" "));
+      }
+      slot.className = result.ok ? "preview" : "preview bad";
+      slot.textContent = "";
+      var label = document.createElement("span");
+      label.textContent = form.getAttribute(result.ok ? "data-preview-label" : "data-preview-error") + " ";
+      var value = document.createElement("code");
+      value.textContent = result.ok ? result.value : result.error;
+      slot.appendChild(label);
+      slot.appendChild(value);
+    }).catch(function () {});
+  }
+  document.addEventListener("input", function (ev) {
+    var field = ev.target;
+    if (!field.hasAttribute || !field.hasAttribute("data-templatable") || !field.id) return;
+    window.clearTimeout(previewTimers[field.id]);
+    previewTimers[field.id] = window.setTimeout(function () { preview(field); }, 250);
+  });
+  document.addEventListener("focusin", function (ev) {
+    var field = ev.target;
+    if (field.hasAttribute && field.hasAttribute("data-templatable") && field.id && !document.getElementById(field.id + "-preview")) {
+      preview(field);
+    }
+  });
 
   /* One step card open at a time: its fields are only hidden, so the form still sends every step. */
   function openCard(title) {
