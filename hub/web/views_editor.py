@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import abort, jsonify, redirect, request, url_for
+from flask import Response, abort, jsonify, redirect, request, url_for
 from flask_babel import gettext as _
 
 from hub import capture, jsonutil, templating
@@ -75,4 +75,5 @@ def listen_state(recipe_id: int) -> Any:
     event = found.event
     if isinstance(event, dict):
         event = {k: v for k, v in event.items() if k != "_headers"}
-    return jsonify(listening=found.listening, event=event)
+    body = jsonutil.dumps({"listening": found.listening, "event": event})  # numbers stay numbers
+    return Response(body, mimetype="application/json")
