@@ -35,13 +35,22 @@ def template_preview() -> Any:
     if not isinstance(template, str) or not isinstance(context, dict):
         return jsonify(ok=False, error=_("Send a template and a context object.")), 400
     try:
-        value = templating.render_value(template, context, "$")
+        value = templating.render_value(_structure(template), context, "$")
     except HubError as exc:
         return jsonify(ok=False, error=exc.message)
     text = value if isinstance(value, str) else jsonutil.dumps(value)
     if len(text) > MAX_PREVIEW_CHARS:
         text = text[:MAX_PREVIEW_CHARS] + "…"
     return jsonify(ok=True, value=text)
+
+
+def _structure(template: str) -> Any:
+    """A JSON field's text as the object a run renders (each string in it a template), else the text."""
+    try:
+        value = jsonutil.strict_loads(template)
+    except ValueError:
+        return template
+    return value if isinstance(value, dict | list) else template
 
 
 def _existing(recipe_id: int) -> None:

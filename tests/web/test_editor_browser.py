@@ -5,15 +5,18 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import re
+import time
 from pathlib import Path
 
 import jsonschema
 import pytest
 import requests
-from playwright.sync_api import Browser, expect
+from playwright.sync_api import Browser, Page, expect
 
-from tests.e2e.harness import HubProcess
-from tests.web.test_browser import browser, hub, new_page, shot, sign_in  # noqa: F401 (fixtures)
+from tests.e2e.harness import HubProcess, Sink, wait_until
+from tests.web.helpers import PASSWORD
+from tests.web.test_browser import LAPTOP, SHOTS, browser, hub, new_page, shot, sign_in, sink  # noqa: F401
 
 pytestmark = pytest.mark.e2e
 SCHEMA = json.loads((Path(__file__).resolve().parents[2] / "recipes" / "recipe.schema.json").read_text())
@@ -83,3 +86,126 @@ def test_blocks_are_built_in_the_guided_editor_without_page_loads(
     recipe_id = page.url.rstrip("/").split("/")[-1]
     saved = requests.get(f"{hub.url}/api/v1/recipes/{recipe_id}", headers=api(hub), timeout=10).json()
     assert saved["document"]["steps"] == document["steps"]
+
+
+class Keyboard:
+    """Drives a page with the keyboard alone, counting what a user does."""
+
+    def __init__(self, page: Page) -> None:
+        self.page = page
+        self.loads = 0
+        self.list_changes = 0
+        self.typed_fields = 0
+        self.keys = 0
+        page.on("load", lambda: setattr(self, "loads", self.loads + 1))
+
+    def tab_to(self, selector: str, most: int = 250) -> None:
+        """Tab forward until the element matching `selector` has focus."""
+        for _ in range(most):
+            if self.page.evaluate(
+                "s => document.activeElement && document.activeElement.matches(s)", selector
+            ):
+                return
+            self.page.keyboard.press("Tab")
+            self.keys += 1
+        raise AssertionError(f"Tab never reached {selector}")
+
+    def press(self, key: str) -> None:
+        self.page.keyboard.press(key)
+        self.keys += 1
+
+    def type_into(self, selector: str, text: str) -> None:
+        self.tab_to(selector)
+        self.page.keyboard.type(text)
+        self.typed_fields += 1
+
+    def choose(self, selector: str, value: str, key: str) -> None:
+        """Pick an option of a list by typing its first letter (type-ahead), as a keyboard user does."""
+        self.tab_to(selector)
+        self.press(key)
+        self.list_changes += 1
+        expect(self.page.locator(selector)).to_have_value(value)
+        expect(self.page.locator(selector)).to_be_focused()  # the swapped-in list keeps focus
+
+
+@pytest.mark.parametrize("language", ["en", "zh"])
+def test_keyboard_only_first_webhook_to_http_recipe_with_a_test_event_and_previews(
+    hub: HubProcess,  # noqa: F811
+    browser: Browser,  # noqa: F811
+    sink: Sink,  # noqa: F811
+    language: str,
+) -> None:
+    page = browser.new_context(viewport=LAPTOP, locale="zh-CN" if language == "zh" else "en-US").new_page()  # type: ignore[arg-type]
+    page.set_default_timeout(10_000)
+    page.goto(f"{hub.url}/login")
+    keys = Keyboard(page)
+    started = time.monotonic()
+    keys.type_into("#email", "ops@example.com")
+    keys.type_into("#password", PASSWORD)
+    keys.press("Enter")
+    page.wait_for_url(f"{hub.url}/")
+    keys.tab_to("a[href='/recipes']")
+    keys.press("Enter")
+    page.wait_for_url("**/recipes")
+    keys.tab_to("a[href='/recipes/new']")
+    keys.press("Enter")
+    page.wait_for_url("**/recipes/new")
+    name = f"Keyboard deals {language}"
+    keys.type_into("#f-name", name)
+    keys.choose("#t-connector", "webhook", "w")
+    expect(page.locator("#t-trigger")).to_have_value("catch")
+    keys.tab_to("#listen")
+    keys.press("Enter")  # saves the draft: the webhook address exists from now on
+    expect(page.locator("#listen-state")).to_be_visible()
+    hook = page.locator("#webhook-url").input_value()
+    event_id = f"D-{language}-1"
+    answer = requests.post(hook, json={"deal": {"id": event_id, "amount": 1200}}, timeout=10)
+    assert answer.status_code == 202 and answer.json() == {"captured": True}
+    expect(page.locator("#sample-state")).to_contain_text(event_id)  # polled and swapped in
+    expect(page.locator("#sample-state")).to_be_focused()
+    keys.tab_to("#add-step")
+    keys.press("Enter")
+    expect(page.locator("#step-s0-title")).to_be_focused()
+    keys.choose("#s0-connector", "http", "h")
+    expect(page.locator("#s0-key")).to_have_value("request")
+    keys.choose("#f-s0-in-method", "POST", "p")
+    keys.type_into("#f-s0-in-url", f"{sink.url}/deals/")
+    keys.tab_to("button[data-picker-target='f-s0-in-url']")
+    keys.press("Enter")
+    expect(page.locator("#picker-filter")).to_be_focused()
+    page.keyboard.type("deal.id")
+    keys.press("Tab")
+    expect(page.locator("#picker-list button[data-expr='event.deal.id']")).to_be_focused()
+    keys.press("Enter")
+    url = page.locator("#f-s0-in-url")
+    expect(url).to_have_value(f"{sink.url}/deals/{{{{ event.deal.id }}}}")
+    expect(url).to_be_focused()
+    expect(page.locator("#f-s0-in-url-preview")).to_contain_text(f"{sink.url}/deals/{event_id}")
+    keys.type_into("#f-s0-in-json", '{"amount": "{{ event.deal.amount }}"}')
+    expect(page.locator("#f-s0-in-json-preview")).to_contain_text('{"amount": 1200}')
+    shot(page, f"21-keyboard-editor-preview-{language}")
+    keys.tab_to("button[value=save]")
+    keys.press("Enter")
+    page.wait_for_url(re.compile(r"/recipes/\d+$"))
+    keys.tab_to("form[action$='/enable'] button")
+    keys.press("Enter")
+    expect(page.locator("#not-live")).to_have_count(0)
+    second = f"D-{language}-2"
+    assert requests.post(hook, json={"deal": {"id": second, "amount": 5}}, timeout=10).status_code == 202
+    wait_until(
+        lambda: any(r["path"] == f"/deals/{second}" for r in sink.requests), 20, "the sink to be called"
+    )
+    seconds = round(time.monotonic() - started, 1)
+    assert [r["body"] for r in sink.requests if r["path"] == f"/deals/{second}"] == [{"amount": 5}]
+    shot(page, f"22-keyboard-recipe-live-{language}")
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    measured = {
+        "page_loads": keys.loads,
+        "clicks": 0,
+        "list_changes": keys.list_changes,
+        "typed_fields": keys.typed_fields,
+        "keys_pressed": keys.keys,
+        "terminal_commands": 0,
+        "seconds_to_first_working_recipe": seconds,
+    }
+    (SHOTS / f"first-recipe-{language}.json").write_text(json.dumps(measured, indent=2))

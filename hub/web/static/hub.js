@@ -49,9 +49,16 @@
   /* The editor: a button or a changed list posts the form and swaps in the server-rendered form that
      comes back (no page load); focus goes where the server says (X-Hub-Focus), else stays put. */
   var swapping = false;
+  var again = false;
   function swap(form, op, keepId) {
-    if (swapping) return;
+    if (swapping) {  /* a list changed while the form was away: redraw once more when it is back */
+      if (op === "refresh") again = true;
+      return;
+    }
     swapping = true;
+    var active = document.activeElement;
+    var activeId = active && active.name ? active.id : null;
+    var sentValue = activeId ? active.value : null;
     var data = new FormData(form);
     data.set("op", op);
     fetch(form.getAttribute("action") || window.location.pathname, {
@@ -63,8 +70,17 @@
       var focus = answer.headers.get("X-Hub-Focus");
       return answer.text().then(function (html) {
         if (!answer.ok && answer.status !== 422) throw new Error(String(answer.status));
+        var typed = activeId ? document.getElementById(activeId) : null;
+        var typedValue = typed ? typed.value : null;
         document.getElementById("editor-root").innerHTML = html;
-        var target = document.getElementById(focus || keepId || "") || document.getElementById("steps-h");
+        if (typed && typedValue !== sentValue) {  /* what was typed meanwhile is kept */
+          var same = document.getElementById(activeId);
+          if (same) {
+            same.value = typedValue;
+            if (same.matches("[data-refresh]")) again = true;
+          }
+        }
+        var target = document.getElementById(focus || keepId || activeId || "") || document.getElementById("steps-h");
         if (target && target.disabled) target = target.closest("li.step").querySelector("[data-open]");
         if (target) {
           if (!target.hasAttribute("tabindex") && !/^(INPUT|SELECT|TEXTAREA|BUTTON|A)$/.test(target.tagName)) {
@@ -83,7 +99,14 @@
       fallback.value = op;
       form.appendChild(fallback);
       form.submit();
-    }).then(function () { swapping = false; });
+    }).then(function () {
+      swapping = false;
+      if (again) {
+        again = false;
+        var current = document.getElementById("editor");
+        if (current) swap(current, "refresh", null);
+      }
+    });
   }
 
   /* "Listen for a test event": ask the hub every second until the event arrives, then redraw the
