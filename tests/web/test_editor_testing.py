@@ -123,7 +123,8 @@ def test_the_preview_renders_in_the_run_sandbox(web_app: Flask) -> None:
     assert preview("{{ event.deal.amount * 2 }}").json == {"ok": True, "value": "25.0"}
     assert preview("{{ line.sku }}-{{ loop.index }}").json["value"] == "A-0"
     assert preview("{{ event.deal.amount > 10 }}").json["value"] == "true"
-    assert preview('{"n": "{{ event.deal.amount }}", "s": "#{{ line.sku }}"}').json["value"] == '{"n": 12.5, "s": "#A"}'
+    structured = preview('{"n": "{{ event.deal.amount }}", "s": "#{{ line.sku }}"}').json
+    assert structured["value"] == '{"n": 12.5, "s": "#A"}'  # a JSON field renders as a run renders it
     broken = preview("{{ event.deal.id ").json
     assert broken["ok"] is False and "$" in broken["error"]
     escaped = preview("{{ ''.__class__.__mro__ }}").json
