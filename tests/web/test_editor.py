@@ -208,3 +208,15 @@ def test_the_version_diff_has_no_blank_lines(web_app: Flask) -> None:
         assert saved.status_code == 302
     diff = re.search(r'<pre class="diff".*?</pre>', client.get("/recipes/1/versions/2").text, re.S).group(0)
     assert "</span>\n" not in diff and diff.count('<span class="add">') == 1
+
+
+def test_the_editor_speaks_chinese(web_app: Flask) -> None:
+    client = editor(web_app.test_client())
+    token = csrf_token(client.get("/recipes/new").text)
+    page = client.post(
+        "/recipes/new",
+        data={"csrf_token": token, "op": "apply_raw", "raw": json.dumps(BLOCKS)},
+        headers={"Accept-Language": "zh-CN"},
+    ).text
+    for text in ("对每一项执行", "情况 1", "否则（没有匹配的情况）", "分支 2", "监听测试事件", "添加所选类型的步骤"):
+        assert text in page, text
