@@ -218,5 +218,20 @@ def test_the_editor_speaks_chinese(web_app: Flask) -> None:
         data={"csrf_token": token, "op": "apply_raw", "raw": json.dumps(BLOCKS)},
         headers={"Accept-Language": "zh-CN"},
     ).text
-    for text in ("对每一项执行", "情况 1", "否则（没有匹配的情况）", "分支 2", "监听测试事件", "添加所选类型的步骤"):
+    for text in (
+        "对每一项执行",
+        "情况 1",
+        "否则（没有匹配的情况）",
+        "分支 2",
+        "监听测试事件",
+        "添加所选类型的步骤",
+    ):
         assert text in page, text
+
+
+def test_every_page_names_its_favicon(web_app: Flask) -> None:
+    client = web_app.test_client()
+    login = client.get("/login").text
+    href = re.search(r'<link rel="icon" type="image/svg\+xml" href="([^"]+)">', login).group(1)
+    icon = client.get(href)
+    assert icon.status_code == 200 and icon.mimetype == "image/svg+xml" and b"<svg" in icon.data

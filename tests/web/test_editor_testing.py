@@ -85,6 +85,14 @@ def test_a_draft_listens_and_keeps_the_first_event_without_starting_a_run(
     data = dict(form_fields(page, "editor"))
     again = client.post(f"{recipe}/edit", data={**data, "op": "add:action"}, headers={"X-Hub-Fragment": "1"})
     assert {"expr": "event.order.total", "example": "99.5"} in picker(again.text)["s0"]
+    # the captured event tests the saved recipe through the test-run machinery (a dry run here)
+    assert f'formaction="{recipe}/test"' in page
+    tested = client.post(f"{recipe}/test", data={**data, "mode": "dry"})
+    assert tested.status_code == 302 and tested.headers["Location"].startswith("/runs/")
+    with web_runtime.db.transaction() as db:
+        assert db.scalar(select(Event.payload).where(Event.source == "test")) == {
+            "order": {"id": "O-7", "total": 99.5}
+        }
 
 
 def test_a_new_recipe_is_saved_as_a_draft_to_listen(web_app: Flask) -> None:
