@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import html
+import importlib.util
 import json
 import re
 from typing import Any
 
+import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 from werkzeug.datastructures import MultiDict
@@ -235,3 +237,25 @@ def test_every_page_names_its_favicon(web_app: Flask) -> None:
     href = re.search(r'<link rel="icon" type="image/svg\+xml" href="([^"]+)">', login).group(1)
     icon = client.get(href)
     assert icon.status_code == 200 and icon.mimetype == "image/svg+xml" and b"<svg" in icon.data
+
+
+FLOW_CONTROL = importlib.util.find_spec("hub.recipe_flow") is not None
+
+
+@pytest.mark.skipif(
+    not FLOW_CONTROL, reason="needs the flow-control validator (hub.recipe_flow), merged separately"
+)
+def test_blocks_are_saved_and_every_problem_inside_them_is_shown_beside_its_field(web_app: Flask) -> None:
+    client = editor(web_app.test_client())
+    page = guided(client, BLOCKS)
+    refused = post(client, page, "save", **{"s2.in.url": "", "s3.c0.when": "{{ broken ", "s0.id": "Bad Id"})
+    assert refused.status_code == 422
+    assert re.search(
+        r'data-path="\$\.steps\[1\]\.steps\[0\]\.input\.url">.*?class="error"', refused.text, re.S
+    )
+    assert re.search(r'id="s3-c0-when".*?class="error"', refused.text, re.S)
+    assert re.search(r'id="s0-id".*?class="error"', refused.text, re.S)
+    saved = post(client, page, "save")
+    assert saved.status_code == 302
+    stored = raw_document(client, client.get(saved.headers["Location"] + "/edit").text)
+    assert stored["steps"] == BLOCKS["steps"]
