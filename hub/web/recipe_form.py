@@ -32,6 +32,7 @@ from hub.web.schema_form import (
     parse_fields,
     read_number,
 )
+from hub.web.schema_messages import translated
 
 STEP_KINDS = ("action", "delay", "wait_for", "set", "branch", "parallel", "for_each", "stop")
 BLOCK_KINDS = ("branch", "parallel", "for_each")
@@ -232,13 +233,14 @@ def _block_problem(step: dict[str, Any], path: str) -> str | None:
 
 
 def split_error(path: str | None, message: str) -> tuple[str, str]:
-    """(JSON path, message without its path prefix); a missing property points at that property."""
+    """(JSON path, message without its path prefix, in the user's language where it is a common schema
+    message); a missing property points at that property."""
     path = path or "$"
     text = message[len(path) + 2 :] if message.startswith(path + ": ") else message
     found = REQUIRED_MESSAGE.match(text)
     if found:
         return f"{path}.{found.group(1)}", _("This field is required.")
-    return path, text
+    return path, translated(text)
 
 
 @dataclass

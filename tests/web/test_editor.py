@@ -259,3 +259,19 @@ def test_blocks_are_saved_and_every_problem_inside_them_is_shown_beside_its_fiel
     assert saved.status_code == 302
     stored = raw_document(client, client.get(saved.headers["Location"] + "/edit").text)
     assert stored["steps"] == BLOCKS["steps"]
+
+
+def test_schema_problems_are_shown_in_the_users_language(web_app: Flask) -> None:
+    client = editor(web_app.test_client())
+    doc = {
+        "name": "Lang",
+        "trigger": {"connector": "webhook", "trigger": "catch"},
+        "steps": [{"id": "a", "type": "delay", "seconds": 5}],
+    }
+    page = guided(client, doc)
+    for language, expected in (("en", "does not have the expected form"), ("zh", "的格式不符合要求")):
+        data = MultiDict(form_fields(page, "editor"))
+        data["s0.id"], data["op"] = "Bad Id", "save"
+        refused = client.post("/recipes/new", data=data, headers={"Accept-Language": language})
+        assert refused.status_code == 422
+        assert re.search(r'id="s0-id".*?class="error"[^>]*>[^<]*' + expected, refused.text, re.S), language
