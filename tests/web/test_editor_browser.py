@@ -16,7 +16,18 @@ from playwright.sync_api import Browser, Page, expect
 
 from tests.e2e.harness import HubProcess, Sink, wait_until
 from tests.web.helpers import PASSWORD
-from tests.web.test_browser import LAPTOP, SHOTS, browser, hub, new_page, shot, sign_in, sink  # noqa: F401
+from tests.web.test_browser import (  # noqa: F401 (browser, hub and sink are fixtures)
+    LAPTOP,
+    PHONE,
+    SHOTS,
+    assert_labelled,
+    browser,
+    hub,
+    new_page,
+    shot,
+    sign_in,
+    sink,
+)
 
 pytestmark = pytest.mark.e2e
 SCHEMA = json.loads((Path(__file__).resolve().parents[2] / "recipes" / "recipe.schema.json").read_text())
@@ -67,6 +78,12 @@ def test_blocks_are_built_in_the_guided_editor_without_page_loads(
     page.locator("#s2-c1-when").fill("{{ true }}")
     shot(page, "20-editor-blocks")
     assert loads == [], f"the editor loaded a page: {loads}"
+    assert_labelled(page)  # every list, row and condition of the blocks has a label
+    page.set_viewport_size(PHONE)
+    width = page.evaluate("document.documentElement.scrollWidth")
+    assert width <= PHONE["width"], f"nested blocks scroll sideways on a phone ({width}px)"
+    shot(page, "20-editor-blocks-phone")
+    page.set_viewport_size(LAPTOP)
     page.get_by_role("button", name="JSON / YAML view").click()
     document = json.loads(page.locator("#raw").input_value())
     jsonschema.validate(document, SCHEMA)  # the recipe JSON Schema accepts what the editor built
