@@ -46,6 +46,7 @@ from hub.web.recipe_form import (
     step_lists,
     without_uids,
 )
+from hub.web.step_test import dry_test, find_view
 
 BLANK: dict[str, Any] = {"name": "", "trigger": {"connector": "", "trigger": "", "config": {}}, "steps": []}
 
@@ -212,6 +213,7 @@ def _editor_page(
     focus: str | None = None,
     listening: bool = False,
     held: Any = None,
+    tested: str | None = None,
 ) -> Any:
     """The editor, or only its form (a fragment the page swaps in) when the page's script asks."""
     rt = runtime()
@@ -231,6 +233,10 @@ def _editor_page(
         if recipe_id is not None:
             webhook_url = recipe_summary(db, rt, _recipe_or_404(db, recipe_id)).get("webhook_url")
     view = build_view(doc, rt.registry, errors, sample, open_uid)
+    if tested is not None and (card := find_view([*view.steps, *view.failure_steps], tested)):
+        step = next(s for s in all_steps(doc) if s.get(UID) == tested)
+        context = {**view.preview_data["_base"], **view.preview_data.get(tested, {})}
+        card.test = dry_test(without_uids(step), card.path, context)
     connectors = sorted(rt.registry.all(), key=lambda c: (c.name or c.id).lower())
     fragment = request.headers.get("X-Hub-Fragment") == "1"
     page = render_template(
@@ -342,6 +348,9 @@ def _editor(recipe_id: int | None) -> Any:
         return _listen(doc, recipe_id, form_errors, opened)
     if op == "sample":
         return _fetch_sample(doc, recipe_id, opened)
+    if op.startswith("teststep:"):
+        uid = op.partition(":")[2]
+        return _editor_page(doc, recipe_id, dict(form_errors), 200, uid, f"{uid}-test-result", tested=uid)
     if op == "raw":
         return _raw_page(to_text(without_uids(doc), "json"), "json", recipe_id)
     if op == "save":

@@ -275,3 +275,19 @@ def test_schema_problems_are_shown_in_the_users_language(web_app: Flask) -> None
         refused = client.post("/recipes/new", data=data, headers={"Accept-Language": language})
         assert refused.status_code == 422
         assert re.search(r'id="s0-id".*?class="error"[^>]*>[^<]*' + expected, refused.text, re.S), language
+
+
+def test_a_step_is_tested_dry_with_the_sample(web_app: Flask) -> None:
+    client = editor(web_app.test_client())
+    page = guided(client, BLOCKS)  # the webhook trigger's sample: deal D-1001, amount 12800
+    inner = post(client, page, "teststep:s2", FRAGMENT)  # the http step inside the loop
+    assert inner.headers["X-Hub-Focus"] == "s2-test-result"
+    result = re.search(r'id="s2-test-result".*?</div>', inner.text, re.S).group(0)
+    assert "would use" in result and "http://127.0.0.1:9/D-1001" in result  # the loop item is the deal
+    branch = post(client, page, "teststep:s3").text
+    assert "With this sample case 1 is taken." in branch
+    broken = post(client, page, "teststep:s0", **{"s0.vvalue": "{{ event.deal.amount | nosuchfilter }}"}).text
+    failed = re.search(r'<div class="step-test bad" id="s0-test-result".*?</div>', broken, re.S).group(0)
+    assert "$.steps[0].values.total" in failed and "nosuchfilter" in failed
+    skipped = post(client, page, "teststep:s4", **{"s4.when": "{{ event.deal.amount < 0 }}"}).text
+    assert "skipped" in re.search(r'id="s4-test-result".*?</div>', skipped, re.S).group(0)
