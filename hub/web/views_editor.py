@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Response, abort, jsonify, redirect, request, url_for
+from flask import Response, abort, jsonify, request
 from flask_babel import gettext as _
 
 from hub import capture, jsonutil, templating
@@ -17,7 +17,6 @@ from hub.recipe_store import get_recipe
 from hub.sdk.errors import HubError
 from hub.web import web
 from hub.web.auth import page
-from hub.web.common import flash_ok
 
 MAX_PREVIEW_CHARS = 2000
 
@@ -59,19 +58,6 @@ def _existing(recipe_id: int) -> None:
             get_recipe(db, recipe_id)
         except HubError:
             abort(404)
-
-
-@web.post("/recipes/<int:recipe_id>/listen")
-@page("editor")
-def listen_start(recipe_id: int) -> Any:
-    """Listen for the next event at the recipe's webhook address (for `capture.LISTEN_S`)."""
-    _existing(recipe_id)
-    with runtime().db.transaction() as db:
-        capture.start_listening(db, recipe_id)
-    if request.accept_mimetypes.best == "application/json":
-        return jsonify(listening=True)
-    flash_ok(_("Listening for a test event: send one to the recipe's webhook URL."))
-    return redirect(url_for("web.recipe_edit", recipe_id=recipe_id))
 
 
 @web.get("/recipes/<int:recipe_id>/listen")

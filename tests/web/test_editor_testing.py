@@ -59,10 +59,12 @@ def test_a_draft_listens_and_keeps_the_first_event_without_starting_a_run(
     recipe = save_raw(client, WEBHOOK)
     hook = hook_path(client, recipe)
     assert client.post(hook, json={"deal": {"id": "X"}}).status_code == 404  # a draft not listening
-    edit = client.get(f"{recipe}/edit").text
-    token = csrf_token(edit)
-    assert client.post(f"{recipe}/listen", data={}).status_code == 400  # CSRF
-    assert client.post(f"{recipe}/listen", data={"csrf_token": token}).status_code == 302
+    edit = dict(form_fields(client.get(f"{recipe}/edit").text, "editor"))
+    unsigned = {k: v for k, v in edit.items() if k != "csrf_token"}
+    assert client.post(f"{recipe}/edit", data={**unsigned, "op": "listen"}).status_code == 400  # CSRF
+    assert client.get(f"{recipe}/listen").json == {"listening": False, "event": None}
+    listen = client.post(f"{recipe}/edit", data={**edit, "op": "listen"}, headers={"X-Hub-Fragment": "1"})
+    assert listen.status_code == 200 and listen.headers["X-Hub-Focus"] == "listen-state"
     assert client.get(f"{recipe}/listen").json == {"listening": True, "event": None}
     waiting = client.get(f"{recipe}/edit").text
     assert 'id="listen-state"' in waiting and f'data-listen-url="{recipe}/listen"' in waiting
@@ -110,7 +112,7 @@ def test_viewers_can_neither_listen_nor_preview(web_app: Flask) -> None:
     recipe = save_raw(client, WEBHOOK)
     viewer = editor(web_app.test_client(), "vi@example.com")
     token = csrf_token(viewer.get("/").text)
-    assert viewer.post(f"{recipe}/listen", data={"csrf_token": token}).status_code == 403
+    assert viewer.post(f"{recipe}/edit", data={"csrf_token": token, "op": "listen"}).status_code == 403
     assert viewer.get(f"{recipe}/listen").status_code == 403
     body = {"template": "{{ 1 }}", "context": {}}
     assert viewer.post("/recipes/preview", json=body, headers={"X-CSRFToken": token}).status_code == 403
