@@ -150,13 +150,17 @@ def all_steps(doc: dict[str, Any]) -> list[dict[str, Any]]:
 
 
 def assign_uids(doc: dict[str, Any]) -> None:
-    """Give every step that has none a form uid (`s…` in the main steps, `f…` in on_failure)."""
+    """Give every step a form uid of its own (`s…` in the main steps, `f…` in on_failure); a missing,
+    malformed or repeated one (say, typed into the raw view) is replaced."""
     taken = [s[UID] for s in all_steps(doc) if UID_PATTERN.match(str(s.get(UID) or ""))]
+    kept: set[str] = set()
     for key, (_name, letter) in PHASES.items():
         for step in iter_all(doc.get(key) or []):
-            if not UID_PATTERN.match(str(step.get(UID) or "")):
-                step[UID] = next_uid(taken, letter)
-                taken.append(step[UID])
+            uid = str(step.get(UID) or "")
+            if not UID_PATTERN.match(uid) or uid in kept:
+                step[UID] = uid = next_uid(taken, letter)
+                taken.append(uid)
+            kept.add(uid)
 
 
 def step_lists(doc: dict[str, Any]) -> dict[str, list[Any]]:

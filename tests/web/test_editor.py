@@ -291,3 +291,19 @@ def test_a_step_is_tested_dry_with_the_sample(web_app: Flask) -> None:
     assert "$.steps[0].values.total" in failed and "nosuchfilter" in failed
     skipped = post(client, page, "teststep:s4", **{"s4.when": "{{ event.deal.amount < 0 }}"}).text
     assert "skipped" in re.search(r'id="s4-test-result".*?</div>', skipped, re.S).group(0)
+
+
+def test_form_uids_typed_into_the_raw_view_are_replaced_when_they_repeat(web_app: Flask) -> None:
+    client = editor(web_app.test_client())
+    doc = {
+        "name": "Uids",
+        "trigger": {"connector": "webhook", "trigger": "catch"},
+        "steps": [
+            {"id": "a", "type": "delay", "seconds": 1, "__uid": "s0"},
+            {"id": "b", "type": "for_each", "items": "{{ [1] }}", "__uid": "s0", "steps": []},
+        ],
+    }
+    page = guided(client, doc)
+    assert [v for k, v in form_fields(page, "editor") if k == "step"] == ["s0", "s1"]
+    page = post(client, page, "add:delay@s1.body").text
+    assert [s["id"] for s in raw_document(client, page)["steps"][1]["steps"]] == ["step_3"]
