@@ -13,9 +13,13 @@ from hub.connections import NAME_MAX
 from hub.current import runtime
 from hub.ids import MAX_ID
 from hub.recipes import recipe_schema
+from hub.redaction import MIN_SECRET_LENGTH
 from hub.registry import Registry
 from hub.services.connections import MAX_CONCURRENCY, MAX_RATE
 from hub.users import EMAIL_MAX
+from hub.utilities import secrets as named_secrets
+from hub.utilities import tables
+from hub.utilities.values import KEY_PATTERN, MAX_KEY, MAX_TTL_S, MIN_TTL_S, STORAGE_SCOPE_PATTERN
 
 OBJ: dict[str, Any] = {"type": "object"}
 # A connection's limits: 0 clears one, null or absent keeps it.
@@ -58,6 +62,9 @@ _STEP = {
     "type": "object",
     "properties": {
         "id": {"type": "string"},
+        "path": {"type": "string", "description": "the step id, or e.g. lines.3.post inside a for_each item"},
+        "item": {"type": ["integer", "null"], "description": "the innermost for_each item it ran for"},
+        "depth": {"type": "integer", "description": "how many flow steps enclose it"},
         "phase": {"enum": ["main", "on_failure"]},
         "status": {"type": "string"},
         "attempts": {"type": "integer"},
@@ -83,6 +90,9 @@ RUN_SCHEMA: dict[str, Any] = {
         "error": {},
         "replay_of": {"type": ["integer", "null"]},
         "from_step": {"type": ["string", "null"]},
+        "output": {"description": "the recipe's rendered top-level `output` once the run succeeded"},
+        "parent_run_id": {"type": ["integer", "null"], "description": "the run whose recipe.call started it"},
+        "parent_path": {"type": ["string", "null"], "description": "the path of that call step"},
         "created_at": _TIME,
         "started_at": _TIME,
         "finished_at": _TIME,
@@ -366,7 +376,15 @@ def document(registry: Registry) -> dict[str, Any]:
                 params=run,
                 ok=201,
                 answer=RUN,
-                body={"type": "object", "properties": {"from_step": {"type": "string"}}},
+                body={
+                    "type": "object",
+                    "properties": {
+                        "from_step": {
+                            "type": "string",
+                            "description": "a step id, or an inner step's path: lines.3.post",
+                        }
+                    },
+                },
             )
         },
         "/runs/{run_id}/cancel": {"post": _op("Cancel now", role="editor", params=run, answer=RUN)},
@@ -418,7 +436,9 @@ def document(registry: Registry) -> dict[str, Any]:
             "delete": _op("Revoke a token", role="admin", ok=204, params={"token_id": ID})
         },
         "/audit": {"get": _op("The audit log", role="admin", query={"limit": _limit(1000, 100)})},
+        **_table_and_secret_paths(),
     }
+    paths.update(_storage_paths())
     recipe = _installed_connectors(
         {k: v for k, v in recipe_schema().items() if k not in ("$schema", "$id")}, connector_ids
     )
@@ -453,6 +473,171 @@ def document(registry: Registry) -> dict[str, Any]:
         "components": {
             "securitySchemes": {"bearerAuth": {"type": "http", "scheme": "bearer"}},
             "schemas": schemas,
+        },
+    }
+
+
+def _storage_paths() -> dict[str, Any]:
+    """The storage utility's keys, addressed by scope (`global` or `recipe:<id>`) and key."""
+    scope = {"type": "string", "pattern": STORAGE_SCOPE_PATTERN, "examples": ["global", "recipe:1"]}
+    key = {"type": "string", "minLength": 1, "maxLength": MAX_KEY, "pattern": KEY_PATTERN}
+    address = {"scope": scope, "key": key}
+    entry = {
+        "type": "object",
+        "required": ["scope", "key", "value", "expires_at", "updated_at"],
+        "properties": {
+            "scope": {"type": "string"},
+            "key": {"type": "string"},
+            "value": {"description": "any JSON"},
+            "expires_at": _TIME,
+            "updated_at": _TIME,
+        },
+    }
+    listing = {
+        "type": "object",
+        "properties": {
+            "scope": {"type": "string"},
+            "entries": {"type": "array", "items": entry},
+            "next_cursor": {"type": ["string", "null"], "description": "pass as cursor for the next page"},
+        },
+    }
+    text = {"type": "string", "maxLength": MAX_KEY}
+    paths = {
+        "/storage": {
+            "get": _op(
+                "Scopes holding storage keys",
+                answer={"type": "object", "properties": {"scopes": {"type": "array", "items": text}}},
+            )
+        },
+        "/storage/{scope}": {
+            "get": _op(
+                "List live keys of a scope, in key order",
+                params={"scope": scope},
+                query={"prefix": text, "cursor": text, "limit": _limit(500, 50)},
+                answer=listing,
+            )
+        },
+        "/storage/{scope}/{key}": {
+            "get": _op("A key's value", params=address, answer=entry),
+            "put": _op(
+                "Set a key (replacing its value and expiry)",
+                role="editor",
+                params=address,
+                answer=entry,
+                body={
+                    "type": "object",
+                    "required": ["value"],
+                    "properties": {
+                        "value": {"description": "any JSON, at most 64 KiB"},
+                        "ttl_s": {
+                            "type": ["number", "null"],
+                            "minimum": MIN_TTL_S,
+                            "maximum": MAX_TTL_S,
+                            "description": "seconds until it expires; null or absent: never",
+                        },
+                    },
+                },
+            ),
+            "delete": _op("Delete a key", ok=204, role="editor", params=address),
+        },
+    }
+    for operations in paths.values():
+        for operation in operations.values():
+            operation["responses"]["400"] = _error("a malformed scope, key or query parameter")
+    return paths
+
+
+def _table_and_secret_paths() -> dict[str, Any]:
+    """Lookup tables (editors write, viewers read) and named secrets (admins write, values never read)."""
+    table = {"name": {"type": "string", "pattern": tables.NAME_PATTERN.pattern}}
+    secret = {"name": {"type": "string", "pattern": named_secrets.NAME_PATTERN.pattern}}
+    column = {
+        "type": "string",
+        "minLength": 1,
+        "maxLength": tables.MAX_COLUMN_NAME,
+        "pattern": r"^\S(.*\S)?$",
+    }
+    cell = {"type": ["string", "number", "boolean", "null"]}
+    rows = {
+        "type": "array",
+        "maxItems": tables.MAX_ROWS,
+        "items": {"type": "object", "additionalProperties": cell},
+    }
+    rows_body: dict[str, Any] = {
+        "description": "row objects (column: value), or {rows: [...]}; or text/csv with a header row",
+        "anyOf": [
+            rows,
+            {
+                "type": "object",
+                "required": ["rows"],
+                "additionalProperties": False,
+                "properties": {"rows": rows},
+            },
+        ],
+    }
+    replace_rows = _op("Replace every row (JSON or text/csv)", body=rows_body, role="editor", params=table)
+    replace_rows["requestBody"]["content"]["text/csv"] = {"schema": {"type": "string"}}
+    value = {"type": "string", "minLength": MIN_SECRET_LENGTH, "maxLength": named_secrets.MAX_VALUE_CHARS}
+    return {
+        "/tables": {
+            "get": _op("List lookup tables"),
+            "post": _op(
+                "Create a lookup table",
+                role="editor",
+                ok=201,
+                body={
+                    "type": "object",
+                    "required": ["name", "columns", "key"],
+                    "properties": {
+                        "name": table["name"],
+                        "columns": {
+                            "type": "array",
+                            "minItems": 1,
+                            "maxItems": tables.MAX_COLUMNS,
+                            "uniqueItems": True,
+                            "items": column,
+                        },
+                        "key": {"type": "string", "description": "one of the columns"},
+                    },
+                },
+            ),
+        },
+        "/tables/{name}": {
+            "get": _op("A lookup table's definition and row count", params=table),
+            "delete": _op("Delete a lookup table and its rows", ok=204, role="editor", params=table),
+        },
+        "/tables/{name}/rows": {
+            "get": _op(
+                "The rows in table order (CSV with Accept: text/csv)",
+                params=table,
+                query={
+                    "offset": {"type": "integer", "minimum": 0, "maximum": tables.MAX_ROWS},
+                    "limit": {"type": "integer", "minimum": 1, "maximum": tables.MAX_ROWS},
+                },
+            ),
+            "put": replace_rows,
+        },
+        "/secrets": {
+            "get": _op("List named secrets: names and times, never values"),
+            "post": _op(
+                "Create a named secret (write-only)",
+                role="admin",
+                ok=201,
+                body={
+                    "type": "object",
+                    "required": ["name", "value"],
+                    "properties": {"name": secret["name"], "value": value},
+                },
+            ),
+        },
+        "/secrets/{name}": {
+            "put": _op(
+                "Replace a named secret's value",
+                role="admin",
+                params=secret,
+                body={"type": "object", "required": ["value"], "properties": {"value": value}},
+            ),
+            "delete": _op("Delete a named secret", ok=204, role="admin", params=secret),
         },
     }
 

@@ -333,8 +333,8 @@ def _editor(recipe_id: int | None) -> Any:
             try:
                 saved = _save(doc, recipe_id)
             except HubError as exc:
-                message = next(iter(error_map(exc).items()))
-                return _raw_page(text, fmt, recipe_id, f"{message[0]}: {message[1]}", 422)
+                lines = "\n".join(f"{path}: {message}" for path, message in error_map(exc).items())
+                return _raw_page(text, fmt, recipe_id, lines, 422)
             return redirect(url_for("web.recipe_page", recipe_id=saved))
         return _editor_page(doc, recipe_id, {})
     doc, form_errors = parse_form(request.form, rt.registry)

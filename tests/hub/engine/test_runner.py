@@ -17,7 +17,7 @@ from hub.recipe_store import save_recipe
 from hub.runtime import Runtime
 from hub.sdk.errors import PermanentError, RetryableError
 from hub.sdk.types import TriggerEvent
-from tests.hub.engine.kit import EngineKit
+from tests.hub.engine.kit import EngineKit, died_mid_attempt
 
 
 def recipe(steps: list[dict[str, Any]], **extra: Any) -> dict[str, Any]:
@@ -43,10 +43,16 @@ def echo(step_id: str, value: Any = "{{ event.name }}", **extra: Any) -> dict[st
 def start(rt: Runtime, document: dict[str, Any], event: dict[str, Any]) -> int:
     with rt.db.transaction() as session:
         r = save_recipe(session, rt, document)
+    return start_saved(rt, r.id, r.current_version, event)
+
+
+def start_saved(rt: Runtime, recipe_id: int, version: int, event: dict[str, Any]) -> int:
+    """Store `event` for a saved recipe version and execute its run once."""
+    with rt.db.transaction() as session:
         stored = store_events(
             session,
-            recipe_id=r.id,
-            recipe_version=r.current_version,
+            recipe_id=recipe_id,
+            recipe_version=version,
             source="test",
             events=[TriggerEvent(data=event)],
         )
@@ -196,17 +202,7 @@ def test_crash_mid_attempt_resumes_safe_actions_and_holds_unsafe_ones(
     )
     run_id = start(rt, doc, {"name": "x"})
     # Simulate a worker that died after writing the attempt row of step "pay" but before its result.
-    with rt.db.transaction() as session:
-        pay = session.scalar(select(StepRun).where(StepRun.run_id == run_id, StepRun.step_id == "pay"))
-        pay.status, pay.output = "running", None
-        session.add(
-            StepAttempt(step_run_id=pay.id, number=2, idempotency_key=f"{run_id}:pay", status="started")
-        )
-        session.execute(
-            update(Run)
-            .where(Run.id == run_id)
-            .values(status="running", lease_owner="dead", lease_expires_at=utcnow() - timedelta(seconds=1))
-        )
+    died_mid_attempt(rt, run_id, "pay")
     calls_before = len(kit.calls)
     sweep(rt, fresh_s=0)
     run, steps = load(rt, run_id)

@@ -1,7 +1,7 @@
 """a recipe editor listening for a test event at the recipe's webhook address
 
 Revision ID: 0015
-Revises: 0013
+Revises: 0009
 Create Date: 2026-12-04
 """
 
@@ -14,7 +14,7 @@ from sqlalchemy.dialects import postgresql
 import hub.db.models
 
 revision = "0015"
-down_revision = "0013"
+down_revision = "0009"
 branch_labels = None
 depends_on = None
 
