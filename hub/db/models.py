@@ -519,3 +519,15 @@ class StepRollup(Base):
     timed_out: Mapped[int] = mapped_column(BigInteger, default=0)
     attempts: Mapped[int] = mapped_column(BigInteger, default=0)
     sketch: Mapped[dict[str, int]] = mapped_column(JSONType, default=dict)
+
+
+class HookCapture(Base):
+    """A recipe's editor listening for one test event at the recipe's webhook address: while a draft
+    listens, the first event that arrives is kept here (and starts no run) for the editor to offer."""
+
+    __tablename__ = "hook_captures"
+    recipe_id: Mapped[int] = mapped_column(ForeignKey("recipes.id", ondelete="CASCADE"), primary_key=True)
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    listen_until: Mapped[datetime] = mapped_column(UTCDateTime)
+    payload: Mapped[dict[str, Any] | None] = mapped_column(JSONType)
+    captured_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

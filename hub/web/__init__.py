@@ -39,6 +39,7 @@ def init_web(app: Flask) -> None:
         auth,
         views_connections,
         views_dashboard,
+        views_editor,
         views_lifecycle,
         views_recipes,
         views_runs,

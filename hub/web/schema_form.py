@@ -281,7 +281,18 @@ def parse_fields(
             out[key] = _parse_one(kind, text, spec)
         except ValueError:
             errors[fpath] = _messages()[kind]
+            if kind == "number" and _types(spec) == {"integer"} and _is_number(text):
+                errors[fpath] = _("Enter a whole number (no decimals): %(value)s is not one.", value=text)
+            out[key] = text  # shown again as typed; the error keeps the form from being saved
     return out
+
+
+def _is_number(text: str) -> bool:
+    try:
+        read_number(text)
+    except ValueError:
+        return False
+    return True
 
 
 def _messages() -> dict[str, str]:

@@ -168,8 +168,10 @@ def test_new_user_builds_a_webhook_to_http_recipe_and_sees_it_succeed(
     page.get_by_role("link", name="Deals to sink").click()
     page.get_by_role("link", name="Edit").click()
     page.get_by_label("Description").fill("Sends won deals to the sink")
-    page.get_by_role("button", name="+ Add a delay").click()
+    page.locator("#kind-step").select_option("delay")
+    page.get_by_role("button", name="Add the chosen kind of step to the steps").click()
     page.get_by_role("button", name="Move step step_2 up").click()
+    expect(page.locator("input[name=step]").first).to_have_value("s1")  # the form swapped in, no page load
     order = page.eval_on_selector_all("input[name=step]", "els => els.map(e => e.value)")
     assert order == ["s1", "s0"]
     page.get_by_role("button", name="Remove step step_2").click()
