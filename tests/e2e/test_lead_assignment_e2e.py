@@ -1,8 +1,8 @@
-"""New 纷享销客 leads are shared out through a running hub: the `object_changed` poll finds them ->
-`assign.round_robin` picks the owner among three reps -> a 企业微信 app message tells that rep. The
-纷享销客 and WeCom APIs are stand-ins on 127.0.0.1 that check every request the way the vendors
-document them; each rep gets a fair share, each message goes to the rep the lead was given to, and
-each vendor's token is fetched once for the whole batch."""
+"""New 纷享销客 leads are shared out through a running hub: the `object_changed` poll finds them (a
+backfill, then a lead created later, found by the next poll) -> `assign.round_robin` picks the owner
+among three reps -> a 企业微信 app message tells that rep. The 纷享销客 and WeCom APIs are stand-ins
+on 127.0.0.1 that check every request the way the vendors document them; each rep gets a fair share,
+each message goes to the rep the lead was given to, and each vendor's token is fetched once."""
 
 from __future__ import annotations
 
@@ -27,21 +27,22 @@ REPS = [
     {"id": "WangWu", "name": "王五"},
 ]
 DAY = int(datetime(2026, 12, 2, tzinfo=UTC).timestamp() * 1000)  # the leads' day, in epoch ms
-LEADS = [
-    {
+
+
+def lead(n: int) -> dict[str, Any]:
+    return {
         "_id": f"lead-{n}",
         "name": f"线索 {n}",
         "company": f"客户公司 {n}",
         "last_modified_time": DAY + n * 60_000,
     }
-    for n in range(1, 7)
-]
 
 
 class Fxiaoke:
     """纷享销客's open API: a corpAccessToken for the app's permanent code, and LeadsObj by data/query."""
 
     def __init__(self) -> None:
+        self.leads = [lead(n) for n in range(1, 7)]  # in the CRM before the recipe: read by its backfill
         self.stub = VendorStub(self.handle)
 
     def handle(self, method: str, path: str, headers: dict[str, str], body: bytes) -> tuple[int, Any]:
@@ -60,7 +61,7 @@ class Fxiaoke:
         assert info["orders"] == [{"fieldName": "last_modified_time", "isAsc": True}], info
         [since] = [f for f in info["filters"] if f["field_name"] == "last_modified_time"]
         assert since["operator"] == "GTE" and isinstance(since["field_values"][0], int), since
-        found = [lead for lead in LEADS if lead["last_modified_time"] >= since["field_values"][0]]
+        found = [row for row in list(self.leads) if row["last_modified_time"] >= since["field_values"][0]]
         page = found[info["offset"] : info["offset"] + info["limit"]]
         return 200, {"errorCode": 0, "errorMessage": "OK", "data": {"dataList": page, "total": len(found)}}
 
@@ -100,6 +101,7 @@ def recipe() -> dict[str, Any]:
             "connection": "fx",
             "config": {"object": "LeadsObj", "only_new": False},
             "start": {"backfill_from": "2026-12-01T00:00:00+00:00"},
+            "interval_s": 60,  # the trigger's shortest
         },
         "steps": [
             {
@@ -143,29 +145,35 @@ def test_new_fxiaoke_leads_are_shared_round_robin_and_each_rep_is_told_on_wecom(
         created = requests.post(f"{api}/recipes", json=recipe(), headers=headers, timeout=10)
         assert created.status_code == 201, created.text
 
-        wait_until(lambda: finished(hub, headers, len(LEADS)), timeout_s=90, what="a run per lead")
-        done = runs(hub, headers)
-        assert len(done) == len(LEADS) and {r["status"] for r in done} == {"succeeded"}, done
-        assert fx.stub.errors == [] and wecom.stub.errors == []
-
-        given: dict[str, str] = {}  # lead id -> rep id, as the runs recorded it
-        for summary in done:
-            detail = run_detail(hub, headers, summary["id"])
-            steps = {s["id"]: s for s in detail["steps"]}
-            given[detail["event"]["_id"]] = steps["rep"]["output"]["assignee"]["id"]
-        assert sorted(given) == sorted(lead["_id"] for lead in LEADS)
-        shares = {rep["id"]: list(given.values()).count(rep["id"]) for rep in REPS}
-        assert shares == {"ZhangSan": 2, "LiSi": 2, "WangWu": 2}, shares
-
-        names = {rep["id"]: rep["name"] for rep in REPS}
-        told = {}
-        for message in wecom.messages:
-            lead = next(lead for lead in LEADS if f"新线索 {lead['name']}（" in message["text"]["content"])
-            told[lead["_id"]] = message["touser"]
-            assert message["text"]["content"].startswith(names[message["touser"]])
-        assert told == given and len(wecom.messages) == len(LEADS)
+        wait_until(lambda: finished(hub, headers, 6), timeout_s=90, what="a run per backfilled lead")
+        check_shares(hub, headers, fx, wecom, per_rep=2)
+        fx.leads += [lead(n) for n in range(7, 10)]  # new leads, found by the next poll a minute on
+        wait_until(lambda: finished(hub, headers, 9), timeout_s=120, what="a run per new lead")
+        check_shares(hub, headers, fx, wecom, per_rep=3)
         assert fx.token_fetches() == 1 and wecom.token_fetches() == 1
     finally:
         hub.stop()
         fx.stub.close()
         wecom.stub.close()
+
+
+def check_shares(hub: HubProcess, headers: dict[str, str], fx: Fxiaoke, wecom: WeCom, per_rep: int) -> None:
+    """One succeeded run per lead, `per_rep` leads for each rep, and each rep told of exactly theirs."""
+    done = runs(hub, headers)
+    assert len(done) == len(fx.leads) and {r["status"] for r in done} == {"succeeded"}, done
+    assert fx.stub.errors == [] and wecom.stub.errors == []
+    given: dict[str, str] = {}  # lead id -> rep id, as the runs recorded it
+    for summary in done:
+        detail = run_detail(hub, headers, summary["id"])
+        steps = {s["id"]: s for s in detail["steps"]}
+        given[detail["event"]["_id"]] = steps["rep"]["output"]["assignee"]["id"]
+    assert sorted(given) == sorted(row["_id"] for row in fx.leads)
+    shares = {rep["id"]: list(given.values()).count(rep["id"]) for rep in REPS}
+    assert shares == {rep["id"]: per_rep for rep in REPS}, shares
+    names = {rep["id"]: rep["name"] for rep in REPS}
+    told = {}
+    for message in wecom.messages:
+        [row] = [row for row in fx.leads if f"新线索 {row['name']}（" in message["text"]["content"]]
+        told[row["_id"]] = message["touser"]
+        assert message["text"]["content"].startswith(names[message["touser"]])
+    assert told == given and len(wecom.messages) == len(fx.leads)
