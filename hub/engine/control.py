@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 
 from hub.connections import NotFound
 from hub.db.models import Event, Recipe, Run, StepRun, Wait, utcnow
+from hub.engine.calls import end_child
 from hub.recipe_split import choose_version, event_key
 from hub.sdk.errors import HubError
 
@@ -55,6 +56,8 @@ def cancel(session: Session, run_id: int) -> Run:
     for step in run.steps:
         if step.status in ("pending", "running", "retrying", "waiting", "held"):
             step.status = "cancelled"
+    if run.parent_run_id is not None and run.parent_path is not None:  # a caller waiting for it goes on
+        end_child(session, run, run.parent_run_id, run.parent_path, dispatching=False)
     return run
 
 

@@ -24,7 +24,14 @@ from typing import Any, ClassVar
 import pytest
 from jsonschema import Draft202012Validator
 
-from hub.sdk.connector import Connector, PollingTrigger, ScheduleTrigger, Trigger, WebhookTrigger
+from hub.sdk.connector import (
+    CalledTrigger,
+    Connector,
+    PollingTrigger,
+    ScheduleTrigger,
+    Trigger,
+    WebhookTrigger,
+)
 
 ENTRY_POINT_GROUP = "hub.connectors"
 KEY = re.compile(r"^[a-z][a-z0-9_]{0,99}$")  # the recipe document's pattern for connector, trigger, action
@@ -101,7 +108,7 @@ class ConnectorContract:
 
     def test_triggers_are_of_a_known_kind(self, connector: Connector) -> None:
         for key, trigger in connector.trigger_map.items():
-            assert isinstance(trigger, WebhookTrigger | PollingTrigger | ScheduleTrigger), (
+            assert isinstance(trigger, WebhookTrigger | PollingTrigger | ScheduleTrigger | CalledTrigger), (
                 f"{connector.id}.{key}: subclass WebhookTrigger, PollingTrigger or ScheduleTrigger"
             )
             if isinstance(trigger, PollingTrigger):

@@ -42,7 +42,9 @@ def init_web(app: Flask) -> None:
         views_lifecycle,
         views_recipes,
         views_runs,
+        views_secrets,
         views_storage,
+        views_tables,
         views_users,
     )
 

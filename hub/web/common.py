@@ -7,12 +7,19 @@ from typing import Any
 from flask import flash
 from flask_babel import gettext as _
 
-from hub.sdk.errors import HubError, RecipeError
+from hub.sdk.errors import HubError, RecipeError, RecipeProblems
 from hub.web.recipe_form import split_error
 
 
 def error_map(exc: HubError) -> dict[str, str]:
-    """A core error as {JSON path: message}; errors without a path go under '$'."""
+    """A core error as {JSON path: message} (every problem of an invalid recipe); errors without a
+    path go under '$'."""
+    if isinstance(exc, RecipeProblems):
+        found: dict[str, str] = {}
+        for problem in exc.problems:
+            path, message = split_error(problem["path"], problem["message"])
+            found[path] = f"{found[path]}; {message}" if path in found else message
+        return found
     if isinstance(exc, RecipeError):
         path, message = split_error(exc.path, exc.message)
         return {path: message}

@@ -93,6 +93,7 @@ def attempt(ex: Execution, at: StepAt, step: dict[str, Any], call: Call) -> Outc
         step_id=step_id,
         recipe_id=ex.state.run.recipe_id,
         hub=ex.rt,
+        redact_values=ex.state.secrets,
     )
     started = time.monotonic()
     outcome_label = "succeeded"
@@ -120,7 +121,7 @@ def attempt(ex: Execution, at: StepAt, step: dict[str, Any], call: Call) -> Outc
     finally:
         elapsed = time.monotonic() - started
         ex.rt.metrics.step_seconds.labels(connector.id, action.key, outcome_label).observe(elapsed)
-    stored_output = redact(output if output is not None else {}, ex.state.secrets + ctx.secrets())
+    stored_output = redact(output if output is not None else {}, ctx.secrets())
 
     finishing = ex.state.ends_run(at)
 

@@ -15,6 +15,7 @@ from hub import templating
 from hub.db.errors import describe, is_transient
 from hub.db.models import utcnow
 from hub.engine import store
+from hub.engine.calls import RunEnd
 from hub.engine.run.execution import Execution
 from hub.engine.run.lease import Lease, LostLease
 from hub.engine.run.outcomes import Done, Parked, error_info
@@ -89,7 +90,10 @@ class Runner:
         return run.status == "queued" and run.started_at is None and due
 
     def _load(self, session: Any, run: Record) -> None:
-        self.execution = Execution(self.rt, self.lease, RunState(session, self.rt, run))
+        state = RunState(session, self.rt, run)
+        self.execution = Execution(self.rt, self.lease, state)
+        if RunEnd.wanted(state, run):  # a recipe with an `output`, or a run started by a call
+            self.lease.end = RunEnd(state, run)
 
     def _drive(self) -> None:
         ex = self.execution

@@ -15,6 +15,8 @@ from hub.engine import store
 from hub.engine.statements import Record
 from hub.recipe_secrets import secret_values
 from hub.recipe_store import hook_urls
+from hub.utilities import lookup
+from hub.utilities.secrets import SecretsView, loader, refuse_outside_inputs
 
 if TYPE_CHECKING:
     from hub.runtime import Runtime
@@ -42,11 +44,20 @@ class RunState:
         self.event = store.read_event_payload(session, run.event_id)
         self.steps = {(s.phase, s.step_id): s for s in store.read_steps(session, run.id)}
         self.secrets = secret_values(self.document, runtime.registry)  # kept out of stored inputs
+        # Named secrets open in action inputs only; each one used joins `secrets` before it renders.
+        self.secrets_view = SecretsView(loader(runtime.db, runtime.vault), self.secrets.append)
         self.context: dict[str, Any] = {
             "event": self.event,
             "steps": {},
             "run": {"id": run.id, "started_at": (run.started_at or utcnow()).isoformat()},
-            "recipe": {"id": self.recipe.id, "name": self.recipe.name, "version": run.recipe_version},
+            "recipe": {
+                "id": self.recipe.id,
+                "name": self.recipe.name,
+                "version": run.recipe_version,
+                "timezone": self.document.get("timezone") or "UTC",
+            },
+            "secrets": SecretsView(refuse_outside_inputs, self.secrets.append),
+            "lookup": lookup.template_function(runtime.db),
         }
         if names_hooks:  # so a step can hand a vendor the URL its wait_for listens at
             self.context["recipe"].update(hook_urls(session, runtime, self.recipe))
@@ -65,5 +76,7 @@ class RunState:
         return state
 
     def ends_run(self, at: StepAt) -> bool:
-        """Whether a success of this step finishes the run, so both are written in one unit of work."""
-        return at.phase == "main" and at.index == len(self.document.get("steps") or []) - 1
+        """Whether a success of this step finishes the run, so both are written in one unit of work
+        (not when the recipe has an `output`: it is rendered once the step's output is in the context)."""
+        last = at.phase == "main" and at.index == len(self.document.get("steps") or []) - 1
+        return last and "output" not in self.document

@@ -12,10 +12,11 @@ from typing import Any
 from hub import templating
 from hub.db.models import utcnow
 from hub.engine.run.execution import Execution
-from hub.engine.run.kinds import KINDS
+from hub.engine.run.kinds import kind_of
 from hub.engine.run.outcomes import Done, Failed, Outcome, Parked, Skipped, error_info
 from hub.engine.run.state import StepAt
-from hub.recipes import step_path, step_type
+from hub.recipes import step_path
+from hub.redaction import redact
 from hub.sdk.errors import PermanentError, RecipeError
 
 
@@ -38,7 +39,7 @@ def walk(ex: Execution, phase: str, steps: list[dict[str, Any]]) -> Done | Parke
         try:
             outcome = _step(ex, at, step, status)
         except (RecipeError, PermanentError) as exc:
-            error = error_info(exc, at.step_id)
+            error = redact(error_info(exc, at.step_id), ex.state.secrets)
             ex.save_step(at, status="failed", error=error, finished_at=utcnow())
             outcome = Failed(error)
         if isinstance(outcome, Parked):
@@ -53,7 +54,7 @@ def walk(ex: Execution, phase: str, steps: list[dict[str, Any]]) -> Done | Parke
 
 
 def _step(ex: Execution, at: StepAt, step: dict[str, Any], status: str) -> Outcome:
-    kind = KINDS[step_type(step)]
+    kind = kind_of(step)
     if status in ("waiting", "held"):
         return kind.resume(ex, at, step, status)
     if step.get("when") and not templating.evaluate_condition(

@@ -38,7 +38,8 @@ def run(ex: Execution, at: StepAt, step: dict[str, Any]) -> Outcome:
         return hold(ex, at, "the last attempt ended with an unknown outcome", unknown)
     if unknown:  # repeated below, with the same idempotency key
         ex.db.write(lambda session: store.end_attempts(session, unknown))
-    inputs = templating.render_value(step.get("input") or {}, ex.state.context, f"{path}.input")
+    context = {**ex.state.context, "secrets": ex.state.secrets_view}
+    inputs = templating.render_value(step.get("input") or {}, context, f"{path}.input")
     validate_against(action.input_schema, inputs, f"{path}.input", allow_templates=False)
     stored_input = redact(inputs, ex.state.secrets)
     if ex.state.run.dry_run:
