@@ -21,7 +21,8 @@ RECIPES = [
 
 
 def test_every_utility_page_shows_a_recipe() -> None:
-    assert {name for name, _ in RECIPES} == {"lookup.md", "formatting.md", "secrets.md"}
+    pages = {"assign.md", "formatting.md", "lookup.md", "secrets.md", "storage.md"}
+    assert {name for name, _ in RECIPES} == pages
 
 
 @pytest.mark.parametrize(("page", "block"), RECIPES)
