@@ -27,6 +27,7 @@ import requests
 from cryptography.fernet import Fernet
 
 from bench import lookup, utilities
+from bench.flow import FlowFigure, flow_phase
 from bench.lookup import LookupFigure
 from bench.procs import ProcessTree, free_port, wait_http
 from bench.utilities import UtilityFigure
@@ -71,6 +72,7 @@ class Results:
     polling: PollingFigure | None = None
     utilities: UtilityFigure | None = None
     lookup: LookupFigure | None = None
+    flow: list[FlowFigure] = field(default_factory=list)
 
 
 class Sink:
@@ -379,6 +381,12 @@ def print_table(results: Results) -> None:
         print(f"\n{utilities.describe(results.utilities)}")
     if results.lookup:
         print(f"\n{lookup.describe(results.lookup)}")
+    for f in results.flow:
+        print(
+            f"\nfor_each of {f.items} http.request items, concurrency {f.concurrency}: "
+            f"{f.items_per_s} items/s ({f.run_s} s); "
+            f"RSS {f.rss_idle_mib} -> {f.rss_peak_mib} MiB, {f.kib_per_item} KiB per item"
+        )
 
 
 def main() -> None:
@@ -395,8 +403,9 @@ def main() -> None:
     parser.add_argument(
         "--skip",
         default="",
-        help="comma list of phases to skip: relay,ceiling,polling,scale,utilities,lookup",
+        help="comma list of phases to skip: relay,ceiling,polling,scale,utilities,lookup,flow",
     )
+    parser.add_argument("--flow-concurrency", default="1,4", help="for_each concurrency of each flow run")
     parser.add_argument("--processes", type=int, default=2, help="`hub serve --processes`")
     parser.add_argument("--threads", type=int, default=4, help="`hub serve --threads` per process")
     parser.add_argument(
@@ -409,6 +418,7 @@ def main() -> None:
     args = parser.parse_args()
     if args.quick:
         args.duration, args.poll_window, args.poll_warmup = 5, 20, 10
+        args.flow_concurrency = "4"
     skip = set(filter(None, args.skip.split(",")))
     if not shutil.which("wrk") and not {"relay", "ceiling", "scale"} <= skip:
         sys.exit("wrk is not installed: apt-get install wrk")
@@ -445,6 +455,9 @@ def main() -> None:
         if "lookup" not in skip:
             print("lookup tables", flush=True)
             results.lookup = lookup.measure(args.lookup_rows, 200 if args.quick else 2_000, args.database_url)
+        if "flow" not in skip:
+            print("flow", flush=True)
+            results.flow = flow_phase(workdir, sink, args, Hub)
     finally:
         sink.stop()
         shutil.rmtree(workdir, ignore_errors=True)

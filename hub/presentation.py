@@ -113,13 +113,16 @@ def run_view(session: Session, run: Run, *, with_steps: bool = True) -> dict[str
     }
     if with_steps:
         steps = []
-        for step in run.steps:
+        for step in sorted(run.steps, key=lambda s: (s.phase != "main", s.id)):
             attempts = session.scalars(
                 select(StepAttempt).where(StepAttempt.step_run_id == step.id).order_by(StepAttempt.number)
             )
             steps.append(
                 {
                     "id": step.step_id,
+                    "path": step.path,
+                    "item": step.item,
+                    "depth": step.path.count(".") // 2,
                     "phase": step.phase,
                     "status": step.status,
                     "attempts": step.attempts,

@@ -62,6 +62,9 @@ _STEP = {
     "type": "object",
     "properties": {
         "id": {"type": "string"},
+        "path": {"type": "string", "description": "the step id, or e.g. lines.3.post inside a for_each item"},
+        "item": {"type": ["integer", "null"], "description": "the innermost for_each item it ran for"},
+        "depth": {"type": "integer", "description": "how many flow steps enclose it"},
         "phase": {"enum": ["main", "on_failure"]},
         "status": {"type": "string"},
         "attempts": {"type": "integer"},
@@ -373,7 +376,15 @@ def document(registry: Registry) -> dict[str, Any]:
                 params=run,
                 ok=201,
                 answer=RUN,
-                body={"type": "object", "properties": {"from_step": {"type": "string"}}},
+                body={
+                    "type": "object",
+                    "properties": {
+                        "from_step": {
+                            "type": "string",
+                            "description": "a step id, or an inner step's path: lines.3.post",
+                        }
+                    },
+                },
             )
         },
         "/runs/{run_id}/cancel": {"post": _op("Cancel now", role="editor", params=run, answer=RUN)},

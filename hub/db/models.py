@@ -220,7 +220,7 @@ class Run(Base):
     dispatched_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     error: Mapped[dict[str, Any] | None] = mapped_column(JSONType)
     replay_of: Mapped[int | None] = mapped_column(ForeignKey("runs.id", ondelete="SET NULL"))
-    from_step: Mapped[str | None] = mapped_column(String(100))
+    from_step: Mapped[str | None] = mapped_column(String(300))  # a step id or an inner step's path
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     started_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
@@ -236,10 +236,14 @@ class Run(Base):
 
 class StepRun(Base):
     __tablename__ = "step_runs"
-    __table_args__ = (UniqueConstraint("run_id", "phase", "step_id"),)
+    __table_args__ = (UniqueConstraint("run_id", "phase", "path", name="uq_step_runs_run_phase_path"),)
     id: Mapped[int] = mapped_column(ID, primary_key=True)
     run_id: Mapped[int] = mapped_column(ForeignKey("runs.id", ondelete="CASCADE"), index=True)
     step_id: Mapped[str] = mapped_column(String(100))
+    # Where the step ran: its id at the top level, `lines.3.post` for step `post` of item 3 of the
+    # for_each `lines` (a branch or parallel adds its id and the case or branch index the same way).
+    path: Mapped[str] = mapped_column(String(300))
+    item: Mapped[int | None] = mapped_column(Integer)  # the innermost for_each item it ran for
     phase: Mapped[str] = mapped_column(String(16), default="main")
     position: Mapped[int] = mapped_column(Integer)
     status: Mapped[str] = mapped_column(String(16), default="pending")
@@ -275,10 +279,14 @@ class Wait(Base):
     """A run parked on a wait_for step until a matching event arrives or it times out."""
 
     __tablename__ = "waits"
-    __table_args__ = (Index("ix_waits_trigger", "connector", "trigger"),)
+    __table_args__ = (
+        Index("ix_waits_trigger", "connector", "trigger"),
+        UniqueConstraint("run_id", "path", name="uq_waits_run_path"),
+    )
     id: Mapped[int] = mapped_column(ID, primary_key=True)
-    run_id: Mapped[int] = mapped_column(ForeignKey("runs.id", ondelete="CASCADE"), unique=True)
+    run_id: Mapped[int] = mapped_column(ForeignKey("runs.id", ondelete="CASCADE"))
     step_id: Mapped[str] = mapped_column(String(100))
+    path: Mapped[str] = mapped_column(String(300))  # the waiting step's path (parallel branches wait apart)
     recipe_id: Mapped[int] = mapped_column(ForeignKey("recipes.id", ondelete="CASCADE"))
     connector: Mapped[str] = mapped_column(String(100))
     trigger: Mapped[str] = mapped_column(String(100))
@@ -311,6 +319,7 @@ class PendingWaitEvent(Base):
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
     # the run whose wait took it; no foreign key, so a deleted run never makes it takeable again
     consumed_by: Mapped[int | None] = mapped_column(BigInteger)
+    consumed_path: Mapped[str | None] = mapped_column(String(300))  # the step path of that run
 
 
 class AuditEntry(Base):

@@ -119,11 +119,6 @@ def outcome_of(child: Run | Ended) -> tuple[str, Any]:
     }
 
 
-def _step_key() -> Any:
-    """The column a step row is found by from a call path (the step's path once rows are path-keyed)."""
-    return getattr(StepRun, "path", StepRun.step_id)
-
-
 def end_child(
     session: Session, child: Run | Ended, parent_id: int, path: str, *, dispatching: bool
 ) -> int | None:
@@ -137,7 +132,7 @@ def end_child(
     if parent is None or parent.status in FINAL:
         return None
     query = select(StepRun.id, StepRun.step_id, StepRun.status)
-    step = session.execute(query.where(StepRun.run_id == parent_id, _step_key() == path)).first()
+    step = session.execute(query.where(StepRun.run_id == parent_id, StepRun.path == path)).first()
     if step is None or step.status != "waiting":
         return None  # not waiting for it (no `wait`, or settled already): nothing to wake
     status, value = outcome_of(child)

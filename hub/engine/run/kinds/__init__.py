@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Any, Protocol
 
 from hub.engine.run.execution import Execution
-from hub.engine.run.kinds import action, call, delay, wait_for
+from hub.engine.run.kinds import action, branch, call, delay, for_each, parallel, set_values, stop, wait_for
 from hub.engine.run.outcomes import Outcome
 from hub.engine.run.state import StepAt
 from hub.recipe_calls import is_call
@@ -30,6 +30,11 @@ KINDS: dict[str, StepKind] = {
     "action": action,
     "delay": delay,
     "wait_for": wait_for,
+    "set": set_values,
+    "branch": branch,
+    "parallel": parallel,
+    "for_each": for_each,
+    "stop": stop,
     "call": call,  # an action step on recipe.call: it needs the hub's database, not a connector call
 }
 

@@ -23,17 +23,12 @@ from hub.redaction import redact
 from hub.sdk.errors import PermanentError
 
 
-def call_path(at: StepAt) -> str:
-    """Where the call sits in its run: the step's run path once steps are path-keyed, else its id."""
-    return str(getattr(at, "run_path", None) or at.step_id)
-
-
 def run(ex: Execution, at: StepAt, step: dict[str, Any]) -> Outcome:
     connector = ex.rt.registry.get(CALLER_CONNECTOR)
     action = connector.action(CALL_ACTION) if connector else None
     if action is None:
         raise PermanentError(f"{at.path}: {CALLER_CONNECTOR}.{CALL_ACTION} is not installed")
-    inputs = templating.render_value(step.get("input") or {}, ex.state.context, f"{at.path}.input")
+    inputs = templating.render_value(step.get("input") or {}, at.context, f"{at.path}.input")
     validate_against(action.input_schema, inputs, f"{at.path}.input", allow_templates=False)
     stored_input = redact(inputs, ex.state.secrets)
     if ex.state.run.dry_run:
@@ -44,7 +39,7 @@ def run(ex: Execution, at: StepAt, step: dict[str, Any]) -> Outcome:
 
 def _call(ex: Execution, at: StepAt, inputs: dict[str, Any], stored_input: Any) -> Outcome:
     """Start the child (or find the one started before) and settle, answer or park in one write."""
-    path, wait = call_path(at), inputs.get("wait", True)
+    path, wait = at.run_path, inputs.get("wait", True)
     started: list[int] = []
     outcome: Outcome
     with ex.db.transaction() as session:  # the ORM adds the child's rows (as wait_for adds its Wait)
@@ -63,11 +58,21 @@ def _call(ex: Execution, at: StepAt, inputs: dict[str, Any], stored_input: Any) 
             outcome = _settle(ex, session, at, child, begun)
         else:
             ex.state.write_step(session, at, status="waiting", **begun)
-            ex.lease.release_in(session, ex.lease.release_params("waiting"))
+            if not at.nested:  # a nested call leaves the run held: its park joins the others'
+                ex.lease.release_in(session, ex.lease.release_params("waiting"))
             outcome = Parked("waiting")
-    if isinstance(outcome, Parked):
-        ex.lease.released_as("waiting")
     ex.rt.dispatch(started)
+    return _parked(ex, at, outcome)
+
+
+def _parked(ex: Execution, at: StepAt, outcome: Outcome) -> Outcome:
+    """A top-level park was released in its write; a nested one is noted for the joined release,
+    which sees the step settled if the child ends first (the child's end locks the caller's row)."""
+    if not isinstance(outcome, Parked):
+        return outcome
+    if at.nested:
+        return ex.stay_parked(at, "waiting", on_event=True)
+    ex.lease.released_as("waiting")
     return outcome
 
 
@@ -89,18 +94,17 @@ def resume(ex: Execution, at: StepAt, step: dict[str, Any], status: str) -> Outc
 
     def look(session: Any) -> Outcome:
         ex.lease.renew(session)
-        child = calls.child_of(session, ex.run_id, call_path(at))
+        child = calls.child_of(session, ex.run_id, at.run_path)
         if child is None:
             error = {"message": "the called run is gone", "code": "call_failed", "step": at.step_id}
             ex.state.write_step(session, at, status="failed", error=error, finished_at=utcnow())
             return Failed(error)
         if child.status in FINAL:
             return _settle(ex, session, at, child, {})
-        ex.lease.release_in(session, ex.lease.release_params("waiting"))
+        if not at.nested:
+            ex.lease.release_in(session, ex.lease.release_params("waiting"))
         return Parked("waiting")
 
     with ex.db.transaction() as session:
         outcome = look(session)
-    if isinstance(outcome, Parked):
-        ex.lease.released_as("waiting")
-    return outcome
+    return _parked(ex, at, outcome)
