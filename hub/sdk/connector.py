@@ -11,10 +11,14 @@ from typing import Any, ClassVar
 
 from hub.sdk.auth import Auth
 from hub.sdk.context import Context
+from hub.sdk.errors import PermanentError
 from hub.sdk.http import HttpResponse
 from hub.sdk.types import InboundRequest, PollResult, TriggerEvent, WebhookResponse
 
 EMPTY_OBJECT_SCHEMA: dict[str, Any] = {"type": "object", "properties": {}, "additionalProperties": True}
+# A key of the state `subscribe` or `renew` returns: the ISO-8601 time (with its offset) after which the
+# hub renews the registration, for vendors that end a webhook registration after a while.
+RENEW_AFTER = "renew_after"
 
 
 class Trigger:
@@ -76,6 +80,20 @@ class WebhookTrigger(Trigger):
 
     def unsubscribe(self, ctx: Context, config: dict[str, Any], state: dict[str, Any]) -> None:
         """Remove what subscribe registered, when the recipe is disabled or deleted."""
+
+    def renew(
+        self, ctx: Context, config: dict[str, Any], hook_url: str, state: dict[str, Any]
+    ) -> dict[str, Any]:
+        """Extend a registration whose `renew_after` has passed; return its new state.
+
+        The default registers anew with `subscribe`: the hub stores the new registration, then
+        unsubscribes the old one, so the URL is never without one. Override it to refresh the
+        registration in place where the vendor allows it (the same ids and secrets keep verifying
+        notifications already on their way)."""
+        fresh = self.subscribe(ctx, config, hook_url)
+        if fresh is None:
+            raise PermanentError(f"{self.key}: subscribe registered nothing to renew with")
+        return fresh
 
 
 class PollingTrigger(Trigger):
