@@ -42,6 +42,7 @@ def init_web(app: Flask) -> None:
         views_lifecycle,
         views_recipes,
         views_runs,
+        views_setup,
         views_users,
     )
 
