@@ -1,4 +1,5 @@
-"""One command for the whole benchmark: relay, ceiling, polling and recipe scale, on 127.0.0.1.
+"""One command for the whole benchmark: relay, ceiling, polling, recipe scale and the utilities'
+per-call cost, on 127.0.0.1.
 
     .venv/bin/python -m bench.run            # everything, about 8 minutes
     .venv/bin/python -m bench.run --quick    # shorter phases, for a smoke check
@@ -26,6 +27,7 @@ import requests
 from cryptography.fernet import Fernet
 
 from bench.procs import ProcessTree, free_port, wait_http
+from bench.utilities import UtilityFigure, describe, measure
 from bench.workload import EVENT, polling_recipe, relay_recipe
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -65,6 +67,7 @@ class Results:
     relay: list[RelayFigure] = field(default_factory=list)
     ceiling: RelayFigure | None = None
     polling: PollingFigure | None = None
+    utilities: UtilityFigure | None = None
 
 
 class Sink:
@@ -369,6 +372,8 @@ def print_table(results: Results) -> None:
             f"\npolling {p.recipes} recipes every {p.interval_s}s: idle {p.idle_cpu_s_per_min} CPU s/min; "
             f"busy {p.busy_items_per_s} items/s at {p.busy_cpu_s_per_min} CPU s/min"
         )
+    if results.utilities:
+        print(f"\n{describe(results.utilities)}")
 
 
 def main() -> None:
@@ -383,7 +388,7 @@ def main() -> None:
     parser.add_argument("--poll-warmup", type=int, default=20)
     parser.add_argument("--poll-fresh", type=int, default=2, help="new items per poll in the busy window")
     parser.add_argument(
-        "--skip", default="", help="comma list of phases to skip: relay,ceiling,polling,scale"
+        "--skip", default="", help="comma list of phases to skip: relay,ceiling,polling,scale,utilities"
     )
     parser.add_argument("--processes", type=int, default=2, help="`hub serve --processes`")
     parser.add_argument("--threads", type=int, default=4, help="`hub serve --threads` per process")
@@ -396,9 +401,9 @@ def main() -> None:
     args = parser.parse_args()
     if args.quick:
         args.duration, args.poll_window, args.poll_warmup = 5, 20, 10
-    if not shutil.which("wrk"):
-        sys.exit("wrk is not installed: apt-get install wrk")
     skip = set(filter(None, args.skip.split(",")))
+    if not shutil.which("wrk") and not {"relay", "ceiling", "scale"} <= skip:
+        sys.exit("wrk is not installed: apt-get install wrk")
     connections = [int(c) for c in args.connections.split(",")]
     recipe_counts = sorted(int(c) for c in args.recipes.split(","))
     results = Results(
@@ -426,6 +431,9 @@ def main() -> None:
         if "polling" not in skip:
             print("polling", flush=True)
             results.polling = polling(workdir, sink, args)
+        if "utilities" not in skip:
+            print("utilities", flush=True)
+            results.utilities = measure(100 if args.quick else 500, database_url=args.database_url)
     finally:
         sink.stop()
         shutil.rmtree(workdir, ignore_errors=True)

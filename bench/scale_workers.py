@@ -22,7 +22,7 @@ from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-from sqlalchemy import create_engine, func, select, text
+from sqlalchemy import func, select
 
 from hub.config import Settings
 from hub.db.models import Run
@@ -31,6 +31,7 @@ from hub.engine.intake import store_events
 from hub.recipe_store import save_recipe
 from hub.runtime import Runtime
 from hub.sdk.types import TriggerEvent
+from tests.conftest import own_schema
 from tests.scale.cluster import Cluster, relay_step
 from tests.scale.conftest import drop_queue
 from tests.scale.sinks import TimingSink
@@ -50,12 +51,11 @@ class Round:
 
 
 def one_round(database_url: str, broker_url: str, workers: int, args: argparse.Namespace) -> Round:
-    schema = f"bench_{uuid.uuid4().hex[:10]}"
-    admin = create_engine(database_url)
-    with admin.begin() as conn:
-        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-    separator = "&" if "?" in database_url else "?"
-    url = f"{database_url}{separator}options=-csearch_path%3D{schema}"
+    with own_schema(database_url, prefix="bench") as url:
+        return _round_on(url, broker_url, workers, args)
+
+
+def _round_on(url: str, broker_url: str, workers: int, args: argparse.Namespace) -> Round:
     queue = f"hub.bench.{uuid.uuid4().hex[:8]}"
     sink = TimingSink(delay_s=args.latency_ms / 1000)
     home = Path(tempfile.mkdtemp(prefix="hub-bench-"))
@@ -107,9 +107,6 @@ def one_round(database_url: str, broker_url: str, workers: int, args: argparse.N
         cluster.stop()
         sink.close()
         drop_queue(broker_url, queue)
-        with admin.begin() as conn:
-            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-        admin.dispose()
 
 
 def main() -> None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from urllib.parse import quote
 
@@ -24,22 +25,30 @@ PG_URL = os.environ.get("HUB_TEST_DATABASE_URL")
 ON_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 
 
+@contextmanager
+def own_schema(database_url: str, prefix: str = "t") -> Iterator[str]:
+    """`database_url` (PostgreSQL) with its search_path set to a new schema, dropped on exit: tests and
+    benches never write into the shared `public` schema nor meet each other's rows."""
+    schema = f"{prefix}_{uuid.uuid4().hex[:12]}"
+    admin = create_engine(database_url)
+    with admin.begin() as conn:
+        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
+    separator = "&" if "?" in database_url else "?"
+    try:
+        yield f"{database_url}{separator}options={quote(f'-csearch_path={schema}')}"
+    finally:
+        with admin.begin() as conn:
+            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+        admin.dispose()
+
+
 def _pg_schema_url() -> Iterator[str]:
     if not PG_URL:
         if ON_CI:
             pytest.fail("CI must set HUB_TEST_DATABASE_URL so storage tests run on PostgreSQL")
         pytest.skip("HUB_TEST_DATABASE_URL is not set: PostgreSQL variant skipped")
-    schema = f"t_{uuid.uuid4().hex[:12]}"
-    admin = create_engine(PG_URL)
-    with admin.begin() as conn:
-        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-    separator = "&" if "?" in PG_URL else "?"
-    try:
-        yield f"{PG_URL}{separator}options={quote(f'-csearch_path={schema}')}"
-    finally:
-        with admin.begin() as conn:
-            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-        admin.dispose()
+    with own_schema(PG_URL) as url:
+        yield url
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])

@@ -14,6 +14,7 @@ from hub.api import (  # noqa: E402  (modules register their routes and handlers
     openapi,
     recipes,
     runs,
+    storage,
     users,
 )
 
@@ -26,5 +27,6 @@ __all__ = [
     "openapi",
     "recipes",
     "runs",
+    "storage",
     "users",
 ]

@@ -16,6 +16,7 @@ from hub.recipes import recipe_schema
 from hub.registry import Registry
 from hub.services.connections import MAX_CONCURRENCY, MAX_RATE
 from hub.users import EMAIL_MAX
+from hub.utilities.values import KEY_PATTERN, MAX_KEY, MAX_TTL_S, MIN_TTL_S, STORAGE_SCOPE_PATTERN
 
 OBJ: dict[str, Any] = {"type": "object"}
 # A connection's limits: 0 clears one, null or absent keeps it.
@@ -419,6 +420,7 @@ def document(registry: Registry) -> dict[str, Any]:
         },
         "/audit": {"get": _op("The audit log", role="admin", query={"limit": _limit(1000, 100)})},
     }
+    paths.update(_storage_paths())
     recipe = _installed_connectors(
         {k: v for k, v in recipe_schema().items() if k not in ("$schema", "$id")}, connector_ids
     )
@@ -455,6 +457,76 @@ def document(registry: Registry) -> dict[str, Any]:
             "schemas": schemas,
         },
     }
+
+
+def _storage_paths() -> dict[str, Any]:
+    """The storage utility's keys, addressed by scope (`global` or `recipe:<id>`) and key."""
+    scope = {"type": "string", "pattern": STORAGE_SCOPE_PATTERN, "examples": ["global", "recipe:1"]}
+    key = {"type": "string", "minLength": 1, "maxLength": MAX_KEY, "pattern": KEY_PATTERN}
+    address = {"scope": scope, "key": key}
+    entry = {
+        "type": "object",
+        "required": ["scope", "key", "value", "expires_at", "updated_at"],
+        "properties": {
+            "scope": {"type": "string"},
+            "key": {"type": "string"},
+            "value": {"description": "any JSON"},
+            "expires_at": _TIME,
+            "updated_at": _TIME,
+        },
+    }
+    listing = {
+        "type": "object",
+        "properties": {
+            "scope": {"type": "string"},
+            "entries": {"type": "array", "items": entry},
+            "next_cursor": {"type": ["string", "null"], "description": "pass as cursor for the next page"},
+        },
+    }
+    text = {"type": "string", "maxLength": MAX_KEY}
+    paths = {
+        "/storage": {
+            "get": _op(
+                "Scopes holding storage keys",
+                answer={"type": "object", "properties": {"scopes": {"type": "array", "items": text}}},
+            )
+        },
+        "/storage/{scope}": {
+            "get": _op(
+                "List live keys of a scope, in key order",
+                params={"scope": scope},
+                query={"prefix": text, "cursor": text, "limit": _limit(500, 50)},
+                answer=listing,
+            )
+        },
+        "/storage/{scope}/{key}": {
+            "get": _op("A key's value", params=address, answer=entry),
+            "put": _op(
+                "Set a key (replacing its value and expiry)",
+                role="editor",
+                params=address,
+                answer=entry,
+                body={
+                    "type": "object",
+                    "required": ["value"],
+                    "properties": {
+                        "value": {"description": "any JSON, at most 64 KiB"},
+                        "ttl_s": {
+                            "type": ["number", "null"],
+                            "minimum": MIN_TTL_S,
+                            "maximum": MAX_TTL_S,
+                            "description": "seconds until it expires; null or absent: never",
+                        },
+                    },
+                },
+            ),
+            "delete": _op("Delete a key", ok=204, role="editor", params=address),
+        },
+    }
+    for operations in paths.values():
+        for operation in operations.values():
+            operation["responses"]["400"] = _error("a malformed scope, key or query parameter")
+    return paths
 
 
 def _rebase(schema: Any) -> Any:

@@ -343,3 +343,57 @@ class Meta(Base):
     __tablename__ = "meta"
     key: Mapped[str] = mapped_column(String(64), primary_key=True)
     value: Mapped[str] = mapped_column(Text)
+
+
+class JSONText(TypeDecorator):
+    """JSON kept as TEXT on SQLite (a JSON column's numeric affinity would turn a bare 0.10 into a
+    float and lose its digits), so SQL can compare and add stored values exactly."""
+
+    impl = Text
+    cache_ok = True
+
+    def process_bind_param(self, value: Any, dialect: Any) -> str:
+        from hub import jsonutil
+
+        return jsonutil.dumps(value, compact=True)
+
+    def process_result_value(self, value: str | None, dialect: Any) -> Any:
+        from hub import jsonutil
+
+        return None if value is None else jsonutil.loads(value)
+
+
+StoredJSON = JSONText().with_variant(JSONB(), "postgresql")
+
+
+class StorageEntry(Base):
+    """One key of the `storage` utility: a JSON value in a scope (`global` or `recipe:<id>`)."""
+
+    __tablename__ = "storage_entries"
+    scope: Mapped[str] = mapped_column(String(40), primary_key=True)
+    key: Mapped[str] = mapped_column(String(200), primary_key=True)
+    value: Mapped[Any] = mapped_column(StoredJSON)
+    expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class UtilityWrite(Base):
+    """The output of a utility write applied under an idempotency key, so a repeated attempt (after
+    an unknown outcome) answers it again instead of counting or assigning twice."""
+
+    __tablename__ = "utility_writes"
+    write_key: Mapped[str] = mapped_column(String(64), primary_key=True)  # sha256 of key and target
+    output: Mapped[Any] = mapped_column(JSONType)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+
+
+class Rotation(Base):
+    """Where an `assign.round_robin` rotation stands: assignments made and the last turn taken."""
+
+    __tablename__ = "assign_rotations"
+    name: Mapped[str] = mapped_column(String(200), primary_key=True)
+    count: Mapped[int] = mapped_column(BigInteger, default=0)
+    last_assignee: Mapped[str | None] = mapped_column(String(200))
+    last_slot: Mapped[int | None] = mapped_column(Integer)  # position in the weighted cycle
+    last_turn: Mapped[int | None] = mapped_column(Integer)  # which of the assignee's turns in the cycle
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -43,6 +43,7 @@ def init_web(app: Flask) -> None:
         views_recipes,
         views_runs,
         views_setup,
+        views_storage,
         views_users,
     )
 

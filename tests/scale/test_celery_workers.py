@@ -1,6 +1,7 @@
 """`hub worker` under HUB_EXECUTOR=celery against the real brokers and PostgreSQL: a run delivered
 many times executes once, a worker killed mid-step leaves its run to another with the same
-idempotency key, and a connection's limits hold across worker processes."""
+idempotency key, a connection's limits hold across worker processes, and the storage and assign
+utilities keep exact counts and even turns across them."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ import time
 from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy import select
@@ -49,10 +51,15 @@ def rt(cluster: Cluster) -> Iterator[Runtime]:
 
 
 def _runs(rt: Runtime, sink: TimingSink, count: int, connection: str | None = None) -> list[int]:
+    return _store(rt, [relay_step(sink.url, "/deals", {"deal": "{{ event.n }}"}, connection)], count)
+
+
+def _store(rt: Runtime, steps: list[dict[str, Any]], count: int) -> list[int]:
+    """A webhook recipe of `steps` and `count` events {"n": 0..count-1} with their queued runs."""
     document = {
         "name": "relay",
         "trigger": {"connector": "webhook", "trigger": "catch", "config": {}},
-        "steps": [relay_step(sink.url, "/deals", {"deal": "{{ event.n }}"}, connection)],
+        "steps": steps,
     }
     with rt.db.transaction() as session:
         recipe = save_recipe(session, rt, document, actor="test")
@@ -169,3 +176,35 @@ def test_a_broker_outage_does_not_fail_the_sender(tmp_path: Path) -> None:
     executor.submit(1)  # logged as event=dispatch_failed; the stored run waits for the sweeper
     assert time.monotonic() - started < 5
     runtime.close()
+
+
+def test_two_workers_assign_leads_evenly_and_count_exactly(cluster: Cluster, rt: Runtime) -> None:
+    """assign.round_robin and storage.increment from 2 processes x 4 threads, on one rotation and key."""
+    reps = ["ann", "bob", "cy"]
+    sink = TimingSink()
+    try:
+        body = {
+            "lead": "{{ event.n }}",
+            "owner": "{{ steps.rep.assignee }}",
+            "nth": "{{ steps.tally.value }}",
+        }
+        steps = [
+            {
+                "id": "rep",
+                "connector": "assign",
+                "action": "round_robin",
+                "input": {"rotation": "inbound", "members": reps},
+            },
+            {"id": "tally", "connector": "storage", "action": "increment", "input": {"key": "leads"}},
+            relay_step(sink.url, "/leads", body),
+        ]
+        run_ids = _store(rt, steps, 60)
+        for worker in (cluster.start("worker"), cluster.start("worker")):
+            cluster.wait_worker_ready(worker)
+        rt.dispatch(run_ids)
+        wait_until(lambda: _statuses(rt, run_ids) == {"succeeded": 60}, timeout_s=120, what="60 runs")
+        bodies = [arrival[2] for arrival in sink.arrivals]
+        assert Counter(b["owner"] for b in bodies) == {rep: 20 for rep in reps}
+        assert sorted(b["nth"] for b in bodies) == list(range(1, 61))  # every run saw its own count
+    finally:
+        sink.close()

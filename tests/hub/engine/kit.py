@@ -104,3 +104,26 @@ def kit_registry() -> tuple[Registry, EngineKit]:
     kit = EngineKit()
     registry.register(kit, source="tests")
     return registry, kit
+
+
+def died_mid_attempt(rt: Any, run_id: int, step_id: str) -> None:
+    """Leave a run as a worker killed during step `step_id` leaves it: the step running with an
+    attempt row `started` (its outcome unknown) and the run's lease expired, for the sweeper to find."""
+    from datetime import timedelta
+
+    from sqlalchemy import select, update
+
+    from hub.db.models import Run, StepAttempt, StepRun, utcnow
+
+    with rt.db.transaction() as session:
+        step = session.scalar(select(StepRun).where(StepRun.run_id == run_id, StepRun.step_id == step_id))
+        step.status, step.output = "running", None
+        key = f"{run_id}:{step_id}"
+        session.add(
+            StepAttempt(step_run_id=step.id, number=step.attempts + 1, idempotency_key=key, status="started")
+        )
+        session.execute(
+            update(Run)
+            .where(Run.id == run_id)
+            .values(status="running", lease_owner="dead", lease_expires_at=utcnow() - timedelta(seconds=1))
+        )

@@ -17,7 +17,7 @@ from hub.recipe_store import save_recipe
 from hub.runtime import Runtime
 from hub.sdk.errors import PermanentError, RetryableError
 from hub.sdk.types import TriggerEvent
-from tests.hub.engine.kit import EngineKit
+from tests.hub.engine.kit import EngineKit, died_mid_attempt
 
 
 def recipe(steps: list[dict[str, Any]], **extra: Any) -> dict[str, Any]:
@@ -196,17 +196,7 @@ def test_crash_mid_attempt_resumes_safe_actions_and_holds_unsafe_ones(
     )
     run_id = start(rt, doc, {"name": "x"})
     # Simulate a worker that died after writing the attempt row of step "pay" but before its result.
-    with rt.db.transaction() as session:
-        pay = session.scalar(select(StepRun).where(StepRun.run_id == run_id, StepRun.step_id == "pay"))
-        pay.status, pay.output = "running", None
-        session.add(
-            StepAttempt(step_run_id=pay.id, number=2, idempotency_key=f"{run_id}:pay", status="started")
-        )
-        session.execute(
-            update(Run)
-            .where(Run.id == run_id)
-            .values(status="running", lease_owner="dead", lease_expires_at=utcnow() - timedelta(seconds=1))
-        )
+    died_mid_attempt(rt, run_id, "pay")
     calls_before = len(kit.calls)
     sweep(rt, fresh_s=0)
     run, steps = load(rt, run_id)
