@@ -33,7 +33,9 @@ def init_web(app: Flask) -> None:
     i18n.init_babel(app)
     from hub.web.common import role_label, status_label
 
-    app.jinja_env.globals.update(role_label=role_label, status_label=status_label)  # for imported macros
+    app.jinja_env.globals.update(  # for imported macros too
+        role_label=role_label, status_label=status_label, trigger_label=i18n.trigger_label
+    )
 
     from hub.web import (  # noqa: F401  (modules register their routes on the blueprint)
         auth,

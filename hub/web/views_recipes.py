@@ -26,6 +26,7 @@ from hub.services import recipes as service
 from hub.web import web
 from hub.web.auth import page
 from hub.web.common import error_map, flash_error, flash_ok
+from hub.web.i18n import connectors
 from hub.web.recipe_form import (
     PHASES,
     STEP_KINDS,
@@ -151,14 +152,14 @@ def _editor_page(
         webhook_url = None
         if recipe_id is not None:
             webhook_url = recipe_summary(db, rt, _recipe_or_404(db, recipe_id)).get("webhook_url")
-    view = build_view(doc, rt.registry, errors, uids, sample)
-    connectors = sorted(rt.registry.all(), key=lambda c: (c.name or c.id).lower())
+    view = build_view(doc, connectors(), errors, uids, sample)
+    shown = sorted(connectors().all(), key=lambda c: (c.name or c.id).lower())
     return render_template(
         "recipe_editor.html",
         view=view,
         recipe_id=recipe_id,
-        trigger_connectors=[(c.id, c.name or c.id) for c in connectors if c.trigger_map],
-        action_connectors=[(c.id, c.name or c.id) for c in connectors if c.action_map],
+        trigger_connectors=[(c.id, c.name or c.id) for c in shown if c.trigger_map],
+        action_connectors=[(c.id, c.name or c.id) for c in shown if c.action_map],
         connections=connections,
         webhook_url=webhook_url,
         picker_data={s.uid: s.picker for s in [*view.steps, *view.failure_steps]},
@@ -228,7 +229,7 @@ def _editor(recipe_id: int | None) -> Any:
                 return _raw_page(text, fmt, recipe_id, f"{message[0]}: {message[1]}", 422)
             return redirect(url_for("web.recipe_page", recipe_id=saved))
         return _editor_page(doc, recipe_id, {}, None)
-    doc, form_errors, uids = parse_form(request.form, rt.registry)
+    doc, form_errors, uids = parse_form(request.form, connectors())
     _apply_op(op, doc, uids)
     _normalise(doc)
     if op == "raw":
@@ -277,7 +278,7 @@ def recipe_page(recipe_id: int) -> Any:
             )
         ]
         sample = _sample_event(db, recipe_id)
-    connector = rt.registry.get(detail["document"]["trigger"]["connector"])
+    connector = connectors().get(detail["document"]["trigger"]["connector"])
     trigger = connector.trigger(detail["document"]["trigger"]["trigger"]) if connector else None
     if sample is None:
         sample = trigger.sample if trigger else {}
