@@ -12,7 +12,7 @@ from typing import Any, ClassVar
 from hub.sdk.auth import Auth
 from hub.sdk.context import Context
 from hub.sdk.http import HttpResponse
-from hub.sdk.translations import localize, translate_schema
+from hub.sdk.i18n import localize, translate_schema
 from hub.sdk.types import InboundRequest, PollResult, TriggerEvent, WebhookResponse
 
 EMPTY_OBJECT_SCHEMA: dict[str, Any] = {"type": "object", "properties": {}, "additionalProperties": True}
@@ -153,7 +153,7 @@ class Connector:
     default_rate_limit: ClassVar[float | None] = None
     default_concurrency: ClassVar[int | None] = None
     # Inline catalogues per locale, {"zh": {"English text": "译文"}}; usually a file instead:
-    # translations/<locale>.json next to the connector's module (hub/sdk/translations.py).
+    # translations/<locale>.json next to the connector's module (hub/sdk/i18n.py).
     translations: ClassVar[dict[str, dict[str, str]]] = {}
     _words: dict[str, str] = {}  # set on a localized copy: the connection schema is translated too
 

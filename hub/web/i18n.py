@@ -46,7 +46,7 @@ def select_locale() -> str:
 
 
 class LocalizedRegistry(Registry):
-    """The installed connectors as a page in `locale` shows them (hub/sdk/translations.py)."""
+    """The installed connectors as a page in `locale` shows them (hub/sdk/i18n.py)."""
 
     def __init__(self, base: Registry, locale: str) -> None:
         super().__init__()

@@ -17,7 +17,7 @@ from werkzeug.datastructures import MultiDict
 
 from hub import jsonutil, templating
 from hub.recipes import REDACTED
-from hub.sdk.translations import ENUM_TITLES
+from hub.sdk.i18n import ENUM_TITLES
 
 EXTRA = "__extra"
 SECRET_SET = "__set"  # noqa: S105 (a form-field suffix, not a password)
@@ -144,7 +144,7 @@ def build_fields(
             )
             item.extra = _extra_json(spec, value if isinstance(value, dict) else {})
         elif kind == "select":
-            titles = spec.get(ENUM_TITLES) or spec["enum"]  # from a translated schema (hub.sdk.translations)
+            titles = spec.get(ENUM_TITLES) or spec["enum"]  # from a translated schema (hub.sdk.i18n)
             item.options = [(_show(v), _show(t)) for v, t in zip(spec["enum"], titles, strict=False)]
             item.value = _show(value)
         elif kind == "bool":

@@ -44,21 +44,34 @@ def _read(path: Path) -> dict[str, str]:
     return data
 
 
-def catalogue_file(connector_class: type[Connector], locale: str) -> Path | None:
-    """Where the connector's catalogue for `locale` lives (next to its module), if it has a module file."""
-    module = sys.modules.get(connector_class.__module__)
+def catalogue_folder(connector: Connector) -> Path | None:
+    """The `translations` folder next to the module defining the connector's class (if it has a file)."""
+    module = sys.modules.get(type(connector).__module__)
     source = getattr(module, "__file__", None)
-    return Path(source).resolve().parent / FOLDER / f"{locale}.json" if source else None
+    return Path(source).resolve().parent / FOLDER if source else None
 
 
 def catalogue(connector: Connector, locale: str) -> dict[str, str]:
     """The SDK's strings, then the connector's file, then its inline `translations`, for `locale`."""
     words = dict(_read(SDK_CATALOGUES / f"{locale}.json"))
-    path = catalogue_file(type(connector), locale)
-    if path is not None:
-        words.update(_read(path))
+    folder = catalogue_folder(connector)
+    if folder is not None:
+        words.update(_read(folder / f"{locale}.json"))
     words.update(connector.translations.get(locale, {}))
     return words
+
+
+def shipped_locales(connector: Connector) -> list[str]:
+    """The locales the connector has a catalogue for, as a file or inline."""
+    folder = catalogue_folder(connector)
+    files = {path.stem for path in folder.glob("*.json")} if folder is not None and folder.is_dir() else set()
+    return sorted(files | set(connector.translations))
+
+
+def untranslated(connector: Connector, locale: str) -> list[str]:
+    """The visible strings of `connector` its catalogue for `locale` leaves in English."""
+    words = catalogue(connector, locale)
+    return [text for text in visible_strings(connector) if text not in words]
 
 
 def _schema_nodes(schema: Any) -> Iterator[dict[str, Any]]:
