@@ -7,14 +7,18 @@ from typing import Any
 from flask import flash
 from flask_babel import gettext as _
 
+from hub.recipes import SchemaViolation
 from hub.sdk.errors import HubError, RecipeError
 from hub.web.recipe_form import split_error
+from hub.web.validation_text import schema_message
 
 
 def error_map(exc: HubError) -> dict[str, str]:
     """A core error as {JSON path: message}; errors without a path go under '$'."""
     if isinstance(exc, RecipeError):
         path, message = split_error(exc.path, exc.message)
+        if isinstance(exc, SchemaViolation) and exc.keyword != "required":  # split_error words that one
+            message = schema_message(exc, message)
         return {path: message}
     return {"$": exc.message}
 
