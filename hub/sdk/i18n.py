@@ -89,13 +89,35 @@ def _schema_nodes(schema: Any) -> Iterator[dict[str, Any]]:
                 yield from _schema_nodes(value)
 
 
-def schema_strings(schema: Any) -> list[str]:
-    """The English a person sees of a schema: titles, descriptions and string enum values."""
+def _form_nodes(schema: Any) -> Iterator[dict[str, Any]]:
+    """The (sub)schemas a form draws as fields: through properties and items, not if/oneOf/..."""
+    if isinstance(schema, dict):
+        yield schema
+        props = schema.get("properties")
+        for sub in props.values() if isinstance(props, dict) else ():
+            yield from _form_nodes(sub)
+        yield from _form_nodes(schema.get("items"))
+
+
+def _untitled(node: dict[str, Any]) -> list[str]:
+    """Keys of properties without a title: a form labels those fields with the key itself."""
+    props = node.get("properties")
+    if not isinstance(props, dict):
+        return []
+    return [key for key, sub in props.items() if isinstance(sub, dict) and not sub.get("title")]
+
+
+def schema_strings(schema: Any, *, form: bool = True) -> list[str]:
+    """The English a person sees of a schema: titles, descriptions, string enum values and, in a
+    schema drawn as a form (`form`), the keys that label untitled fields."""
     found: list[str] = []
     for node in _schema_nodes(schema):
         found.extend(node[k] for k in ANNOTATIONS if isinstance(node.get(k), str) and node[k])
         if isinstance(node.get("enum"), list):
             found.extend(v for v in node["enum"] if isinstance(v, str) and v)
+    if form:
+        for node in _form_nodes(schema):
+            found.extend(_untitled(node))
     return found
 
 
@@ -105,8 +127,11 @@ def visible_strings(connector: Connector) -> list[str]:
     parts: list[Any] = [*connector.trigger_map.values(), *connector.action_map.values()]
     for part in parts:
         found += [part.title, part.description]
-        for name in ("config_schema", "input_schema", "output_schema"):
+        for name in ("config_schema", "input_schema"):
             found += schema_strings(getattr(part, name, None))
+        found += schema_strings(
+            getattr(part, "output_schema", None), form=False
+        )  # the picker shows keys as paths
     return [text for text in dict.fromkeys(found) if text]
 
 
@@ -115,6 +140,10 @@ def translate_schema(schema: Any, words: dict[str, str]) -> Any:
     if not isinstance(schema, dict | list):
         return schema
     copied = copy.deepcopy(schema)
+    for node in _form_nodes(copied):
+        for key in _untitled(node):
+            if key in words:
+                node["properties"][key]["title"] = words[key]
     for node in _schema_nodes(copied):
         for key in ANNOTATIONS:
             if isinstance(node.get(key), str):

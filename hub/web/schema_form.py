@@ -162,6 +162,8 @@ def build_fields(
             item.value = _show(value)
             if kind == "text" and "\n" in item.value:
                 item.kind = "textarea"
+        if kind in ("select", "bool"):  # "(default: ...)" names the default as its option does
+            item.placeholder = dict(item.options).get(item.placeholder, item.placeholder)
         fields.append(item)
     return fields
 
