@@ -147,6 +147,7 @@ def _some_of_everything(hub: HubProcess) -> list[str]:
         "/connections/new?connector=http",
         "/connections/1",
         "/users",
+        "/storage",
         "/no-such-page",
     ]
 
