@@ -39,6 +39,7 @@ def init_web(app: Flask) -> None:
 
     from hub.web import (  # noqa: F401  (modules register their routes on the blueprint)
         auth,
+        run_live,
         views_connections,
         views_dashboard,
         views_lifecycle,

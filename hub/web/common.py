@@ -49,5 +49,7 @@ def status_label(status: str | None) -> str:
         "pending": _("pending"),
         "retrying": _("retrying"),
         "skipped": _("skipped"),
+        "started": _("started"),  # an attempt under way
+        "unknown": _("outcome unknown"),  # an attempt cut off after the call may have happened
     }
     return labels.get(status or "", status or "")
