@@ -1,5 +1,5 @@
-"""One command for the whole benchmark: relay, ceiling, polling, recipe scale and the utilities'
-per-call cost, on 127.0.0.1.
+"""One command for the whole benchmark: relay, ceiling, polling, recipe scale, the utilities'
+per-call cost and lookup tables, on 127.0.0.1.
 
     .venv/bin/python -m bench.run            # everything, about 8 minutes
     .venv/bin/python -m bench.run --quick    # shorter phases, for a smoke check
@@ -26,8 +26,11 @@ from typing import Any
 import requests
 from cryptography.fernet import Fernet
 
+from bench import lookup, utilities
+from bench.flow import FlowFigure, flow_phase
+from bench.lookup import LookupFigure
 from bench.procs import ProcessTree, free_port, wait_http
-from bench.utilities import UtilityFigure, describe, measure
+from bench.utilities import UtilityFigure
 from bench.workload import EVENT, polling_recipe, relay_recipe
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -68,6 +71,8 @@ class Results:
     ceiling: RelayFigure | None = None
     polling: PollingFigure | None = None
     utilities: UtilityFigure | None = None
+    lookup: LookupFigure | None = None
+    flow: list[FlowFigure] = field(default_factory=list)
 
 
 class Sink:
@@ -373,7 +378,15 @@ def print_table(results: Results) -> None:
             f"busy {p.busy_items_per_s} items/s at {p.busy_cpu_s_per_min} CPU s/min"
         )
     if results.utilities:
-        print(f"\n{describe(results.utilities)}")
+        print(f"\n{utilities.describe(results.utilities)}")
+    if results.lookup:
+        print(f"\n{lookup.describe(results.lookup)}")
+    for f in results.flow:
+        print(
+            f"\nfor_each of {f.items} http.request items, concurrency {f.concurrency}: "
+            f"{f.items_per_s} items/s ({f.run_s} s); "
+            f"RSS {f.rss_idle_mib} -> {f.rss_peak_mib} MiB, {f.kib_per_item} KiB per item"
+        )
 
 
 def main() -> None:
@@ -388,8 +401,11 @@ def main() -> None:
     parser.add_argument("--poll-warmup", type=int, default=20)
     parser.add_argument("--poll-fresh", type=int, default=2, help="new items per poll in the busy window")
     parser.add_argument(
-        "--skip", default="", help="comma list of phases to skip: relay,ceiling,polling,scale,utilities"
+        "--skip",
+        default="",
+        help="comma list of phases to skip: relay,ceiling,polling,scale,utilities,lookup,flow",
     )
+    parser.add_argument("--flow-concurrency", default="1,4", help="for_each concurrency of each flow run")
     parser.add_argument("--processes", type=int, default=2, help="`hub serve --processes`")
     parser.add_argument("--threads", type=int, default=4, help="`hub serve --threads` per process")
     parser.add_argument(
@@ -397,10 +413,12 @@ def main() -> None:
     )
     parser.add_argument("--database-url", default=None, help="default: SQLite in a temporary folder")
     parser.add_argument("--quick", action="store_true", help="short phases: 5 s relay, 20 s poll windows")
+    parser.add_argument("--lookup-rows", type=int, default=50_000, help="rows of the lookup table phase")
     parser.add_argument("--out", type=Path, default=ROOT / "bench" / "results")
     args = parser.parse_args()
     if args.quick:
         args.duration, args.poll_window, args.poll_warmup = 5, 20, 10
+        args.flow_concurrency = "4"
     skip = set(filter(None, args.skip.split(",")))
     if not shutil.which("wrk") and not {"relay", "ceiling", "scale"} <= skip:
         sys.exit("wrk is not installed: apt-get install wrk")
@@ -433,7 +451,13 @@ def main() -> None:
             results.polling = polling(workdir, sink, args)
         if "utilities" not in skip:
             print("utilities", flush=True)
-            results.utilities = measure(100 if args.quick else 500, database_url=args.database_url)
+            results.utilities = utilities.measure(100 if args.quick else 500, database_url=args.database_url)
+        if "lookup" not in skip:
+            print("lookup tables", flush=True)
+            results.lookup = lookup.measure(args.lookup_rows, 200 if args.quick else 2_000, args.database_url)
+        if "flow" not in skip:
+            print("flow", flush=True)
+            results.flow = flow_phase(workdir, sink, args, Hub)
     finally:
         sink.stop()
         shutil.rmtree(workdir, ignore_errors=True)

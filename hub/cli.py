@@ -274,7 +274,7 @@ def recipes() -> None:
 def recipes_import(files: tuple[Path, ...]) -> None:
     """Import recipe documents (JSON or YAML); each file holds one recipe or a list of them."""
     from hub.documents import DocumentError, parse_document
-    from hub.sdk.errors import HubError
+    from hub.sdk.errors import HubError, RecipeProblems
     from hub.services.recipes import save_recipe
 
     rt = _runtime()
@@ -289,6 +289,11 @@ def recipes_import(files: tuple[Path, ...]) -> None:
         for index, document in enumerate(loaded if isinstance(loaded, list) else [loaded]):
             try:
                 saved = save_recipe(rt, document, actor="cli")
+            except RecipeProblems as exc:  # every problem of the document, one line each
+                for found in exc.problems:
+                    click.echo(f"{path}[{index}]: {found['path']}: {found['message']}", err=True)
+                failed = True
+                continue
             except HubError as exc:
                 click.echo(f"{path}[{index}]: {exc.message}", err=True)
                 failed = True
@@ -363,6 +368,59 @@ def connectors_list() -> None:
 
 
 @main.group()
+def secrets() -> None:
+    """Manage named secrets ({{ secrets.NAME }} in recipe templates); values are never shown."""
+
+
+@secrets.command("set")
+@click.argument("name")
+def secrets_set(name: str) -> None:
+    """Create or replace secret NAME with the value read from standard input (one line)."""
+    from hub.sdk.errors import HubError
+    from hub.services.secrets import set_secret
+
+    value = sys.stdin.readline().rstrip("\r\n")
+    if not value:
+        raise click.ClickException("no value on standard input")
+    rt = _runtime()
+    try:
+        set_secret(rt, actor="cli", name=name, value=value)
+    except HubError as exc:
+        raise click.ClickException(exc.message) from exc
+    finally:
+        rt.close()
+    click.echo(f"set secret {name}", err=True)
+
+
+@secrets.command("list")
+def secrets_list() -> None:
+    """Print each secret's name and when it last changed (tab-separated)."""
+    from hub.services.secrets import list_secrets
+
+    rt = _runtime()
+    for item in list_secrets(rt):
+        click.echo(f"{item['name']}\t{item['updated_at']}")
+    rt.close()
+
+
+@secrets.command("delete")
+@click.argument("name")
+def secrets_delete(name: str) -> None:
+    """Delete secret NAME (recipes using it fail with a clear step error)."""
+    from hub.sdk.errors import HubError
+    from hub.services.secrets import delete_secret
+
+    rt = _runtime()
+    try:
+        delete_secret(rt, actor="cli", name=name)
+    except HubError as exc:
+        raise click.ClickException(exc.message) from exc
+    finally:
+        rt.close()
+    click.echo(f"deleted secret {name}", err=True)
+
+
+@main.group()
 def vault() -> None:
     """Encryption keys."""
 
@@ -386,8 +444,9 @@ def vault_rotate(new_key: bool) -> None:
         audit(session, "cli", "vault.rotate", "vault", None, counts)
     click.echo(
         f"re-encrypted {counts['connections']} connection(s), "
-        f"{counts['webhook_registrations']} webhook registration(s) and "
-        f"{counts['recipe_versions']} recipe version(s)"
+        f"{counts['webhook_registrations']} webhook registration(s), "
+        f"{counts['recipe_versions']} recipe version(s) and "
+        f"{counts['named_secrets']} named secret(s)"
     )
     rt.close()
 

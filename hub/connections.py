@@ -160,7 +160,7 @@ RENAME_BATCH = 200
 def _renamed(document: dict[str, Any], old: str, new: str) -> dict[str, Any] | None:
     """A copy of `document` naming connection `new` where it named `old`; None when it never did."""
     copy = jsonutil.loads(jsonutil.dumps(document))
-    specs = [copy.get("trigger") or {}, *(step for _phase, _index, step in iter_steps(copy))]
+    specs = [copy.get("trigger") or {}, *(step for _phase, _path, step in iter_steps(copy))]
     named = [spec for spec in specs if spec.get("connection") == old]
     for spec in named:
         spec["connection"] = new

@@ -22,7 +22,7 @@ from hub.engine.subscriptions import endpoint_subscription
 from hub.jsonutil import InvalidJSON, check_storable, dumps
 from hub.recipe_index import current_version
 from hub.recipe_secrets import open_document
-from hub.recipes import step_type
+from hub.recipe_tree import find_step, step_type
 from hub.sdk.connector import WebhookTrigger
 from hub.sdk.errors import HubError, InvalidBodyError, PermanentError, SignatureError
 from hub.sdk.types import InboundRequest, TriggerEvent, WebhookResponse
@@ -124,9 +124,9 @@ def _load_endpoint(token: str) -> Found | None:
         document = open_document(stored, rt.vault, rt.registry, recipe.id, version)
     if endpoint.step_id is None:
         return recipe, document, document["trigger"], None, subscription
-    for step in [*document.get("steps", []), *document.get("on_failure", [])]:
-        if step["id"] == endpoint.step_id and step_type(step) == "wait_for":
-            return recipe, document, step, endpoint.step_id, subscription
+    step = find_step(document, endpoint.step_id)
+    if step is not None and step_type(step) == "wait_for":
+        return recipe, document, step, endpoint.step_id, subscription
     return None
 
 

@@ -103,6 +103,9 @@ def run_view(session: Session, run: Run, *, with_steps: bool = True) -> dict[str
         "error": run.error,
         "replay_of": run.replay_of,
         "from_step": run.from_step,
+        "output": redact(run.output),
+        "parent_run_id": run.parent_run_id,
+        "parent_path": run.parent_path,
         "wake_at": _iso(run.wake_at),
         "created_at": _iso(run.created_at),
         "started_at": _iso(run.started_at),
@@ -110,13 +113,16 @@ def run_view(session: Session, run: Run, *, with_steps: bool = True) -> dict[str
     }
     if with_steps:
         steps = []
-        for step in run.steps:
+        for step in sorted(run.steps, key=lambda s: (s.phase != "main", s.id)):
             attempts = session.scalars(
                 select(StepAttempt).where(StepAttempt.step_run_id == step.id).order_by(StepAttempt.number)
             )
             steps.append(
                 {
                     "id": step.step_id,
+                    "path": step.path,
+                    "item": step.item,
+                    "depth": step.path.count(".") // 2,
                     "phase": step.phase,
                     "status": step.status,
                     "attempts": step.attempts,

@@ -84,7 +84,7 @@ def registration(document: dict[str, Any], registry: Registry) -> list[Any]:
     found: list[Any] = [
         [spec["connector"], spec["trigger"], spec.get("connection"), spec.get("config") or {}]
     ]
-    for _phase, _index, step in iter_steps(document):
+    for _phase, _path, step in iter_steps(document):
         if step_type(step) != "wait_for":
             continue
         connector = registry.get(step["connector"])

@@ -13,9 +13,10 @@ from sqlalchemy.orm import Session
 
 from hub.connections import NotFound, lookup_by_name
 from hub.db.models import HookEndpoint, Recipe, RecipeVersion, TriggerState, utcnow
+from hub.recipe_calls import CallGraph, resolver
 from hub.recipe_index import current_document, mark_changed
 from hub.recipe_secrets import open_document, seal_document
-from hub.recipes import keep_secrets, step_type, validate_document
+from hub.recipes import iter_steps, keep_secrets, step_type, validate_document
 from hub.sdk.connector import WebhookTrigger
 
 if TYPE_CHECKING:
@@ -72,7 +73,7 @@ def _ensure_endpoints(session: Session, runtime: Runtime, recipe: Recipe, docume
     trigger = runtime.registry.get(document["trigger"]["connector"])
     if trigger and isinstance(trigger.trigger(document["trigger"]["trigger"]), WebhookTrigger):
         wanted.add(None)
-    for step in [*document.get("steps", []), *document.get("on_failure", [])]:
+    for _phase, _path, step in iter_steps(document):
         if step_type(step) == "wait_for":
             connector = runtime.registry.get(step["connector"])
             t = connector.trigger(step["trigger"]) if connector else None
@@ -126,7 +127,8 @@ def save_recipe(
         current = current_document(session, recipe)
         previous = open_document(current, runtime.vault, runtime.registry, recipe.id, recipe.current_version)
         document = keep_secrets(document, previous, runtime.registry)
-    doc = validate_document(document, runtime.registry, lookup_by_name(session))
+    calls = CallGraph(resolver(session), recipe.id if recipe is not None else None)
+    doc = validate_document(document, runtime.registry, lookup_by_name(session), calls=calls)
     if recipe is None:
         recipe = Recipe(name=doc["name"], enabled=bool(doc["enabled"]), current_version=1)
         session.add(recipe)

@@ -7,15 +7,22 @@ from collections.abc import Callable, Iterator
 from decimal import Decimal
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import jsonschema
 from jsonschema.exceptions import ValidationError, best_match
 
 from hub import jsonutil, templating
+from hub.recipe_flow import flow_problems
+from hub.recipe_tree import inner_lists, iter_steps, step_type
+from hub.recipe_tree import step_path as step_path  # read from here by the engine's walker
 from hub.registry import Registry
 from hub.sdk.connector import Connector, PollingTrigger, WebhookTrigger
-from hub.sdk.errors import PermanentError, RecipeError
+from hub.sdk.errors import PermanentError, RecipeError, RecipeProblems
+from hub.template_functions import zone
+
+if TYPE_CHECKING:
+    from hub.recipe_calls import CallGraph
 
 SCHEMA_PATH = Path(__file__).resolve().parent.parent / "recipes" / "recipe.schema.json"
 
@@ -77,22 +84,6 @@ def _schema_error(error: ValidationError, base: str = "$") -> RecipeError:
     path = base + json_path(error.absolute_path)[1:]
     message, keyword = f"{path}: {error.message}", str(error.validator)
     return SchemaViolation(message, path=path, keyword=keyword, expected=error.validator_value)
-
-
-def step_type(step: dict[str, Any]) -> str:
-    return step.get("type") or "action"
-
-
-def iter_steps(document: dict[str, Any]) -> Iterator[tuple[str, int, dict[str, Any]]]:
-    """(phase, index, step) for main steps then on_failure steps."""
-    for index, step in enumerate(document.get("steps") or []):
-        yield "main", index, step
-    for index, step in enumerate(document.get("on_failure") or []):
-        yield "on_failure", index, step
-
-
-def step_path(phase: str, index: int) -> str:
-    return f"$.{'steps' if phase == 'main' else 'on_failure'}[{index}]"
 
 
 def _check_templates(value: Any, path: str) -> None:
@@ -233,55 +224,137 @@ def _check_wait(connector: Connector, step: dict[str, Any], base: str) -> None:
         raise RecipeError(f"{path}: {exc.message}", path=path) from exc
 
 
-def validate_document(document: Any, registry: Registry, lookup: ConnectionLookup) -> dict[str, Any]:
-    """Validate a recipe document fully; return it with defaults filled. Raises RecipeError with a path."""
-    if not isinstance(document, dict):
-        raise RecipeError("$: a recipe must be a JSON object", path="$")
+def _check_timezone(name: str) -> None:
+    """The recipe's `timezone` must be an IANA zone the templates can read naive dates in."""
+    try:
+        zone("timezone", name)
+    except RecipeError as exc:
+        raise RecipeError(f"$.{exc.message}", path="$.timezone") from None
+
+
+def _schema_problems(document: dict[str, Any]) -> list[RecipeError]:
+    """Every schema error, the best one per JSON path, the best of all first."""
     errors = list(_validator().iter_errors(document))
-    if errors:
-        raise _schema_error(best_match(errors))
+    if not errors:
+        return []
+    by_path: dict[str, list[ValidationError]] = {}
+    for error in errors:
+        by_path.setdefault(json_path(error.absolute_path), []).append(error)
+    best = _schema_error(best_match(errors))
+    others = [_schema_error(best_match(group)) for group in by_path.values()]
+    return [best, *(e for e in others if e.path != best.path)]
+
+
+def _under(path: str, problems: list[RecipeError], skip: tuple[str, ...] = ()) -> bool:
+    """Whether a problem sits at `path` or inside it (but not inside one of `skip`)."""
+
+    def inside(found: str, at: str) -> bool:
+        return found == at or found.startswith((f"{at}.", f"{at}["))
+
+    return any(inside(p.path, path) and not any(inside(p.path, s) for s in skip) for p in problems)
+
+
+class _Collector:
+    """Problems gathered while checking a document; `check` runs one check and keeps its error."""
+
+    def __init__(self, problems: list[RecipeError]) -> None:
+        self.problems = problems
+
+    def check(self, func: Callable[..., Any], *args: Any) -> bool:
+        try:
+            func(*args)
+        except RecipeError as exc:
+            self.problems.append(exc)
+            return False
+        return True
+
+
+def validate_document(
+    document: Any,
+    registry: Registry,
+    lookup: ConnectionLookup,
+    *,
+    calls: CallGraph | None = None,
+) -> dict[str, Any]:
+    """Validate a recipe document fully; return it with defaults filled. Raises RecipeProblems naming
+    every problem found (schema, connectors, flow, call cycles), each with its JSON path."""
+    if not isinstance(document, dict):
+        raise RecipeProblems([RecipeError("$: a recipe must be a JSON object", path="$")])
+    schema = _schema_problems(document)
     doc = jsonutil.loads(jsonutil.dumps(document))
+    collect = _Collector([])
+    trigger_spec = doc.get("trigger")
+    if isinstance(trigger_spec, dict) and not _under("$.trigger", schema) and "trigger" in trigger_spec:
+        trigger_spec.setdefault("config", {})
+        collect.check(_check_trigger, trigger_spec, registry, lookup)
+    if isinstance(doc.get("filter"), str) and doc["filter"]:
+        collect.check(templating.compile_check, doc["filter"], "$.filter")
+    if isinstance(doc.get("timezone"), str) and not _under("$.timezone", schema):
+        collect.check(_check_timezone, doc["timezone"])
+    for _phase, path, step in iter_steps(doc):
+        skip = tuple(inner for inner, _steps in inner_lists(step, path))
+        if not _under(path, schema, skip):
+            _check_step(step, path, registry, lookup, collect)
+    problems = schema + collect.problems + flow_problems(doc)
+    if calls is not None and not schema:
+        problems += calls.cycles(doc)
+    if problems:
+        raise RecipeProblems(_unique(problems))
     doc.setdefault("enabled", True)
     doc.setdefault("on_failure", [])
-    trigger_spec = doc["trigger"]
-    trigger_spec.setdefault("config", {})
-    connector = _connector(registry, trigger_spec["connector"], "$.trigger.connector")
-    trigger = connector.trigger(trigger_spec["trigger"])
+    return doc
+
+
+def _unique(problems: list[RecipeError]) -> list[RecipeError]:
+    seen: set[tuple[str, str]] = set()
+    kept = []
+    for problem in problems:
+        if (problem.path, problem.message) not in seen:
+            seen.add((problem.path, problem.message))
+            kept.append(problem)
+    return kept
+
+
+def _check_trigger(spec: dict[str, Any], registry: Registry, lookup: ConnectionLookup) -> None:
+    connector = _connector(registry, spec["connector"], "$.trigger.connector")
+    trigger = connector.trigger(spec["trigger"])
     if trigger is None:
-        raise _unknown(connector, "trigger", trigger_spec["trigger"], "$.trigger.trigger")
-    _check_connection(connector, trigger_spec.get("connection"), "$.trigger.connection", lookup)
-    validate_against(trigger.config_schema, trigger_spec["config"], "$.trigger.config", allow_templates=False)
+        raise _unknown(connector, "trigger", spec["trigger"], "$.trigger.trigger")
+    _check_connection(connector, spec.get("connection"), "$.trigger.connection", lookup)
+    validate_against(trigger.config_schema, spec["config"], "$.trigger.config", allow_templates=False)
     try:
-        trigger.check_config(trigger_spec["config"])
+        trigger.check_config(spec["config"])
     except PermanentError as exc:
         raise RecipeError(f"$.trigger.config: {exc.message}", path="$.trigger.config") from exc
-    if doc.get("filter"):
-        templating.compile_check(doc["filter"], "$.filter")
 
-    seen: dict[str, str] = {}
-    for phase, index, step in iter_steps(doc):
-        base = step_path(phase, index)
-        if step["id"] in seen:
-            raise RecipeError(f"{base}.id: duplicate step id '{step['id']}'", path=f"{base}.id")
-        seen[step["id"]] = base
-        if step.get("when"):
-            templating.compile_check(step["when"], f"{base}.when")
-        kind = step_type(step)
-        if kind == "delay":
-            _check_templates(step["seconds"], f"{base}.seconds")
-            continue
-        step_connector = _connector(registry, step["connector"], f"{base}.connector")
-        _check_connection(step_connector, step.get("connection"), f"{base}.connection", lookup)
-        if kind == "wait_for":
-            _check_wait(step_connector, step, base)
-            continue
-        action = step_connector.action(step["action"])
-        if action is None:
-            raise _unknown(step_connector, "action", step["action"], f"{base}.action")
-        step.setdefault("input", {})
-        _check_templates(step["input"], f"{base}.input")
-        validate_against(action.input_schema, step["input"], f"{base}.input", allow_templates=True)
-    return doc
+
+def _check_step(
+    step: dict[str, Any], base: str, registry: Registry, lookup: ConnectionLookup, collect: _Collector
+) -> None:
+    """One step's own checks: its templates compile, its connector, connection, action or trigger."""
+    if step.get("when"):
+        collect.check(templating.compile_check, step["when"], f"{base}.when")
+    kind = step_type(step)
+    if kind == "delay":
+        collect.check(_check_templates, step["seconds"], f"{base}.seconds")
+    elif kind in ("action", "wait_for"):
+        collect.check(_check_connector_step, step, base, registry, lookup)
+
+
+def _check_connector_step(
+    step: dict[str, Any], base: str, registry: Registry, lookup: ConnectionLookup
+) -> None:
+    step_connector = _connector(registry, step["connector"], f"{base}.connector")
+    _check_connection(step_connector, step.get("connection"), f"{base}.connection", lookup)
+    if step_type(step) == "wait_for":
+        _check_wait(step_connector, step, base)
+        return
+    action = step_connector.action(step["action"])
+    if action is None:
+        raise _unknown(step_connector, "action", step["action"], f"{base}.action")
+    step.setdefault("input", {})
+    _check_templates(step["input"], f"{base}.input")
+    validate_against(action.input_schema, step["input"], f"{base}.input", allow_templates=True)
 
 
 REDACTED = "[REDACTED]"
@@ -305,7 +378,7 @@ def secret_slots(document: dict[str, Any], registry: Registry) -> Iterator[tuple
         config = spec.get("config") or {}
         for name in _secret_names(trigger.config_schema) & set(config):
             yield "trigger", config, name
-    for phase, _index, step in iter_steps(document):
+    for phase, _path, step in iter_steps(document):
         connector = registry.get(step.get("connector", ""))
         if connector is None:
             continue

@@ -26,8 +26,10 @@ from jinja2.visitor import NodeTransformer
 from markupsafe import Markup
 
 from hub import jsonutil
+from hub import template_functions as tf
 from hub import template_limits as tl
-from hub.sdk.errors import TemplateError
+from hub.db.errors import is_transient
+from hub.sdk.errors import RecipeError, TemplateError
 from hub.template_limits import DEFAULT_LIMITS, LimitExceeded, Limits
 
 __all__ = [
@@ -205,6 +207,11 @@ def _strftime(value: Any, fmt: str) -> str:
     return (value if isinstance(value, dt.date) else _datetime(value)).strftime(fmt)
 
 
+def _no_lookup(*args: Any, **kwargs: Any) -> Any:
+    """Stands in for `lookup()` where no database is at hand (a run's context brings the real one)."""
+    raise RecipeError("lookup: lookup tables can only be read while a recipe runs")
+
+
 _FILTERS: dict[str, Callable[..., Any]] = {
     "tojson": _tojson,
     "fromjson": _fromjson,
@@ -221,11 +228,12 @@ def environment() -> HubSandbox:
     env = HubSandbox()
     for name in ("lipsum", "cycler", "joiner"):
         env.globals.pop(name, None)
-    env.globals.update(range=tl.template_range, now=_now)
+    env.globals.update(range=tl.template_range, now=_now, lookup=_no_lookup, **tf.FUNCTIONS)
     for name in ("pprint", "urlize"):  # HTML/debug helpers with no use in payloads
         env.filters.pop(name, None)
     env.filters.update(tl.BOUNDED_FILTERS)
     env.filters.update(_FILTERS)
+    env.filters.update(tf.FILTERS)
     env.filters = {name: tl.post_checked(func) for name, func in env.filters.items()}
     return env
 
@@ -270,6 +278,8 @@ def _describe(exc: BaseException) -> str:
         text = f"undefined value: {exc.message}"
     elif isinstance(exc, RecursionError):
         text = "recursion too deep"
+    elif isinstance(exc, RecipeError):  # a filter or function's own message names it and the problem
+        text = exc.message
     else:
         text = f"{type(exc).__name__}: {exc}"
     return " ".join(text.split())[:300]
@@ -331,6 +341,8 @@ def _render_string(source: str, context: Mapping[str, Any], path: str, limits: L
             return value
         return _text(compiled.template, context, limits)
     except Exception as exc:
+        if is_transient(exc):  # the hub's database paused under lookup() or secrets: not the recipe's fault
+            raise
         raise _error(exc, path) from exc
 
 
@@ -356,6 +368,16 @@ def _render(value: Any, context: Mapping[str, Any], path: str, limits: Limits) -
 def is_template(value: str) -> bool:
     """Whether a string holds Jinja syntax; plain strings are passed through without compiling."""
     return "{{" in value or "{%" in value or "{#" in value
+
+
+def parse(source: str) -> nodes.Template:
+    """The syntax tree of a template, for save-time checks of what it refers to (compile_check first)."""
+    return environment().parse(source)
+
+
+def lone_expression(source: str) -> nodes.Expr | None:
+    """The expression of a source that is exactly one `{{ expression }}` (it keeps its type), else None."""
+    return _lone_expression(parse(source))
 
 
 def compile_check(source: str, path: str) -> None:

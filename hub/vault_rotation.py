@@ -1,10 +1,11 @@
 """Re-sealing every stored secret: `hub vault rotate`, and the one-time start-up upgrade to bound tokens.
 
-Secrets live in connection rows, cached vendor tokens, webhook registrations, recipe documents and the
-vault check row. Rotation re-seals all of them under the newest key. The upgrade re-seals only what an
-older release wrote (Fernet tokens bound to nothing, plain secrets in recipe documents): it needs the
-vault keys, which Alembic migrations do not have, so it runs at start-up, once per database (a `meta`
-row records it), under a lock on the check row so processes starting together do it one at a time.
+Secrets live in connection rows, cached vendor tokens, webhook registrations, recipe documents, named
+secrets and the vault check row. Rotation re-seals all of them under the newest key. The upgrade
+re-seals only what an older release wrote (Fernet tokens bound to nothing, plain secrets in recipe
+documents): it needs the vault keys, which Alembic migrations do not have, so it runs at start-up,
+once per database (a `meta` row records it), under a lock on the check row so processes starting
+together do it one at a time.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from hub.engine.stores import rotate_cache
 from hub.engine.subscriptions import reseal_all
 from hub.recipe_secrets import reseal_documents
 from hub.registry import Registry
+from hub.utilities import secrets as named_secrets
 from hub.vault import Vault
 
 log = logging.getLogger("hub.vault")
@@ -40,6 +42,7 @@ def reseal_everything(
         "webhook_registrations": reseal_all(session, vault, legacy_only=legacy_only),
         "recipe_versions": reseal_documents(session, vault, registry, legacy_only=legacy_only),
         "cache_entries": rotate_cache(session, vault, legacy_only=legacy_only),
+        "named_secrets": named_secrets.rotate_all(session, vault, legacy_only=legacy_only),
     }
     check = session.get(Meta, VAULT_CHECK_KEY)
     if check is not None and not (legacy_only and vault.is_current(check.value)):

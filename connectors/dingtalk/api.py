@@ -9,10 +9,10 @@ says it is invalid or expired it is dropped, fetched again and the call retried 
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Callable
 from typing import Any
 
+from hub.sdk.apptoken import TokenRejected, app_token, app_token_key, with_app_token
 from hub.sdk.context import Context
 from hub.sdk.errors import AuthError, PermanentError, RetryableError
 from hub.sdk.http import HttpResponse, parse_retry_after
@@ -31,15 +31,8 @@ THROTTLE_CODES = {
 }
 
 
-class TokenRejected(Exception):
-    """DingTalk refused the access token; the caller fetches a new one and retries once."""
-
-
 def token_cache_key(ctx: Context) -> str:
-    # Keyed by app and a digest of the secret: a connection with a wrong secret never reuses a token.
-    app_key = str(ctx.connection.get("app_key") or "")
-    digest = hashlib.sha256(str(ctx.connection.get("app_secret") or "").encode()).hexdigest()[:16]
-    return f"dingtalk:access_token:{app_key}:{digest}"
+    return app_token_key("dingtalk", ctx.connection.get("app_key"), ctx.connection.get("app_secret"))
 
 
 def fetch_token(ctx: Context) -> dict[str, Any]:
@@ -62,17 +55,17 @@ def fetch_token(ctx: Context) -> dict[str, Any]:
     return payload
 
 
-def access_token(ctx: Context, *, force: bool = False, stale: str | None = None) -> str:
-    """The cached app token; one worker fetches it when it is missing, expired or the `stale` one."""
+def _fetch(ctx: Context) -> tuple[str, float]:
+    payload = fetch_token(ctx)
+    return str(payload["accessToken"]), max(float(payload.get("expireIn") or 7200) - TOKEN_MARGIN_S, 60.0)
+
+
+def access_token(ctx: Context, *, force: bool = False) -> str:
+    """The cached app token; one worker fetches it when it is missing or expired (or `force`d)."""
     key = token_cache_key(ctx)
     if force:
         ctx.cache.delete(key)
-
-    def fetch() -> tuple[str, float]:
-        payload = fetch_token(ctx)
-        return str(payload["accessToken"]), max(float(payload.get("expireIn") or 7200) - TOKEN_MARGIN_S, 60.0)
-
-    return str(ctx.cache.get_or_fetch(key, fetch, stale=stale))
+    return app_token(ctx, key, lambda: _fetch(ctx))
 
 
 def new_api_error(payload: Any, response: HttpResponse) -> tuple[str, str | None]:
@@ -131,15 +124,7 @@ def _raise_old(payload: Any, status: int) -> None:
 
 
 def _with_token(ctx: Context, send: Callable[[str], dict[str, Any]]) -> dict[str, Any]:
-    token = access_token(ctx)
-    try:
-        return send(token)
-    except TokenRejected:
-        pass  # renewed below, once for every worker that saw the same token refused
-    try:
-        return send(access_token(ctx, stale=token))
-    except TokenRejected as exc:
-        raise AuthError(f"{VENDOR}: access token refused again after a refresh: {exc}") from exc
+    return with_app_token(ctx, token_cache_key(ctx), lambda: _fetch(ctx), send, vendor=VENDOR)
 
 
 def new_api(

@@ -1,89 +1,24 @@
-"""DingTalk's event-callback crypto (HTTP push mode).
-
-msg_signature = sha1 of the sorted, concatenated [token, timestamp, nonce, encrypt]. `encrypt` is
-base64 of AES-256-CBC (key = base64decode(EncodingAESKey + "="), IV = key[:16], PKCS#7 padding to
-32-byte blocks) over 16 random bytes + 4-byte big-endian length + message + owner key (the app's
-AppKey for event subscriptions, the CorpId for older corp callbacks, the SuiteKey for ISV suites).
-"""
+"""DingTalk's event-callback crypto (HTTP push mode): the WeChat-family envelope of hub.sdk.msgcrypt,
+with the app's AppKey (event subscriptions), the CorpId (older corp callbacks) or the SuiteKey (ISV
+suites) as the receive id, and a JSON reply carrying its own signature."""
 
 from __future__ import annotations
 
-import base64
-import binascii
-import hashlib
-import os
 import secrets
-import struct
 import time
 
-from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
-
 from hub.sdk.errors import SignatureError
-from hub.sdk.signing import signatures_match
+from hub.sdk.msgcrypt import check_signature as check_envelope
+from hub.sdk.msgcrypt import decrypt, encrypt, msg_signature
 
-BLOCK = 32
-
-
-def msg_signature(token: str, timestamp: str, nonce: str, encrypt: str) -> str:
-    joined = "".join(sorted([token, timestamp, nonce, encrypt])).encode("utf-8")
-    return hashlib.sha1(joined, usedforsecurity=False).hexdigest()  # SHA-1 is DingTalk's choice
-
-
-def aes_key(encoding_aes_key: str) -> bytes:
-    """The 43-character EncodingAESKey is base64 of the 32-byte key without its '=' padding."""
-    try:
-        key = base64.b64decode(encoding_aes_key.strip() + "=", validate=True)
-    except (binascii.Error, ValueError) as exc:
-        raise SignatureError("the DingTalk EncodingAESKey is not valid base64") from exc
-    if len(key) != 32:
-        raise SignatureError("the DingTalk EncodingAESKey must be 43 characters (a 32-byte key)")
-    return key
-
-
-def _cipher(key: bytes) -> Cipher:
-    return Cipher(algorithms.AES(key), modes.CBC(key[:16]))
-
-
-def encrypt(encoding_aes_key: str, owner_key: str, message: str, random16: bytes | None = None) -> str:
-    key = aes_key(encoding_aes_key)
-    body = message.encode("utf-8")
-    plain = (random16 or os.urandom(16)) + struct.pack(">I", len(body)) + body + owner_key.encode("utf-8")
-    pad = BLOCK - len(plain) % BLOCK
-    plain += bytes([pad]) * pad
-    encryptor = _cipher(key).encryptor()
-    return base64.b64encode(encryptor.update(plain) + encryptor.finalize()).decode("ascii")
-
-
-def decrypt(encoding_aes_key: str, encrypted: str) -> tuple[str, str]:
-    """(message, owner key); SignatureError when the ciphertext or its padding is malformed."""
-    key = aes_key(encoding_aes_key)
-    try:
-        raw = base64.b64decode(encrypted, validate=True)
-    except (binascii.Error, ValueError) as exc:
-        raise SignatureError("encrypt is not valid base64") from exc
-    if not raw or len(raw) % 16:
-        raise SignatureError("encrypt is not a whole number of AES blocks")
-    decryptor = _cipher(key).decryptor()
-    plain = decryptor.update(raw) + decryptor.finalize()
-    pad = plain[-1]
-    if not 1 <= pad <= BLOCK or plain[-pad:] != bytes([pad]) * pad:
-        raise SignatureError("encrypt has bad padding (wrong EncodingAESKey?)")
-    plain = plain[:-pad]
-    if len(plain) < 20:
-        raise SignatureError("encrypt is too short")
-    (length,) = struct.unpack(">I", plain[16:20])
-    if 20 + length > len(plain):
-        raise SignatureError("encrypt declares a message longer than itself")
-    try:
-        return plain[20 : 20 + length].decode("utf-8"), plain[20 + length :].decode("utf-8")
-    except UnicodeDecodeError as exc:
-        raise SignatureError("decrypted message is not UTF-8") from exc
+__all__ = ["check_signature", "decrypt", "encrypt", "encrypted_reply", "msg_signature"]
 
 
 def check_signature(token: str, timestamp: str, nonce: str, encrypt_value: str, given: str) -> None:
-    expected = msg_signature(token, timestamp, nonce, encrypt_value)
-    if not signatures_match(expected, given, ignore_case=True):
-        raise SignatureError("DingTalk msg_signature does not match")
+    try:
+        check_envelope(token, timestamp, nonce, encrypt_value, given)
+    except SignatureError as exc:
+        raise SignatureError(f"DingTalk {exc.message}") from None
 
 
 def encrypted_reply(

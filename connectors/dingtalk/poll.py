@@ -8,20 +8,18 @@ were reported, pruned after the window) so they are not fetched again on every p
 
 from __future__ import annotations
 
-import time
 from typing import Any
 
 from connectors.dingtalk.api import new_api
 from connectors.dingtalk.approvals import event_id, from_instance
 from hub.sdk.connector import PollingTrigger
 from hub.sdk.context import Context
-from hub.sdk.polling import done_cursor, load_done
+from hub.sdk.polling import done_cursor, reread_window
 from hub.sdk.types import PollResult, TriggerEvent
 
 FINAL = ("COMPLETED", "TERMINATED")
 PAGE_SIZE = 20  # DingTalk's maximum for instanceIds/query
 MAX_PAGES = 50
-DAY_MS = 86_400_000
 
 
 def list_instance_ids(
@@ -104,12 +102,8 @@ class ApprovalStatusPoll(PollingTrigger):
         """Not a time window: instances are listed by creation time, so each poll re-reads the window."""
         process_code = str(config["process_code"])
         statuses = list(config.get("statuses") or FINAL)
-        now_ms = int(time.time() * 1000)
-        window_start_ms = now_ms - int(config.get("window_days") or 30) * DAY_MS
-        start_ms = window_start_ms
-        if cursor is None and ctx.since is not None:
-            start_ms = max(start_ms, int(ctx.since.timestamp() * 1000))
-        done = load_done(cursor, window_start_ms)
+        window = reread_window(ctx, cursor, int(config.get("window_days") or 30))
+        done, now_ms, start_ms = window.done, window.now_ms, window.start_ms
         items: list[TriggerEvent] = []
         for instance_id in list_instance_ids(ctx, process_code, start_ms, now_ms, statuses):
             if instance_id in done:

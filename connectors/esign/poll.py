@@ -8,7 +8,6 @@ leave the window, so a flow is never reported twice even if the hub's seen-ids a
 
 from __future__ import annotations
 
-import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -16,11 +15,10 @@ from connectors.esign.api import call
 from connectors.esign.flows import status_name
 from hub.sdk.connector import PollingTrigger
 from hub.sdk.context import Context
-from hub.sdk.polling import done_cursor, load_done
+from hub.sdk.polling import done_cursor, reread_window
 from hub.sdk.types import PollResult, TriggerEvent
 
 FINAL = (2, 3, 5, 7)
-DAY_MS = 86_400_000
 MAX_PAGES = 50
 
 
@@ -87,12 +85,8 @@ class SignFlowStatusPoll(PollingTrigger):
     def poll(self, ctx: Context, config: dict[str, Any], cursor: str | None) -> PollResult:
         """Not a time window: flows are listed by start time, so each poll re-reads the watch window."""
         statuses = [int(s) for s in config.get("statuses") or FINAL]
-        now_ms = int(time.time() * 1000)
-        window_start_ms = now_ms - min(int(config.get("window_days") or 30), 365) * DAY_MS
-        start_ms = window_start_ms
-        if cursor is None and ctx.since is not None:
-            start_ms = max(start_ms, int(ctx.since.timestamp() * 1000))
-        done = load_done(cursor, window_start_ms)
+        window = reread_window(ctx, cursor, min(int(config.get("window_days") or 30), 365))
+        done, now_ms, start_ms = window.done, window.now_ms, window.start_ms
         query = {"signFlowStartTimeFrom": start_ms, "signFlowStartTimeTo": now_ms, "signFlowStatus": statuses}
         items: dict[str, TriggerEvent] = {}
         for info in _flows(ctx, query, int(config.get("page_size") or 100)):

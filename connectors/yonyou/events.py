@@ -15,10 +15,10 @@ import hashlib
 import json
 from typing import Any
 
-from connectors.dingtalk.crypto import decrypt
 from hub.sdk.connector import WebhookTrigger
 from hub.sdk.context import Context
 from hub.sdk.errors import InvalidBodyError, SignatureError
+from hub.sdk.msgcrypt import decrypt
 from hub.sdk.signing import check_timestamp, hmac_base64, signatures_match
 from hub.sdk.types import InboundRequest, TriggerEvent, WebhookResponse
 

@@ -14,7 +14,9 @@ from hub.api import (  # noqa: E402  (modules register their routes and handlers
     openapi,
     recipes,
     runs,
+    secrets,
     storage,
+    tables,
     users,
 )
 
@@ -27,6 +29,8 @@ __all__ = [
     "openapi",
     "recipes",
     "runs",
+    "secrets",
     "storage",
+    "tables",
     "users",
 ]

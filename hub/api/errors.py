@@ -1,8 +1,9 @@
 """Every API error is {"error": {"code", "message", "details"}}, never a stack trace.
 
-RecipeError (and TemplateError) -> 422 with details.path; NotFound -> 404; Conflict and InvalidState
--> 409; any other HubError -> 400; werkzeug's HTTP errors keep their status; a database that is
-unavailable for now (hub.db.errors.is_transient) -> 503 with Retry-After; the rest -> 500.
+RecipeError (and TemplateError) -> 422 with details.path; an invalid recipe document (RecipeProblems)
+-> 422 with details the list of every problem, [{"path", "message"}, ...]; NotFound -> 404; Conflict
+and InvalidState -> 409; any other HubError -> 400; werkzeug's HTTP errors keep their status; a
+database that is unavailable for now (hub.db.errors.is_transient) -> 503 with Retry-After; the rest -> 500.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from hub.api.common import ApiError, reply
 from hub.connections import Conflict, NotFound
 from hub.db.errors import RETRY_AFTER_S, describe, is_transient
 from hub.engine.control import InvalidState
-from hub.sdk.errors import HubError, RecipeError
+from hub.sdk.errors import HubError, RecipeError, RecipeProblems
 
 log = logging.getLogger("hub.api")
 
@@ -37,6 +38,8 @@ def error_body(
 def hub_error(exc: HubError) -> Response:
     if isinstance(exc, ApiError):
         return error_body(exc.status, exc.code, exc.message, exc.details, exc.headers)
+    if isinstance(exc, RecipeProblems):
+        return error_body(422, exc.code, exc.message, exc.problems)
     if isinstance(exc, RecipeError):
         return error_body(422, exc.code, exc.message, {"path": exc.path})
     if isinstance(exc, NotFound):

@@ -13,9 +13,12 @@ from hub.connections import NAME_MAX
 from hub.current import runtime
 from hub.ids import MAX_ID
 from hub.recipes import recipe_schema
+from hub.redaction import MIN_SECRET_LENGTH
 from hub.registry import Registry
 from hub.services.connections import MAX_CONCURRENCY, MAX_RATE
 from hub.users import EMAIL_MAX
+from hub.utilities import secrets as named_secrets
+from hub.utilities import tables
 from hub.utilities.values import KEY_PATTERN, MAX_KEY, MAX_TTL_S, MIN_TTL_S, STORAGE_SCOPE_PATTERN
 
 OBJ: dict[str, Any] = {"type": "object"}
@@ -59,6 +62,9 @@ _STEP = {
     "type": "object",
     "properties": {
         "id": {"type": "string"},
+        "path": {"type": "string", "description": "the step id, or e.g. lines.3.post inside a for_each item"},
+        "item": {"type": ["integer", "null"], "description": "the innermost for_each item it ran for"},
+        "depth": {"type": "integer", "description": "how many flow steps enclose it"},
         "phase": {"enum": ["main", "on_failure"]},
         "status": {"type": "string"},
         "attempts": {"type": "integer"},
@@ -84,6 +90,9 @@ RUN_SCHEMA: dict[str, Any] = {
         "error": {},
         "replay_of": {"type": ["integer", "null"]},
         "from_step": {"type": ["string", "null"]},
+        "output": {"description": "the recipe's rendered top-level `output` once the run succeeded"},
+        "parent_run_id": {"type": ["integer", "null"], "description": "the run whose recipe.call started it"},
+        "parent_path": {"type": ["string", "null"], "description": "the path of that call step"},
         "created_at": _TIME,
         "started_at": _TIME,
         "finished_at": _TIME,
@@ -367,7 +376,15 @@ def document(registry: Registry) -> dict[str, Any]:
                 params=run,
                 ok=201,
                 answer=RUN,
-                body={"type": "object", "properties": {"from_step": {"type": "string"}}},
+                body={
+                    "type": "object",
+                    "properties": {
+                        "from_step": {
+                            "type": "string",
+                            "description": "a step id, or an inner step's path: lines.3.post",
+                        }
+                    },
+                },
             )
         },
         "/runs/{run_id}/cancel": {"post": _op("Cancel now", role="editor", params=run, answer=RUN)},
@@ -419,6 +436,7 @@ def document(registry: Registry) -> dict[str, Any]:
             "delete": _op("Revoke a token", role="admin", ok=204, params={"token_id": ID})
         },
         "/audit": {"get": _op("The audit log", role="admin", query={"limit": _limit(1000, 100)})},
+        **_table_and_secret_paths(),
     }
     paths.update(_storage_paths())
     recipe = _installed_connectors(
@@ -527,6 +545,101 @@ def _storage_paths() -> dict[str, Any]:
         for operation in operations.values():
             operation["responses"]["400"] = _error("a malformed scope, key or query parameter")
     return paths
+
+
+def _table_and_secret_paths() -> dict[str, Any]:
+    """Lookup tables (editors write, viewers read) and named secrets (admins write, values never read)."""
+    table = {"name": {"type": "string", "pattern": tables.NAME_PATTERN.pattern}}
+    secret = {"name": {"type": "string", "pattern": named_secrets.NAME_PATTERN.pattern}}
+    column = {
+        "type": "string",
+        "minLength": 1,
+        "maxLength": tables.MAX_COLUMN_NAME,
+        "pattern": r"^\S(.*\S)?$",
+    }
+    cell = {"type": ["string", "number", "boolean", "null"]}
+    rows = {
+        "type": "array",
+        "maxItems": tables.MAX_ROWS,
+        "items": {"type": "object", "additionalProperties": cell},
+    }
+    rows_body: dict[str, Any] = {
+        "description": "row objects (column: value), or {rows: [...]}; or text/csv with a header row",
+        "anyOf": [
+            rows,
+            {
+                "type": "object",
+                "required": ["rows"],
+                "additionalProperties": False,
+                "properties": {"rows": rows},
+            },
+        ],
+    }
+    replace_rows = _op("Replace every row (JSON or text/csv)", body=rows_body, role="editor", params=table)
+    replace_rows["requestBody"]["content"]["text/csv"] = {"schema": {"type": "string"}}
+    value = {"type": "string", "minLength": MIN_SECRET_LENGTH, "maxLength": named_secrets.MAX_VALUE_CHARS}
+    return {
+        "/tables": {
+            "get": _op("List lookup tables"),
+            "post": _op(
+                "Create a lookup table",
+                role="editor",
+                ok=201,
+                body={
+                    "type": "object",
+                    "required": ["name", "columns", "key"],
+                    "properties": {
+                        "name": table["name"],
+                        "columns": {
+                            "type": "array",
+                            "minItems": 1,
+                            "maxItems": tables.MAX_COLUMNS,
+                            "uniqueItems": True,
+                            "items": column,
+                        },
+                        "key": {"type": "string", "description": "one of the columns"},
+                    },
+                },
+            ),
+        },
+        "/tables/{name}": {
+            "get": _op("A lookup table's definition and row count", params=table),
+            "delete": _op("Delete a lookup table and its rows", ok=204, role="editor", params=table),
+        },
+        "/tables/{name}/rows": {
+            "get": _op(
+                "The rows in table order (CSV with Accept: text/csv)",
+                params=table,
+                query={
+                    "offset": {"type": "integer", "minimum": 0, "maximum": tables.MAX_ROWS},
+                    "limit": {"type": "integer", "minimum": 1, "maximum": tables.MAX_ROWS},
+                },
+            ),
+            "put": replace_rows,
+        },
+        "/secrets": {
+            "get": _op("List named secrets: names and times, never values"),
+            "post": _op(
+                "Create a named secret (write-only)",
+                role="admin",
+                ok=201,
+                body={
+                    "type": "object",
+                    "required": ["name", "value"],
+                    "properties": {"name": secret["name"], "value": value},
+                },
+            ),
+        },
+        "/secrets/{name}": {
+            "put": _op(
+                "Replace a named secret's value",
+                role="admin",
+                params=secret,
+                body={"type": "object", "required": ["value"], "properties": {"value": value}},
+            ),
+            "delete": _op("Delete a named secret", ok=204, role="admin", params=secret),
+        },
+    }
 
 
 def _rebase(schema: Any) -> Any:

@@ -51,7 +51,7 @@ def run_replay(run_id: int) -> Response:
     data = body_object()
     from_step = data.get("from_step")
     if from_step is not None and not isinstance(from_step, str):
-        raise ApiError(422, "invalid", "$.from_step: must be a step id", {"path": "$.from_step"})
+        raise ApiError(422, "invalid", "$.from_step: must be a step id or path", {"path": "$.from_step"})
     new_id = service.replay_run(rt, run_id, from_step=from_step or None, actor=g.actor)
     with rt.db.transaction() as session:
         return reply(run_view(session, control.get_run(session, new_id)), 201)

@@ -202,6 +202,8 @@ class Run(Base):
     __table_args__ = (
         Index("ix_runs_due", "status", "wake_at"),
         Index("ix_runs_recipe_created", "recipe_id", "created_at"),
+        # one child run per call step of a parent run (`recipe.call` is idempotent across a crash)
+        UniqueConstraint("parent_run_id", "parent_path", name="uq_runs_parent_path"),
     )
     id: Mapped[int] = mapped_column(ID, primary_key=True)
     recipe_id: Mapped[int] = mapped_column(ForeignKey("recipes.id", ondelete="CASCADE"))
@@ -218,10 +220,14 @@ class Run(Base):
     dispatched_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     error: Mapped[dict[str, Any] | None] = mapped_column(JSONType)
     replay_of: Mapped[int | None] = mapped_column(ForeignKey("runs.id", ondelete="SET NULL"))
-    from_step: Mapped[str | None] = mapped_column(String(100))
+    from_step: Mapped[str | None] = mapped_column(String(300))  # a step id or an inner step's path
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     started_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # A run started by a `recipe.call` step: the calling run and the path of that step in it.
+    parent_run_id: Mapped[int | None] = mapped_column(ForeignKey("runs.id", ondelete="SET NULL"))
+    parent_path: Mapped[str | None] = mapped_column(String(300))
+    output: Mapped[Any] = mapped_column(JSONType, nullable=True)  # the recipe's rendered `output`
     steps: Mapped[list[StepRun]] = relationship(
         back_populates="run", order_by="StepRun.position", cascade="all, delete-orphan"
     )
@@ -230,10 +236,14 @@ class Run(Base):
 
 class StepRun(Base):
     __tablename__ = "step_runs"
-    __table_args__ = (UniqueConstraint("run_id", "phase", "step_id"),)
+    __table_args__ = (UniqueConstraint("run_id", "phase", "path", name="uq_step_runs_run_phase_path"),)
     id: Mapped[int] = mapped_column(ID, primary_key=True)
     run_id: Mapped[int] = mapped_column(ForeignKey("runs.id", ondelete="CASCADE"), index=True)
     step_id: Mapped[str] = mapped_column(String(100))
+    # Where the step ran: its id at the top level, `lines.3.post` for step `post` of item 3 of the
+    # for_each `lines` (a branch or parallel adds its id and the case or branch index the same way).
+    path: Mapped[str] = mapped_column(String(300))
+    item: Mapped[int | None] = mapped_column(Integer)  # the innermost for_each item it ran for
     phase: Mapped[str] = mapped_column(String(16), default="main")
     position: Mapped[int] = mapped_column(Integer)
     status: Mapped[str] = mapped_column(String(16), default="pending")
@@ -269,10 +279,14 @@ class Wait(Base):
     """A run parked on a wait_for step until a matching event arrives or it times out."""
 
     __tablename__ = "waits"
-    __table_args__ = (Index("ix_waits_trigger", "connector", "trigger"),)
+    __table_args__ = (
+        Index("ix_waits_trigger", "connector", "trigger"),
+        UniqueConstraint("run_id", "path", name="uq_waits_run_path"),
+    )
     id: Mapped[int] = mapped_column(ID, primary_key=True)
-    run_id: Mapped[int] = mapped_column(ForeignKey("runs.id", ondelete="CASCADE"), unique=True)
+    run_id: Mapped[int] = mapped_column(ForeignKey("runs.id", ondelete="CASCADE"))
     step_id: Mapped[str] = mapped_column(String(100))
+    path: Mapped[str] = mapped_column(String(300))  # the waiting step's path (parallel branches wait apart)
     recipe_id: Mapped[int] = mapped_column(ForeignKey("recipes.id", ondelete="CASCADE"))
     connector: Mapped[str] = mapped_column(String(100))
     trigger: Mapped[str] = mapped_column(String(100))
@@ -305,6 +319,7 @@ class PendingWaitEvent(Base):
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
     # the run whose wait took it; no foreign key, so a deleted run never makes it takeable again
     consumed_by: Mapped[int | None] = mapped_column(BigInteger)
+    consumed_path: Mapped[str | None] = mapped_column(String(300))  # the step path of that run
 
 
 class AuditEntry(Base):
@@ -397,3 +412,53 @@ class Rotation(Base):
     last_slot: Mapped[int | None] = mapped_column(Integer)  # position in the weighted cycle
     last_turn: Mapped[int | None] = mapped_column(Integer)  # which of the assignee's turns in the cycle
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class NamedSecret(Base):
+    """A secret recipes use by name (`{{ secrets.NAME }}`): its value is a vault token bound to the
+    name, so it is never stored in clear nor readable under another name."""
+
+    __tablename__ = "named_secrets"
+    name: Mapped[str] = mapped_column(String(100), primary_key=True)
+    value: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class LookupTable(Base):
+    """A lookup table's definition: its columns (in order) and the column whose value keys a row."""
+
+    __tablename__ = "lookup_tables"
+    id: Mapped[int] = mapped_column(ID, primary_key=True)
+    name: Mapped[str] = mapped_column(String(100), unique=True)
+    columns: Mapped[list[str]] = mapped_column(JSONType)
+    key_column: Mapped[str] = mapped_column(String(100))
+    row_count: Mapped[int] = mapped_column(Integer, default=0)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class LookupRow(Base):
+    """One row, whole, as JSON; found by its key through the (table, key) unique index."""
+
+    __tablename__ = "lookup_rows"
+    __table_args__ = (UniqueConstraint("table_id", "key", name="uq_lookup_rows_key"),)
+    table_id: Mapped[int] = mapped_column(
+        ForeignKey("lookup_tables.id", ondelete="CASCADE"), primary_key=True, autoincrement=False
+    )
+    position: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    key: Mapped[str] = mapped_column(String(200))
+    data: Mapped[dict[str, Any]] = mapped_column(JSONType)
+
+
+class LookupValue(Base):
+    """The index of every cell (its text, cut to 200 characters): a `where` on any column is a search
+    of this primary key, then an exact check of the few rows it names."""
+
+    __tablename__ = "lookup_values"
+    table_id: Mapped[int] = mapped_column(
+        ForeignKey("lookup_tables.id", ondelete="CASCADE"), primary_key=True, autoincrement=False
+    )
+    column_name: Mapped[str] = mapped_column(String(100), primary_key=True)
+    value: Mapped[str] = mapped_column(String(200), primary_key=True)
+    position: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)

@@ -9,7 +9,9 @@ from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from hub.connections import NotFound
-from hub.db.models import Event, Recipe, Run, StepRun, Wait, utcnow
+from hub.db.models import Event, Recipe, RecipeVersion, Run, StepRun, Wait, utcnow
+from hub.engine.calls import end_child
+from hub.engine.run.nesting import position
 from hub.recipe_split import choose_version, event_key
 from hub.sdk.errors import HubError
 
@@ -55,6 +57,8 @@ def cancel(session: Session, run_id: int) -> Run:
     for step in run.steps:
         if step.status in ("pending", "running", "retrying", "waiting", "held"):
             step.status = "cancelled"
+    if run.parent_run_id is not None and run.parent_path is not None:  # a caller waiting for it goes on
+        end_child(session, run, run.parent_run_id, run.parent_path, dispatching=False)
     return run
 
 
@@ -85,19 +89,18 @@ def replay(session: Session, run_id: int, from_step: str | None = None) -> Run:
     session.add(new)
     session.flush()
     if from_step:
-        main = [s for s in original.steps if s.phase == "main"]
-        ids = [s.step_id for s in main]
-        if from_step not in ids:
-            raise InvalidState(f"run {run_id} has no step '{from_step}' to replay from")
-        for step in main[: ids.index(from_step)]:
-            if step.status not in ("succeeded", "skipped"):
-                raise InvalidState(
-                    f"step '{step.step_id}' before '{from_step}' did not succeed; replay from it"
-                )
+        document = session.scalar(
+            select(RecipeVersion.document).where(
+                RecipeVersion.recipe_id == recipe.id, RecipeVersion.version == new.recipe_version
+            )
+        )
+        for step in _steps_before(original, document or {}, from_step):
             session.add(
                 StepRun(
                     run_id=new.id,
                     step_id=step.step_id,
+                    path=step.path,
+                    item=step.item,
                     phase="main",
                     position=step.position,
                     status=step.status,
@@ -107,6 +110,26 @@ def replay(session: Session, run_id: int, from_step: str | None = None) -> Run:
                 )
             )
     return new
+
+
+def _steps_before(original: Run, document: dict[str, Any], from_step: str) -> list[StepRun]:
+    """The main steps of `original` that come before the step path `from_step` in document order,
+    kept by a replay from it: all of the run's steps before it, those of other for_each items, and
+    the inner steps before it in its own item or branch; not the flow steps enclosing it (they run
+    again, skipping what was kept)."""
+    main = [s for s in original.steps if s.phase == "main"]
+    target = position(document, "main", from_step)
+    if target is None or from_step not in {s.path for s in main}:
+        raise InvalidState(f"run {original.id} has no step '{from_step}' to replay from")
+    kept = []
+    for step in main:
+        key = position(document, "main", step.path)
+        if key is None or key >= target or target[: len(key)] == key:
+            continue
+        if step.status not in ("succeeded", "skipped"):
+            raise InvalidState(f"step '{step.path}' before '{from_step}' did not succeed; replay from it")
+        kept.append(step)
+    return kept
 
 
 def replay_failed(session: Session, recipe_id: int, since: datetime | None) -> list[Run]:

@@ -29,6 +29,7 @@ from hub.recipe_split import choose_version, event_key
 from hub.sdk.types import TriggerEvent
 
 log = logging.getLogger("hub.intake")
+FINAL = ("succeeded", "failed", "filtered", "cancelled")
 
 
 @dataclass
@@ -153,6 +154,7 @@ def take_kept_event(
     connection_id: int | None,
     match: dict[str, Any],
     run_id: int,
+    path: str,
 ) -> dict[str, Any] | None:
     """For a run about to park: the oldest kept event its wait matches (by the rules an arriving event
     is matched by), taken for `run_id` so no other run can take it; None when there is none."""
@@ -172,7 +174,7 @@ def take_kept_event(
         taken = session.execute(
             update(PendingWaitEvent)
             .where(PendingWaitEvent.id == event_id, PendingWaitEvent.consumed_by.is_(None))
-            .values(consumed_by=run_id)
+            .values(consumed_by=run_id, consumed_path=path)
         )
         if affected(taken) == 1:
             return dict(data)
@@ -185,18 +187,34 @@ def purge_kept_events(session: Session) -> int:
     return affected(session.execute(expired, execution_options={"synchronize_session": False}))
 
 
-def finish_wait(session: Session, wait: Wait, data: dict[str, Any]) -> int | None:
-    """Complete a wait_for step with the event that satisfied it; the run to dispatch, if still waiting."""
+def waiting_step(session: Session, wait: Wait) -> tuple[Run | None, StepRun | None]:
+    """The run of a wait (its row locked: a run still held by its worker, with other parallel branches
+    or items going on, checks its ended waits under the same lock before it parks) and the waiting step."""
+    run = session.scalars(select(Run).where(Run.id == wait.run_id).with_for_update()).first()
     step = session.scalars(
-        select(StepRun).where(StepRun.run_id == wait.run_id, StepRun.step_id == wait.step_id)
+        select(StepRun).where(StepRun.run_id == wait.run_id, StepRun.path == wait.path)
     ).first()
-    run = session.get(Run, wait.run_id)
     session.delete(wait)
-    if step is None or run is None or run.status != "waiting":
+    if run is None or run.status in FINAL or step is None or step.status != "waiting":
+        return None, None
+    return run, step
+
+
+def wake(run: Run) -> int | None:
+    """Queue a parked run whose wait ended; a run still held by its worker sees the ended step itself."""
+    if run.status != "waiting":
         return None
-    step.status, step.output, step.finished_at = "succeeded", data, utcnow()
     run.status, run.wake_at, run.dispatched_at = "queued", None, utcnow()  # sent now: no resend
     return run.id
+
+
+def finish_wait(session: Session, wait: Wait, data: dict[str, Any]) -> int | None:
+    """Complete a wait_for step with the event that satisfied it; the run to dispatch, if parked."""
+    run, step = waiting_step(session, wait)
+    if run is None or step is None:
+        return None
+    step.status, step.output, step.finished_at = "succeeded", data, utcnow()
+    return wake(run)
 
 
 def store_events(

@@ -22,6 +22,9 @@ recipes, versions = table(Recipe), table(RecipeVersion)
 LOAD_RUN = select(*runs.c).where(runs.c.id == bindparam("b_id"))
 LOAD_EVENT = select(events.c.payload).where(events.c.id == bindparam("b_id"))
 LOAD_STEPS = select(*step_runs.c).where(step_runs.c.run_id == bindparam("b_id"))
+LOAD_STEPS_AT = select(*step_runs.c).where(
+    step_runs.c.run_id == bindparam("b_id"), step_runs.c.path.in_(bindparam("b_paths", expanding=True))
+)
 LOAD_VERSION = (
     select(recipes.c.name, versions.c.document)
     .join(versions, versions.c.recipe_id == recipes.c.id)

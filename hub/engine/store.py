@@ -30,6 +30,14 @@ def read_steps(session: Session, run_id: int) -> list[Record]:
     return [sql.record(sql.step_runs, step) for step in sql.rows(session, sql.LOAD_STEPS, {"b_id": run_id})]
 
 
+def read_steps_at(session: Session, run_id: int, paths: Sequence[str]) -> list[Record]:
+    """The run's step rows at `paths` (any phase), read again: intake may have ended their waits."""
+    if not paths:
+        return []
+    found = session.execute(sql.LOAD_STEPS_AT, {"b_id": run_id, "b_paths": list(paths)}).all()
+    return [sql.record(sql.step_runs, tuple(step)) for step in found]
+
+
 def read_version(session: Session, recipe_id: int, version: int) -> tuple[str, dict[str, Any]]:
     """(recipe name, document) of one version of a recipe."""
     name, document = sql.rows(session, sql.LOAD_VERSION, {"b_id": recipe_id, "b_version": version})[0]

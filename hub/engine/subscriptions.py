@@ -136,7 +136,7 @@ def _wanted(
 ) -> dict[Slot, tuple[dict[str, Any], str]]:
     """(spec, hook URL) of every endpoint of an active recipe whose trigger can register webhooks."""
     specs: dict[Slot, dict[str, Any]] = {None: document["trigger"]}
-    for _phase, _index, step in iter_steps(document):
+    for _phase, _path, step in iter_steps(document):
         if step_type(step) == "wait_for":
             specs[step["id"]] = {
                 "connector": step["connector"],

@@ -9,8 +9,8 @@ from sqlalchemy import ColumnElement, and_, func, or_, select, update
 
 from hub.db.clock import database_now
 from hub.db.core import table
-from hub.db.models import Run, StepRun, Wait, utcnow
-from hub.engine.intake import purge_kept_events
+from hub.db.models import Run, Wait, utcnow
+from hub.engine.intake import purge_kept_events, waiting_step, wake
 
 if TYPE_CHECKING:
     from hub.runtime import Runtime
@@ -27,12 +27,8 @@ def expire_waits(runtime: Runtime) -> list[int]:
     with runtime.db.transaction() as session:
         waits = session.scalars(select(Wait).where(Wait.expires_at <= now).limit(BATCH)).all()
         for wait in waits:
-            run = session.get(Run, wait.run_id)
-            step = session.scalar(
-                select(StepRun).where(StepRun.run_id == wait.run_id, StepRun.step_id == wait.step_id)
-            )
-            session.delete(wait)
-            if run is None or run.status != "waiting" or step is None:
+            run, step = waiting_step(session, wait)
+            if run is None or step is None:
                 continue
             step.status, step.finished_at = "failed", now
             step.error = {
@@ -40,8 +36,8 @@ def expire_waits(runtime: Runtime) -> list[int]:
                 "code": "timeout",
                 "step": wait.step_id,
             }
-            run.status, run.wake_at, run.dispatched_at = "queued", None, now  # sent by this sweep
-            woken.append(run.id)
+            if (run_id := wake(run)) is not None:
+                woken.append(run_id)
     return woken
 
 

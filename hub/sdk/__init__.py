@@ -9,6 +9,7 @@ as a pytest plugin, kept out of this module so the hub never imports pytest at r
 from __future__ import annotations
 
 from hub.redaction import redact_headers
+from hub.sdk.apptoken import TokenRejected, app_token, app_token_key, with_app_token
 from hub.sdk.auth import ApiKeyAuth, Auth, BasicAuth, BearerAuth, OAuth2, secret_field
 from hub.sdk.connector import (
     Action,
@@ -63,10 +64,13 @@ __all__ = [
     "SignatureError",
     "TimeWindowPolling",
     "TokenCache",
+    "TokenRejected",
     "Trigger",
     "TriggerEvent",
     "WebhookResponse",
     "WebhookTrigger",
+    "app_token",
+    "app_token_key",
     "check_timestamp",
     "dumps_json",
     "ensure_token",
@@ -80,5 +84,6 @@ __all__ = [
     "secret_field",
     "signatures_match",
     "vendor_time",
+    "with_app_token",
     "with_defaults",
 ]

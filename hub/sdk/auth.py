@@ -163,6 +163,16 @@ class OAuth2(Auth):
         if connection.get("access_token"):
             request.headers["Authorization"] = f"Bearer {connection['access_token']}"
 
+    def token_endpoint(self, connection: dict[str, Any]) -> str:
+        """Where tokens are asked for: the connection's `token_url`, else the declared one.
+
+        Override when the token host depends on the connection (Zoho's data centres)."""
+        return str(connection.get("token_url") or self.token_url)
+
+    def authorize_endpoint(self, connection: dict[str, Any]) -> str:
+        """The consent page: the connection's `authorize_url`, else the declared one."""
+        return str(connection.get("authorize_url") or self.authorize_url)
+
     def can_refresh(self, connection: dict[str, Any]) -> bool:
         """Client credentials can always ask again; the code grant needs a stored refresh token."""
         if self.grant == "client_credentials":

@@ -104,6 +104,12 @@ class ScheduleTrigger(Trigger):
         self.job_spec(config)
 
 
+class CalledTrigger(Trigger):
+    """A trigger the hub fires itself, with no outside system: a recipe started by another's call."""
+
+    kind = "called"
+
+
 class Action:
     """One thing a connector does in an outside system."""
 

@@ -102,6 +102,9 @@ class Context:
     # The hub's Runtime, for the built-in utilities under hub/utilities (storage, assignment, lookup
     # tables) that keep their state in the hub's database; None in tests and for other connectors.
     hub: Any = None
+    # Values to hide wherever this call's requests are logged or its errors kept: the run's named
+    # secrets and recipe-document secrets, which are not the connection's own.
+    redact_values: list[str] = field(default_factory=list)
     # For webhook verify/parse: what the trigger's `subscribe` returned for the endpoint being hit
     # (the recipe's trigger or a wait_for step), e.g. a per-webhook signing secret; None if nothing.
     subscription: dict[str, Any] | None = None
@@ -116,9 +119,9 @@ class Context:
         return str(url).rstrip("/") if url else None
 
     def secrets(self) -> list[str]:
-        """Every secret value of the connection, for redaction."""
+        """Every secret value of the connection (and the run's `redact_values`), for redaction."""
         names = self.connector.secret_fields()
-        return [str(v) for k, v in self.connection.items() if k in names and v]
+        return [str(v) for k, v in self.connection.items() if k in names and v] + self.redact_values
 
     def http_client(
         self,

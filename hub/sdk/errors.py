@@ -120,6 +120,27 @@ class RecipeError(HubError):
         self.path = path
 
 
+class RecipeProblems(RecipeError):
+    """Every problem found in a recipe document, at once, so an editor can show them all.
+
+    `problems` is `[{"path", "message"}, ...]` in document order; `path`, `message` and `code` are the
+    first problem's, so a caller that reads one error still reads a meaningful one."""
+
+    def __init__(self, problems: list[RecipeError]) -> None:
+        first, more = problems[0], len(problems) - 1
+        suffix = f" (and {more} more problem{'s' if more > 1 else ''})" if more else ""
+        self.problems = [{"path": p.path, "message": _without_path(p.message, p.path)} for p in problems]
+        self.errors = problems  # the exceptions themselves, for a caller that words them its own way
+        super().__init__(first.message + suffix, path=first.path, details=self.problems)
+        self.code = first.code
+
+
+def _without_path(message: str, path: str) -> str:
+    """'$.a.b: bad' -> 'bad' (the path travels next to the message)."""
+    prefix = f"{path}: "
+    return message[len(prefix) :] if message.startswith(prefix) else message
+
+
 class TemplateError(RecipeError):
     """A template failed to compile or render, or broke a sandbox limit."""
 

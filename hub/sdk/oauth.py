@@ -30,7 +30,7 @@ def token_is_fresh(connection: dict[str, Any], now: float | None = None) -> bool
 
 
 def token_url(auth: OAuth2, connection: dict[str, Any]) -> str:
-    return str(connection.get("token_url") or auth.token_url)
+    return auth.token_endpoint(connection)
 
 
 def authorize_url(auth: OAuth2, connection: dict[str, Any], redirect_uri: str, state: str) -> str:
@@ -43,7 +43,7 @@ def authorize_url(auth: OAuth2, connection: dict[str, Any], redirect_uri: str, s
         "scope": connection.get("scopes") or auth.scope_separator.join(auth.scopes),
         **auth.extra_authorize_params,
     }
-    base = str(connection.get("authorize_url") or auth.authorize_url)
+    base = auth.authorize_endpoint(connection)
     return f"{base}{'&' if '?' in base else '?'}{urlencode(params)}"
 
 

@@ -260,6 +260,28 @@ class NewestIdPolling(PollingTrigger):
         return items, newest
 
 
+@dataclass
+class RereadWindow:
+    """One poll of a re-read window: read from `start_ms` to `now_ms`; `done` holds what was already
+    reported in a final state (mark more with `done[id] = now_ms`, store `done_cursor(done)`)."""
+
+    now_ms: int
+    start_ms: int
+    done: dict[str, int]
+
+
+def reread_window(ctx: Context, cursor: str | None, days: int, now_ms: int | None = None) -> RereadWindow:
+    """The last `days` up to now; a backfill's first poll starts at `ctx.since` when that is later.
+
+    The hub's clock is used here only to bound what is re-read: the cursor is ids, not a time."""
+    now = now_ms if now_ms is not None else int(datetime.now(UTC).timestamp() * 1000)
+    oldest = now - days * 86_400_000
+    start = oldest
+    if cursor is None and ctx.since is not None:
+        start = max(start, int(aware(ctx.since).timestamp() * 1000))
+    return RereadWindow(now_ms=now, start_ms=start, done=load_done(cursor, oldest))
+
+
 def load_done(cursor: str | None, oldest_ms: int) -> dict[str, int]:
     """A re-read-window cursor's `{"done": {id: ms reported}}`, less those reported before `oldest_ms`
     (they have left the window). An unreadable cursor reads as nothing done: the seen-ids dedupe."""

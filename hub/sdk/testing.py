@@ -25,7 +25,14 @@ from typing import Any, ClassVar
 import pytest
 from jsonschema import Draft202012Validator
 
-from hub.sdk.connector import Connector, PollingTrigger, ScheduleTrigger, Trigger, WebhookTrigger
+from hub.sdk.connector import (
+    CalledTrigger,
+    Connector,
+    PollingTrigger,
+    ScheduleTrigger,
+    Trigger,
+    WebhookTrigger,
+)
 from hub.sdk.i18n import shipped_locales, untranslated
 
 ENTRY_POINT_GROUP = "hub.connectors"
@@ -103,7 +110,7 @@ class ConnectorContract:
 
     def test_triggers_are_of_a_known_kind(self, connector: Connector) -> None:
         for key, trigger in connector.trigger_map.items():
-            assert isinstance(trigger, WebhookTrigger | PollingTrigger | ScheduleTrigger), (
+            assert isinstance(trigger, WebhookTrigger | PollingTrigger | ScheduleTrigger | CalledTrigger), (
                 f"{connector.id}.{key}: subclass WebhookTrigger, PollingTrigger or ScheduleTrigger"
             )
             if isinstance(trigger, PollingTrigger):

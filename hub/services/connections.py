@@ -82,7 +82,7 @@ def enabled_recipes_using(session: Session, name: str) -> list[int]:
     users = []
     for recipe_id, _name, _version, document in rows:
         names = {document["trigger"].get("connection")} | {
-            s.get("connection") for _p, _i, s in iter_steps(document)
+            s.get("connection") for _phase, _path, s in iter_steps(document)
         }
         if name in names:
             users.append(recipe_id)

@@ -45,8 +45,10 @@ def init_web(app: Flask) -> None:
         views_lifecycle,
         views_recipes,
         views_runs,
+        views_secrets,
         views_setup,
         views_storage,
+        views_tables,
         views_users,
     )
 

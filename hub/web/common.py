@@ -8,19 +8,33 @@ from flask import flash
 from flask_babel import gettext as _
 
 from hub.recipes import SchemaViolation
-from hub.sdk.errors import HubError, RecipeError
+from hub.sdk.errors import HubError, RecipeError, RecipeProblems
 from hub.web.recipe_form import split_error
 from hub.web.validation_text import schema_message
 
 
 def error_map(exc: HubError) -> dict[str, str]:
-    """A core error as {JSON path: message}; errors without a path go under '$'."""
+    """A core error as {JSON path: message} (every problem of an invalid recipe); errors without a
+    path go under '$'."""
+    if isinstance(exc, RecipeProblems):
+        found: dict[str, str] = {}
+        for error in exc.errors:
+            path, message = _placed(error)
+            found[path] = f"{found[path]}; {message}" if path in found else message
+        return found
     if isinstance(exc, RecipeError):
-        path, message = split_error(exc.path, exc.message)
-        if isinstance(exc, SchemaViolation) and exc.keyword != "required":  # split_error words that one
-            message = schema_message(exc, message)
+        path, message = _placed(exc)
         return {path: message}
     return {"$": exc.message}
+
+
+def _placed(error: RecipeError) -> tuple[str, str]:
+    """The field an error belongs beside, and its message in the page's language where the core
+    gave the rule that failed (SchemaViolation; split_error words a missing field itself)."""
+    path, message = split_error(error.path, error.message)
+    if isinstance(error, SchemaViolation) and error.keyword != "required":
+        message = schema_message(error, message)
+    return path, message
 
 
 def flash_error(exc: HubError | str) -> None:

@@ -63,7 +63,7 @@ def live_states(db: Session, runs: list[Run]) -> dict[int, dict[str, Any]]:
         paused = next((s for kind in PAUSED_STEP for s in steps[run.id] if s.status == kind), None)
         retrying = run.status == "queued" and paused is not None and paused.status == "retrying"
         shown = "retrying" if retrying else run.status
-        step_states = {f"{s.phase}:{s.step_id}": _step_state(s) for s in steps[run.id]}
+        step_states = {f"{s.phase}:{s.path}": _step_state(s) for s in steps[run.id]}
         moves = (f"{key}={state['status']}/{state['attempts']}" for key, state in step_states.items())
         fingerprint = "|".join([shown, *moves])
         states[run.id] = {
@@ -72,8 +72,8 @@ def live_states(db: Session, runs: list[Run]) -> dict[int, dict[str, Any]]:
             "label": status_label(shown),
             "final": run.status in FINAL,
             "wake_at": run.wake_at.isoformat() if run.wake_at else None,
-            "step": paused.step_id if paused else None,
-            "note": _note(paused.status, paused.step_id, run) if paused else "",
+            "step": paused.path if paused else None,  # the step's id, with its place inside a loop or branch
+            "note": _note(paused.status, paused.path, run) if paused else "",
             "steps": step_states,
             "fingerprint": fingerprint,  # changes whenever the run page would show something new
         }

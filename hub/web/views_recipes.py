@@ -20,7 +20,7 @@ from hub.documents import parse_document
 from hub.ids import parse_id
 from hub.presentation import recipe_detail, recipe_summary, run_view
 from hub.recipe_store import get_recipe, version_document
-from hub.recipes import without_secrets
+from hub.recipes import iter_steps, without_secrets
 from hub.sdk.errors import HubError
 from hub.services import recipes as service
 from hub.web import web
@@ -98,7 +98,7 @@ def _normalise(doc: dict[str, Any]) -> None:
     if connector is not None and connector.trigger(trigger.get("trigger") or "") is None:
         trigger["trigger"] = next(iter(connector.trigger_map), "")
         trigger["config"] = {}
-    for step in [*(doc.get("steps") or []), *(doc.get("on_failure") or [])]:
+    for _phase, _path, step in iter_steps(doc):
         connector = registry.get(step.get("connector") or "")
         if connector is None:
             continue
@@ -225,8 +225,8 @@ def _editor(recipe_id: int | None) -> Any:
             try:
                 saved = _save(doc, recipe_id)
             except HubError as exc:
-                message = next(iter(error_map(exc).items()))
-                return _raw_page(text, fmt, recipe_id, f"{message[0]}: {message[1]}", 422)
+                lines = "\n".join(f"{path}: {message}" for path, message in error_map(exc).items())
+                return _raw_page(text, fmt, recipe_id, lines, 422)
             return redirect(url_for("web.recipe_page", recipe_id=saved))
         return _editor_page(doc, recipe_id, {}, None)
     doc, form_errors, uids = parse_form(request.form, connectors())

@@ -15,6 +15,7 @@ from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import requests
 from cryptography.fernet import Fernet
@@ -184,3 +185,79 @@ def admin_headers_via_cli(cli: Callable[..., str], token_name: str) -> dict[str,
     token = cli("tokens", "create", "ops@example.com", "--name", token_name)
     assert token.startswith("hub_") and "\n" not in token
     return {"Authorization": f"Bearer {token}"}
+
+
+Handler = Callable[[str, str, dict[str, str], bytes], tuple[int, Any]]
+
+
+class VendorStub:
+    """A vendor on 127.0.0.1: `handle` checks each request and answers; everything is recorded."""
+
+    def __init__(self, handle: Handler) -> None:
+        self.calls: list[dict[str, Any]] = []
+        self.errors: list[str] = []
+        stub = self
+
+        class RequestHandler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+            def _serve(self) -> None:
+                body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+                headers = {k.lower(): v for k, v in self.headers.items()}
+                stub.calls.append(
+                    {"method": self.command, "path": self.path, "headers": headers, "body": body}
+                )
+                try:
+                    status, payload = handle(self.command, self.path, headers, body)
+                except AssertionError as exc:  # a wrong request: recorded, and answered like a vendor would
+                    stub.errors.append(f"{self.command} {self.path}: {exc}")
+                    status, payload = 400, {"error": str(exc)}
+                data = json.dumps(payload).encode()
+                self.send_response(status)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+            do_GET = do_POST = do_PUT = _serve
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), RequestHandler)
+        self.server.daemon_threads = True
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def find(self, path: str) -> list[dict[str, Any]]:
+        return [c for c in self.calls if urlsplit(c["path"]).path == path]
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+def add_connections(
+    api: str, headers: dict[str, str], connections: list[tuple[str, str, dict[str, Any]]]
+) -> None:
+    """Create each (name, connector id, config) through the API, as a person would."""
+    for name, connector_id, config in connections:
+        made = requests.post(
+            f"{api}/connections",
+            json={"name": name, "connector": connector_id, "config": config},
+            headers=headers,
+            timeout=10,
+        )
+        assert made.status_code == 201, made.text
+
+
+def only_run(api: str, headers: dict[str, str], recipe_id: int) -> dict[str, Any]:
+    """The one run of a recipe, with its steps."""
+    listing = requests.get(f"{api}/runs", params={"recipe_id": recipe_id}, headers=headers, timeout=10)
+    [only] = listing.json()["runs"]
+    return requests.get(f"{api}/runs/{only['id']}", headers=headers, timeout=10).json()
+
+
+def run_step(run: dict[str, Any], name: str) -> dict[str, Any]:
+    """One step of a run ({} while it has not started)."""
+    return next((s for s in run["steps"] if s["id"] == name), {})

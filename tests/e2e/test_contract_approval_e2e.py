@@ -6,20 +6,17 @@ from __future__ import annotations
 
 import base64
 import json
-import threading
 import time
-from collections.abc import Callable
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qsl, urlsplit
+from urllib.parse import parse_qsl
 
 import pytest
 import requests
 
 from connectors.docusign.signing import signature as docusign_signature
 from tests.connectors.feishu.feishu_kit import approval_event, signed_body
-from tests.e2e.harness import HubProcess, wait_until
+from tests.e2e.harness import HubProcess, VendorStub, add_connections, only_run, run_step, wait_until
 
 pytestmark = pytest.mark.e2e
 
@@ -27,55 +24,6 @@ FEISHU_APP = {"app_id": "cli_e2e0001", "app_secret": "feishu-app-secret"}
 FEISHU_TOKEN, FEISHU_KEY = "verify-tok-e2e", "encrypt-key-e2e"
 DS_ACCOUNT, DS_HMAC = "8f1c5e7a-0000-4000-8000-0000000000e2", "connect-hmac-key-e2e"
 TW_SID, TW_TOKEN = "AC" + "e2" * 16, "twilio-auth-token-e2e"
-
-Handler = Callable[[str, str, dict[str, str], bytes], tuple[int, Any]]
-
-
-class VendorStub:
-    """A vendor on 127.0.0.1: `handle` checks each request and answers; everything is recorded."""
-
-    def __init__(self, handle: Handler) -> None:
-        self.calls: list[dict[str, Any]] = []
-        self.errors: list[str] = []
-        stub = self
-
-        class RequestHandler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-
-            def log_message(self, *args: Any) -> None:
-                pass
-
-            def _serve(self) -> None:
-                body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
-                headers = {k.lower(): v for k, v in self.headers.items()}
-                stub.calls.append(
-                    {"method": self.command, "path": self.path, "headers": headers, "body": body}
-                )
-                try:
-                    status, payload = handle(self.command, self.path, headers, body)
-                except AssertionError as exc:  # a wrong request: recorded, and answered like a vendor would
-                    stub.errors.append(f"{self.command} {self.path}: {exc}")
-                    status, payload = 400, {"error": str(exc)}
-                data = json.dumps(payload).encode()
-                self.send_response(status)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
-
-            do_GET = do_POST = do_PUT = _serve
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), RequestHandler)
-        self.server.daemon_threads = True
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-
-    def find(self, path: str) -> list[dict[str, Any]]:
-        return [c for c in self.calls if urlsplit(c["path"]).path == path]
-
-    def close(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
 
 
 def feishu(method: str, path: str, headers: dict[str, str], body: bytes) -> tuple[int, Any]:
@@ -257,14 +205,7 @@ def test_contract_approval_flow_across_feishu_docusign_and_twilio(tmp_path: Path
                 {"base_url": stubs["twilio"].url, "account_sid": TW_SID, "auth_token": TW_TOKEN},
             ),
         ]
-        for name, connector_id, config in connections:
-            made = requests.post(
-                f"{api}/connections",
-                json={"name": name, "connector": connector_id, "config": config},
-                headers=headers,
-                timeout=10,
-            )
-            assert made.status_code == 201, made.text
+        add_connections(api, headers, connections)
         created = requests.post(f"{api}/recipes", json=recipe(None), headers=headers, timeout=10)
         assert created.status_code == 201, created.text
         recipe_id, waits = created.json()["id"], created.json()["wait_urls"]
@@ -289,14 +230,10 @@ def test_contract_approval_flow_across_feishu_docusign_and_twilio(tmp_path: Path
         assert requests.post(created.json()["webhook_url"], json=deal, timeout=10).status_code == 202
 
         def run() -> dict[str, Any]:
-            listing = requests.get(
-                f"{api}/runs", params={"recipe_id": recipe_id}, headers=headers, timeout=10
-            )
-            [only] = listing.json()["runs"]
-            return requests.get(f"{api}/runs/{only['id']}", headers=headers, timeout=10).json()
+            return only_run(api, headers, recipe_id)
 
         def step(name: str) -> dict[str, Any]:
-            return next((s for s in run()["steps"] if s["id"] == name), {})
+            return run_step(run(), name)
 
         wait_until(lambda: step("approved").get("status") == "waiting", timeout_s=30, what="approval wait")
         assert step("start")["output"]["instance_code"] == "INS-C7"

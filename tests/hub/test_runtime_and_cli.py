@@ -94,12 +94,24 @@ def test_cli_users_tokens_import_export_rotate(cli_env: dict[str, str], tmp_path
     )
     bad = tmp_path / "bad.json"
     bad.write_text(
-        json.dumps({"name": "x", "trigger": {"connector": "nope", "trigger": "catch"}, "steps": []})
+        json.dumps(
+            {
+                "name": "x",
+                "trigger": {"connector": "nope", "trigger": "catch"},
+                "steps": [
+                    {"id": "a", "type": "delay", "seconds": 1},
+                    {"id": "a", "type": "delay", "seconds": 2},
+                ],
+            }
+        )
     )
     imported = run(cli_env, "recipes", "import", str(recipe))
     assert imported.exit_code == 0 and "webhook http" in imported.stdout
     failed = run(cli_env, "recipes", "import", str(bad))
-    assert failed.exit_code == 1 and "$.trigger.connector" in failed.stderr
+    problems = failed.stderr.splitlines()  # every problem, one line each
+    assert failed.exit_code == 1 and len(problems) == 2
+    assert problems[0].startswith(f"{bad}[0]: $.trigger.connector: unknown connector 'nope'")
+    assert problems[1] == f"{bad}[0]: $.steps[1].id: duplicate step id 'a' (first at $.steps[0])"
     exported = run(cli_env, "recipes", "export")
     assert exported.exit_code == 0 and "super-secret-value" not in exported.stdout
     assert json.loads(exported.stdout)[0]["trigger"]["config"]["secret"] == "[REDACTED]"

@@ -30,7 +30,7 @@ PROPER_NAMES = {
     *("OAuth", "Basic", "Bearer", "Auth", "Token", "App", "Key", "Keys", "Secret", "Encrypt"),
     *("Verification", "Connect", "Unix", "cron", "hub", "id", "Id", "uuid", "Name", "Won"),
     *("Account", "Bill", "Contact", "Customer", "Estimate", "Invoice", "Item", "Lead", "Opportunity"),
-    *("Payment", "Vendor"),
+    *("Payment", "Vendor", "Zoho", "Client", "Applications", "Markdown", "Schema", "lookup"),
 }
 HIDDEN_TAGS = {"script", "style", "code", "pre", "textarea", "kbd", "samp"}
 # Placeholders are left out: they show a field's default value or an example, which is data.
@@ -151,6 +151,8 @@ def test_no_page_of_the_chinese_ui_shows_english(web_app: Flask) -> None:
         "/connections/1",
         "/users",
         "/storage",
+        "/tables",
+        "/secrets",
         "/recipes/999999",
     ]
     pages += [f"/connections/new?connector={c.id}" for c in default_registry().all()]

@@ -148,6 +148,8 @@ def _some_of_everything(hub: HubProcess) -> list[str]:
         "/connections/1",
         "/users",
         "/storage",
+        "/tables",
+        "/secrets",
         "/no-such-page",
     ]
 

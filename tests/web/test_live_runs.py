@@ -28,7 +28,9 @@ def _runs(web_app: Flask, web_runtime: Runtime) -> None:
             run = Run(recipe_id=1, recipe_version=1, status=status, wake_at=wake)
             db.add(run)
             db.flush()
-            db.add(StepRun(run_id=run.id, step_id="send", position=0, status=step_status, attempts=attempts))
+            step = StepRun(run_id=run.id, step_id="send", path="send", position=0, status=step_status)
+            step.attempts = attempts
+            db.add(step)
 
 
 def test_the_live_state_names_the_waiting_step_and_when(web_app: Flask, web_runtime: Runtime) -> None:

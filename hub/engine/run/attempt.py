@@ -65,7 +65,7 @@ def hold(ex: Execution, at: StepAt, why: str, attempts: Sequence[dict[str, Any]]
 def attempt(ex: Execution, at: StepAt, step: dict[str, Any], call: Call) -> Outcome:
     """Write the attempt row, call the action (refreshing an OAuth2 token once), write the end."""
     step_id = at.step_id
-    key = f"{ex.run_id}:{step_id}"
+    key = f"{ex.run_id}:{at.run_path}"
 
     def start(session: Any) -> tuple[int, int]:
         ex.lease.renew(session)
@@ -93,6 +93,7 @@ def attempt(ex: Execution, at: StepAt, step: dict[str, Any], call: Call) -> Outc
         step_id=step_id,
         recipe_id=ex.state.run.recipe_id,
         hub=ex.rt,
+        redact_values=ex.state.secrets,
     )
     started = time.monotonic()
     outcome_label = "succeeded"
@@ -120,7 +121,7 @@ def attempt(ex: Execution, at: StepAt, step: dict[str, Any], call: Call) -> Outc
     finally:
         elapsed = time.monotonic() - started
         ex.rt.metrics.step_seconds.labels(connector.id, action.key, outcome_label).observe(elapsed)
-    stored_output = redact(output if output is not None else {}, ex.state.secrets + ctx.secrets())
+    stored_output = redact(output if output is not None else {}, ctx.secrets())
 
     finishing = ex.state.ends_run(at)
 
@@ -137,7 +138,9 @@ def attempt(ex: Execution, at: StepAt, step: dict[str, Any], call: Call) -> Outc
     ex.db.write(succeed)
     if finishing:
         ex.lease.released_as("succeeded")
-    return Done(stored_output)
+    live = output if output is not None else {}
+    ex.state.live[(at.phase, at.run_path)] = live
+    return Done(live)
 
 
 def _failed(

@@ -1,19 +1,24 @@
 """What a step kind is handed: the run's lease and state, and the writes that keep them together.
 
 Each write renews the lease first and updates the kept step row, so a step kind never writes a row
-of a run it no longer holds. `park` writes the step and gives the run up in one unit of work.
+of a run it no longer holds. `park` writes the step and gives the run up in one unit of work; a step
+nested in a branch, parallel or for_each only notes its park (`Parks`), and the run is given up once
+nothing else can proceed (`Parks.release`).
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from hub.db.models import Connection
 from hub.engine import store
 from hub.engine.contexts import load_connection
+from hub.engine.run.fanout import Threads
 from hub.engine.run.lease import Lease
+from hub.engine.run.outcomes import Parked
+from hub.engine.run.parks import Parks
 from hub.engine.run.state import RunState, StepAt
 from hub.sdk.errors import RecipeError
 
@@ -28,6 +33,8 @@ class Execution:
     rt: Runtime
     lease: Lease
     state: RunState
+    parks: Parks = field(default_factory=Parks)
+    threads: Threads = field(default_factory=Threads)
 
     @property
     def db(self) -> Any:
@@ -61,6 +68,10 @@ class Execution:
         in one unit of work: an interruption between them would leave a parked step under a run taken
         up again at once (a delay cut short), or an attempt ended `unknown` whose hold was never
         written (the action repeated)."""
+        if at.nested:
+            self.save_step(at, attempts=attempts, **values)
+            self.parks.note(at.run_path, run_status, wake_at=wake_at, error=run_error)
+            return
         params = self.lease.release_params(run_status, wake_at=wake_at, error=run_error)
 
         def park(session: Any) -> None:
@@ -71,6 +82,12 @@ class Execution:
 
         self.db.write(park)
         self.lease.released_as(run_status)
+
+    def stay_parked(self, at: StepAt, status: str, *, wake_at: Any = None, on_event: bool = False) -> Parked:
+        """A step found still parked: nested, its park is noted again for the joined release."""
+        if at.nested:
+            self.parks.note(at.run_path, status, wake_at=wake_at, on_event=on_event)
+        return Parked(status)
 
     def connection(self, name: str, path: str) -> tuple[Connection, dict[str, Any]]:
         """The named connection and its fields; an unknown name is the recipe's error."""

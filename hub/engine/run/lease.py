@@ -18,6 +18,7 @@ from hub.db.models import utcnow
 from hub.engine import store
 
 if TYPE_CHECKING:
+    from hub.engine.calls import RunEnd
     from hub.runtime import Runtime
 
 log = logging.getLogger("hub.runner")
@@ -42,6 +43,9 @@ class Lease:
         self.run_id = run_id
         self.claim_lazily = False  # a fresh run: claimed by its first write, not by a claim of its own
         self.released = False
+        self.end: RunEnd | None = None  # what a final release also writes (output, a caller's wake-up)
+        self.ended_as: str | None = None  # the status a final release wrote, when `end` changed it
+        self.woken: int | None = None  # a caller this run's end queued, dispatched once committed
 
     def _until(self) -> Any:
         return utcnow() + timedelta(seconds=self.rt.settings.lease_s)
@@ -75,6 +79,9 @@ class Lease:
             params["finished_at"] = utcnow()
         if error is not None:
             params["error"] = error
+        if self.end is not None and status in FINAL:
+            self.end.complete(params)
+            self.ended_as = params["status"]
         return params
 
     def release(self, status: str, *, wake_at: Any = None, error: dict[str, Any] | None = None) -> None:
@@ -89,10 +96,17 @@ class Lease:
             self.renew(session)
         if not store.release(session, params):
             raise LostLease()
+        if self.end is not None:
+            self.woken = self.end.write(session, self.run_id, params)
 
     def released_as(self, status: str) -> None:
         """Note a committed release (and count a run that finished or now waits for a person)."""
         self.released = True
+        if status in FINAL and self.ended_as:
+            status = self.ended_as
+        if self.woken is not None:
+            self.rt.dispatch([self.woken])
+            self.woken = None
         if status in FINAL or status == "held":
             self.rt.metrics.runs_finished.labels(status).inc()
 

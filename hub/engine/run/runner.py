@@ -15,9 +15,11 @@ from hub import templating
 from hub.db.errors import describe, is_transient
 from hub.db.models import utcnow
 from hub.engine import store
+from hub.engine.calls import RunEnd
 from hub.engine.run.execution import Execution
 from hub.engine.run.lease import Lease, LostLease
-from hub.engine.run.outcomes import Done, Parked, error_info
+from hub.engine.run.nesting import limits_exceeded
+from hub.engine.run.outcomes import Done, Failed, Parked, error_info
 from hub.engine.run.state import RunState
 from hub.engine.run.walker import walk
 from hub.engine.statements import Record
@@ -89,7 +91,10 @@ class Runner:
         return run.status == "queued" and run.started_at is None and due
 
     def _load(self, session: Any, run: Record) -> None:
-        self.execution = Execution(self.rt, self.lease, RunState(session, self.rt, run))
+        state = RunState(session, self.rt, run)
+        self.execution = Execution(self.rt, self.lease, state)
+        if RunEnd.wanted(state, run):  # a recipe with an `output`, or a run started by a call
+            self.lease.end = RunEnd(state, run)
 
     def _drive(self) -> None:
         ex = self.execution
@@ -103,7 +108,11 @@ class Runner:
             ):
                 self.lease.release("filtered")
                 return
-            outcome = walk(ex, "main", doc.get("steps") or [])
+            too_many = limits_exceeded(doc)
+            if too_many is not None:
+                self.lease.release("failed", error=too_many)
+                return
+            outcome = self._walk("main")
             if isinstance(outcome, Parked):
                 return
             if isinstance(outcome, Done):
@@ -118,6 +127,18 @@ class Runner:
                 self.lease.renew(session)
                 store.enter_on_failure(session, self.run_id, outcome.error)
         ex.state.context["error"] = run.error or {}
-        if isinstance(walk(ex, "on_failure", doc.get("on_failure") or []), Parked):
+        if isinstance(self._walk("on_failure"), Parked):
             return
         self.lease.release("failed", error=run.error)
+
+    def _walk(self, phase: str) -> Done | Parked | Failed:
+        """Walk the phase's steps; when nested steps parked, give the run up as their joined parks,
+        or walk again when one of their waits ended meanwhile."""
+        ex = self.execution
+        steps = ex.state.document.get("steps" if phase == "main" else "on_failure") or []
+        while True:
+            outcome = walk(ex, phase, steps)
+            if not isinstance(outcome, Parked) or self.lease.released or not ex.parks:
+                return outcome
+            if ex.parks.release(self.db, self.lease, ex.state):
+                return outcome

@@ -2,33 +2,93 @@
 failure. A step's outcome lands in the context (`steps.<id>`) before the next step renders.
 
 A step kind is looked up in `kinds.KINDS`; a recipe or permanent error raised while a step runs is
-written as that step's failure here, so every kind fails the same way.
+written as that step's failure here, so every kind fails the same way. A `Scope` says where a list
+runs: at the top level of a phase, or inside a branch case, a parallel branch or a for_each item,
+whose steps' paths carry the container's id and the case, branch or item index.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from hub import templating
 from hub.db.models import utcnow
 from hub.engine.run.execution import Execution
-from hub.engine.run.kinds import KINDS
+from hub.engine.run.kinds import kind_of
 from hub.engine.run.outcomes import Done, Failed, Outcome, Parked, Skipped, error_info
 from hub.engine.run.state import StepAt
-from hub.recipes import step_path, step_type
+from hub.redaction import redact
 from hub.sdk.errors import PermanentError, RecipeError
+
+MAX_DEPTH = 4  # flow steps nest at most this deep (CONTRACT §6)
+
+
+@dataclass(frozen=True)
+class Scope:
+    """Where a list of steps runs: its phase, the path prefix of its steps (empty at the top level),
+    the JSON path of the list, the for_each item, the nesting depth and the template context."""
+
+    phase: str
+    prefix: str
+    json_path: str
+    context: dict[str, Any]
+    item: int | None = None
+    depth: int = 0
+
+    @classmethod
+    def top(cls, ex: Execution, phase: str) -> Scope:
+        return cls(phase, "", "$.steps" if phase == "main" else "$.on_failure", ex.state.context)
+
+    @classmethod
+    def inside(
+        cls,
+        at: StepAt,
+        label: str,
+        json_path: str,
+        context: dict[str, Any] | None = None,
+        item: int | None = None,
+    ) -> Scope:
+        """The steps of flow step `at` under `label` (a case, branch or item index)."""
+        if at.depth + 1 > MAX_DEPTH:
+            raise RecipeError(f"{json_path}: steps nest more than {MAX_DEPTH} levels deep", path=json_path)
+        return cls(
+            at.phase,
+            f"{at.run_path}.{label}.",
+            json_path,
+            at.context if context is None else context,
+            at.item if item is None else item,
+            at.depth + 1,
+        )
+
+    def at(self, index: int, step: dict[str, Any]) -> StepAt:
+        return StepAt(
+            self.phase,
+            index,
+            step["id"],
+            f"{self.json_path}[{index}]",
+            f"{self.prefix}{step['id']}",
+            self.item,
+            self.depth,
+            self.context,
+        )
 
 
 def walk(ex: Execution, phase: str, steps: list[dict[str, Any]]) -> Done | Parked | Failed:
-    """Run `steps` of `phase` from where the run stands: `Done` once all ended (or failed with
+    """Run the top-level `steps` of `phase` from where the run stands."""
+    return walk_scope(ex, Scope.top(ex, phase), steps)
+
+
+def walk_scope(ex: Execution, scope: Scope, steps: list[dict[str, Any]]) -> Done | Parked | Failed:
+    """Run `steps` in `scope` from where the run stands: `Done` once all ended (or failed with
     `continue_on_error`), else the park or failure that stopped the walk."""
-    results = ex.state.context["steps"]
+    results = scope.context["steps"]
     for index, step in enumerate(steps):
-        at = StepAt(phase, index, step["id"], step_path(phase, index))
+        at = scope.at(index, step)
         state = ex.state.step(at)
         status = state.status if state else "pending"
         if status in ("succeeded", "skipped"):
-            results[at.step_id] = state.output if state else None
+            results[at.step_id] = ex.state.output(at, state.output if state else None)
             continue
         if status == "failed":
             if step.get("continue_on_error"):
@@ -38,7 +98,7 @@ def walk(ex: Execution, phase: str, steps: list[dict[str, Any]]) -> Done | Parke
         try:
             outcome = _step(ex, at, step, status)
         except (RecipeError, PermanentError) as exc:
-            error = error_info(exc, at.step_id)
+            error = redact(error_info(exc, at.step_id), ex.state.secrets)
             ex.save_step(at, status="failed", error=error, finished_at=utcnow())
             outcome = Failed(error)
         if isinstance(outcome, Parked):
@@ -53,11 +113,13 @@ def walk(ex: Execution, phase: str, steps: list[dict[str, Any]]) -> Done | Parke
 
 
 def _step(ex: Execution, at: StepAt, step: dict[str, Any], status: str) -> Outcome:
-    kind = KINDS[step_type(step)]
+    kind = kind_of(step)
     if status in ("waiting", "held"):
         return kind.resume(ex, at, step, status)
-    if step.get("when") and not templating.evaluate_condition(
-        step["when"], ex.state.context, f"{at.path}.when"
+    if (
+        status == "pending"
+        and step.get("when")
+        and not templating.evaluate_condition(step["when"], at.context, f"{at.path}.when")
     ):
         ex.save_step(at, status="skipped", finished_at=utcnow())
         return Skipped()

@@ -19,8 +19,15 @@ from hub.users import create_token, create_user
 
 # Schema-valid bodies these operations still refuse with 422, by checks no schema can say: a recipe
 # names triggers, actions and connections that must exist; a connection's new config is checked
-# against its connector's schema, which the document cannot know for an id.
-SEMANTIC_422 = {"POST /recipes", "PUT /recipes/{recipe_id}", "PUT /connections/{connection_id}"}
+# against its connector's schema, which the document cannot know for an id. A lookup table's key must be
+# one of its columns, and its rows must name only its columns.
+SEMANTIC_422 = {
+    "POST /recipes",
+    "PUT /recipes/{recipe_id}",
+    "PUT /connections/{connection_id}",
+    "POST /tables",
+    "PUT /tables/{name}/rows",
+}
 
 
 def admin_header(runtime: Runtime) -> dict[str, str]:

@@ -20,8 +20,15 @@ def create(client: Any, headers: dict[str, str], document: dict[str, Any]) -> di
 
 
 def error_path(answer: Any) -> str:
+    """The path of a 422 on a request field, or of the first problem of an invalid recipe document."""
+    return problem_paths(answer)[0]
+
+
+def problem_paths(answer: Any) -> list[str]:
+    """Every path a 422 names: an invalid recipe document lists all its problems."""
     assert answer.status_code == 422, answer.get_json()
-    return answer.get_json()["error"]["details"]["path"]
+    details = answer.get_json()["error"]["details"]
+    return [p["path"] for p in details] if isinstance(details, list) else [details["path"]]
 
 
 def test_create_read_update_versions_and_delete(client: Any, runtime: Runtime, kit: Any, headers: H) -> None:
@@ -103,7 +110,7 @@ def test_validation_errors_name_the_json_path(client: Any, kit: Any, headers: H)
     assert error_path(post(lambda d: d.pop("name"))) == "$"
     assert error_path(post(lambda d: d["trigger"].update(trigger="nope"))) == "$.trigger.trigger"
     not_object = client.post("/api/v1/recipes", json=["a"], headers=editor)
-    assert not_object.status_code == 422 and not_object.get_json()["error"]["details"]["path"] == "$"
+    assert error_path(not_object) == "$"
 
 
 def test_a_webhook_wait_steps_config_cannot_be_templated(client: Any, kit: Any, headers: H) -> None:
@@ -279,3 +286,24 @@ def test_webhooks_get_no_cookie_session_while_the_ui_keeps_its_own(client: Any, 
         assert not sessions.is_null_session(sessions.open_session(client.application, request))
     answer = client.post(hook, json={"v": 1})
     assert answer.status_code == 202 and "Set-Cookie" not in answer.headers
+
+
+def test_an_invalid_recipe_answers_every_problem_with_its_path(client: Any, kit: Any, headers: H) -> None:
+    make_connection(client, headers["editor"])
+    document = two_step_recipe()
+    document["steps"][0]["colour"] = "red"
+    inner = {"id": "a", "connector": "testkit", "action": "record", "connection": "kit1"}
+    loop = {"id": "rows", "type": "for_each", "items": "rows", "steps": [inner]}
+    document["steps"].append(loop)
+    document["steps"][1]["input"]["value"] = "{{ steps.rows }}"
+    answer = client.post("/api/v1/recipes", json=document, headers=headers["editor"])
+    error = answer.get_json()["error"]
+    assert answer.status_code == 422 and error["code"] == "invalid_recipe"
+    assert [p["path"] for p in error["details"]] == [
+        "$.steps[0]",
+        "$.steps[2].steps[0].id",
+        "$.steps[1].input.value",
+        "$.steps[2].items",
+    ]
+    assert error["message"].startswith("$.steps[0]: ") and error["message"].endswith("(and 3 more problems)")
+    assert "duplicate step id 'a'" in error["details"][1]["message"]

@@ -43,10 +43,16 @@ def echo(step_id: str, value: Any = "{{ event.name }}", **extra: Any) -> dict[st
 def start(rt: Runtime, document: dict[str, Any], event: dict[str, Any]) -> int:
     with rt.db.transaction() as session:
         r = save_recipe(session, rt, document)
+    return start_saved(rt, r.id, r.current_version, event)
+
+
+def start_saved(rt: Runtime, recipe_id: int, version: int, event: dict[str, Any]) -> int:
+    """Store `event` for a saved recipe version and execute its run once."""
+    with rt.db.transaction() as session:
         stored = store_events(
             session,
-            recipe_id=r.id,
-            recipe_version=r.current_version,
+            recipe_id=recipe_id,
+            recipe_version=version,
             source="test",
             events=[TriggerEvent(data=event)],
         )

@@ -323,3 +323,32 @@ def test_vault_rotation_reseals_and_an_unreadable_row_is_reported(
         registrations["trigger"]["state"]["id"] == "wh-3"
         and registrations["waits"]["paid"]["state"]["id"] == "wh-4"
     )
+
+
+def test_wait_steps_nested_in_flow_steps_are_registered_and_take_events(rt: tuple[Runtime, Vendor]) -> None:
+    """A wait_for inside a branch case or a for_each gets its own endpoint, registration and ingress."""
+    runtime, vendor = rt
+    route = {
+        "id": "route",
+        "type": "branch",
+        "cases": [{"when": "{{ true }}", "steps": [wait("paid", "payments")]}],
+    }
+    loop = {
+        "id": "lines",
+        "type": "for_each",
+        "items": "{{ event.lines }}",
+        "steps": [wait("shipped", "ships")],
+    }
+    recipe_id, urls = save(runtime, document([route, loop]))
+    assert set(urls["wait_urls"]) == {"paid", "shipped"}
+    assert sync_subscription(runtime, recipe_id) is None
+    assert vendor.topics() == {
+        "orders": urls["webhook_url"],
+        "payments": urls["wait_urls"]["paid"],
+        "ships": urls["wait_urls"]["shipped"],
+    }
+    client = create_app(runtime).test_client()
+    wait_path = "/hooks/" + urls["wait_urls"]["shipped"].split("/hooks/")[1]
+    assert client.post(wait_path, json={"id": "s1"}, headers={"X-Secret": "secret-3"}).status_code == 202
+    assert client.post(wait_path, json={"id": "s2"}, headers={"X-Secret": "secret-2"}).status_code == 401
+    assert vendor.seen[0] == {"id": "wh-3", "secret": "secret-3"}

@@ -34,6 +34,7 @@ from hub.sdk.polling import (
     TimeWindowPolling,
     done_cursor,
     load_done,
+    reread_window,
     vendor_time,
     with_defaults,
 )
@@ -336,3 +337,17 @@ def test_a_re_read_window_cursor_forgets_what_left_the_window_and_keeps_the_newe
     kept = json.loads(done_cursor(many))["done"]
     assert len(kept) == MAX_DONE and "i0" not in kept and "i1" not in kept and f"i{MAX_DONE + 1}" in kept
     assert done_cursor({"b": 2, "a": 1}) == '{"done": {"a": 1, "b": 2}}'
+
+
+def test_a_re_read_window_spans_the_days_and_a_backfill_starts_at_since() -> None:
+    day = 86_400_000
+    now = 100 * day
+    ctx = Context(connector=Connector())
+    cursor = json.dumps({"done": {"gone": now - 3 * day - 1, "kept": now - day}})
+    window = reread_window(ctx, cursor, 3, now_ms=now)
+    assert (window.now_ms, window.start_ms, window.done) == (now, now - 3 * day, {"kept": now - day})
+    ctx.since = datetime.fromtimestamp((now - day) / 1000, UTC)
+    assert reread_window(ctx, None, 3, now_ms=now).start_ms == now - day  # a backfill's first poll
+    assert reread_window(ctx, cursor, 3, now_ms=now).start_ms == now - 3 * day  # later polls: whole window
+    ctx.since = datetime.fromtimestamp((now - 9 * day) / 1000, UTC)
+    assert reread_window(ctx, None, 3, now_ms=now).start_ms == now - 3 * day  # never before the window

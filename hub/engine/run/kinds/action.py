@@ -38,12 +38,13 @@ def run(ex: Execution, at: StepAt, step: dict[str, Any]) -> Outcome:
         return hold(ex, at, "the last attempt ended with an unknown outcome", unknown)
     if unknown:  # repeated below, with the same idempotency key
         ex.db.write(lambda session: store.end_attempts(session, unknown))
-    inputs = templating.render_value(step.get("input") or {}, ex.state.context, f"{path}.input")
+    context = {**at.context, "secrets": ex.state.secrets_view}
+    inputs = templating.render_value(step.get("input") or {}, context, f"{path}.input")
     validate_against(action.input_schema, inputs, f"{path}.input", allow_templates=False)
     stored_input = redact(inputs, ex.state.secrets)
     if ex.state.run.dry_run:
         output = action.sample_output
-        ex.save_step(at, status="succeeded", input=stored_input, output=output)
+        ex.save_step(at, status="succeeded", input=stored_input, output=output, finished_at=utcnow())
         return Done(output)
     if row is not None:
         wait = ex.rt.limiter.try_acquire(row.id, row.concurrency_limit, row.rate_limit)
@@ -60,4 +61,4 @@ def run(ex: Execution, at: StepAt, step: dict[str, Any]) -> Outcome:
 
 def resume(ex: Execution, at: StepAt, step: dict[str, Any], status: str) -> Outcome:
     """Taken up while held: a person decides (resolving the hold); nothing runs meanwhile."""
-    return Parked(status)
+    return ex.stay_parked(at, status)

@@ -14,7 +14,7 @@ from hub.sdk.errors import RecipeError
 
 
 def run(ex: Execution, at: StepAt, step: dict[str, Any]) -> Outcome:
-    seconds = templating.render_value(step["seconds"], ex.state.context, f"{at.path}.seconds")
+    seconds = templating.render_value(step["seconds"], at.context, f"{at.path}.seconds")
     try:
         seconds = float(seconds)
     except (TypeError, ValueError) as exc:
@@ -28,8 +28,16 @@ def run(ex: Execution, at: StepAt, step: dict[str, Any]) -> Outcome:
 
 
 def resume(ex: Execution, at: StepAt, step: dict[str, Any], status: str) -> Outcome:
-    """Taken up while waiting: the delay is over (the run was not due before)."""
+    """Taken up while waiting: the delay is over unless the run was woken for another of its steps
+    (a parallel branch's event), which leaves this one parked until its own time."""
     if status != "waiting":
-        return Parked(status)
+        return ex.stay_parked(at, status)
+    known = ex.state.step(at)
+    seconds = ((known.input if known else None) or {}).get("seconds") or 0
+    started = known.started_at if known else None
+    if started is not None and at.nested:
+        wake = started + timedelta(seconds=float(seconds))
+        if wake > utcnow():
+            return ex.stay_parked(at, "waiting", wake_at=wake)
     ex.save_step(at, status="succeeded", output={}, finished_at=utcnow())
     return Done({})

@@ -22,7 +22,7 @@ from hub.sdk.errors import PermanentError, RecipeError
 
 def run(ex: Execution, at: StepAt, step: dict[str, Any]) -> Outcome:
     path = at.path
-    match = templating.render_value(step.get("match") or {}, ex.state.context, f"{path}.match")
+    match = templating.render_value(step.get("match") or {}, at.context, f"{path}.match")
     if ex.state.run.dry_run:
         ex.save_step(at, status="succeeded", input={"match": match}, output={})
         return Done({})
@@ -34,7 +34,7 @@ def run(ex: Execution, at: StepAt, step: dict[str, Any]) -> Outcome:
     polled = isinstance(trigger, PollingTrigger)
     config = None
     if isinstance(trigger, PollingTrigger):
-        config = templating.render_value(step.get("config") or {}, ex.state.context, f"{path}.config")
+        config = templating.render_value(step.get("config") or {}, at.context, f"{path}.config")
         validate_against(trigger.config_schema, config, f"{path}.config", allow_templates=False)
         try:
             trigger.check_config(config)
@@ -46,7 +46,7 @@ def run(ex: Execution, at: StepAt, step: dict[str, Any]) -> Outcome:
         intake.serialize_waits(session, step["connector"], step["trigger"])  # before the run row
         ex.lease.renew(session)
         early = intake.take_kept_event(
-            session, step["connector"], step["trigger"], connection_id, match, ex.run_id
+            session, step["connector"], step["trigger"], connection_id, match, ex.run_id, at.run_path
         )
         now = utcnow()
         if early is not None:
@@ -66,6 +66,7 @@ def run(ex: Execution, at: StepAt, step: dict[str, Any]) -> Outcome:
                 Wait(
                     run_id=ex.run_id,
                     step_id=at.step_id,
+                    path=at.run_path,
                     recipe_id=ex.state.run.recipe_id,
                     connector=step["connector"],
                     trigger=step["trigger"],
@@ -76,13 +77,16 @@ def run(ex: Execution, at: StepAt, step: dict[str, Any]) -> Outcome:
                     next_poll_at=now if polled else None,
                 )
             )
-            ex.lease.release_in(session, release)
+            if not at.nested:
+                ex.lease.release_in(session, release)
     if early is not None:
         return Done(early)
+    if at.nested:
+        return ex.stay_parked(at, "waiting", on_event=True)
     ex.lease.released_as("waiting")
     return Parked("waiting")
 
 
 def resume(ex: Execution, at: StepAt, step: dict[str, Any], status: str) -> Outcome:
     """Taken up while still waiting: the wait's end (intake, wait poller, sweeper) finishes the step."""
-    return Parked(status)
+    return ex.stay_parked(at, status, on_event=status == "waiting")
