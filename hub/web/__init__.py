@@ -53,3 +53,4 @@ def init_web(app: Flask) -> None:
     )
 
     app.register_blueprint(web)
+    app.extensions["hub_error_page"] = auth.unrouted  # for paths no route matches (hub/api/errors.py)

@@ -275,3 +275,12 @@ def forbidden(_exc: Any) -> Any:
 @web.errorhandler(404)
 def missing(_exc: Any) -> Any:
     return render_template("error.html", code=404, message=_("This page does not exist.")), 404
+
+
+def unrouted(exc: Any) -> Any:
+    """An address no route matches (outside the API, which answers in JSON): the UI's own page, in
+    the reader's language, instead of the server's English one."""
+    if exc.code == 404:
+        return missing(exc)
+    message = _("This address does not accept this kind of request.")
+    return render_template("error.html", code=exc.code, message=message), exc.code

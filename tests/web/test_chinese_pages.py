@@ -154,6 +154,7 @@ def test_no_page_of_the_chinese_ui_shows_english(web_app: Flask) -> None:
         "/tables",
         "/secrets",
         "/recipes/999999",
+        "/no-such-page",
     ]
     pages += [f"/connections/new?connector={c.id}" for c in default_registry().all()]
     for path in pages:
@@ -195,3 +196,13 @@ def _editor_with(client: FlaskClient, connector: object) -> str:
 def test_english_pages_stay_english(web_app: Flask, path: str) -> None:
     """The check is about the Chinese UI: the same page in English is full of words it would catch."""
     assert english_words(web_app.test_client().get(path).text)
+
+
+def test_addresses_no_route_matches_get_the_ui_page_and_the_api_keeps_json(web_app: Flask) -> None:
+    client = zh_client(web_app)
+    missing = client.get("/no-such-page")
+    assert missing.status_code == 404 and "此页面不存在" in missing.text and "Not Found" not in missing.text
+    wrong = client.put("/login")
+    assert wrong.status_code == 405 and "此地址不接受这种请求。" in wrong.text
+    api = client.get("/api/v1/no-such-thing")
+    assert api.status_code == 404 and api.is_json
