@@ -13,6 +13,7 @@ from hub.sdk.auth import Auth
 from hub.sdk.context import Context
 from hub.sdk.errors import PermanentError
 from hub.sdk.http import HttpResponse
+from hub.sdk.i18n import localize, translate_schema
 from hub.sdk.types import InboundRequest, PollResult, TriggerEvent, WebhookResponse
 
 EMPTY_OBJECT_SCHEMA: dict[str, Any] = {"type": "object", "properties": {}, "additionalProperties": True}
@@ -180,6 +181,10 @@ class Connector:
     # Requests per second and parallel calls a vendor tolerates per connection by default.
     default_rate_limit: ClassVar[float | None] = None
     default_concurrency: ClassVar[int | None] = None
+    # Inline catalogues per locale, {"zh": {"English text": "译文"}}; usually a file instead:
+    # translations/<locale>.json next to the connector's module (hub/sdk/i18n.py).
+    translations: ClassVar[dict[str, dict[str, str]]] = {}
+    _words: dict[str, str] = {}  # set on a localized copy: the connection schema is translated too
 
     def __init__(self) -> None:
         self._triggers = {cls.key: cls(self) for cls in self.triggers}
@@ -215,7 +220,15 @@ class Connector:
             }
         props.update(copy.deepcopy(self._field_specs()))
         required = list(dict.fromkeys([*self.auth.required(), *self.connection_required]))
-        return {"type": "object", "properties": props, "required": required, "additionalProperties": False}
+        schema = {"type": "object", "properties": props, "required": required, "additionalProperties": False}
+        return translate_schema(schema, self._words) if self._words else schema
+
+    def localized(self, locale: str) -> Connector:
+        """This connector as the UI shows it in `locale`: a translated copy, made once per locale."""
+        made: dict[str, Connector] = self.__dict__.setdefault("_localized", {})
+        if locale not in made:
+            made[locale] = localize(self, locale)
+        return made[locale]
 
     def _field_specs(self) -> dict[str, Any]:
         """The auth's fields and the connector's own, uncopied: callers must not change them."""
