@@ -1,5 +1,5 @@
 """One command for the whole benchmark: relay, ceiling, polling, recipe scale, the utilities'
-per-call cost and lookup tables, on 127.0.0.1.
+per-call cost, lookup tables, flow control, and statistics and retention at volume, on 127.0.0.1.
 
     .venv/bin/python -m bench.run            # everything, about 8 minutes
     .venv/bin/python -m bench.run --quick    # shorter phases, for a smoke check
@@ -27,6 +27,7 @@ import requests
 from cryptography.fernet import Fernet
 
 from bench import lookup, utilities
+from bench import stats as stats_bench
 from bench.flow import FlowFigure, flow_phase
 from bench.lookup import LookupFigure
 from bench.procs import ProcessTree, free_port, wait_http
@@ -73,6 +74,7 @@ class Results:
     utilities: UtilityFigure | None = None
     lookup: LookupFigure | None = None
     flow: list[FlowFigure] = field(default_factory=list)
+    stats: dict[str, Any] | None = None
 
 
 class Sink:
@@ -403,9 +405,10 @@ def main() -> None:
     parser.add_argument(
         "--skip",
         default="",
-        help="comma list of phases to skip: relay,ceiling,polling,scale,utilities,lookup,flow",
+        help="comma list of phases to skip: relay,ceiling,polling,scale,utilities,lookup,flow,stats",
     )
     parser.add_argument("--flow-concurrency", default="1,4", help="for_each concurrency of each flow run")
+    parser.add_argument("--stats-runs", type=int, default=1_000_000, help="runs seeded for the stats phase")
     parser.add_argument("--processes", type=int, default=2, help="`hub serve --processes`")
     parser.add_argument("--threads", type=int, default=4, help="`hub serve --threads` per process")
     parser.add_argument(
@@ -419,6 +422,7 @@ def main() -> None:
     if args.quick:
         args.duration, args.poll_window, args.poll_warmup = 5, 20, 10
         args.flow_concurrency = "4"
+        args.stats_runs = min(args.stats_runs, 100_000)
     skip = set(filter(None, args.skip.split(",")))
     if not shutil.which("wrk") and not {"relay", "ceiling", "scale"} <= skip:
         sys.exit("wrk is not installed: apt-get install wrk")
@@ -458,10 +462,15 @@ def main() -> None:
         if "flow" not in skip:
             print("flow", flush=True)
             results.flow = flow_phase(workdir, sink, args, Hub)
+        if "stats" not in skip:
+            print("statistics and retention", flush=True)
+            results.stats = stats_bench.measure(workdir, args.stats_runs, 1)
     finally:
         sink.stop()
         shutil.rmtree(workdir, ignore_errors=True)
     print_table(results)
+    if results.stats:
+        stats_bench.report(results.stats)
     args.out.mkdir(parents=True, exist_ok=True)
     path = args.out / f"{results.started_at.replace(':', '')}.json"
     path.write_text(json.dumps(asdict(results), indent=2))

@@ -39,6 +39,11 @@ def _log_level(name: str, value: str) -> str:
 
 def _positive_ints(env: Mapping[str, str], **defaults: int) -> dict[str, int]:
     """Each named variable as a whole number above 0, or its default when unset."""
+    return _whole_numbers(env, low=1, **defaults)
+
+
+def _whole_numbers(env: Mapping[str, str], *, low: int = 0, **defaults: int) -> dict[str, int]:
+    """Each named variable as a whole number of at least `low`, or its default when unset."""
     values = {}
     for name, default in defaults.items():
         raw = (env.get(name) or "").strip()
@@ -49,8 +54,8 @@ def _positive_ints(env: Mapping[str, str], **defaults: int) -> dict[str, int]:
             values[name] = int(raw)
         except ValueError:
             raise ValueError(f"{name} must be a whole number, not {raw!r}") from None
-        if values[name] < 1:
-            raise ValueError(f"{name} must be at least 1, not {raw!r}")
+        if values[name] < low:
+            raise ValueError(f"{name} must be at least {low}, not {raw!r}")
     return values
 
 
@@ -99,6 +104,11 @@ class Settings:
     # How long a SQLite writer waits for another holding the lock before the unit fails (transiently:
     # a run is taken up again, a webhook answered 503).
     sqlite_busy_timeout_s: float = 30.0
+    # Finished runs and their events older than this many days are pruned into daily roll-ups
+    # (hub/retention.py); 0 keeps them forever.
+    retention_days: int = 30
+    # Per-recipe Prometheus series are labelled for at most this many recipes; the rest share `other`.
+    metrics_max_recipes: int = 100
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -140,6 +150,9 @@ class Settings:
         )
         if busy_timeout_s <= 0:
             raise ValueError(f"HUB_SQLITE_BUSY_TIMEOUT_S must be more than 0, not {busy_timeout_s}")
+        counts = _whole_numbers(
+            env, HUB_RETENTION_DAYS=cls.retention_days, HUB_METRICS_MAX_RECIPES=cls.metrics_max_recipes
+        )
         broker_url = env.get("HUB_BROKER_URL") or None
         if executor == "celery" and not broker_url:
             raise ValueError("HUB_EXECUTOR=celery needs HUB_BROKER_URL (redis://... or amqp://...)")
@@ -182,6 +195,8 @@ class Settings:
             session_max_s=limits["HUB_SESSION_MAX_S"],
             ca_bundle=ca_bundle,
             sqlite_busy_timeout_s=busy_timeout_s,
+            retention_days=counts["HUB_RETENTION_DAYS"],
+            metrics_max_recipes=counts["HUB_METRICS_MAX_RECIPES"],
         )
 
     def ensure_home(self) -> None:

@@ -13,6 +13,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 from werkzeug.datastructures import Headers
 
+from hub import capture
 from hub.current import runtime
 from hub.db.errors import RETRY_AFTER_S, describe, is_transient
 from hub.db.models import HookEndpoint, Recipe
@@ -130,6 +131,19 @@ def _load_endpoint(token: str) -> Found | None:
     return None
 
 
+def _capture_lookup(token: str) -> Found | None:
+    """The recipe behind `token` when no live recipe answers there but its editor listens for an event."""
+    rt = runtime()
+    with rt.db.read() as session:
+        target = capture.capture_target(session, token)
+        if target is None:
+            return None
+        recipe, version, stored = target
+        subscription = endpoint_subscription(session, rt.vault, recipe.id, None)
+        document = open_document(stored, rt.vault, rt.registry, recipe.id, version)
+    return recipe, document, document["trigger"], None, subscription
+
+
 @ingress.route("/hooks/<token>", methods=["GET", "POST", "PUT"])
 def receive(token: str) -> Response:
     rt = runtime()
@@ -139,6 +153,7 @@ def receive(token: str) -> Response:
         count.labels("too_large").inc()
         return _error(413, "payload_too_large", f"body is larger than {rt.settings.max_webhook_bytes} bytes")
     found = _lookup(token)
+    capturing = found is None and (found := _capture_lookup(token)) is not None
     if found is None:
         count.labels("unknown").inc()
         return _error(404, "not_found", "no enabled recipe listens at this address")
@@ -195,6 +210,9 @@ def receive(token: str) -> Response:
     if problem is not None:
         count.labels("bad_request").inc()
         return _error(400, "bad_request", problem)
+    if capturing:  # a draft's editor listening for a test event: kept for the editor, no run
+        rt.db.write(lambda session: capture.keep(session, recipe.id, events[0].data if events else {}))
+        return Response(json.dumps({"captured": True}), status=202, mimetype="application/json")
 
     def store(session: Session) -> tuple[list[Stored], list[int]]:
         stored = store_events(

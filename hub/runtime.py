@@ -83,7 +83,13 @@ class Runtime:
         vault = open_vault(settings, db)
         registry = registry or default_registry()
         upgrade_legacy_secrets(db, vault, registry)
-        runtime = cls(settings=settings, db=db, vault=vault, registry=registry)
+        runtime = cls(
+            settings=settings,
+            db=db,
+            vault=vault,
+            registry=registry,
+            metrics=Metrics(settings.metrics_max_recipes),
+        )
         if settings.limiter == "database":  # limits shared by every process on this database
             from hub.engine.cluster_limits import DatabaseLimiter
 

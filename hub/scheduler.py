@@ -4,7 +4,8 @@ Every scheduler keeps its poll jobs and schedule list in memory and reconciles t
 every few seconds, so a recipe saved by any process gets its job replaced (a new version never runs
 beside the old). Only the holder of the `scheduler` lease row actually polls, fires and sweeps; the
 lease is timed by the database's clock, and schedule slots live in the database (hub.engine.schedules)
-so a slot due during a failover fires once, late, on the next leader.
+so a slot due during a failover fires once, late, on the next leader. The leader also renews vendor
+webhook registrations that are due (hub.engine.subscriptions.renew_due).
 """
 
 from __future__ import annotations
@@ -25,9 +26,11 @@ from hub.db.models import Lease, Recipe, utcnow
 from hub.engine.backoff import DatabaseBackoff
 from hub.engine.poller import poll_recipe
 from hub.engine.schedules import Schedule, fire_due, reconcile
+from hub.engine.subscriptions import renew_due
 from hub.engine.sweeper import sweep
 from hub.engine.wait_poller import poll_waits
 from hub.recipe_index import current_versions
+from hub.retention import prune
 from hub.sdk.connector import PollingTrigger, ScheduleTrigger
 
 if TYPE_CHECKING:
@@ -36,6 +39,9 @@ if TYPE_CHECKING:
 log = logging.getLogger("hub.scheduler")
 LEASE_NAME = "scheduler"
 SCHEDULE_TICK_S = 1.0
+RETENTION_EVERY_S = 3600.0  # how often the leader prunes (hub/retention.py); the first a minute in
+# How often the leader looks for webhook registrations to renew; vendors' lifetimes run to days.
+RENEW_CHECK_S = 60.0
 
 
 class Scheduler:
@@ -56,6 +62,8 @@ class Scheduler:
         self._synced_mark: tuple[Any, ...] | None = None
         self._sweeping = DatabaseBackoff("sweep")
         self._firing = DatabaseBackoff("schedules")
+        self._pruning = DatabaseBackoff("retention")
+        self._renewing = DatabaseBackoff("renewals")
 
     @property
     def is_leader(self) -> bool:
@@ -69,6 +77,13 @@ class Scheduler:
         self._aps.add_job(self.sync_jobs, IntervalTrigger(seconds=self.sync_interval_s), id="sync")
         self._aps.add_job(self._sweep, IntervalTrigger(seconds=self.rt.settings.sweep_interval_s), id="sweep")
         self._aps.add_job(self.fire_schedules, IntervalTrigger(seconds=SCHEDULE_TICK_S), id="schedules")
+        self._aps.add_job(
+            self.prune,
+            IntervalTrigger(seconds=RETENTION_EVERY_S),
+            id="retention",
+            next_run_time=utcnow() + timedelta(seconds=60),
+        )
+        self._aps.add_job(self.renew_subscriptions, IntervalTrigger(seconds=RENEW_CHECK_S), id="renewals")
         self.sync_jobs()
         self._aps.start()
 
@@ -128,6 +143,21 @@ class Scheduler:
     def _sweep_once(self) -> None:
         sweep(self.rt, fresh_s=self.rt.settings.redispatch_s)
         poll_waits(self.rt)
+
+    def prune(self) -> None:
+        """On the leader: delete what retention lets go, stopping between batches if leadership ends."""
+        if self.is_leader:
+            self._pruning.run(lambda: prune(self.rt, keep_going=lambda: self.is_leader))
+
+    def renew_subscriptions(self) -> int:
+        """On the leader: renew the vendor webhook registrations whose `renew_after` has passed."""
+        if not self.is_leader:
+            return 0
+        try:
+            return self._renewing.run(lambda: renew_due(self.rt)) or 0
+        except Exception:
+            log.exception("event=renewals_failed")
+            return 0
 
     def fire_schedules(self) -> None:
         """On the leader: bring the schedule rows up to date with the recipes, then fire due slots,

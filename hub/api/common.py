@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import UTC, date, datetime, time
 from typing import Any
 
 from flask import Response, request
@@ -65,3 +66,21 @@ def int_arg(name: str, default: int | None = None, *, low: int = 1, high: int = 
     if not low <= number <= high:
         raise ApiError(400, "bad_request", f"query parameter '{name}' must be between {low} and {high}")
     return number
+
+
+def time_arg(name: str) -> datetime | None:
+    """An optional ISO-8601 query parameter: a date-time with a time zone, or a date (UTC midnight)."""
+    value = request.args.get(name)
+    if value is None or value == "":
+        return None
+    try:
+        if len(value) == 10:
+            return datetime.combine(date.fromisoformat(value), time(), UTC)
+        instant = datetime.fromisoformat(value.upper().replace("Z", "+00:00"))
+    except ValueError as exc:
+        raise ApiError(
+            400, "bad_request", f"query parameter '{name}' must be an ISO-8601 date or date-time"
+        ) from exc
+    if instant.tzinfo is None:
+        raise ApiError(400, "bad_request", f"query parameter '{name}' needs a time zone (e.g. Z)")
+    return instant

@@ -37,6 +37,7 @@ NAME: dict[str, Any] = {"type": "string", "minLength": 1, "maxLength": NAME_MAX,
 ERROR = {"$ref": "#/components/schemas/Error"}
 RUN = {"$ref": "#/components/schemas/Run"}
 RECIPE = {"$ref": "#/components/schemas/Recipe"}
+STATS = {"$ref": "#/components/schemas/Stats"}
 ID: dict[str, Any] = {"type": "integer", "format": "int64", "minimum": 1, "maximum": MAX_ID}
 QUERY_TYPES: dict[str, Any] = {
     "recipe_id": ID,
@@ -98,6 +99,63 @@ RUN_SCHEMA: dict[str, Any] = {
         "started_at": _TIME,
         "finished_at": _TIME,
     },
+}
+
+_PERCENTILES = {
+    "type": "object",
+    "properties": {"p50": {"type": ["number", "null"]}, "p95": {"type": ["number", "null"]}},
+}
+_FIGURES: dict[str, Any] = {
+    "runs": {"type": "object", "additionalProperties": {"type": "integer"}, "description": "by status"},
+    "completion_rate": {
+        "type": ["number", "null"],
+        "description": "succeeded / finished (succeeded, failed, filtered, cancelled)",
+    },
+    "duration_ms": {**_PERCENTILES, "description": "from the event's arrival to the run's end"},
+    "steps": {
+        "type": "object",
+        "description": "by step path",
+        "additionalProperties": {
+            "type": "object",
+            "properties": {
+                "succeeded": {"type": "integer"},
+                "failed": {"type": "integer"},
+                "attempts": {"type": "integer"},
+                "duration_ms": _PERCENTILES,
+            },
+        },
+    },
+    "waits": {
+        "type": "object",
+        "description": "wait_for steps by id",
+        "additionalProperties": {
+            "type": "object",
+            "properties": {
+                "resumed": {"type": "integer"},
+                "timed_out": {"type": "integer"},
+                "wait_s": _PERCENTILES,
+            },
+        },
+    },
+}
+STATS_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "properties": {
+        **_FIGURES,
+        "by_version": {
+            "type": "object",
+            "additionalProperties": {"type": "object", "properties": _FIGURES},
+        },
+    },
+}
+PERIOD: dict[str, Any] = {
+    name: {
+        "type": "string",
+        "format": "date-time",
+        "pattern": "^[0-9]{4}-[0-9]{2}-[0-9]{2}T.*(Z|z|[+-][0-9]{2}:?[0-9]{2})$",
+        "description": f"runs created {rel}; a date alone (YYYY-MM-DD, midnight UTC) is taken too",
+    }
+    for name, rel in (("since", "at or after"), ("until", "before"))
 }
 
 
@@ -366,6 +424,19 @@ def document(registry: Registry) -> dict[str, Any]:
                 },
             )
         },
+        "/recipes/{recipe_id}/stats": {
+            "get": _op("Run statistics over a period", params=rid, query=PERIOD, answer=STATS)
+        },
+        "/stats": {
+            "get": _op(
+                "Run statistics of every recipe over a period",
+                query=PERIOD,
+                answer={
+                    "type": "object",
+                    "properties": {"recipes": {"type": "object", "additionalProperties": STATS}},
+                },
+            )
+        },
         "/runs": {"get": _op("List runs, newest first", query={**QUERY_TYPES, "limit": _limit(200, 50)})},
         "/runs/{run_id}": {
             "get": _op("A run with every step's input, output, error and attempts", params=run, answer=RUN)
@@ -456,6 +527,7 @@ def document(registry: Registry) -> dict[str, Any]:
             },
         },
         "Run": RUN_SCHEMA,
+        "Stats": STATS_SCHEMA,
         "Recipe": _rebase(recipe),
         **{f"Recipe_{name}": _rebase(schema) for name, schema in recipe_defs.items()},
     }

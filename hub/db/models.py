@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
 from sqlalchemy import (
     JSON,
     BigInteger,
     Boolean,
+    Date,
     DateTime,
     Float,
     ForeignKey,
@@ -20,6 +21,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+from sqlalchemy.sql.expression import false
 from sqlalchemy.types import TypeDecorator
 
 ID = BigInteger().with_variant(Integer, "sqlite")
@@ -199,7 +201,7 @@ class Event(Base):
     source: Mapped[str] = mapped_column(String(16))
     dedupe_key: Mapped[str | None] = mapped_column(String(255))
     payload: Mapped[dict[str, Any]] = mapped_column(JSONType)
-    received_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
 
 
 class Run(Base):
@@ -209,6 +211,19 @@ class Run(Base):
         Index("ix_runs_recipe_created", "recipe_id", "created_at"),
         # one child run per call step of a parent run (`recipe.call` is idempotent across a crash)
         UniqueConstraint("parent_run_id", "parent_path", name="uq_runs_parent_path"),
+        # statistics read the runs not yet rolled up (a recipe's, in a period) from this index alone
+        Index(
+            "ix_runs_stats",
+            "rolled_up",
+            "recipe_id",
+            "created_at",
+            "recipe_version",
+            "status",
+            "finished_at",
+            "dry_run",
+        ),
+        Index("ix_runs_finished", "finished_at"),  # retention finds old finished runs
+        Index("ix_runs_replay_of", "replay_of"),  # deleting a run looks up its replays (ON DELETE SET NULL)
     )
     id: Mapped[int] = mapped_column(ID, primary_key=True)
     recipe_id: Mapped[int] = mapped_column(ForeignKey("recipes.id", ondelete="CASCADE"))
@@ -233,10 +248,17 @@ class Run(Base):
     parent_run_id: Mapped[int | None] = mapped_column(ForeignKey("runs.id", ondelete="SET NULL"))
     parent_path: Mapped[str | None] = mapped_column(String(300))
     output: Mapped[Any] = mapped_column(JSONType, nullable=True)  # the recipe's rendered `output`
+    # Counted in the daily roll-ups (hub/retention.py): statistics read it from there, not from here.
+    rolled_up: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     steps: Mapped[list[StepRun]] = relationship(
         back_populates="run", order_by="StepRun.position", cascade="all, delete-orphan"
     )
     event: Mapped[Event | None] = relationship()
+
+
+def _top_level_path(context: Any) -> str:
+    """A step row written without a path is a top-level step's: its path is its id."""
+    return str(context.get_current_parameters()["step_id"])
 
 
 class StepRun(Base):
@@ -247,7 +269,7 @@ class StepRun(Base):
     step_id: Mapped[str] = mapped_column(String(100))
     # Where the step ran: its id at the top level, `lines.3.post` for step `post` of item 3 of the
     # for_each `lines` (a branch or parallel adds its id and the case or branch index the same way).
-    path: Mapped[str] = mapped_column(String(300))
+    path: Mapped[str] = mapped_column(String(300), default=_top_level_path)
     item: Mapped[int | None] = mapped_column(Integer)  # the innermost for_each item it ran for
     phase: Mapped[str] = mapped_column(String(16), default="main")
     position: Mapped[int] = mapped_column(Integer)
@@ -470,6 +492,53 @@ class LookupValue(Base):
     column_name: Mapped[str] = mapped_column(String(100), primary_key=True)
     value: Mapped[str] = mapped_column(String(200), primary_key=True)
     position: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+
+
+class RunRollup(Base):
+    """Runs of one recipe version, created on one UTC day, that ended with one status and were then
+    pruned: the history that outlives retention (hub/retention.py moves runs here, hub/stats.py reads
+    it beside the live rows). `sketch` is a log-bucket histogram of durations (hub/sketch.py)."""
+
+    __tablename__ = "run_rollups"
+    __table_args__ = (UniqueConstraint("recipe_id", "recipe_version", "day", "status"),)
+    id: Mapped[int] = mapped_column(ID, primary_key=True)
+    recipe_id: Mapped[int] = mapped_column(ForeignKey("recipes.id", ondelete="CASCADE"))
+    recipe_version: Mapped[int] = mapped_column(Integer)
+    day: Mapped[date] = mapped_column(Date)
+    status: Mapped[str] = mapped_column(String(16))
+    runs: Mapped[int] = mapped_column(BigInteger, default=0)
+    sketch: Mapped[dict[str, int]] = mapped_column(JSONType, default=dict)
+
+
+class StepRollup(Base):
+    """Step rows of pruned runs by recipe version, UTC day and step path: counts, attempts, and a
+    duration sketch (for a wait_for step, the wait from parking to resume or timeout)."""
+
+    __tablename__ = "step_rollups"
+    __table_args__ = (UniqueConstraint("recipe_id", "recipe_version", "day", "path"),)
+    id: Mapped[int] = mapped_column(ID, primary_key=True)
+    recipe_id: Mapped[int] = mapped_column(ForeignKey("recipes.id", ondelete="CASCADE"))
+    recipe_version: Mapped[int] = mapped_column(Integer)
+    day: Mapped[date] = mapped_column(Date)
+    path: Mapped[str] = mapped_column(String(255))
+    step_id: Mapped[str] = mapped_column(String(100))
+    succeeded: Mapped[int] = mapped_column(BigInteger, default=0)
+    failed: Mapped[int] = mapped_column(BigInteger, default=0)
+    timed_out: Mapped[int] = mapped_column(BigInteger, default=0)
+    attempts: Mapped[int] = mapped_column(BigInteger, default=0)
+    sketch: Mapped[dict[str, int]] = mapped_column(JSONType, default=dict)
+
+
+class HookCapture(Base):
+    """A recipe's editor listening for one test event at the recipe's webhook address: while a draft
+    listens, the first event that arrives is kept here (and starts no run) for the editor to offer."""
+
+    __tablename__ = "hook_captures"
+    recipe_id: Mapped[int] = mapped_column(ForeignKey("recipes.id", ondelete="CASCADE"), primary_key=True)
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    listen_until: Mapped[datetime] = mapped_column(UTCDateTime)
+    payload: Mapped[dict[str, Any] | None] = mapped_column(JSONType)
+    captured_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
 class Project(Base):

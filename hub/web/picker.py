@@ -87,3 +87,12 @@ def error_entries() -> list[dict[str, str]]:
         {"expr": "error.code", "example": "http_error"},
         {"expr": "error.step", "example": "step_1"},
     ]
+
+
+def loop_entries(name: str, first_item: Any) -> list[dict[str, str]]:
+    """What the steps inside a for_each see: the item under its `as` name and the loop counters."""
+    out: list[dict[str, str]] = [{"expr": name, "example": _example(first_item) if first_item else ""}]
+    if isinstance(first_item, dict):
+        flatten(first_item, name, out)
+    out += [{"expr": "loop.index", "example": "0"}, {"expr": "loop.length", "example": "3"}]
+    return out

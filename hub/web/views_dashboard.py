@@ -1,4 +1,5 @@
-"""The dashboard: runs per hour by status (SVG), failures needing attention, polling triggers."""
+"""The dashboard: runs per hour by status (SVG), the recipes failing most, failures needing attention,
+polling triggers."""
 
 from __future__ import annotations
 
@@ -8,19 +9,36 @@ from typing import Any
 from flask import g, render_template
 from flask_babel import gettext as _
 from markupsafe import Markup
-from sqlalchemy import select
+from sqlalchemy import case, func, select
 
 from hub.current import runtime
 from hub.db.models import Recipe, Run, TriggerState, utcnow
 from hub.presentation import trigger_state_view
 from hub.recipe_store import current_document
 from hub.sdk.connector import PollingTrigger
+from hub.stats import FINISHED
 from hub.web import web
 from hub.web.auth import page
 from hub.web.chart import COLOURS, hour_bars, render_svg
 from hub.web.common import status_label
 
 ATTENTION_DAYS = 7
+TOP_FAILING = 5
+
+
+def top_failing(db: Any, since: Any) -> list[dict[str, Any]]:
+    """The recipes with the most failed runs created since `since`, with their failure rate."""
+    failed = func.sum(case((Run.status == "failed", 1), else_=0))
+    finished = func.sum(case((Run.status.in_(FINISHED), 1), else_=0))
+    rows = db.execute(
+        select(Run.recipe_id, failed, finished)
+        .where(Run.created_at >= since, Run.dry_run.is_(False))
+        .group_by(Run.recipe_id)
+        .having(failed > 0)
+        .order_by(failed.desc(), Run.recipe_id)
+        .limit(TOP_FAILING)
+    )
+    return [{"recipe_id": r, "failed": int(f), "finished": int(n)} for r, f, n in rows]
 
 
 @web.get("/")
@@ -58,6 +76,7 @@ def dashboard() -> Any:
             )
             if r.id not in replayed
         ][:20]
+        failing = top_failing(db, now - timedelta(days=ATTENTION_DAYS))
         names = dict(db.execute(select(Recipe.id, Recipe.name)).all())
         polling = []
         for recipe, state in db.execute(
@@ -84,6 +103,7 @@ def dashboard() -> Any:
         totals=totals,
         colours=COLOURS,
         attention=attention,
+        failing=failing,
         names=names,
         polling=polling,
     )

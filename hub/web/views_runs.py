@@ -22,6 +22,7 @@ from hub.services import runs as service
 from hub.web import web
 from hub.web.auth import page
 from hub.web.common import flash_error, flash_ok
+from hub.web.run_live import live_states
 
 PAGE_SIZE = 50
 
@@ -64,12 +65,14 @@ def runs() -> Any:
     with runtime().db.transaction() as db:
         rows = list(db.scalars(query))
         items = [run_view(db, r, with_steps=False) for r in rows[:PAGE_SIZE]]
+        live = live_states(db, rows[:PAGE_SIZE])
         names = dict(db.execute(select(Recipe.id, Recipe.name)).all())
     next_cursor = rows[PAGE_SIZE - 1].id if len(rows) > PAGE_SIZE else None
     filters: dict[str, Any] = {k: v for k, v in request.args.items() if k != "cursor" and v}
     return render_template(
         "runs.html",
         runs=items,
+        live=live,
         names=names,
         statuses=STATUSES,
         filters=request.args,
@@ -82,14 +85,16 @@ def runs() -> Any:
 def run_page(run_id: int) -> Any:
     with runtime().db.transaction() as db:
         try:
-            view = run_view(db, control.get_run(db, run_id))
+            run = control.get_run(db, run_id)
         except HubError:
             return render_template("error.html", code=404, message=_("This run does not exist.")), 404
+        view, live = run_view(db, run), live_states(db, [run])[run.id]
         recipe = db.get(Recipe, view["recipe_id"])
         name = recipe.name if recipe else str(view["recipe_id"])
     return render_template(
         "run.html",
         run=view,
+        live=live,
         recipe_name=name,
         dumps=lambda v: jsonutil.dumps(v, indent=2),
         resolutions=RESOLUTIONS,

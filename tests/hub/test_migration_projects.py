@@ -18,7 +18,7 @@ from hub.runtime import Runtime
 from tests.conftest import make_settings
 from tests.hub.api.conftest import TestKit, two_step_recipe
 
-BEFORE = "0009"  # the schema before projects
+BEFORE = "0015"  # the schema before projects
 
 _meta = sa.MetaData()
 _users = sa.Table(

@@ -46,6 +46,7 @@ class Lease:
         self.end: RunEnd | None = None  # what a final release also writes (output, a caller's wake-up)
         self.ended_as: str | None = None  # the status a final release wrote, when `end` changed it
         self.woken: int | None = None  # a caller this run's end queued, dispatched once committed
+        self.run: Any = None  # the run's record once read: its recipe and age label the metrics
 
     def _until(self) -> Any:
         return utcnow() + timedelta(seconds=self.rt.settings.lease_s)
@@ -109,6 +110,9 @@ class Lease:
             self.woken = None
         if status in FINAL or status == "held":
             self.rt.metrics.runs_finished.labels(status).inc()
+            if self.run is not None and not self.run.dry_run:
+                age = (utcnow() - self.run.created_at).total_seconds() if status in FINAL else None
+                self.rt.metrics.recipe_run(self.run.recipe_id, status, age)
 
     def give_back(self) -> None:
         """Hand an interrupted run back, due again shortly, so the sweeper dispatches it; if the

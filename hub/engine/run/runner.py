@@ -91,6 +91,7 @@ class Runner:
         return run.status == "queued" and run.started_at is None and due
 
     def _load(self, session: Any, run: Record) -> None:
+        self.lease.run = run
         state = RunState(session, self.rt, run)
         self.execution = Execution(self.rt, self.lease, state)
         if RunEnd.wanted(state, run):  # a recipe with an `output`, or a run started by a call

@@ -320,6 +320,8 @@ def test_project_scoped_tokens(client: Any, runtime: Runtime, teams: dict[str, A
     runs = client.get("/api/v1/runs", headers=scoped).get_json()["runs"]
     assert [r["id"] for r in runs] == [sales_run["id"]]
     assert client.get(f"/api/v1/runs/{finance_run['id']}", headers=scoped).status_code == 404
+    stats = client.get("/api/v1/stats", headers=scoped).get_json()["recipes"]
+    assert list(stats) == [str(sales_run["recipe_id"])]
     assert [p["name"] for p in client.get("/api/v1/projects", headers=scoped).get_json()["projects"]] == [
         "sales"
     ]

@@ -2,7 +2,7 @@
 named secrets, scoped tokens and audit entries; everything that exists lands in the `default` project (id 1)
 
 Revision ID: 0018
-Revises: 0009
+Revises: 0015
 Create Date: 2026-12-04
 """
 
@@ -14,7 +14,7 @@ from alembic import op
 import hub.db.models
 
 revision = "0018"
-down_revision = "0009"
+down_revision = "0015"
 branch_labels = None
 depends_on = None
 
