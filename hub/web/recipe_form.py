@@ -300,6 +300,7 @@ class StepView:
     values: list[tuple[str, str, bool]] = field(default_factory=list)  # name, text, was JSON
     has_default: bool = False
     test: Any = None  # the outcome of "Test this step", when it was just asked for
+    ran: Any = None  # the outcome of "Run this step for real", when it was just asked for
 
 
 def _uid_list(form: MultiDict[str, str], name: str) -> list[str]:

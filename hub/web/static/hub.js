@@ -7,12 +7,7 @@
     var el = ev.target;
     if (el.matches && el.matches("[data-refresh]") && el.form) {
       swap(el.form, "refresh", el.id);
-      return;
     }
-    if (!el.matches || !el.matches("[data-autosubmit]")) return;
-    var refresh = el.form && el.form.querySelector("#refresh");
-    if (refresh) refresh.click();
-    else if (el.form) el.form.requestSubmit ? el.form.requestSubmit() : el.form.submit();
   });
 
   document.addEventListener("submit", function (ev) {
@@ -91,6 +86,30 @@
         var status = document.getElementById("editor-status");
         if (status) status.textContent = status.getAttribute("data-done");
         watchListening();
+
+  /* "Run this step for real": while the step goes on (a retry is due later), ask every second for a
+     minute, then show its output or error in place. */
+  function watchStepRuns() {
+    document.querySelectorAll("[data-step-run-url]").forEach(function (box) {
+      var asked = 0;
+      var timer = window.setInterval(function () {
+        asked += 1;
+        fetch(box.getAttribute("data-step-run-url"), { credentials: "same-origin" })
+          .then(function (answer) { return answer.json(); })
+          .then(function (found) {
+            if (!found.ended && asked < 60) return;
+            window.clearInterval(timer);
+            box.removeAttribute("data-step-run-url");
+            box.classList.toggle("bad", !found.ok);
+            box.querySelector("p").textContent = found.summary;
+            var detail = box.querySelector("pre");
+            detail.textContent = found.detail;
+            detail.hidden = !found.detail;
+          }).catch(function () { window.clearInterval(timer); });
+      }, 1000);
+    });
+  }
+  watchStepRuns();
       });
     }).catch(function () {
       var fallback = document.createElement("input");
@@ -130,6 +149,30 @@
     }, 1000);
   }
   watchListening();
+
+  /* "Run this step for real": while the step goes on (a retry is due later), ask every second for a
+     minute, then show its output or error in place. */
+  function watchStepRuns() {
+    document.querySelectorAll("[data-step-run-url]").forEach(function (box) {
+      var asked = 0;
+      var timer = window.setInterval(function () {
+        asked += 1;
+        fetch(box.getAttribute("data-step-run-url"), { credentials: "same-origin" })
+          .then(function (answer) { return answer.json(); })
+          .then(function (found) {
+            if (!found.ended && asked < 60) return;
+            window.clearInterval(timer);
+            box.removeAttribute("data-step-run-url");
+            box.classList.toggle("bad", !found.ok);
+            box.querySelector("p").textContent = found.summary;
+            var detail = box.querySelector("pre");
+            detail.textContent = found.detail;
+            detail.hidden = !found.detail;
+          }).catch(function () { window.clearInterval(timer); });
+      }, 1000);
+    });
+  }
+  watchStepRuns();
 
   /* A live preview under each templated field: what it renders to against the sample. */
   var previewTimers = {};
