@@ -46,6 +46,8 @@ def refusal(step: dict[str, Any], path: str, recipe_id: int | None) -> str | Non
     """Why this step cannot be run for real on its own from the editor, or None."""
     if recipe_id is None:
         return _("Save the recipe first: a real test runs the saved step.")
+    if path.startswith("$.on_failure"):
+        return _("A failure step runs only when a run fails: test it with the sample (dry).")
     if not TOP_LEVEL.match(path):
         return _("Only a top-level step runs for real on its own: run the block that holds this step.")
     if any(step_type(inner) in NOT_ALONE for inner in walk_steps([step])):

@@ -7,6 +7,7 @@ import json
 import re
 from typing import Any
 
+import pytest
 import responses
 from flask import Flask
 from flask.testing import FlaskClient
@@ -15,8 +16,11 @@ from werkzeug.datastructures import MultiDict
 
 from hub.connections import create_connection
 from hub.db.models import AuditEntry, Event, Run, StepAttempt, StepRun
+from hub.engine.control import InvalidState
 from hub.runtime import Runtime
+from hub.services import recipes as service
 from tests.web.helpers import csrf_token, form_fields, sign_in
+from tests.web.test_editor_testing import save_raw
 
 SECRET = "tok-SECRET-4471"
 RECIPE = {
@@ -58,12 +62,7 @@ def saved_editor(client: FlaskClient, runtime: Runtime) -> tuple[str, str]:
             config={"auth_type": "bearer", "token": SECRET, "base_url": "https://api.example.com"},
         )
     sign_in(client, "ed@example.com")
-    token = csrf_token(client.get("/").text)
-    saved = client.post(
-        "/recipes/new", data={"csrf_token": token, "op": "save_raw", "raw": json.dumps(RECIPE)}
-    )
-    assert saved.status_code == 302, saved.text
-    edit = saved.headers["Location"] + "/edit"
+    edit = save_raw(client, RECIPE) + "/edit"
     return edit, client.get(edit).text
 
 
@@ -182,3 +181,79 @@ def test_no_list_submits_its_form_on_change_and_the_buttons_work_without_script(
     assert switched.headers["Location"] == "/connections/new"
     after = client.get("/connections/new").text
     assert '<html lang="zh-Hans">' in after and "新建连接" in after
+
+
+@responses.activate
+def test_a_loop_runs_its_inner_steps_for_real_and_failure_steps_stay_skipped(
+    web_app: Flask, web_runtime: Runtime
+) -> None:
+    lines = responses.add_callback(
+        responses.POST,
+        "https://api.example.com/lines",
+        callback=lambda request: (400 if b"extra" in request.body else 200, {}, '{"error": "bad line"}'),
+    )
+    alert = responses.post("https://api.example.com/alert", json={})
+    doc = {
+        "name": "Loop",
+        "trigger": {"connector": "webhook", "trigger": "catch", "config": {}},
+        "steps": [
+            {
+                "id": "each",
+                "type": "for_each",
+                "items": "{{ [event.deal.id, 'extra'] }}",
+                "as": "line",
+                "steps": [
+                    {
+                        "id": "send",
+                        "connector": "http",
+                        "action": "request",
+                        "retry": {"max_attempts": 1},
+                        "input": {
+                            "method": "POST",
+                            "url": "https://api.example.com/lines",
+                            "json": {"id": "{{ line }}"},
+                        },
+                    }
+                ],
+            }
+        ],
+        "on_failure": [
+            {
+                "id": "tell",
+                "connector": "http",
+                "action": "request",
+                "input": {"method": "POST", "url": "https://api.example.com/alert"},
+            }
+        ],
+    }
+    client = web_app.test_client()
+    sign_in(client, "ed@example.com")
+    edit = save_raw(client, doc) + "/edit"
+    page = client.get(edit).text
+    inner = press(client, edit, page, "runstep:s1").text  # the step inside the loop: not alone
+    assert "run the block that holds this step" in result(inner, "s1")
+    failure = press(client, edit, page, "runstep:f0").text
+    assert "runs only when a run fails" in result(failure, "f0")
+    assert lines.call_count == 0 and alert.call_count == 0
+    answer = press(client, edit, page, "runstep:s0").text
+    assert [json.loads(c.request.body) for c in lines.calls] == [{"id": "D-1001"}, {"id": "extra"}]
+    assert alert.call_count == 0  # the failure steps are not part of a step's test
+    shown = result(answer, "s0")
+    assert "The step failed:" in shown and "400" in shown
+    with web_runtime.db.transaction() as db:
+        rows = {(s.phase, s.path): s.status for s in db.scalars(select(StepRun))}
+    assert rows[("on_failure", "tell")] == "skipped" and rows[("main", "each.1.send")] == "failed"
+
+
+def test_the_engine_refuses_a_waiting_or_unknown_step_before_recording_a_run(
+    web_app: Flask, web_runtime: Runtime
+) -> None:
+    """The service checks on its own what the editor refuses, so no caller can park a step test."""
+    client = web_app.test_client()
+    edit, _page = saved_editor(client, web_runtime)
+    recipe_id = int(edit.split("/")[2])
+    for step_id in ("pause", "nosuch"):
+        with pytest.raises(InvalidState):
+            service.run_step_test(web_runtime, recipe_id, step_id, {}, {}, actor="ed@example.com")
+    with web_runtime.db.transaction() as db:
+        assert db.scalars(select(Run)).first() is None
