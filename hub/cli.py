@@ -64,8 +64,32 @@ def _start_engine(rt: Any, *, scheduler: bool, executor: bool) -> Any:
     return sched
 
 
+def _announce_setup_link(rt: Any) -> None:
+    """While the hub has no user, print a new one-time link to create the first admin (hub/first_admin.py).
+
+    It goes to this console only, once: the database keeps only its hash."""
+    from hub import first_admin
+
+    with rt.db.transaction() as db:
+        token = first_admin.issue(db)
+    if token is not None:
+        click.echo(
+            f"No user yet: open {rt.settings.base_url}/setup/{token} to create the first admin "
+            "(this link is shown only now and works until the first admin exists).",
+            err=True,
+        )
+
+
 def _serve_wsgi(
-    rt: Any, host: str, port: int, threads: int, sched: Any, sock: Any = None, balance: Any = None
+    rt: Any,
+    host: str,
+    port: int,
+    threads: int,
+    sched: Any,
+    sock: Any = None,
+    balance: Any = None,
+    *,
+    setup_link: bool = False,
 ) -> None:
     import os
 
@@ -78,6 +102,8 @@ def _serve_wsgi(
     settle_heap()
     sock = sock if sock is not None else bind(host, port)
     click.echo(f"hub listening on http://{host}:{port} (pid {os.getpid()})", err=True)
+    if setup_link:
+        _announce_setup_link(rt)
 
     def on_stop() -> None:
         if sched is not None:
@@ -119,7 +145,9 @@ def serve(host: str, port: int, threads: int, processes: int | None) -> None:
     rt = _runtime(migrate=processes == 1)
     sched = _start_engine(rt, scheduler=True, executor=rt.settings.executor == "local")
     try:
-        _serve_wsgi(rt, host, port, threads, sched, sock=sock, balance=balance)
+        # One process of the group makes the setup link: each new one would replace the last.
+        first = processes == 1 or bool(children)
+        _serve_wsgi(rt, host, port, threads, sched, sock=sock, balance=balance, setup_link=first)
     finally:
         stop_children(children)
 

@@ -71,9 +71,19 @@ def json_path(parts: Any) -> str:
     return out
 
 
+class SchemaViolation(RecipeError):
+    """A value breaks one JSON Schema keyword. The message is jsonschema's English; `keyword` and
+    `expected` (the keyword's value in the schema) let the web UI say the same in its language."""
+
+    def __init__(self, message: str, *, path: str, keyword: str, expected: Any) -> None:
+        super().__init__(message, path=path)
+        self.keyword, self.expected = keyword, expected
+
+
 def _schema_error(error: ValidationError, base: str = "$") -> RecipeError:
     path = base + json_path(error.absolute_path)[1:]
-    return RecipeError(f"{path}: {error.message}", path=path)
+    message, keyword = f"{path}: {error.message}", str(error.validator)
+    return SchemaViolation(message, path=path, keyword=keyword, expected=error.validator_value)
 
 
 def _check_templates(value: Any, path: str) -> None:

@@ -4,7 +4,8 @@ Every scheduler keeps its poll jobs and schedule list in memory and reconciles t
 every few seconds, so a recipe saved by any process gets its job replaced (a new version never runs
 beside the old). Only the holder of the `scheduler` lease row actually polls, fires and sweeps; the
 lease is timed by the database's clock, and schedule slots live in the database (hub.engine.schedules)
-so a slot due during a failover fires once, late, on the next leader.
+so a slot due during a failover fires once, late, on the next leader. The leader also renews vendor
+webhook registrations that are due (hub.engine.subscriptions.renew_due).
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from hub.db.models import Lease, Recipe, utcnow
 from hub.engine.backoff import DatabaseBackoff
 from hub.engine.poller import poll_recipe
 from hub.engine.schedules import Schedule, fire_due, reconcile
+from hub.engine.subscriptions import renew_due
 from hub.engine.sweeper import sweep
 from hub.engine.wait_poller import poll_waits
 from hub.recipe_index import current_versions
@@ -38,6 +40,8 @@ log = logging.getLogger("hub.scheduler")
 LEASE_NAME = "scheduler"
 SCHEDULE_TICK_S = 1.0
 RETENTION_EVERY_S = 3600.0  # how often the leader prunes (hub/retention.py); the first a minute in
+# How often the leader looks for webhook registrations to renew; vendors' lifetimes run to days.
+RENEW_CHECK_S = 60.0
 
 
 class Scheduler:
@@ -59,6 +63,7 @@ class Scheduler:
         self._sweeping = DatabaseBackoff("sweep")
         self._firing = DatabaseBackoff("schedules")
         self._pruning = DatabaseBackoff("retention")
+        self._renewing = DatabaseBackoff("renewals")
 
     @property
     def is_leader(self) -> bool:
@@ -78,6 +83,7 @@ class Scheduler:
             id="retention",
             next_run_time=utcnow() + timedelta(seconds=60),
         )
+        self._aps.add_job(self.renew_subscriptions, IntervalTrigger(seconds=RENEW_CHECK_S), id="renewals")
         self.sync_jobs()
         self._aps.start()
 
@@ -142,6 +148,16 @@ class Scheduler:
         """On the leader: delete what retention lets go, stopping between batches if leadership ends."""
         if self.is_leader:
             self._pruning.run(lambda: prune(self.rt, keep_going=lambda: self.is_leader))
+
+    def renew_subscriptions(self) -> int:
+        """On the leader: renew the vendor webhook registrations whose `renew_after` has passed."""
+        if not self.is_leader:
+            return 0
+        try:
+            return self._renewing.run(lambda: renew_due(self.rt)) or 0
+        except Exception:
+            log.exception("event=renewals_failed")
+            return 0
 
     def fire_schedules(self) -> None:
         """On the leader: bring the schedule rows up to date with the recipes, then fire due slots,

@@ -18,7 +18,7 @@ from typing import Any
 from connectors.google_forms import api
 from hub.sdk.context import Context
 from hub.sdk.errors import PermanentError
-from hub.sdk.polling import Page, TimeWindowPolling, vendor_time
+from hub.sdk.polling import UNORDERED, Page, TimeWindowPolling, vendor_time
 from hub.sdk.types import TriggerEvent
 
 MAX_PAGES = 200
@@ -157,26 +157,23 @@ class NewResponse(TimeWindowPolling):
         ctx.cache.set(key, titles, TITLE_CACHE_S)
         return titles
 
-    default_max_pages = MAX_PAGES + 1  # fetch_page refuses the page after MAX_PAGES itself
+    default_max_pages = MAX_PAGES
+    page_order = UNORDERED  # Google does not sort responses: a poll cut short fails rather than skip
 
     def fetch_page(self, ctx: Context, config: dict[str, Any], since: datetime, page_token: Any) -> Page:
-        token, pages = page_token or (None, 0)
-        if pages >= MAX_PAGES:  # Google does not sort responses: stopping early could skip some
-            raise PermanentError(f"Google Forms: more than {MAX_PAGES} pages of responses; raise page_size")
         params: dict[str, Any] = {
             "filter": f"timestamp > {format_time(since)}",
             "pageSize": config["page_size"],
         }
-        if token:
-            params["pageToken"] = token
+        if page_token:
+            params["pageToken"] = page_token
         page, response = api.exchange(ctx, f"v1/forms/{config['form_id']}/responses", params)
         found = [
             r
             for r in page.get("responses") or []
             if isinstance(r, dict) and r.get("lastSubmittedTime") and r.get("responseId")
         ]
-        following = (page["nextPageToken"], pages + 1) if page.get("nextPageToken") else None
-        return Page(items=found, next_page=following, vendor_now=vendor_time(response))
+        return Page(items=found, next_page=page.get("nextPageToken"), vendor_now=vendor_time(response))
 
     def item_time(self, ctx: Context, config: dict[str, Any], item: Any) -> datetime:
         return self.read_cursor(ctx, str(item["lastSubmittedTime"]))

@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from connectors.zoho_crm.api import MODULE, VERSION, call, client
-from hub.sdk.connector import WebhookTrigger
+from hub.sdk.connector import RENEW_AFTER, WebhookTrigger
 from hub.sdk.context import Context
 from hub.sdk.errors import ConnectorError, InvalidBodyError, PermanentError, SignatureError
 from hub.sdk.polling import Page, TimeWindowPolling, vendor_time
@@ -62,8 +62,7 @@ class RecordNotification(WebhookTrigger):
                 "maximum": 168,
                 "default": 168,
                 "title": "Channel lifetime (hours)",
-                "description": "Zoho ends a channel at its expiry; saving or re-enabling the recipe "
-                "registers a new one.",
+                "description": "Zoho ends a channel at its expiry; the hub extends it halfway there.",
             },
         },
     }
@@ -72,23 +71,52 @@ class RecordNotification(WebhookTrigger):
     def subscribe(self, ctx: Context, config: dict[str, Any], hook_url: str) -> dict[str, Any] | None:
         channel_id = str(secrets.randbelow(9 * 10**17) + 10**17)  # Zoho wants a long
         token = secrets.token_urlsafe(30)[:40]  # echoed back in every notification (at most 50)
+        watch = self._watch(config, channel_id, token, hook_url)
+        watch["return_affected_field_values"] = True
+        if config.get("notification_condition"):
+            watch["notification_condition"] = config["notification_condition"]
+        self._send(ctx, "POST", watch, "refused the watch channel")
+        return {"channel_id": channel_id, "token": token, **self._lifetime(watch)}
+
+    def renew(
+        self, ctx: Context, config: dict[str, Any], hook_url: str, state: dict[str, Any]
+    ) -> dict[str, Any]:
+        """Move the channel's expiry on in place (PATCH keeps what it is not given): the same id and
+        token, so notifications already on their way still verify."""
+        watch = self._watch(config, str(state["channel_id"]), str(state["token"]), hook_url)
+        self._send(ctx, "PATCH", watch, "refused to extend the watch channel")
+        return {**state, **self._lifetime(watch)}
+
+    @staticmethod
+    def _watch(config: dict[str, Any], channel_id: str, token: str, hook_url: str) -> dict[str, Any]:
+        """A channel (of `expiry_hours` from now) as Zoho's watch API takes it."""
         expiry = datetime.now(UTC) + timedelta(hours=int(config.get("expiry_hours") or 168))
-        watch: dict[str, Any] = {
+        return {
             "channel_id": int(channel_id),
             "events": [f"{config['module']}.{op}" for op in config.get("operations") or ["create", "edit"]],
             "channel_expiry": expiry.replace(microsecond=0).isoformat(),
             "token": token,
             "notify_url": hook_url,
-            "return_affected_field_values": True,
         }
-        if config.get("notification_condition"):
-            watch["notification_condition"] = config["notification_condition"]
-        answer = call(ctx, "POST", watch_path(), json={"watch": [watch]})
+
+    @staticmethod
+    def _lifetime(watch: dict[str, Any]) -> dict[str, Any]:
+        """The channel's expiry, and when the hub renews it: halfway there, so a renewal that fails
+        (Zoho down, a revoked consent) is tried again for days before the channel ends."""
+        expiry = datetime.fromisoformat(watch["channel_expiry"])
+        renew_at = datetime.now(UTC) + (expiry - datetime.now(UTC)) / 2
+        return {
+            "channel_expiry": watch["channel_expiry"],
+            RENEW_AFTER: renew_at.replace(microsecond=0).isoformat(),
+        }
+
+    @staticmethod
+    def _send(ctx: Context, method: str, watch: dict[str, Any], refusal: str) -> None:
+        answer = call(ctx, method, watch_path(), json={"watch": [watch]})
         rows = answer.get("watch") or []
         if not rows or str(rows[0].get("status") or "").lower() != "success":
             problem = rows[0] if rows else answer
-            raise PermanentError(f"Zoho CRM refused the watch channel: {problem.get('message') or problem}")
-        return {"channel_id": channel_id, "token": token, "channel_expiry": watch["channel_expiry"]}
+            raise PermanentError(f"Zoho CRM {refusal}: {problem.get('message') or problem}")
 
     def unsubscribe(self, ctx: Context, config: dict[str, Any], state: dict[str, Any]) -> None:
         try:

@@ -82,7 +82,8 @@ def json_routing_errors(state: Any) -> None:
     def routing(exc: HTTPException) -> Any:
         if request.path.startswith("/api/"):
             return http_error(exc)
-        return exc
+        page = app.extensions.get("hub_error_page")  # the web UI's page in the reader's language
+        return page(exc) if page is not None else exc
 
     app.register_error_handler(404, routing)
     app.register_error_handler(405, routing)

@@ -14,6 +14,11 @@ sealed at the next sync.
 Syncs of one recipe run one at a time (a lease row per recipe, on SQLite and PostgreSQL alike): two
 at once (two saves, a save and an enable, two processes) would each find nothing registered and each
 register a webhook with the vendor, one of them orphaned.
+
+A registration whose state carries `renew_after` (vendors that end webhook registrations after a
+while) is renewed by `renew_due`, which the scheduler's leader calls: under the same lease, so a
+renewal never runs beside a sync or another renewal. The earliest `renew_after` of a recipe is kept
+beside the sealed value, so finding what is due opens nothing.
 """
 
 from __future__ import annotations
@@ -23,7 +28,7 @@ import secrets
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from datetime import timedelta
+from datetime import datetime, timedelta
 from functools import partial
 from typing import TYPE_CHECKING, Any
 
@@ -37,7 +42,7 @@ from hub.engine.contexts import build_context
 from hub.recipe_index import current_version
 from hub.recipe_secrets import open_document
 from hub.recipes import iter_steps, step_type
-from hub.sdk.connector import WebhookTrigger
+from hub.sdk.connector import RENEW_AFTER, WebhookTrigger
 from hub.sdk.errors import HubError, VaultError
 from hub.vault import Binding
 
@@ -85,11 +90,36 @@ def open_registrations(vault: Vault, recipe_id: int, stored: dict[str, Any] | No
 
 
 def seal_registrations(vault: Vault, recipe_id: int, registrations: Registrations) -> dict[str, Any] | None:
-    """The value to store; None when nothing is registered. JSON text inside keeps Decimals exact."""
+    """The value to store; None when nothing is registered. JSON text inside keeps Decimals exact.
+
+    The earliest `renew_after` of the registrations stays outside the seal (a time, no secret)."""
     if not registrations.get("trigger") and not registrations.get("waits"):
         return None
     sealed = vault.encrypt({"registrations": jsonutil.dumps(registrations)}, registrations_binding(recipe_id))
-    return {SEALED: sealed}
+    stored: dict[str, Any] = {SEALED: sealed}
+    due = [renew_after(r.get("state")) for r in _registered(registrations)]
+    if any(due):
+        stored[RENEW_AFTER] = min(d for d in due if d is not None).isoformat()
+    return stored
+
+
+def renew_after(state: Any) -> datetime | None:
+    """When a registration's state asks to be renewed; None when it never expires (or says nothing
+    readable: such a state is left as it is rather than renewed in a loop)."""
+    value = state.get(RENEW_AFTER) if isinstance(state, dict) else None
+    if not isinstance(value, str):
+        return None
+    try:
+        moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        log.warning("event=renew_after_unreadable value=%r", value)
+        return None
+    return moment if moment.tzinfo else None
+
+
+def _registered(registrations: Registrations) -> list[dict[str, Any]]:
+    found = [registrations.get("trigger"), *(registrations.get("waits") or {}).values()]
+    return [r for r in found if isinstance(r, dict)]
 
 
 def endpoint_subscription(
@@ -123,7 +153,7 @@ def reseal_all(session: Session, vault: Vault, *, legacy_only: bool = False) -> 
         if SEALED in stored:
             if legacy_only and vault.is_current(stored[SEALED]):
                 continue
-            state.subscription = {SEALED: vault.rotate_token(stored[SEALED], binding)}
+            state.subscription = {**stored, SEALED: vault.rotate_token(stored[SEALED], binding)}
         else:
             registrations = open_registrations(vault, state.recipe_id, stored)
             state.subscription = seal_registrations(vault, state.recipe_id, registrations)
@@ -280,15 +310,20 @@ def _subscribe(rt: Runtime, recipe_id: int, slot: Slot, spec: dict[str, Any], ho
     return None
 
 
+def _made_for(registration: dict[str, Any]) -> dict[str, Any]:
+    """The trigger spec a stored registration was made under."""
+    connector_id, trigger_key, connection, config = registration["spec"]
+    return {"connector": connector_id, "trigger": trigger_key, "connection": connection, "config": config}
+
+
 def _unsubscribe(rt: Runtime, existing: dict[str, Any], where: str) -> str | None:
-    connector_id, trigger_key, connection, config = existing["spec"]
-    spec = {"connector": connector_id, "trigger": trigger_key, "connection": connection, "config": config}
+    spec = _made_for(existing)
     connector, trigger = _trigger(rt, spec)
     if trigger is None:
         return None
     try:
-        ctx = build_context(rt, connector, connection, hook_url=existing.get("hook_url"))
-        trigger.unsubscribe(ctx, config, existing["state"])
+        ctx = build_context(rt, connector, spec["connection"], hook_url=existing.get("hook_url"))
+        trigger.unsubscribe(ctx, spec["config"], existing["state"])
     except HubError as exc:
         log.warning("event=unsubscribe_failed connector=%s error=%s", connector.id, exc.message)
         return f"could not remove the webhook{where} registered with {connector.name}: {exc.message}"
@@ -312,3 +347,74 @@ def _update(
         if error is not None:
             state.last_error = error
         recipe_store.mark_changed(session)  # webhook lookups cached in this process see the new state
+
+
+def renew_due(rt: Runtime) -> int:
+    """Renew every registration whose `renew_after` has passed; returns how many were renewed.
+
+    Called by the scheduler's leader only. Each recipe is renewed under its sync lease and its due
+    time read again there, so a leader that lost the lease mid-way and the next one renew it once."""
+    now = utcnow()
+    with rt.db.read() as session:
+        rows = session.execute(
+            select(TriggerState.recipe_id, TriggerState.subscription).where(
+                TriggerState.subscription.is_not(None)
+            )
+        ).all()
+    renewed = 0
+    for recipe_id, stored in rows:
+        if _stored_due(stored, now):
+            with _one_sync_at_a_time(rt, recipe_id):
+                renewed += _renew_recipe(rt, recipe_id, now)
+    return renewed
+
+
+def _stored_due(stored: Any, now: datetime) -> bool:
+    due = renew_after({RENEW_AFTER: stored.get(RENEW_AFTER)}) if isinstance(stored, dict) else None
+    return due is not None and due <= now
+
+
+def _renew_recipe(rt: Runtime, recipe_id: int, now: datetime) -> int:
+    with rt.db.read() as session:
+        stored = session.scalar(select(TriggerState.subscription).where(TriggerState.recipe_id == recipe_id))
+    if not _stored_due(stored, now):
+        return 0  # renewed by another process while this one waited for the lease
+    try:
+        registrations = open_registrations(rt.vault, recipe_id, stored)
+    except VaultError:
+        log.warning("event=subscription_unreadable recipe_id=%s", recipe_id)
+        return 0
+    renewed = 0
+    slots: list[Slot] = [None, *registrations["waits"]]
+    for slot in slots:
+        registration = _get(registrations, slot)
+        due = renew_after(registration.get("state")) if registration else None
+        if registration is not None and due is not None and due <= now:
+            renewed += _renew(rt, recipe_id, slot, registration)
+    return renewed
+
+
+def _renew(rt: Runtime, recipe_id: int, slot: Slot, registration: dict[str, Any]) -> int:
+    """Renew one registration: in place when the trigger can, else register anew and then remove the
+    old one (a new one first, so the hook URL is never without a registration)."""
+    spec = _made_for(registration)
+    connector, trigger = _trigger(rt, spec)
+    if not isinstance(trigger, WebhookTrigger):
+        return 0
+    hook_url = registration["hook_url"]
+    try:
+        ctx = build_context(rt, connector, spec["connection"], hook_url=hook_url)
+        fresh = trigger.renew(ctx, spec["config"], hook_url, registration["state"])
+    except HubError as exc:
+        message = f"could not renew the webhook{_where(slot)} registered with {connector.name}: {exc.message}"
+        _update(rt, recipe_id, lambda registrations: None, error=message)
+        log.warning("event=renew_failed connector=%s step=%s error=%s", connector.id, slot, exc.message)
+        return 0
+    renewed = {**registration, "state": fresh}
+    _update(rt, recipe_id, lambda registrations: _set(registrations, slot, renewed))
+    log.info("event=subscription_renewed recipe_id=%s connector=%s step=%s", recipe_id, connector.id, slot)
+    if type(trigger).renew is WebhookTrigger.renew:  # registered anew: the old one goes now
+        problem = _unsubscribe(rt, registration, _where(slot))
+        if problem is not None:
+            _update(rt, recipe_id, lambda registrations: None, error=problem)
+    return 1

@@ -11,10 +11,15 @@ from typing import Any, ClassVar
 
 from hub.sdk.auth import Auth
 from hub.sdk.context import Context
+from hub.sdk.errors import PermanentError
 from hub.sdk.http import HttpResponse
+from hub.sdk.i18n import localize, translate_schema
 from hub.sdk.types import InboundRequest, PollResult, TriggerEvent, WebhookResponse
 
 EMPTY_OBJECT_SCHEMA: dict[str, Any] = {"type": "object", "properties": {}, "additionalProperties": True}
+# A key of the state `subscribe` or `renew` returns: the ISO-8601 time (with its offset) after which the
+# hub renews the registration, for vendors that end a webhook registration after a while.
+RENEW_AFTER = "renew_after"
 
 
 class Trigger:
@@ -76,6 +81,20 @@ class WebhookTrigger(Trigger):
 
     def unsubscribe(self, ctx: Context, config: dict[str, Any], state: dict[str, Any]) -> None:
         """Remove what subscribe registered, when the recipe is disabled or deleted."""
+
+    def renew(
+        self, ctx: Context, config: dict[str, Any], hook_url: str, state: dict[str, Any]
+    ) -> dict[str, Any]:
+        """Extend a registration whose `renew_after` has passed; return its new state.
+
+        The default registers anew with `subscribe`: the hub stores the new registration, then
+        unsubscribes the old one, so the URL is never without one. Override it to refresh the
+        registration in place where the vendor allows it (the same ids and secrets keep verifying
+        notifications already on their way)."""
+        fresh = self.subscribe(ctx, config, hook_url)
+        if fresh is None:
+            raise PermanentError(f"{self.key}: subscribe registered nothing to renew with")
+        return fresh
 
 
 class PollingTrigger(Trigger):
@@ -162,6 +181,10 @@ class Connector:
     # Requests per second and parallel calls a vendor tolerates per connection by default.
     default_rate_limit: ClassVar[float | None] = None
     default_concurrency: ClassVar[int | None] = None
+    # Inline catalogues per locale, {"zh": {"English text": "译文"}}; usually a file instead:
+    # translations/<locale>.json next to the connector's module (hub/sdk/i18n.py).
+    translations: ClassVar[dict[str, dict[str, str]]] = {}
+    _words: dict[str, str] = {}  # set on a localized copy: the connection schema is translated too
 
     def __init__(self) -> None:
         self._triggers = {cls.key: cls(self) for cls in self.triggers}
@@ -197,7 +220,15 @@ class Connector:
             }
         props.update(copy.deepcopy(self._field_specs()))
         required = list(dict.fromkeys([*self.auth.required(), *self.connection_required]))
-        return {"type": "object", "properties": props, "required": required, "additionalProperties": False}
+        schema = {"type": "object", "properties": props, "required": required, "additionalProperties": False}
+        return translate_schema(schema, self._words) if self._words else schema
+
+    def localized(self, locale: str) -> Connector:
+        """This connector as the UI shows it in `locale`: a translated copy, made once per locale."""
+        made: dict[str, Connector] = self.__dict__.setdefault("_localized", {})
+        if locale not in made:
+            made[locale] = localize(self, locale)
+        return made[locale]
 
     def _field_specs(self) -> dict[str, Any]:
         """The auth's fields and the connector's own, uncopied: callers must not change them."""

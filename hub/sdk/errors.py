@@ -130,6 +130,7 @@ class RecipeProblems(RecipeError):
         first, more = problems[0], len(problems) - 1
         suffix = f" (and {more} more problem{'s' if more > 1 else ''})" if more else ""
         self.problems = [{"path": p.path, "message": _without_path(p.message, p.path)} for p in problems]
+        self.errors = problems  # the exceptions themselves, for a caller that words them its own way
         super().__init__(first.message + suffix, path=first.path, details=self.problems)
         self.code = first.code
 

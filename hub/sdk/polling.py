@@ -29,6 +29,11 @@ from hub.sdk.errors import PermanentError
 from hub.sdk.http import HttpResponse
 from hub.sdk.types import PollResult, TriggerEvent
 
+# The order a TimeWindowPolling vendor lists a window's items in, across pages (`page_order`).
+OLDEST_FIRST = "oldest_first"
+NEWEST_FIRST = "newest_first"
+UNORDERED = "unordered"
+PAGE_ORDERS = (OLDEST_FIRST, NEWEST_FIRST, UNORDERED)
 # A NewestIdPolling cursor meaning "the source had no items yet: read from its first one".
 FROM_FIRST_ITEM = ""
 # How many finished items a re-read-window cursor remembers at most; the hub's seen-ids still dedupe.
@@ -68,7 +73,8 @@ def iso_ms(moment: datetime) -> str:
 
 @dataclass
 class Page:
-    """One vendor answer: raw items (oldest first), how to ask for the next page, the vendor's clock."""
+    """One vendor answer: raw items (in the trigger's `page_order`), how to ask for the next page, and
+    the vendor's clock."""
 
     items: list[Any] = field(default_factory=list)
     next_page: Any = None  # None: this was the last page
@@ -93,6 +99,11 @@ class TimeWindowPolling(PollingTrigger):
     without runs), so its cursor is the vendor's `Date` (or the newest item's time). Every later poll
     reads from the cursor minus the overlap; the cursor moves to the newest item time seen, capped at
     the vendor's clock when the poll started so an item stamped in the future cannot skip others.
+
+    A poll cut short by `max_pages` moves the cursor to the newest item read, which is only safe when
+    the pages come oldest first (the unread pages are newer). A vendor that lists newest first, or in
+    no order, says so in `page_order`; a poll of it that hits `max_pages` fails with a clear error and
+    leaves the cursor where it was, rather than skip the older items it did not reach.
     """
 
     default_overlap_s: ClassVar[int] = 120
@@ -102,12 +113,18 @@ class TimeWindowPolling(PollingTrigger):
     # hub's clock once set), for APIs that only look back so far, like QuickBooks CDC. Otherwise the
     # cursor moves only as far as the items returned, or to the vendor's clock on a first poll.
     cursor_follows_vendor_clock: ClassVar[bool] = False
+    page_order: ClassVar[str] = OLDEST_FIRST  # or NEWEST_FIRST, UNORDERED
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        if cls.page_order not in PAGE_ORDERS:
+            raise TypeError(f"{cls.__name__}.page_order is {cls.page_order!r}; expected one of {PAGE_ORDERS}")
 
     def reread_window_s(self, config: dict[str, Any]) -> float | None:
         return float(config.get("overlap_s", self.default_overlap_s))
 
     def fetch_page(self, ctx: Context, config: dict[str, Any], since: datetime, page_token: Any) -> Page:
-        """Items changed at or after `since`, oldest first; `page_token` is None for the first page.
+        """Items changed at or after `since`, in `page_order`; `page_token` is None for the first page.
 
         Give `vendor_now` from the answer (vendor_time(response), or the vendor's own server time)."""
         raise NotImplementedError
@@ -164,7 +181,8 @@ class TimeWindowPolling(PollingTrigger):
         read = _Read()
         ids: set[str] = set()
         token: Any = None
-        for _ in range(int(config.get("max_pages") or self.default_max_pages)):
+        max_pages = int(config.get("max_pages") or self.default_max_pages)
+        for _ in range(max_pages):
             page = self.fetch_page(ctx, config, since, token)
             read.vendor_now = read.vendor_now or page.vendor_now
             for raw in page.items:
@@ -178,6 +196,12 @@ class TimeWindowPolling(PollingTrigger):
             if token is None:
                 return read
         read.complete = False
+        if self.page_order != OLDEST_FIRST:
+            raise PermanentError(
+                f"{self.key}: more than {max_pages} pages of "
+                f"changes since {iso_ms(since)}, listed {self.page_order.replace('_', ' ')}: stopping here "
+                "would skip the older ones not read; raise max_pages (or the page size)"
+            )
         return read
 
     def clamp_since(self, ctx: Context, config: dict[str, Any], since: datetime) -> datetime:

@@ -11,7 +11,8 @@ hub's distribution, so installing the hub is enough)::
 Each check is a test of its own, named for what it proves: the entry point loads the connector, its
 keys fit recipe documents, every schema is valid JSON Schema, samples match output schemas (the
 recipe editor's data picker shows them), secret-looking fields are write-only, the base URL can be
-overridden, trigger kinds are real, and `describe()` is plain JSON (the API serves it).
+overridden, trigger kinds are real, every translation catalogue it ships is complete, and
+`describe()` is plain JSON (the API serves it).
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ from hub.sdk.connector import (
     Trigger,
     WebhookTrigger,
 )
+from hub.sdk.i18n import shipped_locales, untranslated
 
 ENTRY_POINT_GROUP = "hub.connectors"
 KEY = re.compile(r"^[a-z][a-z0-9_]{0,99}$")  # the recipe document's pattern for connector, trigger, action
@@ -129,6 +131,13 @@ class ConnectorContract:
             _check_schema(action.input_schema, f"{where} input")
             _check_sample(action.output_schema, action.sample_output, where)
             assert action.title, f"{where}: give the action a title"
+
+    def test_shipped_translations_cover_every_visible_string(self, connector: Connector) -> None:
+        """A catalogue the connector ships (translations/<locale>.json, or `translations`) is complete:
+        the UI would otherwise show a form half in one language and half in English."""
+        for locale in shipped_locales(connector):
+            missing = untranslated(connector, locale)
+            assert not missing, f"{connector.id}: the {locale!r} translations lack {missing[:10]}"
 
     def test_describe_is_plain_json(self, connector: Connector) -> None:
         described = connector.describe()

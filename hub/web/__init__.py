@@ -33,10 +33,13 @@ def init_web(app: Flask) -> None:
     i18n.init_babel(app)
     from hub.web.common import role_label, status_label
 
-    app.jinja_env.globals.update(role_label=role_label, status_label=status_label)  # for imported macros
+    app.jinja_env.globals.update(  # for imported macros too
+        role_label=role_label, status_label=status_label, trigger_label=i18n.trigger_label
+    )
 
     from hub.web import (  # noqa: F401  (modules register their routes on the blueprint)
         auth,
+        run_live,
         views_connections,
         views_dashboard,
         views_editor,
@@ -44,6 +47,7 @@ def init_web(app: Flask) -> None:
         views_recipes,
         views_runs,
         views_secrets,
+        views_setup,
         views_stats,
         views_storage,
         views_tables,
@@ -51,3 +55,4 @@ def init_web(app: Flask) -> None:
     )
 
     app.register_blueprint(web)
+    app.extensions["hub_error_page"] = auth.unrouted  # for paths no route matches (hub/api/errors.py)

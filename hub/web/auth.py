@@ -20,8 +20,9 @@ from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_wtf.csrf import CSRFError
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
-from hub import web_sessions
+from hub import first_admin, web_sessions
 from hub.audit import audit
 from hub.current import runtime
 from hub.db.models import User
@@ -179,23 +180,39 @@ def login() -> Any:
             user = authenticate(db, email, password)
             session_id = None
             if user is not None:
-                if session.get("sid"):  # signing in again replaces the browser's session
-                    web_sessions.end(db, session["sid"])
-                session_id = web_sessions.start(db, user.id, runtime().settings.session_max_s)
+                session_id = begin_session(db, user)
                 audit(db, user.email, "user.login", "user", str(user.id))
         if session_id is None:
             limiter().failed(address, email)
             error, status = _("The email or password is wrong, or the account is disabled."), 401
         else:
             limiter().succeeded(address, email)
-            keep_locale = session.get("locale")
-            session.clear()  # a fresh session on sign-in: nothing from before carries over
-            session.permanent = True
-            session["sid"] = session_id
-            if keep_locale:
-                session["locale"] = keep_locale
+            keep_session_cookie(session_id)
             return redirect(_safe_next(request.args.get("next")))
-    return render_template("login.html", error=error, email=email), status
+    return render_template("login.html", error=error, email=email, no_users=_no_users()), status
+
+
+def _no_users() -> bool:
+    """The sign-in page then points to the setup link instead of to an admin."""
+    with runtime().db.transaction() as db:
+        return not first_admin.has_users(db)
+
+
+def begin_session(db: Session, user: User) -> str:
+    """A server-side session for `user`; signing in again replaces the browser's earlier one."""
+    if session.get("sid"):
+        web_sessions.end(db, session["sid"])
+    return web_sessions.start(db, user.id, runtime().settings.session_max_s)
+
+
+def keep_session_cookie(session_id: str) -> None:
+    """A fresh cookie on sign-in: nothing from before carries over but the chosen language."""
+    keep_locale = session.get("locale")
+    session.clear()
+    session.permanent = True
+    session["sid"] = session_id
+    if keep_locale:
+        session["locale"] = keep_locale
 
 
 @web.post("/logout")
@@ -258,3 +275,12 @@ def forbidden(_exc: Any) -> Any:
 @web.errorhandler(404)
 def missing(_exc: Any) -> Any:
     return render_template("error.html", code=404, message=_("This page does not exist.")), 404
+
+
+def unrouted(exc: Any) -> Any:
+    """An address no route matches (outside the API, which answers in JSON): the UI's own page, in
+    the reader's language, instead of the server's English one."""
+    if exc.code == 404:
+        return missing(exc)
+    message = _("This address does not accept this kind of request.")
+    return render_template("error.html", code=exc.code, message=message), exc.code

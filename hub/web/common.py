@@ -7,8 +7,10 @@ from typing import Any
 from flask import flash
 from flask_babel import gettext as _
 
+from hub.recipes import SchemaViolation
 from hub.sdk.errors import HubError, RecipeError, RecipeProblems
 from hub.web.recipe_form import split_error
+from hub.web.validation_text import schema_message
 
 
 def error_map(exc: HubError) -> dict[str, str]:
@@ -16,14 +18,23 @@ def error_map(exc: HubError) -> dict[str, str]:
     path go under '$'."""
     if isinstance(exc, RecipeProblems):
         found: dict[str, str] = {}
-        for problem in exc.problems:
-            path, message = split_error(problem["path"], problem["message"])
+        for error in exc.errors:
+            path, message = _placed(error)
             found[path] = f"{found[path]}; {message}" if path in found else message
         return found
     if isinstance(exc, RecipeError):
-        path, message = split_error(exc.path, exc.message)
+        path, message = _placed(exc)
         return {path: message}
     return {"$": exc.message}
+
+
+def _placed(error: RecipeError) -> tuple[str, str]:
+    """The field an error belongs beside, and its message in the page's language where the core
+    gave the rule that failed (SchemaViolation; split_error words a missing field itself)."""
+    path, message = split_error(error.path, error.message)
+    if isinstance(error, SchemaViolation) and error.keyword != "required":
+        message = schema_message(error, message)
+    return path, message
 
 
 def flash_error(exc: HubError | str) -> None:
@@ -52,5 +63,7 @@ def status_label(status: str | None) -> str:
         "pending": _("pending"),
         "retrying": _("retrying"),
         "skipped": _("skipped"),
+        "started": _("started"),  # an attempt under way
+        "unknown": _("outcome unknown"),  # an attempt cut off after the call may have happened
     }
     return labels.get(status or "", status or "")

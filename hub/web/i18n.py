@@ -12,7 +12,11 @@ from pathlib import Path
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 from flask import Flask, g, request, session
-from flask_babel import Babel
+from flask_babel import Babel, get_locale
+
+from hub.current import runtime
+from hub.registry import Registry
+from hub.sdk.connector import Connector
 
 SOURCE = Path(__file__).resolve().parent / "translations"
 LANGUAGES = {"en": "English", "zh": "简体中文"}
@@ -39,6 +43,44 @@ def select_locale() -> str:
     if chosen in LANGUAGES:
         return chosen
     return request.accept_languages.best_match(list(LANGUAGES), default=DEFAULT) or DEFAULT
+
+
+class LocalizedRegistry(Registry):
+    """The installed connectors as a page in `locale` shows them (hub/sdk/i18n.py)."""
+
+    def __init__(self, base: Registry, locale: str) -> None:
+        super().__init__()
+        self.base, self.locale = base, locale
+
+    def get(self, connector_id: str) -> Connector | None:
+        found = self.base.get(connector_id)
+        return found.localized(self.locale) if found is not None else None
+
+    def source(self, connector_id: str) -> str | None:
+        return self.base.source(connector_id)
+
+    def all(self) -> list[Connector]:
+        return [connector.localized(self.locale) for connector in self.base.all()]
+
+
+def connectors() -> Registry:
+    """The registry for showing connectors on this request's page: translated unless in English.
+
+    Translated copies differ only in titles and descriptions, so forms parsed and documents checked
+    with them come out the same."""
+    locale = str(get_locale() or DEFAULT)
+    base = runtime().registry
+    return base if locale == DEFAULT else LocalizedRegistry(base, locale)
+
+
+def trigger_label(spec: dict[str, str]) -> str:
+    """A recipe's trigger as people read it, "HubSpot / New contact", in the page's language; the ids
+    when the connector or trigger is not installed."""
+    connector = connectors().get(spec.get("connector") or "")
+    trigger = connector.trigger(spec.get("trigger") or "") if connector is not None else None
+    if connector is None or trigger is None:
+        return f"{spec.get('connector')} / {spec.get('trigger')}"
+    return f"{connector.name or connector.id} / {trigger.title or trigger.key}"
 
 
 def init_babel(app: Flask) -> None:

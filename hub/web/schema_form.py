@@ -17,6 +17,7 @@ from werkzeug.datastructures import MultiDict
 
 from hub import jsonutil, templating
 from hub.recipes import REDACTED
+from hub.sdk.i18n import ENUM_TITLES
 
 EXTRA = "__extra"
 SECRET_SET = "__set"  # noqa: S105 (a form-field suffix, not a password)
@@ -143,7 +144,8 @@ def build_fields(
             )
             item.extra = _extra_json(spec, value if isinstance(value, dict) else {})
         elif kind == "select":
-            item.options = [(_show(v), _show(v)) for v in spec["enum"]]
+            titles = spec.get(ENUM_TITLES) or spec["enum"]  # from a translated schema (hub.sdk.i18n)
+            item.options = [(_show(v), _show(t)) for v, t in zip(spec["enum"], titles, strict=False)]
             item.value = _show(value)
         elif kind == "bool":
             item.options = [("true", _("Yes")), ("false", _("No"))]
@@ -160,6 +162,8 @@ def build_fields(
             item.value = _show(value)
             if kind == "text" and "\n" in item.value:
                 item.kind = "textarea"
+        if kind in ("select", "bool"):  # "(default: ...)" names the default as its option does
+            item.placeholder = dict(item.options).get(item.placeholder, item.placeholder)
         fields.append(item)
     return fields
 

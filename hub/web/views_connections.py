@@ -20,6 +20,7 @@ from hub.services.connections import ConnectionInUse, ConnectorMissing, parse_li
 from hub.web import web
 from hub.web.auth import page
 from hub.web.common import error_map, flash_error, flash_ok
+from hub.web.i18n import connectors
 from hub.web.schema_form import FormErrors, build_fields, parse_fields
 
 
@@ -59,7 +60,7 @@ def connections() -> Any:
             public_view(c, rt.registry, rt.vault)
             for c in db.scalars(select(Connection).order_by(Connection.name))
         ]
-    names = {c.id: c.name for c in rt.registry.all()}
+    names = {c.id: c.name for c in connectors().all()}
     return render_template("connections.html", connections=rows, connector_names=names)
 
 
@@ -84,11 +85,11 @@ def _limits_from_form(errors: FormErrors) -> dict[str, Any]:
 def connection_new() -> Any:
     rt = runtime()
     connector_id = request.values.get("connector") or ""
-    connector = rt.registry.get(connector_id)
+    connector = connectors().get(connector_id)
     choices = sorted(
         (
             (c.id, c.name or c.id)
-            for c in rt.registry.all()
+            for c in connectors().all()
             if c.needs_connection() or c.connection_schema()["properties"]
         ),
         key=lambda x: x[1].lower(),
@@ -143,7 +144,7 @@ def connection_edit(connection_id: int) -> Any:
     errors: dict[str, str] = {}
     with rt.db.transaction() as db:
         view = public_view(_get(db, connection_id), rt.registry, rt.vault)
-    connector = rt.registry.get(view["connector"])
+    connector = connectors().get(view["connector"])
     values: dict[str, Any] = dict(view["config"])
     name = view["name"]
     if request.method == "POST":

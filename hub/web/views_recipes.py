@@ -27,6 +27,7 @@ from hub.services import recipes as service
 from hub.web import web
 from hub.web.auth import page
 from hub.web.common import error_map, flash_error, flash_ok
+from hub.web.i18n import connectors
 from hub.web.outbound import private_targets
 from hub.web.recipe_form import (
     STEP_KINDS,
@@ -234,7 +235,7 @@ def _editor_page(
         webhook_url = None
         if recipe_id is not None:
             webhook_url = recipe_summary(db, rt, _recipe_or_404(db, recipe_id)).get("webhook_url")
-    view = build_view(doc, rt.registry, errors, sample, open_uid)
+    view = build_view(doc, connectors(), errors, sample, open_uid)
     if tested is not None and (card := find_view([*view.steps, *view.failure_steps], tested)):
         step = next(s for s in all_steps(doc) if s.get(UID) == tested)
         context = {**view.preview_data["_base"], **view.preview_data.get(tested, {})}
@@ -243,15 +244,15 @@ def _editor_page(
         step = next(s for s in all_steps(doc) if s.get(UID) == ran)
         base = view.preview_data["_base"]  # the sample event and outputs the previews and dry tests use
         card.ran = run_for_real(recipe_id, without_uids(step), card.path, base["event"], base["steps"])
-    connectors = sorted(rt.registry.all(), key=lambda c: (c.name or c.id).lower())
+    shown = sorted(connectors().all(), key=lambda c: (c.name or c.id).lower())
     fragment = request.headers.get("X-Hub-Fragment") == "1"
     page = render_template(
         "recipe_editor_form.html" if fragment else "recipe_editor.html",
         view=view,
         recipe_id=recipe_id,
         open_uid=open_uid or "",
-        trigger_connectors=[(c.id, c.name or c.id) for c in connectors if c.trigger_map],
-        action_connectors=[(c.id, c.name or c.id) for c in connectors if c.action_map],
+        trigger_connectors=[(c.id, c.name or c.id) for c in shown if c.trigger_map],
+        action_connectors=[(c.id, c.name or c.id) for c in shown if c.action_map],
         connections=connections,
         webhook_url=webhook_url,
         picker_data=view.picker_data,
@@ -435,7 +436,7 @@ def recipe_page(recipe_id: int) -> Any:
             )
         ]
         sample = _sample_event(db, recipe_id)
-    connector = rt.registry.get(detail["document"]["trigger"]["connector"])
+    connector = connectors().get(detail["document"]["trigger"]["connector"])
     trigger = connector.trigger(detail["document"]["trigger"]["trigger"]) if connector else None
     if sample is None:
         sample = trigger.sample if trigger else {}

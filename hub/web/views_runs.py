@@ -22,6 +22,7 @@ from hub.services import runs as service
 from hub.web import web
 from hub.web.auth import page
 from hub.web.common import flash_error, flash_ok
+from hub.web.run_live import live_states
 
 PAGE_SIZE = 50
 
@@ -69,6 +70,7 @@ def runs() -> Any:
         rows = list(db.scalars(query))
         items = [run_view(db, r, with_steps=False) for r in rows[:PAGE_SIZE]]
         tests = _test_runs(db, rows[:PAGE_SIZE])
+        live = live_states(db, rows[:PAGE_SIZE])
         names = dict(db.execute(select(Recipe.id, Recipe.name)).all())
     next_cursor = rows[PAGE_SIZE - 1].id if len(rows) > PAGE_SIZE else None
     filters: dict[str, Any] = {k: v for k, v in request.args.items() if k != "cursor" and v}
@@ -76,6 +78,7 @@ def runs() -> Any:
         "runs.html",
         runs=items,
         tests=tests,
+        live=live,
         names=names,
         statuses=STATUSES,
         filters=request.args,
@@ -91,13 +94,15 @@ def run_page(run_id: int) -> Any:
             run = control.get_run(db, run_id)
         except HubError:
             return render_template("error.html", code=404, message=_("This run does not exist.")), 404
-        view, test = run_view(db, run), bool(_test_runs(db, [run]))
+        view, live = run_view(db, run), live_states(db, [run])[run.id]
+        test = bool(_test_runs(db, [run]))
         recipe = db.get(Recipe, view["recipe_id"])
         name = recipe.name if recipe else str(view["recipe_id"])
     return render_template(
         "run.html",
         run=view,
         test=test,
+        live=live,
         recipe_name=name,
         dumps=lambda v: jsonutil.dumps(v, indent=2),
         resolutions=RESOLUTIONS,

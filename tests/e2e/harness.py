@@ -222,7 +222,7 @@ class VendorStub:
                 self.end_headers()
                 self.wfile.write(data)
 
-            do_GET = do_POST = do_PUT = _serve
+            do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = _serve
 
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), RequestHandler)
         self.server.daemon_threads = True
@@ -261,3 +261,56 @@ def only_run(api: str, headers: dict[str, str], recipe_id: int) -> dict[str, Any
 def run_step(run: dict[str, Any], name: str) -> dict[str, Any]:
     """One step of a run ({} while it has not started)."""
     return next((s for s in run["steps"] if s["id"] == name), {})
+
+
+def connect(
+    hub: HubProcess, headers: dict[str, str], name: str, connector: str, config: dict[str, Any]
+) -> None:
+    """Create one connection through the API of a running hub."""
+    add_connections(f"{hub.url}/api/v1", headers, [(name, connector, config)])
+
+
+def relay_recipe(sink_url: str) -> dict[str, Any]:
+    return {
+        "name": "Won deal -> sink",
+        "trigger": {"connector": "webhook", "trigger": "catch", "config": {"id_field": "deal.id"}},
+        "filter": "{{ event.deal.stage == 'won' }}",
+        "steps": [
+            {
+                "id": "notify",
+                "connector": "http",
+                "action": "request",
+                "input": {
+                    "method": "POST",
+                    "url": f"{sink_url}/deals",
+                    "json": {
+                        "deal": "{{ event.deal.id }}",
+                        "amount": "{{ event.deal.amount }}",
+                        "title": "Deal {{ event.deal.id }} won by {{ event.deal.owner | upper }}",
+                    },
+                },
+            }
+        ],
+    }
+
+
+def runs(hub: HubProcess, headers: dict[str, str]) -> list[dict[str, Any]]:
+    found: list[dict[str, Any]] = []
+    cursor = None
+    while True:
+        params = {"limit": 200, **({"cursor": cursor} if cursor else {})}
+        page = requests.get(f"{hub.url}/api/v1/runs", headers=headers, params=params, timeout=10).json()
+        found.extend(page["runs"])
+        cursor = page.get("next_cursor")
+        if not cursor:
+            return found
+
+
+def run_detail(hub: HubProcess, headers: dict[str, str], run_id: Any) -> dict[str, Any]:
+    return requests.get(f"{hub.url}/api/v1/runs/{run_id}", headers=headers, timeout=10).json()
+
+
+def finished(hub: HubProcess, headers: dict[str, str], count: int) -> bool:
+    """At least `count` runs, all of them over."""
+    found = runs(hub, headers)
+    return len(found) >= count and all(r["status"] in ("succeeded", "failed", "filtered") for r in found)

@@ -20,8 +20,7 @@ from sqlalchemy import func, select
 
 from hub.db.models import Event, Run, SeenItem
 from tests.conftest import _pg_schema_url
-from tests.e2e.harness import Sink, wait_until
-from tests.e2e.test_serve_e2e import relay_recipe
+from tests.e2e.harness import Sink, relay_recipe, wait_until
 from tests.scale.cluster import Cluster, Proc, bootstrap
 from tests.scale.conftest import BROKER_NAMES, BROKERS, drop_queue, require
 from tests.scale.sinks import TimingSink

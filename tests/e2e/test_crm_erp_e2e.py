@@ -25,18 +25,8 @@ from urllib.parse import parse_qs
 import pytest
 import requests
 
-from tests.e2e.harness import HubProcess, wait_until
-from tests.e2e.test_finance_e2e import (
-    KD_PATH,
-    Kingdee,
-    Reply,
-    Seen,
-    StandIn,
-    connect,
-    finished,
-    run_detail,
-    runs,
-)
+from tests.e2e.harness import HubProcess, connect, finished, run_detail, runs, wait_until
+from tests.e2e.standins import KD_PATH, Kingdee, Reply, Seen, StandIn
 
 pytestmark = pytest.mark.e2e
 

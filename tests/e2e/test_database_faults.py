@@ -22,8 +22,7 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.pool import NullPool
 
 from tests.conftest import PG_URL, _pg_schema_url
-from tests.e2e.harness import HubProcess, Sink, wait_until
-from tests.e2e.test_serve_e2e import relay_recipe, runs
+from tests.e2e.harness import HubProcess, Sink, relay_recipe, runs, wait_until
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(300)]
 

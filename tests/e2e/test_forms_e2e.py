@@ -20,8 +20,7 @@ import requests
 from aiosmtpd.controller import Controller
 
 from connectors.typeform.signing import signature
-from tests.e2e.harness import HubProcess, wait_until
-from tests.e2e.test_serve_e2e import runs
+from tests.e2e.harness import HubProcess, runs, wait_until
 
 pytestmark = pytest.mark.e2e
 

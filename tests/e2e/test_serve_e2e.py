@@ -6,12 +6,11 @@ from __future__ import annotations
 import threading
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 import requests
 
-from tests.e2e.harness import HubProcess, Sink, wait_until
+from tests.e2e.harness import HubProcess, Sink, relay_recipe, runs, wait_until
 
 pytestmark = pytest.mark.e2e
 
@@ -21,42 +20,6 @@ def sink() -> Iterator[Sink]:
     server = Sink()
     yield server
     server.close()
-
-
-def relay_recipe(sink_url: str) -> dict[str, Any]:
-    return {
-        "name": "Won deal -> sink",
-        "trigger": {"connector": "webhook", "trigger": "catch", "config": {"id_field": "deal.id"}},
-        "filter": "{{ event.deal.stage == 'won' }}",
-        "steps": [
-            {
-                "id": "notify",
-                "connector": "http",
-                "action": "request",
-                "input": {
-                    "method": "POST",
-                    "url": f"{sink_url}/deals",
-                    "json": {
-                        "deal": "{{ event.deal.id }}",
-                        "amount": "{{ event.deal.amount }}",
-                        "title": "Deal {{ event.deal.id }} won by {{ event.deal.owner | upper }}",
-                    },
-                },
-            }
-        ],
-    }
-
-
-def runs(hub: HubProcess, headers: dict[str, str]) -> list[dict[str, Any]]:
-    found: list[dict[str, Any]] = []
-    cursor = None
-    while True:
-        params = {"limit": 200, **({"cursor": cursor} if cursor else {})}
-        page = requests.get(f"{hub.url}/api/v1/runs", headers=headers, params=params, timeout=10).json()
-        found.extend(page["runs"])
-        cursor = page.get("next_cursor")
-        if not cursor:
-            return found
 
 
 def test_api_recipe_relays_every_templated_webhook_exactly_once(tmp_path: Path, sink: Sink) -> None:

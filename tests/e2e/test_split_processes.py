@@ -8,8 +8,7 @@ from pathlib import Path
 import pytest
 import requests
 
-from tests.e2e.harness import HUB, HubProcess, Sink, wait_until
-from tests.e2e.test_serve_e2e import relay_recipe
+from tests.e2e.harness import HUB, HubProcess, Sink, relay_recipe, wait_until
 
 pytestmark = pytest.mark.e2e
 

@@ -275,3 +275,36 @@ def test_restoring_a_version_from_its_page_in_english_and_chinese(hub: HubProces
     expect(chinese.get_by_role("heading", name="A/B 分流")).to_be_visible()
     shot(chinese, "19-zh-restored")
     assert requests.get(recipe, headers=api, timeout=10).json()["document"]["description"] == "second"
+
+
+def test_runs_update_themselves_on_the_list_and_the_run_page(hub: HubProcess, browser: Browser) -> None:
+    token = hub.cli("tokens", "create", "ops@example.com", "--name", "live")
+    api = {"Authorization": f"Bearer {token}"}
+    doc = {
+        "name": "Pause then finish",
+        "trigger": {"connector": "webhook", "trigger": "catch"},
+        "steps": [{"id": "pause", "type": "delay", "seconds": 4}],
+    }
+    made = requests.post(f"{hub.url}/api/v1/recipes", json=doc, headers=api, timeout=10)
+    recipe = f"{hub.url}/api/v1/recipes/{made.json()['id']}"
+    requests.post(f"{recipe}/enable", headers=api, timeout=10).raise_for_status()
+    hook = requests.get(recipe, headers=api, timeout=10).json()["webhook_url"]
+
+    page = new_page(browser)
+    sign_in(page, hub, "ops@example.com")
+    requests.post(hook, json={"n": 1}, timeout=10).raise_for_status()
+    page.goto(f"{hub.url}/runs?recipe_id={made.json()['id']}")
+    cell = page.locator("td[data-live-run]").first
+    expect(cell.locator(".status")).to_have_text("waiting", timeout=15_000)
+    expect(cell.locator(".live-note")).to_contain_text("Step pause waits until")
+    page.evaluate("window.stillTheSamePage = true")
+    shot(page, "22-runs-live-waiting")
+    expect(cell.locator(".status")).to_have_text("succeeded", timeout=20_000)
+    assert page.evaluate("window.stillTheSamePage === true"), "the list reloaded instead of updating in place"
+
+    requests.post(hook, json={"n": 2}, timeout=10).raise_for_status()
+    page.goto(f"{hub.url}/runs?recipe_id={made.json()['id']}")
+    page.locator("td a[href^='/runs/']").first.click()
+    expect(page.locator(".live-note")).to_contain_text("Step pause waits until", timeout=15_000)
+    expect(page.locator("h1 + .status")).to_have_text("succeeded", timeout=20_000)  # no reload by the test
+    expect(page.locator("li.run-step[data-step='pause'] .status")).to_have_text("succeeded")

@@ -160,7 +160,8 @@ def test_dashboard_lists_polling_triggers_with_their_last_poll_and_error(
     assert re.search(r">Poll items</a> <span [^>]*>not live</span></td>", client.get("/").text)  # a draft
     assert client.post("/recipes/1/enable", data={"csrf_token": token}).status_code == 302
     page = client.get("/").text
-    assert re.search(r">Poll items</a></td>\s*<td>http / poll_json</td>\s*<td>never</td>", page)
+    shown = r">Poll items</a></td>\s*<td>HTTP / New items in a JSON endpoint</td>\s*<td>never</td>"
+    assert re.search(shown, page)  # the trigger by its title, not its ids
     with web_runtime.db.transaction() as db:
         state = db.scalar(select(TriggerState))
         state.last_poll_at = datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC)

@@ -122,7 +122,10 @@ class CreateContact(Action):
         "type": "object",
         "required": ["email"],
         "additionalProperties": False,
-        "properties": {"email": {"type": "string", "format": "email"}, "name": {"type": "string"}},
+        "properties": {
+            "email": {"type": "string", "format": "email", "title": "Email"},
+            "name": {"type": "string", "title": "Name"},
+        },
     }
     output_schema = {"type": "object", "required": ["id"], "properties": {"id": {"type": "string"}}}
     sample_output = {"id": "c_123"}

@@ -304,3 +304,57 @@
     filter.focus();
   }
 })();
+
+/* Runs that update themselves (hub/web/run_live.py): poll the live state of the runs on the page
+   every few seconds while any is not over and the tab is visible. The runs list changes in place;
+   a run page reloads when something new happened (a step moved on), so it shows the outputs. */
+(function () {
+  "use strict";
+  var source = document.querySelector("[data-live-url]");
+  if (!source) return;
+  var url = source.getAttribute("data-live-url");
+  var DELAY_MS = 3000;
+
+  function pending() {
+    return Array.prototype.map.call(document.querySelectorAll("[data-live-run][data-live-pending]"), function (el) {
+      return el.getAttribute("data-live-run");
+    });
+  }
+
+  function show(el, state) {
+    var badge = el.querySelector(".status");
+    if (badge) {
+      badge.className = "status status-" + state.status;
+      badge.textContent = state.label;
+    }
+    var note = el.querySelector(".live-note");
+    if (note) note.textContent = state.note;
+    if (state.final) el.removeAttribute("data-live-pending");
+  }
+
+  function apply(states) {
+    states.forEach(function (state) {
+      document.querySelectorAll("[data-live-run='" + state.id + "']").forEach(function (el) {
+        var before = el.getAttribute("data-live-fingerprint");
+        if (before !== null && before !== state.fingerprint) {
+          window.location.reload();
+          return;
+        }
+        show(el, state);
+      });
+    });
+  }
+
+  function poll() {
+    var ids = pending();
+    if (!ids.length) return;
+    if (document.hidden) return void window.setTimeout(poll, DELAY_MS);
+    fetch(url + "?ids=" + ids.join(","), { credentials: "same-origin", headers: { Accept: "application/json" } })
+      .then(function (answer) { return answer.ok ? answer.json() : { runs: [] }; })
+      .then(function (data) { apply(data.runs || []); })
+      .catch(function () {})
+      .then(function () { window.setTimeout(poll, DELAY_MS); });
+  }
+
+  window.setTimeout(poll, DELAY_MS);
+})();

@@ -26,13 +26,16 @@ from hub.registry import Registry
 from hub.runtime import Runtime
 from hub.sdk.connector import Action, Connector, PollingTrigger
 from hub.sdk.context import Context
+from hub.sdk.errors import PermanentError
 from hub.sdk.http import HttpResponse
 from hub.sdk.polling import (
     MAX_DONE,
+    NEWEST_FIRST,
     NewestIdPolling,
     Page,
     TimeWindowPolling,
     done_cursor,
+    iso_ms,
     load_done,
     reread_window,
     vendor_time,
@@ -351,3 +354,79 @@ def test_a_re_read_window_spans_the_days_and_a_backfill_starts_at_since() -> Non
     assert reread_window(ctx, cursor, 3, now_ms=now).start_ms == now - 3 * day  # later polls: whole window
     ctx.since = datetime.fromtimestamp((now - 9 * day) / 1000, UTC)
     assert reread_window(ctx, None, 3, now_ms=now).start_ms == now - 3 * day  # never before the window
+
+
+LISTED_START = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
+
+
+class ListedBy(TimeWindowPolling):
+    """A vendor of ten records a minute apart, listed two a page in the order `page_order` says."""
+
+    key = "listed"
+    config_schema = {"type": "object", "properties": {"max_pages": {"type": "integer"}}}
+    start = LISTED_START
+    records = [{"id": str(n), "modified": LISTED_START + timedelta(minutes=n)} for n in range(10)]
+
+    def fetch_page(self, ctx: Context, config: dict[str, Any], since: datetime, page_token: Any) -> Page:
+        found = sorted((r for r in self.records if r["modified"] >= since), key=lambda r: r["modified"])
+        if self.page_order == NEWEST_FIRST:
+            found.reverse()
+        offset = page_token or 0
+        more = offset + 2 < len(found)
+        return Page(found[offset : offset + 2], offset + 2 if more else None, self.start + timedelta(hours=1))
+
+    def item_time(self, ctx: Context, config: dict[str, Any], item: Any) -> datetime:
+        return item["modified"]
+
+    def item_event(self, ctx: Context, config: dict[str, Any], item: Any, stamp: datetime) -> TriggerEvent:
+        return TriggerEvent(data={"id": item["id"]}, id=item["id"])
+
+
+class ListedNewestFirst(ListedBy):
+    page_order = NEWEST_FIRST
+
+
+def poll_in_turn(trigger: TimeWindowPolling, max_pages: int) -> list[str]:
+    """Every record a series of polls capped at `max_pages` takes, from a cursor before the first."""
+    ctx, taken = Context(connector=SkewKit()), []
+    cursor = iso_ms(ListedBy.start - timedelta(minutes=1))
+    for _ in range(10):
+        result = trigger.poll(ctx, {"max_pages": max_pages, "overlap_s": 0}, cursor)
+        taken += [e.id for e in result.items if e.id not in taken]
+        cursor = result.cursor
+    return taken
+
+
+def test_a_poll_cut_short_over_oldest_first_pages_takes_the_rest_at_the_next_poll() -> None:
+    trigger = ListedBy(SkewKit())
+    first = trigger.poll(
+        Context(connector=SkewKit()),
+        {"max_pages": 2, "overlap_s": 0},
+        iso_ms(ListedBy.start - timedelta(minutes=1)),
+    )
+    assert [e.id for e in first.items] == ["0", "1", "2", "3"]
+    assert first.cursor == iso_ms(ListedBy.start + timedelta(minutes=3))
+    assert poll_in_turn(trigger, max_pages=2) == [str(n) for n in range(10)]
+
+
+def test_a_poll_cut_short_over_newest_first_pages_fails_clearly_and_keeps_its_cursor() -> None:
+    trigger = ListedNewestFirst(SkewKit())
+    with pytest.raises(
+        PermanentError, match=r"listed: more than 2 pages .* listed newest first: .*max_pages"
+    ):
+        trigger.poll(
+            Context(connector=SkewKit()),
+            {"max_pages": 2, "overlap_s": 0},
+            iso_ms(ListedBy.start - timedelta(minutes=1)),
+        )
+    # Read whole, newest-first pages move the cursor to the newest item and miss nothing.
+    assert sorted(poll_in_turn(trigger, max_pages=5), key=int) == [str(n) for n in range(10)]
+    whole = trigger.poll(
+        Context(connector=SkewKit()), {"max_pages": 5, "overlap_s": 0}, iso_ms(ListedBy.start)
+    )
+    assert whole.cursor == iso_ms(ListedBy.start + timedelta(minutes=9))
+
+
+def test_an_unknown_page_order_is_refused_when_the_trigger_is_defined() -> None:
+    with pytest.raises(TypeError, match="page_order is 'by_id'"):
+        type("Odd", (ListedBy,), {"page_order": "by_id"})
