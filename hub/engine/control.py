@@ -11,9 +11,9 @@ from sqlalchemy.orm import Session
 from hub.connections import NotFound
 from hub.db.models import Event, Recipe, RecipeVersion, Run, StepRun, Wait, utcnow
 from hub.engine.calls import end_child
-from hub.engine.run.nesting import position, walk_steps
+from hub.engine.run.nesting import position
 from hub.recipe_split import choose_version, event_key
-from hub.recipe_tree import step_type
+from hub.recipe_tree import step_type, walk_steps
 from hub.sdk.errors import HubError
 
 if TYPE_CHECKING:

@@ -19,10 +19,9 @@ from hub import jsonutil
 from hub.current import runtime
 from hub.db.models import Run, StepRun
 from hub.engine.control import FINAL, NOT_ALONE
-from hub.engine.run.nesting import walk_steps
 from hub.presentation import recipe_detail
 from hub.recipe_store import get_recipe
-from hub.recipe_tree import step_type
+from hub.recipe_tree import step_type, walk_steps
 from hub.sdk.errors import HubError
 from hub.services import recipes as service
 from hub.web import web
