@@ -84,7 +84,7 @@ def _size(document: dict[str, Any], problems: list[RecipeError]) -> None:
 
 
 def _subtree_ids(step: dict[str, Any], path: str) -> Iterator[str]:
-    for inner_path, inner in inner_lists(step, path):
+    for _label, inner_path, inner in inner_lists(step, path):
         for index, child in enumerate(inner if isinstance(inner, list) else []):
             if isinstance(child, dict):
                 if isinstance(child.get("id"), str):
@@ -106,7 +106,7 @@ def _scope(
             continue
         at = f"{path}[{index}]"
         _refs_in(own_values(step), at, seen, places, problems)
-        for inner_path, inner in inner_lists(step, at):
+        for _label, inner_path, inner in inner_lists(step, at):
             _scope(inner, inner_path, seen, places, problems)
         if isinstance(step.get("id"), str):
             seen.add(step["id"])

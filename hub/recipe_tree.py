@@ -31,26 +31,37 @@ def _walk_list(phase: str, steps: Any, path: str) -> Iterator[tuple[str, str, di
             continue
         at = f"{path}[{index}]"
         yield phase, at, step
-        for inner_path, inner in inner_lists(step, at):
+        for _label, inner_path, inner in inner_lists(step, at):
             yield from _walk_list(phase, inner, inner_path)
 
 
-def inner_lists(step: dict[str, Any], path: str) -> Iterator[tuple[str, Any]]:
-    """(JSON path, list of steps) of each list of steps a flow step carries."""
+DEFAULT_LABEL = "default"  # the label of a branch's default list in a step path (`route.default.x`)
+
+
+def inner_lists(step: dict[str, Any], path: str) -> Iterator[tuple[str, str, Any]]:
+    """(label, JSON path, list of steps) of each list of steps a flow step carries. The label is what a
+    step path names the list by: a case or branch index, `default`, or `*` for a for_each (whose item
+    index takes its place)."""
     kind = step_type(step)
     if kind == "branch":
         cases = step.get("cases")
         for index, case in enumerate(cases if isinstance(cases, list) else []):
             if isinstance(case, dict):
-                yield f"{path}.cases[{index}].steps", case.get("steps")
+                yield str(index), f"{path}.cases[{index}].steps", case.get("steps")
         if "default" in step:
-            yield f"{path}.default", step["default"]
+            yield DEFAULT_LABEL, f"{path}.default", step["default"]
     elif kind == "parallel":
         branches = step.get("branches")
         for index, branch in enumerate(branches if isinstance(branches, list) else []):
-            yield f"{path}.branches[{index}]", branch
+            yield str(index), f"{path}.branches[{index}]", branch
     elif kind == "for_each":
-        yield f"{path}.steps", step.get("steps")
+        yield "*", f"{path}.steps", step.get("steps")
+
+
+def walk_steps(steps: list[dict[str, Any]]) -> Iterator[dict[str, Any]]:
+    """Every step of `steps`, nested ones included, in document order."""
+    for _phase, _path, step in _walk_list("main", steps, "$"):
+        yield step
 
 
 def find_step(document: dict[str, Any], step_id: str) -> dict[str, Any] | None:

@@ -292,7 +292,7 @@ def validate_document(
     if isinstance(doc.get("timezone"), str) and not _under("$.timezone", schema):
         collect.check(_check_timezone, doc["timezone"])
     for _phase, path, step in iter_steps(doc):
-        skip = tuple(inner for inner, _steps in inner_lists(step, path))
+        skip = tuple(inner for _label, inner, _steps in inner_lists(step, path))
         if not _under(path, schema, skip):
             _check_step(step, path, registry, lookup, collect)
     problems = schema + collect.problems + flow_problems(doc)

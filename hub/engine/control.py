@@ -13,6 +13,7 @@ from hub.db.models import Event, Recipe, RecipeVersion, Run, StepRun, Wait, utcn
 from hub.engine.calls import end_child
 from hub.engine.run.nesting import position
 from hub.recipe_split import choose_version, event_key
+from hub.recipe_tree import step_type, walk_steps
 from hub.sdk.errors import HubError
 
 if TYPE_CHECKING:
@@ -37,6 +38,49 @@ def start_test_run(session: Session, recipe: Recipe, event: dict[str, Any], *, d
     session.add(run)
     session.flush()
     return run.id
+
+
+NOT_ALONE = ("delay", "wait_for")  # they park the run for a time or an event: no quick answer
+
+
+def start_step_test_run(
+    session: Session, recipe: Recipe, event: dict[str, Any], step_id: str, outputs: dict[str, Any]
+) -> int:
+    """A real test run of one top-level main step of the recipe's current version (the editor's "run
+    this step for real"): the earlier steps are recorded as succeeded with `outputs` (their sample
+    outputs, seen as `steps.<id>`), the later ones and the failure steps as skipped, so the walker
+    performs this step alone, with its connection, limits, retries and idempotency key."""
+    document = session.scalar(
+        select(RecipeVersion.document).where(
+            RecipeVersion.recipe_id == recipe.id, RecipeVersion.version == recipe.current_version
+        )
+    )
+    steps = (document or {}).get("steps") or []
+    ids = [step.get("id") for step in steps]
+    if step_id not in ids:
+        raise InvalidState(f"the saved recipe has no top-level step '{step_id}'")
+    target = ids.index(step_id)
+    if any(step_type(step) in NOT_ALONE for step in walk_steps([steps[target]])):
+        raise InvalidState(f"step '{step_id}' waits (a delay or a wait for an event): test it dry")
+    run_id = start_test_run(session, recipe, event, dry_run=False)
+    run = get_run(session, run_id)
+    run.from_step = step_id
+    kept = [("main", i, s, i < target) for i, s in enumerate(steps) if i != target]
+    kept += [("on_failure", i, s, False) for i, s in enumerate((document or {}).get("on_failure") or [])]
+    for phase, index, step, before in kept:
+        session.add(
+            StepRun(
+                run_id=run_id,
+                step_id=step["id"],
+                path=step["id"],
+                phase=phase,
+                position=index,
+                status="succeeded" if before else "skipped",
+                output=outputs.get(step["id"]) if before else None,
+                finished_at=utcnow(),
+            )
+        )
+    return run_id
 
 
 def get_run(session: Session, run_id: int) -> Run:

@@ -136,6 +136,19 @@ def run_test(rt: Runtime, recipe_id: int, event: dict[str, Any], *, dry_run: boo
     return run_id
 
 
+def run_step_test(
+    rt: Runtime, recipe_id: int, step_id: str, event: dict[str, Any], outputs: dict[str, Any], *, actor: str
+) -> int:
+    """Perform one saved step for real on a sample event, the earlier steps' sample outputs standing in
+    for theirs, and wait for its first attempt (retries go on in the workers). Answers the run's id."""
+    with rt.db.transaction() as session:
+        recipe = recipe_store.get_recipe(session, recipe_id)
+        run_id = control.start_step_test_run(session, recipe, event, step_id, outputs)
+        audit(session, actor, "recipe.test_step", "recipe", str(recipe_id), {"step": step_id, "run": run_id})
+    Runner(rt).execute(run_id)
+    return run_id
+
+
 def replay_failed(rt: Runtime, recipe_id: int, since: datetime | None, *, actor: str) -> list[int]:
     """Replay the recipe's failed runs (since `since`, if given); answers the new runs' ids."""
     with rt.db.transaction() as session:

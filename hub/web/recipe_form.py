@@ -300,6 +300,7 @@ class StepView:
     values: list[tuple[str, str, bool]] = field(default_factory=list)  # name, text, was JSON
     has_default: bool = False
     test: Any = None  # the outcome of "Test this step", when it was just asked for
+    ran: Any = None  # the outcome of "Run this step for real", when it was just asked for
 
 
 def _uid_list(form: MultiDict[str, str], name: str) -> list[str]:
@@ -876,7 +877,13 @@ class _StepDrawer:
             )
             view.title = f"{app}: {found.title or found.key}" if found else (app or _("Choose an app"))
             inputs = step.get("input" if view.kind == "action" else "config") or {}
-            shown = [f"{k} = {_text(v)}" for k, v in inputs.items() if v not in ("", None)][:2]
+            schema = getattr(found, "input_schema" if view.kind == "action" else "config_schema", None)
+            fields = (schema or {}).get("properties") or {}
+            shown = [
+                f"{(fields.get(k) or {}).get('title') or k} = {_text(v)}"  # titles are translated
+                for k, v in inputs.items()
+                if v not in ("", None)
+            ][:2]
             view.summary = "; ".join(shown)
             view.initial = (app or "?")[:1].upper()
             return

@@ -9,11 +9,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask_babel import get_locale
 from flask_babel import gettext as _
 
 from hub.recipes import SchemaViolation
-from hub.web.i18n import DEFAULT
 
 
 def _type_name(name: Any) -> str:
@@ -49,9 +47,8 @@ def _values(expected: Any) -> str:
 
 
 def schema_message(exc: SchemaViolation, english: str) -> str:
-    """`english` (the message without its path) on English pages; else the keyword's own sentence."""
-    if str(get_locale() or DEFAULT) == DEFAULT:
-        return english
+    """The keyword's own sentence in the page's language (English pages too: the validator's wording
+    names Python values); `english`, the message without its path, for a keyword not listed."""
     expected = exc.expected
     sentences = {
         "required": lambda: _("This field is required."),

@@ -48,6 +48,7 @@ from hub.web.recipe_form import (
     step_lists,
     without_uids,
 )
+from hub.web.step_run import run_for_real
 from hub.web.step_test import dry_test, find_view
 
 BLANK: dict[str, Any] = {"name": "", "trigger": {"connector": "", "trigger": "", "config": {}}, "steps": []}
@@ -217,6 +218,7 @@ def _editor_page(
     listening: bool = False,
     held: Any = None,
     tested: str | None = None,
+    ran: str | None = None,
 ) -> Any:
     """The editor, or only its form (a fragment the page swaps in) when the page's script asks."""
     rt = runtime()
@@ -242,6 +244,10 @@ def _editor_page(
         step = next(s for s in all_steps(doc) if s.get(UID) == tested)
         context = {**view.preview_data["_base"], **view.preview_data.get(tested, {})}
         card.test = dry_test(without_uids(step), card.path, context)
+    if ran is not None and (card := find_view([*view.steps, *view.failure_steps], ran)):
+        step = next(s for s in all_steps(doc) if s.get(UID) == ran)
+        base = view.preview_data["_base"]  # the sample event and outputs the previews and dry tests use
+        card.ran = run_for_real(recipe_id, without_uids(step), card.path, base["event"], base["steps"])
     shown = sorted(connectors().all(), key=lambda c: (c.name or c.id).lower())
     fragment = request.headers.get("X-Hub-Fragment") == "1"
     page = render_template(
@@ -358,6 +364,9 @@ def _editor(recipe_id: int | None) -> Any:
     if op.startswith("teststep:"):
         uid = op.partition(":")[2]
         return _editor_page(doc, recipe_id, dict(form_errors), 200, uid, f"{uid}-test-result", tested=uid)
+    if op.startswith("runstep:"):
+        uid = op.partition(":")[2]
+        return _editor_page(doc, recipe_id, dict(form_errors), 200, uid, f"{uid}-run-result", ran=uid)
     if op == "raw":
         return _raw_page(to_text(without_uids(doc), "json"), "json", recipe_id)
     if op == "save":

@@ -12,7 +12,7 @@ from sqlalchemy import select
 
 from hub import jsonutil
 from hub.current import runtime
-from hub.db.models import Recipe, Run
+from hub.db.models import Event, Recipe, Run
 from hub.engine import control
 from hub.ids import parse_id
 from hub.presentation import RESOLUTIONS, STATUSES, run_view
@@ -36,6 +36,16 @@ def _instant(text: str | None) -> datetime | None:
     except ValueError:
         return None
     return value if value.tzinfo else value.replace(tzinfo=UTC)
+
+
+def _test_runs(db: Any, rows: list[Run]) -> set[int]:
+    """The runs among `rows` started as tests (the editor's, the recipe page's, the API's): their
+    event came from a test, not from the trigger."""
+    events = {r.event_id for r in rows if r.event_id is not None}
+    if not events:
+        return set()
+    tests = set(db.scalars(select(Event.id).where(Event.id.in_(events), Event.source == "test")))
+    return {r.id for r in rows if r.event_id in tests}
 
 
 @web.get("/runs")
@@ -65,6 +75,7 @@ def runs() -> Any:
     with runtime().db.transaction() as db:
         rows = list(db.scalars(query))
         items = [run_view(db, r, with_steps=False) for r in rows[:PAGE_SIZE]]
+        tests = _test_runs(db, rows[:PAGE_SIZE])
         live = live_states(db, rows[:PAGE_SIZE])
         names = dict(db.execute(select(Recipe.id, Recipe.name)).all())
     next_cursor = rows[PAGE_SIZE - 1].id if len(rows) > PAGE_SIZE else None
@@ -72,6 +83,7 @@ def runs() -> Any:
     return render_template(
         "runs.html",
         runs=items,
+        tests=tests,
         live=live,
         names=names,
         statuses=STATUSES,
@@ -89,11 +101,13 @@ def run_page(run_id: int) -> Any:
         except HubError:
             return render_template("error.html", code=404, message=_("This run does not exist.")), 404
         view, live = run_view(db, run), live_states(db, [run])[run.id]
+        test = bool(_test_runs(db, [run]))
         recipe = db.get(Recipe, view["recipe_id"])
         name = recipe.name if recipe else str(view["recipe_id"])
     return render_template(
         "run.html",
         run=view,
+        test=test,
         live=live,
         recipe_name=name,
         dumps=lambda v: jsonutil.dumps(v, indent=2),

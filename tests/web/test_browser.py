@@ -102,6 +102,7 @@ def test_new_user_builds_a_webhook_to_http_recipe_and_sees_it_succeed(
     page.get_by_role("link", name="Connections").click()
     page.get_by_role("link", name="New connection").click()
     page.get_by_label("Connector").select_option("http")
+    page.get_by_role("button", name="Choose").click()  # a list never submits on its own (WCAG 3.2.2)
     page.get_by_role("textbox", name="Name (required)").fill("Sink API")
     page.get_by_label("Auth").select_option("bearer")
     page.get_by_label("Bearer token").fill("tok-browser-secret")

@@ -269,7 +269,7 @@ def test_schema_problems_are_shown_in_the_users_language(web_app: Flask) -> None
         "steps": [{"id": "a", "type": "delay", "seconds": 5}],
     }
     page = guided(client, doc)
-    for language, expected in (("en", "does not have the expected form"), ("zh", "的格式不符合要求")):
+    for language, expected in (("en", "does not have the expected form"), ("zh", "不符合要求的格式")):
         data = MultiDict(form_fields(page, "editor"))
         data["s0.id"], data["op"] = "Bad Id", "save"
         refused = client.post("/recipes/new", data=data, headers={"Accept-Language": language})

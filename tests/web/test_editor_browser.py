@@ -227,3 +227,50 @@ def test_keyboard_only_first_webhook_to_http_recipe_with_a_test_event_and_previe
         "seconds_to_first_working_recipe": seconds,
     }
     (SHOTS / f"first-recipe-{language}.json").write_text(json.dumps(measured, indent=2))
+
+
+def test_a_step_runs_for_real_from_its_card_after_a_confirmation(
+    hub: HubProcess,  # noqa: F811
+    browser: Browser,  # noqa: F811
+    sink: Sink,  # noqa: F811
+) -> None:
+    doc = {
+        "name": "One step for real",
+        "trigger": {"connector": "webhook", "trigger": "catch", "config": {}},
+        "steps": [
+            {
+                "id": "post",
+                "connector": "http",
+                "action": "request",
+                "input": {
+                    "method": "POST",
+                    "url": f"{sink.url}/deals",
+                    "json": {"deal": "{{ event.deal.id }}"},
+                },
+            }
+        ],
+    }
+    created = requests.post(f"{hub.url}/api/v1/recipes", json=doc, headers=api(hub), timeout=10)
+    assert created.status_code == 201, created.text
+    page = new_page(browser)
+    sign_in(page, hub, "ops@example.com")
+    page.goto(f"{hub.url}/recipes/{created.json()['id']}/edit")
+    loads: list[str] = []
+    page.on("load", lambda: loads.append(page.url))
+    page.locator("#step-s0-title").click()
+    page.once("dialog", lambda dialog: dialog.dismiss())  # "perform this step at the vendor now?": no
+    page.get_by_role("button", name="Run this step for real").click()
+    page.wait_for_timeout(500)
+    assert sink.requests == []
+    page.once("dialog", lambda dialog: dialog.accept())
+    page.get_by_role("button", name="Run this step for real").click()
+    result = page.locator("#s0-run-result")
+    expect(result).to_contain_text("The step ran for real and gave:")
+    expect(result).to_be_focused()
+    assert [(r["path"], r["body"]) for r in sink.requests] == [("/deals", {"deal": "D-1001"})]
+    assert sink.requests[0]["key"] and sink.requests[0]["key"].endswith(":post")
+    expect(result).to_contain_text(sink.requests[0]["key"])  # the stand-in echoes the key back
+    shot(page, "23-editor-step-run")
+    assert loads == [], f"the editor loaded a page: {loads}"
+    result.get_by_role("link", name="Open the test run").click()
+    expect(page.locator(".badge", has_text="test run")).to_be_visible()

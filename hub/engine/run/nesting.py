@@ -1,45 +1,14 @@
-"""The shape of nested steps, as the engine needs it: a flow step's lists of inner steps, the run-time
-bounds (500 steps in a recipe), and where a step path sits in document order (for replay)."""
+"""Nested steps as the engine needs them: the run-time bound (500 steps in a recipe) and where a step
+path sits in document order (for replay). The document's tree itself is read by hub.recipe_tree."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
-from hub.recipes import step_type
+from hub.recipe_tree import DEFAULT_LABEL, inner_lists, walk_steps
 
 MAX_STEPS = 500
-DEFAULT_LABEL = "default"
 _DEFAULT_RANK = 1_000_000  # a branch's default comes after its cases
-
-
-def inner_lists(step: dict[str, Any]) -> list[tuple[str, str, list[dict[str, Any]]]]:
-    """(label, JSON path suffix, steps) of each list of steps inside a flow step; a for_each has one,
-    labelled `*` (its items take the place of the label)."""
-    kind = step_type(step)
-    if kind == "branch":
-        lists = [
-            (str(i), f".cases[{i}].steps", case.get("steps") or [])
-            for i, case in enumerate(step.get("cases") or [])
-        ]
-        if "default" in step:
-            lists.append((DEFAULT_LABEL, ".default", step.get("default") or []))
-        return lists
-    if kind == "parallel":
-        return [
-            (str(i), f".branches[{i}]", steps or []) for i, steps in enumerate(step.get("branches") or [])
-        ]
-    if kind == "for_each":
-        return [("*", ".steps", step.get("steps") or [])]
-    return []
-
-
-def walk_steps(steps: list[dict[str, Any]]) -> Iterator[dict[str, Any]]:
-    """Every step of `steps`, nested ones included, in document order."""
-    for step in steps:
-        yield step
-        for _, _, inner in inner_lists(step):
-            yield from walk_steps(inner)
 
 
 def limits_exceeded(document: dict[str, Any]) -> dict[str, Any] | None:
@@ -65,7 +34,7 @@ def position(document: dict[str, Any], phase: str, path: str) -> tuple[int, ...]
         if depth + 1 >= len(parts):
             return tuple(key)
         label = parts[depth + 1]
-        lists = {name: inner for name, _, inner in inner_lists(steps[index])}
+        lists = {label: inner or [] for label, _path, inner in inner_lists(steps[index], "")}
         if "*" in lists and label.isdigit():
             steps = lists["*"]
         elif label in lists:

@@ -7,24 +7,21 @@
     var el = ev.target;
     if (el.matches && el.matches("[data-refresh]") && el.form) {
       swap(el.form, "refresh", el.id);
-      return;
     }
-    if (!el.matches || !el.matches("[data-autosubmit]")) return;
-    var refresh = el.form && el.form.querySelector("#refresh");
-    if (refresh) refresh.click();
-    else if (el.form) el.form.requestSubmit ? el.form.requestSubmit() : el.form.submit();
   });
 
   document.addEventListener("submit", function (ev) {
     var form = ev.target;
     var button = ev.submitter;
+    var question = (button && button.getAttribute("data-confirm")) || form.getAttribute("data-confirm");
+    if (question && !window.confirm(question)) {
+      ev.preventDefault();
+      return;
+    }
     if (form.id === "editor" && (!button || button.hasAttribute("data-swap") || button.id === "refresh")) {
       ev.preventDefault();
       swap(form, button ? button.value : "refresh", button ? button.id : null);
-      return;
     }
-    var question = (button && button.getAttribute("data-confirm")) || form.getAttribute("data-confirm");
-    if (question && !window.confirm(question)) ev.preventDefault();
   });
 
   document.addEventListener("click", function (ev) {
@@ -91,6 +88,7 @@
         var status = document.getElementById("editor-status");
         if (status) status.textContent = status.getAttribute("data-done");
         watchListening();
+        watchStepRuns();
       });
     }).catch(function () {
       var fallback = document.createElement("input");
@@ -130,6 +128,31 @@
     }, 1000);
   }
   watchListening();
+
+  /* "Run this step for real": while the step goes on (a retry is due later), ask every second for a
+     minute, then show its output or error in place. */
+  function watchStepRuns() {
+    document.querySelectorAll("[data-step-run-url]").forEach(function (box) {
+      var asked = 0;
+      var timer = window.setInterval(function () {
+        asked += 1;
+        if (!document.body.contains(box)) { window.clearInterval(timer); return; }
+        fetch(box.getAttribute("data-step-run-url"), { credentials: "same-origin" })
+          .then(function (answer) { return answer.json(); })
+          .then(function (found) {
+            if (!found.ended && asked < 60) return;
+            window.clearInterval(timer);
+            box.removeAttribute("data-step-run-url");
+            box.classList.toggle("bad", !found.ok);
+            box.querySelector("p").textContent = found.summary;
+            var detail = box.querySelector("pre");
+            detail.textContent = found.detail;
+            detail.hidden = !found.detail;
+          }).catch(function () { window.clearInterval(timer); });
+      }, 1000);
+    });
+  }
+  watchStepRuns();
 
   /* A live preview under each templated field: what it renders to against the sample. */
   var previewTimers = {};

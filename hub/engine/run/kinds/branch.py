@@ -13,9 +13,9 @@ from hub.engine.run import walker
 from hub.engine.run.execution import Execution
 from hub.engine.run.kinds import flow
 from hub.engine.run.kinds.flow import resume
-from hub.engine.run.nesting import DEFAULT_LABEL
 from hub.engine.run.outcomes import Failed, Outcome, Parked
 from hub.engine.run.state import StepAt
+from hub.recipe_tree import DEFAULT_LABEL
 
 __all__ = ["resume", "run"]
 
