@@ -102,6 +102,7 @@ ROUTES: dict[str, str] = {
     "web.runs_live": "viewer",
     "web.recipe_stats_page": "viewer",
     "web.listen_state": "editor",
+    "web.step_run_state": "editor",
     "web.template_preview": "editor",
     "web.setup": "public",
     "web.run_page": "viewer",

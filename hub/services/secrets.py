@@ -43,7 +43,6 @@ def view(row: NamedSecret) -> dict[str, Any]:
     """What anyone may see of a secret: its name and when it was set, never the value."""
     return {
         "name": row.name,
-        "project_id": row.project_id,
         "created_at": row.created_at.isoformat(),
         "updated_at": row.updated_at.isoformat(),
     }

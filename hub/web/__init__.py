@@ -31,10 +31,13 @@ def init_web(app: Flask) -> None:
         if blueprint is not None:
             csrf.exempt(blueprint)
     i18n.init_babel(app)
-    from hub.web.common import role_label, status_label
+    from hub.web.common import project_label, role_label, status_label
 
     app.jinja_env.globals.update(  # for imported macros too
-        role_label=role_label, status_label=status_label, trigger_label=i18n.trigger_label
+        role_label=role_label,
+        status_label=status_label,
+        trigger_label=i18n.trigger_label,
+        project_label=project_label,
     )
 
     from hub.web import (  # noqa: F401  (modules register their routes on the blueprint)

@@ -45,6 +45,11 @@ def flash_ok(message: str) -> None:
     flash(message, "ok")
 
 
+def project_label(name: str) -> str:
+    """A project's name as the page shows it: the default project's in the page's language."""
+    return _("default") if name == "default" else name
+
+
 def role_label(role: str) -> str:
     labels = {
         "viewer": _("viewer"),
