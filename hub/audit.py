@@ -7,7 +7,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from hub.db.models import AuditEntry, Connection, Recipe
+from hub.db.models import AuditEntry, Connection, LookupTable, Recipe
 from hub.redaction import redact
 
 
@@ -28,6 +28,8 @@ def audit(
 
 def _project_of(session: Session, target_type: str, target_id: str | None) -> int | None:
     """The project an entry concerns, so the log can be read per project; None for hub-wide changes."""
+    if target_type == "table" and target_id is not None:  # tables are named, not numbered
+        return session.scalar(select(LookupTable.project_id).where(LookupTable.name == target_id))
     if target_id is None or not target_id.isdigit():
         return None
     if target_type == "project":

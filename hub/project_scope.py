@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 
 from hub.access import DEFAULT_PROJECT_ID, Principal
 from hub.connections import NotFound
-from hub.db.models import Connection, ConnectionShare, Project, Recipe, Run
+from hub.db.models import Connection, ConnectionShare, LookupTable, Project, Recipe, Run
 from hub.sdk.errors import HubError
 
 MAX_ID_DIGITS = 18  # as hub.utilities.values.STORAGE_SCOPE_PATTERN allows
@@ -70,12 +70,18 @@ def _storage_scope(session: Session, scope: str) -> list[int]:
     return [found if found is not None else DEFAULT_PROJECT_ID]
 
 
+def _table(session: Session, name: str) -> list[int]:
+    found = session.scalar(select(LookupTable.project_id).where(LookupTable.name == name))
+    return [found] if found is not None else []
+
+
 PROJECT_OF: dict[str, tuple[str, Resolver]] = {
     "recipe_id": ("recipe", _recipe),
     "run_id": ("run", _run),
     "connection_id": ("connection", _connection),
     "project_id": ("project", _project),
     "scope": ("scope", _storage_scope),
+    "table_name": ("table", _table),
 }
 
 

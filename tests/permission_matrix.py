@@ -69,13 +69,14 @@ ROUTES: dict[str, str] = {
     "api.user_list_tokens": "admin",
     "api.user_remove_token": "admin",
     "api.user_audit_log": "admin",
-    # lookup tables and named secrets: hub-wide for now (not yet per project)
+    # lookup tables: per project, by the table's name (hub.project_scope resolves `table_name`)
     "api.table_list_all": "viewer",
     "api.table_get_one": "viewer",
     "api.table_rows": "viewer",
     "api.table_create": "editor",
     "api.table_delete": "editor",
     "api.table_replace_rows": "editor",
+    # named secrets: per project in lists and at run time; writes are the hub admin's
     "api.secret_list_all": "viewer",
     "api.secret_create": "admin",
     "api.secret_replace": "admin",

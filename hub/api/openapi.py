@@ -621,9 +621,17 @@ def _storage_paths() -> dict[str, Any]:
     return paths
 
 
+def _in_project(operation: dict[str, Any]) -> dict[str, Any]:
+    """An operation that names a project: one the caller cannot see is a 404."""
+    operation["responses"]["404"] = _error("no such project (or not one of the caller's)")
+    return operation
+
+
 def _table_and_secret_paths() -> dict[str, Any]:
     """Lookup tables (editors write, viewers read) and named secrets (admins write, values never read)."""
-    table = {"name": {"type": "string", "pattern": tables.NAME_PATTERN.pattern}}
+    table_name = {"type": "string", "pattern": tables.NAME_PATTERN.pattern}
+    table = {"table_name": table_name}
+    project = {"type": ["integer", "string"], "description": "a project id or name"}
     secret = {"name": {"type": "string", "pattern": named_secrets.NAME_PATTERN.pattern}}
     column = {
         "type": "string",
@@ -654,33 +662,38 @@ def _table_and_secret_paths() -> dict[str, Any]:
     value = {"type": "string", "minLength": MIN_SECRET_LENGTH, "maxLength": named_secrets.MAX_VALUE_CHARS}
     return {
         "/tables": {
-            "get": _op("List lookup tables"),
-            "post": _op(
-                "Create a lookup table",
-                role="editor",
-                ok=201,
-                body={
-                    "type": "object",
-                    "required": ["name", "columns", "key"],
-                    "properties": {
-                        "name": table["name"],
-                        "columns": {
-                            "type": "array",
-                            "minItems": 1,
-                            "maxItems": tables.MAX_COLUMNS,
-                            "uniqueItems": True,
-                            "items": column,
+            "get": _in_project(
+                _op("List the lookup tables of the caller's projects", query={"project": project})
+            ),
+            "post": _in_project(
+                _op(
+                    "Create a lookup table (in `project`, else the token's project, else the default one)",
+                    role="editor",
+                    ok=201,
+                    body={
+                        "type": "object",
+                        "required": ["name", "columns", "key"],
+                        "properties": {
+                            "name": table_name,
+                            "columns": {
+                                "type": "array",
+                                "minItems": 1,
+                                "maxItems": tables.MAX_COLUMNS,
+                                "uniqueItems": True,
+                                "items": column,
+                            },
+                            "key": {"type": "string", "description": "one of the columns"},
+                            "project": project,
                         },
-                        "key": {"type": "string", "description": "one of the columns"},
                     },
-                },
+                )
             ),
         },
-        "/tables/{name}": {
+        "/tables/{table_name}": {
             "get": _op("A lookup table's definition and row count", params=table),
             "delete": _op("Delete a lookup table and its rows", ok=204, role="editor", params=table),
         },
-        "/tables/{name}/rows": {
+        "/tables/{table_name}/rows": {
             "get": _op(
                 "The rows in table order (CSV with Accept: text/csv)",
                 params=table,

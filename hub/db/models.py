@@ -466,6 +466,8 @@ class LookupTable(Base):
     row_count: Mapped[int] = mapped_column(Integer, default=0)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # only this project's users and recipes read it (hub.projects); names stay unique across the hub
+    project_id: Mapped[int] = mapped_column(BigInteger, default=1, server_default="1", index=True)
 
 
 class LookupRow(Base):

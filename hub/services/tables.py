@@ -4,16 +4,19 @@ from __future__ import annotations
 
 from typing import Any
 
+from hub.access import DEFAULT_PROJECT_ID
 from hub.audit import audit
 from hub.runtime import Runtime
 from hub.utilities import table_csv, tables
 from hub.utilities.tables import TableInfo
 
 
-def create_table(rt: Runtime, *, actor: str, name: Any, columns: Any, key: Any) -> TableInfo:
+def create_table(
+    rt: Runtime, *, actor: str, name: Any, columns: Any, key: Any, project_id: int = DEFAULT_PROJECT_ID
+) -> TableInfo:
     name, columns, key = tables.check_definition(name, columns, key)
     with rt.db.transaction() as session:
-        info = tables.create(session, name, columns, key)
+        info = tables.create(session, name, columns, key, project_id)
         audit(session, actor, "table.create", "table", name, {"columns": columns, "key": key})
     return info
 

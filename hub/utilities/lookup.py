@@ -10,7 +10,11 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
 from hub.connections import NotFound
+from hub.db.models import Recipe
 from hub.sdk.connector import Action, Connector
 from hub.sdk.context import Context
 from hub.sdk.errors import PermanentError, RecipeError
@@ -55,7 +59,8 @@ class Find(Action):
             raise PermanentError("lookup.find reads the hub's database; it runs only inside the hub")
         try:
             with ctx.hub.db.read() as session:
-                row = tables.find(session, inputs["table"], inputs["where"])
+                project_id = recipe_project(session, ctx.recipe_id)
+                row = tables.find(session, inputs["table"], inputs["where"], project_id)
         except (NotFound, RecipeError) as exc:
             raise PermanentError(f"lookup.find: {exc.message}") from None
         if row is None:
@@ -74,9 +79,17 @@ class Lookup(Connector):
 connector = Lookup()
 
 
-def template_function(db: Any) -> Callable[..., Any]:
+def recipe_project(session: Session, recipe_id: int | None) -> int | None:
+    """The project whose tables a recipe reads (None outside a recipe: every table)."""
+    if recipe_id is None:
+        return None
+    return session.scalar(select(Recipe.project_id).where(Recipe.id == recipe_id))
+
+
+def template_function(db: Any, project_id: int | None = None) -> Callable[..., Any]:
     """`lookup(table, key, column=None)` for one run's templates: the row whose key column equals
-    `key`, or that row's `column`; None when there is no such row. Rows read are kept for the run."""
+    `key`, or that row's `column`; None when there is no such row. Only tables of `project_id` (the
+    recipe's project) are found. Rows read are kept for the run."""
     columns: dict[str, list[str]] = {}
     seen: dict[tuple[str, str], dict[str, Any] | None] = {}
 
@@ -89,11 +102,11 @@ def template_function(db: Any) -> Callable[..., Any]:
         if table not in columns or (text is not None and (table, text) not in seen):
             try:
                 with db.read() as session:
-                    columns[table] = tables.get(session, table).columns
+                    columns[table] = tables.get(session, table, project_id).columns
                     if text is not None:
-                        seen[(table, text)] = tables.by_key(session, table, text)
+                        seen[(table, text)] = tables.by_key(session, table, text, project_id)
             except NotFound:
-                raise RecipeError(f"lookup: there is no table '{table}'") from None
+                raise RecipeError(f"lookup: no table named '{table}' in this project") from None
         if column is not None and column not in columns[table]:
             raise RecipeError(f"lookup: {column!r} is not a column of table '{table}'")
         row = seen.get((table, text)) if text is not None else None

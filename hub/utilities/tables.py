@@ -12,7 +12,7 @@ Indexed text is cut to 200 characters, so every match is checked again against t
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
@@ -20,6 +20,7 @@ from typing import Any
 from sqlalchemy import delete, exists, insert, select
 from sqlalchemy.orm import Session, aliased
 
+from hub.access import DEFAULT_PROJECT_ID
 from hub.connections import Conflict, NotFound
 from hub.db.models import LookupRow, LookupTable, LookupValue, utcnow
 from hub.services import InvalidInput
@@ -44,6 +45,7 @@ class TableInfo:
     row_count: int
     created_at: Any
     updated_at: Any
+    project_id: int
 
     def view(self) -> dict[str, Any]:
         return {
@@ -53,12 +55,19 @@ class TableInfo:
             "row_count": self.row_count,
             "created_at": self.created_at.isoformat(),
             "updated_at": self.updated_at.isoformat(),
+            "project_id": self.project_id,
         }
 
 
 def _info(table: LookupTable) -> TableInfo:
     return TableInfo(
-        table.name, list(table.columns), table.key_column, table.row_count, table.created_at, table.updated_at
+        table.name,
+        list(table.columns),
+        table.key_column,
+        table.row_count,
+        table.created_at,
+        table.updated_at,
+        table.project_id,
     )
 
 
@@ -100,29 +109,44 @@ def check_definition(name: Any, columns: Any, key: Any) -> tuple[str, list[str],
     return name, list(columns), key
 
 
-def create(session: Session, name: str, columns: list[str], key: str) -> TableInfo:
+def create(
+    session: Session, name: str, columns: list[str], key: str, project_id: int = DEFAULT_PROJECT_ID
+) -> TableInfo:
+    """A new table in `project_id`; names are unique across the hub, so a name names one table."""
     if session.scalar(select(LookupTable.id).where(LookupTable.name == name)) is not None:
         raise Conflict(f"table '{name}' already exists")
-    table = LookupTable(name=name, columns=columns, key_column=key, row_count=0)
+    table = LookupTable(name=name, columns=columns, key_column=key, row_count=0, project_id=project_id)
     session.add(table)
     session.flush()
     return _info(table)
 
 
-def _table(session: Session, name: str, *, lock: bool = False) -> LookupTable:
+def _table(session: Session, name: str, *, lock: bool = False, project_id: int | None = None) -> LookupTable:
+    """The table named `name`; with `project_id`, only one of that project (another project's table
+    reads as absent, so a recipe learns nothing of what other teams keep)."""
     query = select(LookupTable).where(LookupTable.name == name)
+    if project_id is not None:
+        query = query.where(LookupTable.project_id == project_id)
     table = session.scalar(query.with_for_update() if lock else query)
     if table is None:
-        raise NotFound(f"table '{name}' not found")
+        raise NotFound(
+            f"no table named '{name}' in this project"
+            if project_id is not None
+            else f"table '{name}' not found"
+        )
     return table
 
 
-def get(session: Session, name: str) -> TableInfo:
-    return _info(_table(session, name))
+def get(session: Session, name: str, project_id: int | None = None) -> TableInfo:
+    return _info(_table(session, name, project_id=project_id))
 
 
-def list_all(session: Session) -> list[TableInfo]:
-    return [_info(t) for t in session.scalars(select(LookupTable).order_by(LookupTable.name))]
+def list_all(session: Session, projects: Iterable[int] | None = None) -> list[TableInfo]:
+    """The tables of `projects` (None: every table), by name."""
+    query = select(LookupTable).order_by(LookupTable.name)
+    if projects is not None:
+        query = query.where(LookupTable.project_id.in_(sorted(projects)))
+    return [_info(t) for t in session.scalars(query)]
 
 
 def drop(session: Session, name: str) -> TableInfo:
@@ -220,28 +244,24 @@ def read_rows(
         yield {column: data.get(column) for column in table.columns}
 
 
-def by_key(session: Session, name: str, key: Any) -> dict[str, Any] | None:
-    """The row whose key column holds `key` (compared as text), or None."""
+def by_key(session: Session, name: str, key: Any, project_id: int | None = None) -> dict[str, Any] | None:
+    """The row whose key column holds `key` (compared as text), or None; NotFound when there is no
+    such table (in `project_id`, when given)."""
     text = cell_text(key)
     if text is None:
         return None
-    query = (
-        select(LookupRow.data)
-        .join(LookupTable, LookupTable.id == LookupRow.table_id)
-        .where(LookupTable.name == name, LookupRow.key == text)
-    )
-    data = session.scalar(query)
-    if data is None and session.scalar(select(LookupTable.id).where(LookupTable.name == name)) is None:
-        raise NotFound(f"table '{name}' not found")
-    return data
+    table = _table(session, name, project_id=project_id)
+    return session.scalar(select(LookupRow.data).where(LookupRow.table_id == table.id, LookupRow.key == text))
 
 
-def find(session: Session, name: str, where: Mapping[str, Any]) -> dict[str, Any] | None:
+def find(
+    session: Session, name: str, where: Mapping[str, Any], project_id: int | None = None
+) -> dict[str, Any] | None:
     """The first row (in table order) whose cells equal every `where` value as text, or None.
 
     The cell index's primary key finds the rows; they are checked exactly, since the index keeps
     only the first 200 characters of a cell."""
-    table = _table(session, name)
+    table = _table(session, name, project_id=project_id)
     wanted: dict[str, str] = {}
     for column, value in where.items():
         if column not in table.columns:

@@ -32,7 +32,7 @@ def _csv_from_form() -> bytes | None:
 
 def _listing(errors: dict[str, str] | None = None, status: int = 200) -> Any:
     with runtime().db.read() as session:
-        found = tables.list_all(session)
+        found = tables.list_all(session, [g.project_id])
     return render_template("tables.html", tables=found, errors=errors or {}, form=request.form), status
 
 
@@ -53,7 +53,7 @@ def lookup_table_create() -> Any:
         if not columns and raw is not None:
             columns = table_csv.header(table_csv.decode(raw))
         key = (request.form.get("key") or "").strip() or (columns[0] if columns else "")
-        service.create_table(rt, actor=g.actor, name=name, columns=columns, key=key)
+        service.create_table(rt, actor=g.actor, name=name, columns=columns, key=key, project_id=g.project_id)
     except HubError as exc:
         return _listing(error_map(exc), status=422)
     if raw is not None:
@@ -62,9 +62,9 @@ def lookup_table_create() -> Any:
         except HubError as exc:
             message = exc.message
             flash_error(_("The table was created, but its rows were not loaded: %(error)s", error=message))
-            return redirect(url_for("web.lookup_table", name=name))
+            return redirect(url_for("web.lookup_table", table_name=name))
     flash_ok(_("Table %(name)s created.", name=name))
-    return redirect(url_for("web.lookup_table", name=name))
+    return redirect(url_for("web.lookup_table", table_name=name))
 
 
 def _table_page(name: str, errors: dict[str, str] | None = None, status: int = 200) -> Any:
@@ -83,48 +83,48 @@ def _table_page(name: str, errors: dict[str, str] | None = None, status: int = 2
     ), status
 
 
-@web.get("/tables/<name>")
+@web.get("/tables/<table_name>")
 @page("viewer")
-def lookup_table(name: str) -> Any:
-    return _table_page(name)
+def lookup_table(table_name: str) -> Any:
+    return _table_page(table_name)
 
 
-@web.get("/tables/<name>/csv")
+@web.get("/tables/<table_name>/csv")
 @page("viewer")
-def lookup_table_csv(name: str) -> Response:
+def lookup_table_csv(table_name: str) -> Response:
     with runtime().db.read() as session:
         try:
-            info = tables.get(session, name)
+            info = tables.get(session, table_name)
         except NotFound:
             abort(404)
-        text = table_csv.write(info.columns, tables.read_rows(session, name))
-    headers = {"Content-Disposition": f'attachment; filename="{name}.csv"'}
+        text = table_csv.write(info.columns, tables.read_rows(session, table_name))
+    headers = {"Content-Disposition": f'attachment; filename="{table_name}.csv"'}
     return Response("\ufeff" + text, content_type="text/csv; charset=utf-8", headers=headers)
 
 
-@web.post("/tables/<name>/rows")
+@web.post("/tables/<table_name>/rows")
 @page("editor")
-def lookup_table_rows(name: str) -> Any:
+def lookup_table_rows(table_name: str) -> Any:
     raw = _csv_from_form()
     if raw is None:
-        return _table_page(name, {"$": _("Paste CSV text or choose a CSV file.")}, status=422)
+        return _table_page(table_name, {"$": _("Paste CSV text or choose a CSV file.")}, status=422)
     try:
-        info = service.replace_rows_csv(runtime(), actor=g.actor, name=name, raw=raw)
+        info = service.replace_rows_csv(runtime(), actor=g.actor, name=table_name, raw=raw)
     except NotFound:
         abort(404)
     except HubError as exc:
-        return _table_page(name, {"$": exc.message}, status=422)
+        return _table_page(table_name, {"$": exc.message}, status=422)
     flash_ok(_("%(count)s rows saved.", count=info.row_count))
-    return redirect(url_for("web.lookup_table", name=name))
+    return redirect(url_for("web.lookup_table", table_name=table_name))
 
 
-@web.post("/tables/<name>/delete")
+@web.post("/tables/<table_name>/delete")
 @page("editor")
-def lookup_table_delete(name: str) -> Any:
+def lookup_table_delete(table_name: str) -> Any:
     try:
-        service.delete_table(runtime(), actor=g.actor, name=name)
+        service.delete_table(runtime(), actor=g.actor, name=table_name)
     except HubError as exc:
         flash_error(exc)
         return redirect(url_for("web.lookup_tables"))
-    flash_ok(_("Table %(name)s deleted.", name=name))
+    flash_ok(_("Table %(name)s deleted.", name=table_name))
     return redirect(url_for("web.lookup_tables"))

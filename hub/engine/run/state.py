@@ -78,7 +78,7 @@ class RunState:
                 "timezone": self.document.get("timezone") or "UTC",
             },
             "secrets": SecretsView(refuse_outside_inputs, self.secrets.append),
-            "lookup": lookup.template_function(runtime.db),
+            "lookup": lookup.template_function(runtime.db, project_id),
         }
         if names_hooks:  # so a step can hand a vendor the URL its wait_for listens at
             self.context["recipe"].update(hook_urls(session, runtime, self.recipe))

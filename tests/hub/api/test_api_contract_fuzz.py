@@ -26,7 +26,7 @@ SEMANTIC_422 = {
     "PUT /recipes/{recipe_id}",
     "PUT /connections/{connection_id}",
     "POST /tables",
-    "PUT /tables/{name}/rows",
+    "PUT /tables/{table_name}/rows",
 }
 
 

@@ -24,6 +24,7 @@ from hub.runtime import Runtime
 from hub.services import connections as connection_service
 from hub.services import projects as project_service
 from hub.services import recipes as recipe_service
+from hub.services import tables as table_service
 from hub.users import create_token, create_user
 from hub.web.auth import check_page, current_user
 from tests.hub.api.conftest import two_step_recipe
@@ -34,7 +35,7 @@ ALLOWED = "allowed"
 
 
 def _objects(rt: Runtime, project: str) -> dict[str, Any]:
-    """A connection, a recipe using it and a run of it in a new project."""
+    """A connection, a recipe using it, a run of it and a lookup table in a new project."""
     project_id = project_service.create_project(rt, project, actor="tests")["id"]
     fields = {"username": "ada", "password": "pa55word-VERY-secret"}
     connection = connection_service.create_connection(
@@ -52,12 +53,16 @@ def _objects(rt: Runtime, project: str) -> dict[str, Any]:
         step["connection"] = f"{project}-kit"
     recipe = recipe_service.save_recipe(rt, document, actor="tests", project_id=project_id)
     run_id = recipe_service.run_test(rt, recipe.id, {"v": 1}, dry_run=True, actor="tests")
+    table = table_service.create_table(
+        rt, actor="tests", name=f"{project}-table", columns=["k"], key="k", project_id=project_id
+    )
     return {
         "project_id": project_id,
         "connection_id": connection["id"],
         "recipe_id": recipe.id,
         "run_id": run_id,
         "scope": f"recipe:{recipe.id}",
+        "table_name": table.name,
     }
 
 

@@ -108,7 +108,7 @@ def test_lookup_errors_are_step_errors(client: Any, headers: H, vendor: StandIn)
     document = routing_recipe(vendor.url)
     run = save_and_run(client, headers, document, {"name": "李雷", "province": "广东"})
     assert run["status"] == "failed" and not vendor.requests
-    assert run["steps"][0]["error"]["message"] == "lookup.find: table 'territories' not found"
+    assert run["steps"][0]["error"]["message"] == "lookup.find: no table named 'territories' in this project"
     table = {"name": "territories", "columns": ["province", "region", "owner"], "key": "province"}
     client.post("/api/v1/tables", json=table, headers=headers["editor"])
     document["steps"][1]["input"]["json"]["region"] = "{{ lookup('territories', event.province, 'city') }}"

@@ -65,7 +65,7 @@ def test_a_failed_replacement_keeps_the_old_rows(runtime: Runtime) -> None:
 
 def test_the_template_function_needs_a_table_that_exists(runtime: Runtime) -> None:
     lookup = template_function(runtime.db)
-    with pytest.raises(RecipeError, match="lookup: there is no table 'nope'"):
+    with pytest.raises(RecipeError, match="lookup: no table named 'nope' in this project"):
         lookup("nope", "k")
     with pytest.raises(RecipeError, match="the first argument names a table"):
         lookup(None, "k")
