@@ -97,3 +97,33 @@ def test_only_admins_change_secrets_and_viewers_see_names(web_app: Flask, web_ru
         data = {"name": "API_KEY", "value": "x" * 8, "csrf_token": token}
         assert client.post("/secrets", data=data).status_code == 403
         assert client.post("/secrets/API_KEY/delete", data={"csrf_token": token}).status_code == 403
+
+
+def test_the_tables_page_shows_and_creates_in_the_current_project(
+    web_app: Flask, web_runtime: Runtime
+) -> None:
+    from hub.services import projects as project_service
+    from hub.services import tables as service
+
+    finance = project_service.create_project(web_runtime, "finance", actor="tests")["id"]
+    sales = project_service.create_project(web_runtime, "sales", actor="tests")["id"]
+    project_service.set_member(web_runtime, sales, "ed@example.com", "editor", actor="tests")
+    service.create_table(web_runtime, actor="t", name="fx-rates", columns=["c"], key="c", project_id=finance)
+    service.create_table(web_runtime, actor="t", name="codes", columns=["code"], key="code")
+    client = web_app.test_client()
+    sign_in(client, "ed@example.com")
+    listing = client.get("/tables").text
+    assert "codes" in listing and "fx-rates" not in listing
+    switched = client.post("/projects/switch", data={"csrf_token": csrf_token(listing), "project": sales})
+    assert switched.status_code == 302
+    listing = client.get("/tables").text
+    assert "codes" not in listing and "fx-rates" not in listing
+    for url in ("/tables/fx-rates", "/tables/fx-rates/csv"):
+        assert client.get(url).status_code == 404
+    token = csrf_token(listing)
+    assert client.post("/tables/fx-rates/delete", data={"csrf_token": token}).status_code == 404
+    made = client.post("/tables", data={"name": "quotas", "columns": "rep,quota", "csrf_token": token})
+    assert made.status_code == 302
+    with web_runtime.db.read() as session:
+        assert tables.get(session, "quotas").project_id == sales
+    assert "quotas" in client.get("/tables").text

@@ -413,3 +413,76 @@ def test_a_named_secret_opens_only_in_its_projects_recipes(
     finance_run = _run(client, teams["f-editor"], _recipe(client, teams["f-editor"], "finance", finance_doc))
     assert finance_run["status"] == "succeeded"
     assert kit.calls[0]["inputs"]["value"] == "kd-app-secret-0042"
+
+
+def _fx_rates(client: Any, teams: dict[str, Any]) -> None:
+    """A finance table `fx-rates` (currency -> rate), made and filled by finance's editor."""
+    table = {"name": "fx-rates", "columns": ["currency", "rate"], "key": "currency", "project": "finance"}
+    made = client.post("/api/v1/tables", json=table, headers=teams["f-editor"])
+    assert made.status_code == 201, made.get_json()
+    assert made.get_json()["project_id"] == teams["finance"]
+    rows = [{"currency": "USD", "rate": "7.1"}]
+    assert client.put("/api/v1/tables/fx-rates/rows", json=rows, headers=teams["f-editor"]).status_code == 200
+
+
+def test_a_lookup_table_is_invisible_to_another_projects_tokens(client: Any, teams: dict[str, Any]) -> None:
+    _fx_rates(client, teams)
+    names = [t["name"] for t in client.get("/api/v1/tables", headers=teams["f-editor"]).get_json()["tables"]]
+    assert names == ["fx-rates"]
+    assert client.get("/api/v1/tables", headers=teams["s-viewer"]).get_json()["tables"] == []
+    assert client.get("/api/v1/tables?project=finance", headers=teams["s-owner"]).status_code == 404
+    assert client.get("/api/v1/tables?project=sales", headers=teams["s-viewer"]).get_json()["tables"] == []
+    missing = client.get("/api/v1/tables/no-such-table", headers=teams["s-owner"])
+    for method, url in (
+        ("GET", "/api/v1/tables/fx-rates"),
+        ("GET", "/api/v1/tables/fx-rates/rows"),
+        ("PUT", "/api/v1/tables/fx-rates/rows"),
+        ("DELETE", "/api/v1/tables/fx-rates"),
+    ):
+        hidden = client.open(url, method=method, json=[], headers=teams["s-owner"])
+        assert hidden.status_code == 404 == missing.status_code, (method, url)
+        # the same answer as for a table that does not exist at all: nothing says it does
+        assert json.dumps(hidden.get_json()) == json.dumps(missing.get_json()).replace(
+            "no-such-table", "fx-rates"
+        )
+    assert client.get("/api/v1/tables/fx-rates/rows", headers=teams["f-editor"]).get_json()["rows"] == [
+        {"currency": "USD", "rate": "7.1"}
+    ]
+    body = {"name": "quotas", "columns": ["k"], "key": "k", "project": "finance"}
+    assert client.post("/api/v1/tables", json=body, headers=teams["s-editor"]).status_code == 404
+    body["project"] = "sales"
+    assert client.post("/api/v1/tables", json=body, headers=teams["s-viewer"]).status_code == 403
+    made = client.post("/api/v1/tables", json=body, headers=teams["s-editor"])
+    assert made.status_code == 201 and made.get_json()["project_id"] == teams["sales"]
+    assert client.delete("/api/v1/tables/quotas", headers=teams["s-viewer"]).status_code == 403
+
+
+def test_a_lookup_table_opens_only_in_its_projects_recipes(
+    client: Any, kit: Any, teams: dict[str, Any]
+) -> None:
+    _fx_rates(client, teams)
+    finds = two_step_recipe()
+    finds["steps"][0] = {
+        "id": "a",
+        "connector": "lookup",
+        "action": "find",
+        "input": {"table": "fx-rates", "where": {"currency": "USD"}},
+    }
+    finds["steps"][1]["input"] = {"value": "{{ steps.a.row.rate }}"}
+    reads = two_step_recipe()
+    reads["steps"][0]["input"] = {"value": "{{ lookup('fx-rates', 'USD', 'rate') }}"}
+    _connection(client, teams["s-editor"], "sales")
+    sales_find = _run(client, teams["s-editor"], _recipe(client, teams["s-editor"], "sales", finds))
+    assert sales_find["status"] == "failed" and kit.calls == []
+    error = sales_find["steps"][0]["error"]["message"]
+    assert error == "lookup.find: no table named 'fx-rates' in this project"
+    sales_read = _run(client, teams["s-editor"], _recipe(client, teams["s-editor"], "sales", reads))
+    assert sales_read["status"] == "failed" and kit.calls == []
+    assert "lookup: no table named 'fx-rates' in this project" in sales_read["steps"][0]["error"]["message"]
+
+    _connection(client, teams["f-editor"], "finance", name="fin-kit")
+    for document in (finds, reads):
+        finance_doc = json.loads(json.dumps(document).replace('"kit1"', '"fin-kit"'))
+        run = _run(client, teams["f-editor"], _recipe(client, teams["f-editor"], "finance", finance_doc))
+        assert run["status"] == "succeeded", run
+    assert [c["inputs"]["value"] for c in kit.calls] == ["7.1", "7.1", "7.1+"]
