@@ -23,8 +23,9 @@ def create_table(
 
 def delete_table(rt: Runtime, *, actor: str, name: str) -> None:
     with rt.db.transaction() as session:
-        info = tables.drop(session, name)
+        info = tables.get(session, name)  # audited first, while the entry can still find the project
         audit(session, actor, "table.delete", "table", name, {"rows": info.row_count})
+        tables.drop(session, name)
 
 
 def replace_rows(

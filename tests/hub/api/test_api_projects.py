@@ -10,7 +10,7 @@ import pytest
 import responses
 from sqlalchemy import select
 
-from hub.db.models import Recipe, User
+from hub.db.models import AuditEntry, Recipe, User
 from hub.runtime import Runtime
 from hub.users import create_token, create_user
 from tests.hub.api.conftest import audit_log, make_connection, two_step_recipe
@@ -425,7 +425,9 @@ def _fx_rates(client: Any, teams: dict[str, Any]) -> None:
     assert client.put("/api/v1/tables/fx-rates/rows", json=rows, headers=teams["f-editor"]).status_code == 200
 
 
-def test_a_lookup_table_is_invisible_to_another_projects_tokens(client: Any, teams: dict[str, Any]) -> None:
+def test_a_lookup_table_is_invisible_to_another_projects_tokens(
+    client: Any, runtime: Runtime, teams: dict[str, Any]
+) -> None:
     _fx_rates(client, teams)
     names = [t["name"] for t in client.get("/api/v1/tables", headers=teams["f-editor"]).get_json()["tables"]]
     assert names == ["fx-rates"]
@@ -455,6 +457,19 @@ def test_a_lookup_table_is_invisible_to_another_projects_tokens(client: Any, tea
     made = client.post("/api/v1/tables", json=body, headers=teams["s-editor"])
     assert made.status_code == 201 and made.get_json()["project_id"] == teams["sales"]
     assert client.delete("/api/v1/tables/quotas", headers=teams["s-viewer"]).status_code == 403
+    assert client.delete("/api/v1/tables/quotas", headers=teams["s-editor"]).status_code == 204
+    with runtime.db.read() as session:  # the audit log is read per project: entries name the table's
+        entries = session.execute(
+            select(AuditEntry.action, AuditEntry.target_id, AuditEntry.project_id)
+            .where(AuditEntry.target_type == "table")
+            .order_by(AuditEntry.id)
+        ).all()
+    assert entries == [
+        ("table.create", "fx-rates", teams["finance"]),
+        ("table.rows_replace", "fx-rates", teams["finance"]),
+        ("table.create", "quotas", teams["sales"]),
+        ("table.delete", "quotas", teams["sales"]),
+    ]
 
 
 def test_a_lookup_table_opens_only_in_its_projects_recipes(
