@@ -1,5 +1,6 @@
-"""Vendor stand-ins shared by the end-to-end tests: a routing stand-in that records every request, and
-a Kingdee K3Cloud server (sessions, receivable queries filtered the way K3Cloud does)."""
+"""Vendor stand-ins shared by the end-to-end tests: a routing stand-in that records every request, a
+Kingdee K3Cloud server (sessions, receivable queries filtered the way K3Cloud does), and an SMTP
+mailbox for aiosmtpd."""
 
 from __future__ import annotations
 
@@ -164,3 +165,14 @@ class Kingdee:
 
     def queries(self) -> list[Seen]:
         return self.standin.calls("POST", KD_PATH.format("DynamicFormService.ExecuteBillQuery"))
+
+
+class Mailbox:
+    """An aiosmtpd handler that keeps every message it is sent."""
+
+    def __init__(self) -> None:
+        self.messages: list[Any] = []
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+        self.messages.append(envelope)
+        return "250 Message accepted"

@@ -16,9 +16,8 @@ import pytest
 import requests
 from aiosmtpd.controller import Controller
 
-from tests.e2e.harness import HubProcess, free_port, wait_until
-from tests.e2e.test_finance_e2e import KD_PATH, Reply, Seen, StandIn, connect, run_detail, runs
-from tests.e2e.test_forms_e2e import Mailbox
+from tests.e2e.harness import HubProcess, connect, free_port, run_detail, runs, wait_until
+from tests.e2e.standins import KD_PATH, Mailbox, Reply, Seen, StandIn
 
 pytestmark = pytest.mark.e2e
 

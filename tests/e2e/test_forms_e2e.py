@@ -21,6 +21,7 @@ from aiosmtpd.controller import Controller
 
 from connectors.typeform.signing import signature
 from tests.e2e.harness import HubProcess, runs, wait_until
+from tests.e2e.standins import Mailbox
 
 pytestmark = pytest.mark.e2e
 
@@ -66,15 +67,6 @@ class StandIn:
     def close(self) -> None:
         self.server.shutdown()
         self.server.server_close()
-
-
-class Mailbox:
-    def __init__(self) -> None:
-        self.messages: list[Any] = []
-
-    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
-        self.messages.append(envelope)
-        return "250 Message accepted"
 
 
 def free_port() -> int:
