@@ -12,13 +12,14 @@ from hub.app import create_app
 from hub.engine.executor import InlineExecutor
 from hub.runtime import Runtime
 from hub.users import create_user
-from tests.conftest import make_settings
+from tests.conftest import installed_connectors, make_settings
 from tests.web.helpers import PASSWORD
 
 
 @pytest.fixture
 def web_runtime(tmp_path: Path) -> Iterator[Runtime]:
-    rt = Runtime.create(make_settings(tmp_path / "home", f"sqlite:///{tmp_path / 'hub.db'}"))
+    settings = make_settings(tmp_path / "home", f"sqlite:///{tmp_path / 'hub.db'}")
+    rt = Runtime.create(settings, registry=installed_connectors())
     rt.executor = InlineExecutor(rt)
     with rt.db.transaction() as db:
         for email, role in (

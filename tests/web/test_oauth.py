@@ -14,12 +14,11 @@ from hub.app import create_app
 from hub.connections import merged_fields
 from hub.db.models import Connection
 from hub.engine.executor import InlineExecutor
-from hub.registry import default_registry
 from hub.runtime import Runtime
 from hub.sdk.auth import OAuth2
 from hub.sdk.connector import Connector
 from hub.users import create_user
-from tests.conftest import make_settings
+from tests.conftest import installed_connectors, make_settings
 from tests.web.helpers import PASSWORD, csrf_token, sign_in
 
 
@@ -35,7 +34,7 @@ class ConsentDemo(Connector):
 
 @pytest.fixture
 def oauth_app(tmp_path: Path) -> Iterator[Flask]:
-    registry = default_registry()
+    registry = installed_connectors()
     registry.register(ConsentDemo())
     rt = Runtime.create(
         make_settings(tmp_path / "home", f"sqlite:///{tmp_path / 'hub.db'}"), registry=registry
