@@ -434,19 +434,23 @@ def test_a_worker_dying_mid_item_resumes_there_and_holds_an_unsafe_repeat(
 def test_cancel_stops_every_item_at_its_next_write(kit_rt: tuple[Runtime, EngineKit]) -> None:
     rt, kit = kit_rt
     seen: list[Any] = []
+    calls_at_cancel: list[int] = []
 
     def cancel_at_the_third(inputs: dict[str, Any]) -> None:
         seen.append(inputs["value"])
         if len(seen) == 3:
             with rt.db.transaction() as session:
                 control.cancel(session, session.scalar(select(Run.id)))
+            calls_at_cancel.append(len(kit.calls))
 
     kit.during_call = cancel_at_the_third
     doc = recipe([for_each("lines", "{{ range(40) | list }}", [echo("post", "{{ item }}")], concurrency=3)])
     run_id = start(rt, doc, {})
     run, steps = rows(rt, run_id)
     assert run.status == "cancelled"
-    assert len(kit.calls) <= 5  # the calls already under way end; no item starts after the cancel
+    # The calls under way when the cancel committed end (the other two threads may each have begun
+    # one); no item starts after it.
+    assert len(kit.calls) <= calls_at_cancel[0] + 2 < 40
     assert not [s for s in steps.values() if s.status in ("running", "pending", "retrying")]
 
 
