@@ -52,6 +52,8 @@ class RelayFigure:
     errors: int
     peak_rss_mib: float
     drain_s: float
+    delivered_per_s: float  # delivered / (burst + drain): what the hub sustains end to end
+    cpu_ms_per_event: float  # CPU of every process of the server, burst and drain, per delivery
 
 
 @dataclass
@@ -103,8 +105,7 @@ class Hub:
 
     def __init__(self, home: Path, args: argparse.Namespace) -> None:
         self.home = home
-        self.processes = args.processes
-        self.threads = args.threads
+        self.options = self.flags(args)
         database_url = args.database_url
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
@@ -114,11 +115,22 @@ class Hub:
             "HUB_VAULT_KEYS": Fernet.generate_key().decode(),
             "HUB_ALLOW_PRIVATE_NETWORK": "1",
             "HUB_BASE_URL": self.url,
-            "HUB_WORKERS": str(args.workers),
         }
+        for name in ("HUB_WORKERS", "HUB_PROCESSES"):
+            self.env.pop(name, None)
+        if args.workers:
+            self.env["HUB_WORKERS"] = str(args.workers)
         if database_url:
             self.env["HUB_DATABASE_URL"] = database_url
         self.tree: ProcessTree | None = None
+
+    @staticmethod
+    def flags(args: argparse.Namespace) -> list[str]:
+        """Only what is asked for is passed: by default `hub serve` starts exactly as the README says."""
+        return [
+            *(["--processes", str(args.processes)] if args.processes else []),
+            *(["--threads", str(args.threads)] if args.threads else []),
+        ]
 
     def add_recipes(self, documents: list[dict[str, Any]]) -> list[str]:
         """Save recipes in-process (fast for 10,000); returns the webhook URL of each."""
@@ -148,8 +160,7 @@ class Hub:
                 "serve",
                 "--port",
                 str(self.port),
-                "--processes",
-                str(self.processes),
+                *self.options,
             ],
             env=self.env,
             stdout=log,
@@ -228,8 +239,10 @@ def relay_phase(
     recipes: int,
 ) -> RelayFigure:
     sink.reset()
+    cpu_before = tree.cpu_seconds()
     result = run_wrk(url, connections, duration_s, tree)
     delivered, drain_s, peak = drain(sink, result["accepted"], tree if hub else None)
+    cpu_s = tree.cpu_seconds() - cpu_before
     figure = RelayFigure(
         label=label,
         connections=connections,
@@ -243,11 +256,14 @@ def relay_phase(
         errors=result["errors"],
         peak_rss_mib=round(max(result["peak_rss"], peak) / 2**20, 1),
         drain_s=round(drain_s, 1),
+        delivered_per_s=round(delivered / (result["duration_s"] + drain_s), 1),
+        cpu_ms_per_event=round(cpu_s * 1000 / max(delivered, 1), 2),
     )
     print(
         f"  {label:<10} c={connections:<3} recipes={recipes:<6} {figure.accepted_per_s:>8} ev/s "
         f"p50 {figure.ack_p50_ms:.1f} ms p99 {figure.ack_p99_ms:.1f} ms delivered {delivered}/"
-        f"{figure.accepted} rss {figure.peak_rss_mib} MiB",
+        f"{figure.accepted} drained {figure.drain_s} s, {figure.delivered_per_s}/s sustained, "
+        f"{figure.cpu_ms_per_event} ms CPU/event, rss {figure.peak_rss_mib} MiB",
         flush=True,
     )
     return figure
@@ -344,16 +360,17 @@ def polling(workdir: Path, sink: Sink, args: argparse.Namespace) -> PollingFigur
 
 def print_table(results: Results) -> None:
     h = results.hub
-    print(f"\nhub serve --processes {h['processes']} --threads {h['threads']}, HUB_WORKERS={h['workers']}")
+    print(f"\nhub serve {h['options'] or '(defaults, as the README starts it)'}")
     print(
         "\n| run | conns | recipes | accepted/s | ack p50 ms | ack p99 ms | delivered | lost | drained in s "
-        "| peak RSS MiB |"
+        "| delivered/s sustained | CPU ms/event | peak RSS MiB |"
     )
-    print("|---|---|---|---|---|---|---|---|---|---|")
+    print("|---|---|---|---|---|---|---|---|---|---|---|---|")
     for f in [*results.relay, *([results.ceiling] if results.ceiling else [])]:
         print(
             f"| {f.label} | {f.connections} | {f.recipes} | {f.accepted_per_s} | {f.ack_p50_ms:.1f} | "
-            f"{f.ack_p99_ms:.1f} | {f.delivered}/{f.accepted} | {f.lost} | {f.drain_s} | {f.peak_rss_mib} |"
+            f"{f.ack_p99_ms:.1f} | {f.delivered}/{f.accepted} | {f.lost} | {f.drain_s} | "
+            f"{f.delivered_per_s} | {f.cpu_ms_per_event} | {f.peak_rss_mib} |"
         )
     if results.ceiling:
         hub8 = next(
@@ -364,9 +381,9 @@ def print_table(results: Results) -> None:
             ),
             None,
         )
-        if hub8 and results.ceiling.accepted_per_s:
-            ratio = hub8.accepted_per_s / results.ceiling.accepted_per_s
-            print(f"\nhub / ceiling at 8 connections: {ratio:.2f}")
+        if hub8 and results.ceiling.delivered_per_s:
+            ratio = hub8.delivered_per_s / results.ceiling.delivered_per_s
+            print(f"\nhub / ceiling at 8 connections, delivered per second sustained: {ratio:.2f}")
     scale = [f for f in results.relay if f.connections == 8]
     if len({f.recipes for f in scale}) > 1:
         base = min(scale, key=lambda f: f.recipes)
@@ -395,7 +412,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("--duration", type=int, default=10, help="seconds per relay phase")
+    parser.add_argument("--duration", type=int, default=60, help="seconds of each relay burst")
     parser.add_argument("--connections", default="1,8,32")
     parser.add_argument("--recipes", default="10,1000,10000", help="recipe counts for the scale phase")
     parser.add_argument("--poll-recipes", type=int, default=1000)
@@ -409,18 +426,17 @@ def main() -> None:
     )
     parser.add_argument("--flow-concurrency", default="1,4", help="for_each concurrency of each flow run")
     parser.add_argument("--stats-runs", type=int, default=1_000_000, help="runs seeded for the stats phase")
-    parser.add_argument("--processes", type=int, default=2, help="`hub serve --processes`")
-    parser.add_argument("--threads", type=int, default=4, help="`hub serve --threads` per process")
-    parser.add_argument(
-        "--workers", type=int, default=1, help="HUB_WORKERS: runs executed at once per process"
-    )
+    # Unset, `hub serve` chooses them from the machine, as when started the README's way.
+    parser.add_argument("--processes", type=int, help="`hub serve --processes`")
+    parser.add_argument("--threads", type=int, help="`hub serve --threads` per process")
+    parser.add_argument("--workers", type=int, help="HUB_WORKERS: runs at once per process")
     parser.add_argument("--database-url", default=None, help="default: SQLite in a temporary folder")
-    parser.add_argument("--quick", action="store_true", help="short phases: 5 s relay, 20 s poll windows")
+    parser.add_argument("--quick", action="store_true", help="10 s relay bursts, 20 s poll windows")
     parser.add_argument("--lookup-rows", type=int, default=50_000, help="rows of the lookup table phase")
     parser.add_argument("--out", type=Path, default=ROOT / "bench" / "results")
     args = parser.parse_args()
     if args.quick:
-        args.duration, args.poll_window, args.poll_warmup = 5, 20, 10
+        args.duration, args.poll_window, args.poll_warmup = 10, 20, 10
         args.flow_concurrency = "4"
         args.stats_runs = min(args.stats_runs, 100_000)
     skip = set(filter(None, args.skip.split(",")))
@@ -435,7 +451,7 @@ def main() -> None:
             "python": platform.python_version(),
             "platform": platform.platform(),
         },
-        hub={"processes": args.processes, "threads": args.threads, "workers": args.workers},
+        hub={"options": " ".join(Hub.flags(args)) + (f" HUB_WORKERS={args.workers}" if args.workers else "")},
     )
     sink = Sink()
     workdir = Path(tempfile.mkdtemp(prefix="hub-bench-"))

@@ -116,20 +116,24 @@ def _serve_wsgi(
 @main.command()
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
 @click.option("--port", default=8000, show_default=True, type=int, help="Port to listen on.")
-@click.option("--threads", default=16, show_default=True, type=int, help="Web server threads.")
+@click.option("--threads", default=8, show_default=True, type=int, help="Web server threads per process.")
 @click.option(
     "--processes",
     type=int,
-    help="Processes sharing the port, each serving and executing runs [HUB_PROCESSES; default 1].",
+    help="Processes sharing the port, each serving and executing runs "
+    "[HUB_PROCESSES; default: one per CPU this machine gives the hub, at most 8].",
 )
 def serve(host: str, port: int, threads: int, processes: int | None) -> None:
-    """Web UI, API, webhooks, scheduler and workers (a production WSGI server, optionally pre-forked)."""
+    """Web UI, API, webhooks, scheduler and workers (a production WSGI server, pre-forked per CPU)."""
     import os
 
-    from hub.server import AcceptBalance, bind, prefork, stop_children
+    from hub.server import AcceptBalance, bind, default_processes, prefork, stop_children
 
     _logging()
-    processes = processes or int(os.environ.get("HUB_PROCESSES") or 1)
+    try:
+        processes = processes or int(os.environ.get("HUB_PROCESSES") or 0) or default_processes()
+    except ValueError as exc:
+        raise click.ClickException(f"HUB_PROCESSES must be a whole number: {exc}") from exc
     if processes < 1:
         raise click.ClickException("--processes must be at least 1")
     sock, children, balance = None, [], None

@@ -37,6 +37,15 @@ MAX_ENTRIES = 10_000
 MARKER = select(Meta.value).where(Meta.key == CHANGE_MARKER_KEY)
 
 
+class CachedVersion(NamedTuple):
+    """A recipe version as a run reads it: its document opened, and whether it names hook URLs."""
+
+    name: str
+    document: dict[str, Any]
+    names_hooks: bool
+    project_id: int | None
+
+
 class CurrentVersion(NamedTuple):
     id: int
     name: str
@@ -151,13 +160,13 @@ class RecipeIndex:
 
     def version(
         self, session: Session, recipe_id: int, version: int, vault: Vault, registry: Registry
-    ) -> tuple[str, dict[str, Any], bool]:
-        """(recipe name, document with its secrets opened, whether it names its hook URLs) of a recipe
-        version, read in `session`; the document is opened and scanned once rather than on every run."""
+    ) -> CachedVersion:
+        """A recipe version as a run needs it, read in `session`; the document is opened and scanned
+        once rather than on every run, and the project comes with it (moving a recipe marks a change)."""
 
-        def load() -> tuple[str, dict[str, Any], bool]:
-            name, stored = store.read_version(session, recipe_id, version)
+        def load() -> CachedVersion:
+            name, stored, project_id = store.read_version_in_project(session, recipe_id, version)
             document = open_document(stored, vault, registry, recipe_id, version)
-            return name, document, _mentions_hook_urls(document)
+            return CachedVersion(name, document, _mentions_hook_urls(document), project_id)
 
         return self.lookup(("version", recipe_id, version), load, session)

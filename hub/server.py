@@ -82,6 +82,16 @@ class AcceptBalance:
         server.readable = balanced_readable
 
 
+def default_processes(most: int = 8) -> int:
+    """One serving process per CPU the hub may run on (its affinity, not the machine's count, so a
+    container limited to 2 CPUs forks 2): a process is held to one core by the GIL."""
+    try:
+        cpus = len(os.sched_getaffinity(0))
+    except AttributeError:  # not Linux
+        cpus = os.cpu_count() or 1
+    return max(1, min(most, cpus))
+
+
 def prefork(processes: int, balance: AcceptBalance | None = None) -> list[int]:
     """Fork `processes - 1` children; returns their pids in the parent and [] in each child.
     Each process gets its own slot of `balance`."""

@@ -26,7 +26,7 @@ LOAD_STEPS_AT = select(*step_runs.c).where(
     step_runs.c.run_id == bindparam("b_id"), step_runs.c.path.in_(bindparam("b_paths", expanding=True))
 )
 LOAD_VERSION = (
-    select(recipes.c.name, versions.c.document)
+    select(recipes.c.name, versions.c.document, recipes.c.project_id)
     .join(versions, versions.c.recipe_id == recipes.c.id)
     .where(recipes.c.id == bindparam("b_id"), versions.c.version == bindparam("b_version"))
 )

@@ -40,8 +40,17 @@ def read_steps_at(session: Session, run_id: int, paths: Sequence[str]) -> list[R
 
 def read_version(session: Session, recipe_id: int, version: int) -> tuple[str, dict[str, Any]]:
     """(recipe name, document) of one version of a recipe."""
-    name, document = sql.rows(session, sql.LOAD_VERSION, {"b_id": recipe_id, "b_version": version})[0]
+    name, document, _project_id = read_version_in_project(session, recipe_id, version)
     return name, document
+
+
+def read_version_in_project(
+    session: Session, recipe_id: int, version: int
+) -> tuple[str, dict[str, Any], int | None]:
+    """(recipe name, document, the recipe's project id) of one version of a recipe."""
+    found = sql.rows(session, sql.LOAD_VERSION, {"b_id": recipe_id, "b_version": version})
+    name, document, project_id = found[0]
+    return name, document, project_id
 
 
 def claim(session: Session, params: dict[str, Any]) -> bool:

@@ -93,3 +93,20 @@ def test_server_limits_come_from_the_environment_with_clear_errors() -> None:
     for name, value in (("HUB_MAX_API_BYTES", "8MB"), ("HUB_CLIENT_TIMEOUT_S", "0")):
         with pytest.raises(ValueError, match=name):
             Settings.from_env({name: value})
+
+
+def test_serve_forks_one_process_per_cpu_it_may_use(monkeypatch: Any) -> None:
+    monkeypatch.setattr(os, "sched_getaffinity", lambda _pid: {0, 1, 2})
+    assert server_module.default_processes() == 3
+    monkeypatch.setattr(os, "sched_getaffinity", lambda _pid: set(range(32)))
+    assert server_module.default_processes() == 8
+
+
+def test_serve_names_a_bad_process_count(monkeypatch: Any) -> None:
+    from click.testing import CliRunner
+
+    from hub.cli import main
+
+    monkeypatch.setenv("HUB_PROCESSES", "two")
+    answer = CliRunner().invoke(main, ["serve", "--port", "0"])
+    assert answer.exit_code != 0 and "HUB_PROCESSES must be a whole number" in answer.output

@@ -10,9 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import select
-
-from hub.db.models import Recipe, utcnow
+from hub.db.models import utcnow
 from hub.engine import store
 from hub.engine.statements import Record
 from hub.recipe_secrets import secret_values
@@ -54,10 +52,11 @@ class RunState:
 
     def __init__(self, session: Any, runtime: Runtime, run: Record) -> None:
         self.run = run
-        name, self.document, names_hooks = runtime.recipes.version(
+        version = runtime.recipes.version(
             session, run.recipe_id, run.recipe_version, runtime.vault, runtime.registry
         )
-        self.recipe = Record(id=run.recipe_id, name=name)
+        self.document, project_id = version.document, version.project_id
+        self.recipe = Record(id=run.recipe_id, name=version.name)
         self.event = store.read_event_payload(session, run.event_id)
         self.steps = {(s.phase, s.path): s for s in store.read_steps(session, run.id)}
         # Outputs as the steps gave them, for the life of this execution: only what is stored is
@@ -65,7 +64,6 @@ class RunState:
         self.live: dict[tuple[str, str], Any] = {}
         self.secrets = secret_values(self.document, runtime.registry)  # kept out of stored inputs
         # Named secrets open in action inputs only; each one used joins `secrets` before it renders.
-        project_id = session.scalar(select(Recipe.project_id).where(Recipe.id == run.recipe_id))
         self.secrets_view = SecretsView(loader(runtime.db, runtime.vault, project_id), self.secrets.append)
         self.context: dict[str, Any] = {
             "event": self.event,
@@ -80,7 +78,7 @@ class RunState:
             "secrets": SecretsView(refuse_outside_inputs, self.secrets.append),
             "lookup": lookup.template_function(runtime.db, project_id),
         }
-        if names_hooks:  # so a step can hand a vendor the URL its wait_for listens at
+        if version.names_hooks:  # so a step can hand a vendor the URL its wait_for listens at
             self.context["recipe"].update(hook_urls(session, runtime, self.recipe))
 
     def step(self, at: StepAt) -> Record | None:

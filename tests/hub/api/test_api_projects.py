@@ -415,6 +415,27 @@ def test_a_named_secret_opens_only_in_its_projects_recipes(
     assert kit.calls[0]["inputs"]["value"] == "kd-app-secret-0042"
 
 
+def test_a_moved_recipe_runs_with_its_new_projects_secrets(
+    client: Any, kit: Any, teams: dict[str, Any]
+) -> None:
+    """Runs read the recipe's project with its cached version: a move must reach the next run."""
+    secret = {"name": "KINGDEE_APP_SECRET", "value": "kd-app-secret-0042", "project": "finance"}
+    assert client.post("/api/v1/secrets", json=secret, headers=teams["admin"]).status_code == 201
+    uses_secret = two_step_recipe()
+    uses_secret["steps"][0]["input"] = {"value": "{{ secrets.KINGDEE_APP_SECRET }}"}
+    connection = _connection(client, teams["s-editor"], "sales")
+    recipe_id = _recipe(client, teams["s-editor"], "sales", uses_secret)
+    assert _run(client, teams["s-editor"], recipe_id)["status"] == "failed"  # not sales' secret
+    shared = client.put(f"/api/v1/connections/{connection['id']}/shares/finance", headers=teams["s-owner"])
+    assert shared.status_code == 200
+    moved = client.post(
+        f"/api/v1/recipes/{recipe_id}/move", json={"project": "finance"}, headers=teams["admin"]
+    )
+    assert moved.status_code == 200
+    assert _run(client, teams["f-editor"], recipe_id)["status"] == "succeeded"
+    assert kit.calls[0]["inputs"]["value"] == "kd-app-secret-0042"
+
+
 def _fx_rates(client: Any, teams: dict[str, Any]) -> None:
     """A finance table `fx-rates` (currency -> rate), made and filled by finance's editor."""
     table = {"name": "fx-rates", "columns": ["currency", "rate"], "key": "currency", "project": "finance"}
