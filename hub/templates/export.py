@@ -10,13 +10,20 @@ texts, category and parameters before adding it to recipes/templates/.
 from __future__ import annotations
 
 import re
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from hub import jsonutil, templating
+from hub.recipe_index import current_document
+from hub.recipe_store import get_recipe
 from hub.recipe_tree import iter_steps
 from hub.recipes import secret_slots
 from hub.registry import Registry
+from hub.services import InvalidInput
+from hub.templates.catalogue import CATEGORIES, NAME_PATTERN
 from hub.templates.params import MARKER
+
+if TYPE_CHECKING:
+    from hub.runtime import Runtime
 
 DEFAULT_CATEGORY = "alerts"
 SECRET_EXAMPLE = "change-me"  # noqa: S105 (what "fill with examples" puts in a secret: never a real one)
@@ -128,3 +135,19 @@ def to_template(
         "parameters": parameters,
         "recipe": recipe,
     }
+
+
+def export_recipe(
+    rt: Runtime, recipe_id: int, *, name: str | None = None, category: str = DEFAULT_CATEGORY
+) -> dict[str, Any]:
+    """The current version of recipe `recipe_id` as a template (NotFound for no such recipe; an
+    invalid `name` or `category` is InvalidInput naming it)."""
+    if name is not None and not (isinstance(name, str) and re.fullmatch(NAME_PATTERN, name)):
+        raise InvalidInput(
+            "name: lowercase letters, digits and '-', starting with a letter or digit", path="name"
+        )
+    if category not in CATEGORIES:
+        raise InvalidInput(f"category: one of {', '.join(CATEGORIES)}", path="category")
+    with rt.db.transaction() as session:
+        document = current_document(session, get_recipe(session, recipe_id))
+    return to_template(document, rt.registry, name=name, category=category)
