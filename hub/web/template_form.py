@@ -14,17 +14,11 @@ from typing import Any
 from flask_babel import gettext as _
 from werkzeug.datastructures import MultiDict
 
+from hub.templates.params import text_in
 from hub.web.schema_form import Field, FormErrors, build_fields, parse_fields
 
 PREFIX = "p"
 PATH = "parameters"
-
-
-def localized(text: Any, lang: str) -> str:
-    """A template's {"en": ..., "zh": ...} text in `lang`, else in English (a plain string as it is)."""
-    if isinstance(text, dict):
-        return str(text.get(lang) or text.get("en") or next(iter(text.values()), ""))
-    return str(text or "")
 
 
 @dataclass
@@ -57,11 +51,15 @@ class InstallForm:
 def _value_schema(param: dict[str, Any], lang: str) -> dict[str, Any]:
     """The parameter as the one property of an object schema, so schema_form can draw and read it."""
     spec = dict(param.get("schema") or {})
-    spec["title"] = localized(param.get("title"), lang) or param["name"]
+    spec["title"] = text_in(param.get("title"), lang) or param["name"]
     if param.get("description"):
-        spec["description"] = localized(param["description"], lang)
+        spec["description"] = text_in(param["description"], lang)
     spec.pop("default", None)  # the input is filled with the default instead of hinting at it
-    return {"type": "object", "properties": {param["name"]: spec}, "required": [] if "default" in param else [param["name"]]}
+    return {
+        "type": "object",
+        "properties": {param["name"]: spec},
+        "required": [] if "default" in param else [param["name"]],
+    }
 
 
 def initial_values(parameters: list[dict[str, Any]], *, examples: bool) -> dict[str, Any]:
@@ -96,8 +94,8 @@ def build_form(
             form.items.append(
                 ConnectionChoice(
                     name=name,
-                    label=localized(param.get("title"), lang) or name,
-                    help=localized(param.get("description"), lang),
+                    label=text_in(param.get("title"), lang) or name,
+                    help=text_in(param.get("description"), lang),
                     connector=connector,
                     connector_label=connector_labels.get(connector, connector),
                     options=connections.get(connector, []),
@@ -126,7 +124,8 @@ def read_form(
     values: dict[str, Any] = {}
     shown: dict[str, Any] = {}
     for param in parameters:
-        name, path = param["name"], f"{PATH}.{name}"
+        name = param["name"]
+        path = f"{PATH}.{name}"
         if param.get("kind") == "connection":
             chosen = (form.get(f"{PREFIX}.{name}") or "").strip()
             shown[name] = chosen
