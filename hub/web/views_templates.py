@@ -123,7 +123,7 @@ def _template_page(
     connections = _usable_connections(parameters)
     labels = _system_labels(set(template.systems) | set(connections))
     form = build_form(parameters, values, errors, connections, labels, lang)
-    preview = build_view(preview_document(template), connectors(), {}, None)
+    preview = build_view(preview_document(template, lang), connectors(), {}, None)
     page = render_template(
         "template_page.html",
         template=template,
@@ -190,7 +190,7 @@ def recipe_template(recipe_id: int) -> Any:
         except HubError:
             abort(404)
         document = recipe_detail(db, rt, recipe)["document"]
-    found = export.to_template(document)
+    found = export.to_template(document, rt.registry)
     filename = f"{found['name']}.json"
     return Response(
         jsonutil.dumps(found, indent=2) + "\n",

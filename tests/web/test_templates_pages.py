@@ -219,6 +219,7 @@ def test_viewers_see_the_gallery_but_cannot_install_and_forms_need_their_csrf_to
 
 def test_the_shipped_catalogue_draws_every_template_page(web_app: Flask) -> None:
     catalogue.load.cache_clear()
+    assert catalogue.load(), "recipes/templates/ holds no template"
     editor = _client(web_app, "ed@example.com")
     gallery = editor.get("/templates")
     assert gallery.status_code == 200
