@@ -45,6 +45,7 @@ def template_schema() -> dict[str, Any]:
 
 
 CATEGORIES: tuple[str, ...] = tuple(template_schema()["properties"]["category"]["enum"])
+NAME_PATTERN: str = template_schema()["properties"]["name"]["pattern"]
 
 
 @dataclass(frozen=True)
@@ -76,6 +77,10 @@ class Template:
 
     def title(self, lang: str = "en") -> str:
         return text_in(self.document["title"], lang)
+
+    def summary(self) -> dict[str, Any]:
+        """The template without its recipe: what lists show."""
+        return {key: value for key, value in self.document.items() if key != "recipe"}
 
     def description(self, lang: str = "en") -> str:
         return text_in(self.document["description"], lang)
