@@ -21,6 +21,7 @@ from hub.recipes import step_type
 from hub.registry import Registry
 from hub.sdk.connector import PollingTrigger
 from hub.sdk.errors import HubError
+from hub.sdk.i18n import ENUM_TITLES
 from hub.web import picker
 from hub.web.schema_form import (
     EXTRA,
@@ -880,10 +881,10 @@ class _StepDrawer:
             schema = getattr(found, "input_schema" if view.kind == "action" else "config_schema", None)
             fields = (schema or {}).get("properties") or {}
             shown = [
-                f"{(fields.get(k) or {}).get('title') or k} = {_text(v)}"  # titles are translated
+                f"{(fields.get(k) or {}).get('title') or k} = {_option_text(fields.get(k) or {}, v)}"
                 for k, v in inputs.items()
                 if v not in ("", None)
-            ][:2]
+            ][:2]  # titles and option labels are in the page's language
             view.summary = "; ".join(shown)
             view.initial = (app or "?")[:1].upper()
             return
@@ -929,6 +930,14 @@ def step_kind_labels() -> list[tuple[str, str]]:
 def status_text(status: str) -> str:
     labels = {"succeeded": _("succeeded"), "failed": _("failed"), "filtered": _("filtered")}
     return labels.get(status, status)
+
+
+def _option_text(spec: dict[str, Any], value: Any) -> str:
+    """A value as its field shows it: a listed option by its label (translated), else as text."""
+    options, labels = spec.get("enum"), spec.get(ENUM_TITLES)
+    if isinstance(options, list) and isinstance(labels, list) and value in options:
+        return str(labels[options.index(value)])
+    return _text(value)
 
 
 def _text(value: Any) -> str:

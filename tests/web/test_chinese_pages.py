@@ -18,6 +18,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from hub.registry import default_registry
+from hub.templates import catalogue
 from tests.web.helpers import csrf_token, form_fields, sign_in
 
 ZH = {"Accept-Language": "zh-CN,zh;q=0.9"}
@@ -157,6 +158,7 @@ def test_no_page_of_the_chinese_ui_shows_english(web_app: Flask) -> None:
         "/no-such-page",
     ]
     pages += [f"/connections/new?connector={c.id}" for c in default_registry().all()]
+    pages += ["/templates", *(f"/templates/{name}" for name in catalogue.load())]
     for path in pages:
         answer = client.get(path)
         assert answer.status_code in (200, 404), (path, answer.status_code)
