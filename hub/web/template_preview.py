@@ -6,10 +6,11 @@ from __future__ import annotations
 
 from typing import Any
 
+from hub.templates.catalogue import Template
 from hub.templates.params import substitute
 
 
-def preview_document(template: Any, lang: str) -> dict[str, Any]:
+def preview_document(template: Template, lang: str) -> dict[str, Any]:
     """The template's recipe with every `{"$param": NAME}` replaced for drawing, never for saving."""
     values: dict[str, Any] = {}
     for param in template.parameters:

@@ -19,6 +19,7 @@ from hub.projects import reachable_connections
 from hub.recipe_store import get_recipe
 from hub.sdk.errors import HubError
 from hub.templates import catalogue, export, install
+from hub.templates.catalogue import Template
 from hub.web import web
 from hub.web.auth import page
 from hub.web.common import error_map, flash_ok
@@ -29,8 +30,8 @@ from hub.web.template_preview import preview_document
 
 
 def category_labels() -> dict[str, str]:
-    """The template categories (docs/templates.md) in the page's language, in gallery order."""
-    return {
+    """The template categories (recipes/template.schema.json) in the page's language, in its order."""
+    labels = {
         "leads": _("Leads"),
         "approvals": _("Approvals"),
         "contracts": _("Contracts"),
@@ -41,6 +42,7 @@ def category_labels() -> dict[str, str]:
         "reports": _("Reports"),
         "marketing": _("Marketing"),
     }
+    return {category: labels.get(category, category) for category in catalogue.CATEGORIES}
 
 
 def _lang() -> str:
@@ -87,7 +89,7 @@ def templates_gallery() -> Any:
     )
 
 
-def _template_or_404(name: str) -> Any:
+def _template_or_404(name: str) -> Template:
     found = catalogue.load().get(name)
     if found is None:
         abort(404)
@@ -112,7 +114,7 @@ def _usable_connections(parameters: list[dict[str, Any]]) -> dict[str, list[tupl
 
 
 def _template_page(
-    template: Any,
+    template: Template,
     values: dict[str, Any],
     errors: dict[str, str],
     recipe_name: str,
