@@ -12,6 +12,7 @@ from hub.audit import audit
 from hub.db.models import Connection
 from hub.ids import MAX_ID
 from hub.projects import live_project, reachable
+from hub.sdk.errors import RecipeProblems
 from hub.services import InvalidInput
 from hub.services import recipes as recipe_service
 from hub.templates import catalogue
@@ -71,7 +72,7 @@ def install(
     the recipe document) when the filled recipe is not valid."""
     template = catalogue.get(template_name)
     if recipe_name is not None and not isinstance(recipe_name, str):
-        raise InvalidInput("name: must be a string", path="name")
+        raise RecipeProblems([InvalidInput("name: must be a string", path="name")])
     with rt.db.transaction() as session:
         project_id = live_project(session, project).id
         checked = check_values(template.parameters, values, connection_check(session, project_id))
