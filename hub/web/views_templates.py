@@ -14,9 +14,7 @@ from hub import jsonutil
 from hub.connections import NotFound
 from hub.current import runtime
 from hub.db.models import Connection
-from hub.presentation import recipe_detail
 from hub.projects import reachable_connections
-from hub.recipe_store import get_recipe
 from hub.sdk.errors import HubError
 from hub.templates import catalogue, export, install
 from hub.templates.catalogue import Template
@@ -184,18 +182,14 @@ def template_install(name: str) -> Any:
 @web.get("/recipes/<int:recipe_id>/template")
 @page("viewer")
 def recipe_template(recipe_id: int) -> Any:
-    """The recipe as a template document (its connections become connection parameters), downloaded."""
-    rt = runtime()
-    with rt.db.transaction() as db:
-        try:
-            recipe = get_recipe(db, recipe_id)
-        except HubError:
-            abort(404)
-        document = recipe_detail(db, rt, recipe)["document"]
-    found = export.to_template(document, rt.registry)
-    filename = f"{found['name']}.json"
+    """The recipe's current version as a template document (its connections and literal secrets
+    become parameters, as GET /api/v1/recipes/{id}/template answers), downloaded as a file."""
+    try:
+        found = export.export_recipe(runtime(), recipe_id)
+    except NotFound:
+        abort(404)
     return Response(
         jsonutil.dumps(found, indent=2) + "\n",
         mimetype="application/json",
-        headers={"Content-Disposition": f'attachment; filename="{filename}"'},
+        headers={"Content-Disposition": f'attachment; filename="{found["name"]}.json"'},
     )
