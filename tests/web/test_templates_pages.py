@@ -152,6 +152,11 @@ def test_install_errors_are_shown_beside_their_fields_in_both_languages(
     assert 'id="f-p-min_amount-error" role="alert">允许的最小值为 0。</p>' in zh.text
     zh = editor.post("/templates/deal-relay/install", data=_install_form(page.text), headers=ZH)
     assert "请选择一个连接。" in zh.text and "此字段为必填项。" in zh.text and "配方未创建：" in zh.text
+    broken = _install_form(page.text, **{"p.api": chosen, "p.min_amount": "5", "p.path": "{{ steps.oops"})
+    answer = editor.post("/templates/deal-relay/install", data=broken)
+    assert answer.status_code == 422  # the filled recipe is checked as any saved recipe
+    top = answer.text[answer.text.index('id="install-errors"') : answer.text.index('id="install-form"')]
+    assert "$.steps[0].values.path" in top and 'value="{{ steps.oops"' in answer.text
     with web_runtime.db.transaction() as db:
         assert db.scalar(select(Recipe.id)) is None
 
