@@ -288,6 +288,9 @@ class StepView:
     list_name: str = "step"
     title: str = ""
     summary: str = ""
+    inputs_shown: list[tuple[str, str]] = field(
+        default_factory=list
+    )  # (field title, value) the summary names
     initial: str = ""
     open: bool = False
     has_error: bool = False
@@ -880,12 +883,12 @@ class _StepDrawer:
             inputs = step.get("input" if view.kind == "action" else "config") or {}
             schema = getattr(found, "input_schema" if view.kind == "action" else "config_schema", None)
             fields = (schema or {}).get("properties") or {}
-            shown = [
-                f"{(fields.get(k) or {}).get('title') or k} = {_option_text(fields.get(k) or {}, v)}"
+            view.inputs_shown = [
+                (str((fields.get(k) or {}).get("title") or k), _option_text(fields.get(k) or {}, v))
                 for k, v in inputs.items()
                 if v not in ("", None)
             ][:2]  # titles and option labels are in the page's language
-            view.summary = "; ".join(shown)
+            view.summary = "; ".join(f"{title} = {value}" for title, value in view.inputs_shown)
             view.initial = (app or "?")[:1].upper()
             return
         titles = {
