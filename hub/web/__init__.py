@@ -55,6 +55,7 @@ def init_web(app: Flask) -> None:
         views_stats,
         views_storage,
         views_tables,
+        views_templates,
         views_users,
     )
 

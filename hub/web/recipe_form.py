@@ -21,6 +21,7 @@ from hub.recipes import step_type
 from hub.registry import Registry
 from hub.sdk.connector import PollingTrigger
 from hub.sdk.errors import HubError
+from hub.sdk.i18n import ENUM_TITLES
 from hub.web import picker
 from hub.web.schema_form import (
     EXTRA,
@@ -287,6 +288,9 @@ class StepView:
     list_name: str = "step"
     title: str = ""
     summary: str = ""
+    inputs_shown: list[tuple[str, str]] = field(
+        default_factory=list
+    )  # (field title, value) the summary names
     initial: str = ""
     open: bool = False
     has_error: bool = False
@@ -879,12 +883,12 @@ class _StepDrawer:
             inputs = step.get("input" if view.kind == "action" else "config") or {}
             schema = getattr(found, "input_schema" if view.kind == "action" else "config_schema", None)
             fields = (schema or {}).get("properties") or {}
-            shown = [
-                f"{(fields.get(k) or {}).get('title') or k} = {_text(v)}"  # titles are translated
+            view.inputs_shown = [
+                (str((fields.get(k) or {}).get("title") or k), _option_text(fields.get(k) or {}, v))
                 for k, v in inputs.items()
                 if v not in ("", None)
-            ][:2]
-            view.summary = "; ".join(shown)
+            ][:2]  # titles and option labels are in the page's language
+            view.summary = "; ".join(f"{title} = {value}" for title, value in view.inputs_shown)
             view.initial = (app or "?")[:1].upper()
             return
         titles = {
@@ -929,6 +933,14 @@ def step_kind_labels() -> list[tuple[str, str]]:
 def status_text(status: str) -> str:
     labels = {"succeeded": _("succeeded"), "failed": _("failed"), "filtered": _("filtered")}
     return labels.get(status, status)
+
+
+def _option_text(spec: dict[str, Any], value: Any) -> str:
+    """A value as its field shows it: a listed option by its label (translated), else as text."""
+    options, labels = spec.get("enum"), spec.get(ENUM_TITLES)
+    if isinstance(options, list) and isinstance(labels, list) and value in options:
+        return str(labels[options.index(value)])
+    return _text(value)
 
 
 def _text(value: Any) -> str:

@@ -18,6 +18,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from hub.registry import default_registry
+from hub.templates import catalogue
 from tests.web.helpers import csrf_token, form_fields, sign_in
 
 ZH = {"Accept-Language": "zh-CN,zh;q=0.9"}
@@ -77,12 +78,15 @@ class VisibleText(HTMLParser):
             self.texts.append(data.strip())
 
 
-def english_words(html: str) -> list[str]:
-    """Each text of the page that holds an English word, with the words."""
+def english_words(html: str, content: frozenset[str] = frozenset()) -> list[str]:
+    """Each text of the page that holds an English word, with the words; texts in `content` (data
+    the page shows, such as a template's own texts) are left out."""
     reader = VisibleText()
     reader.feed(html)
     found = []
     for text in reader.texts:
+        if text in content:
+            continue
         words = [w for w in WORD.findall(NOT_WORDS.sub(" ", text)) if not is_code(w.strip("'-"))]
         if words:
             found.append(f"{' '.join(words)}  <-  {text[:160]!r}")
@@ -157,15 +161,38 @@ def test_no_page_of_the_chinese_ui_shows_english(web_app: Flask) -> None:
         "/no-such-page",
     ]
     pages += [f"/connections/new?connector={c.id}" for c in default_registry().all()]
+    pages += ["/templates", *(f"/templates/{name}" for name in catalogue.load())]
+    content = _template_texts()
     for path in pages:
         answer = client.get(path)
         assert answer.status_code in (200, 404), (path, answer.status_code)
-        problems += [f"{path}: {line}" for line in english_words(answer.text)]
+        problems += [f"{path}: {line}" for line in english_words(answer.text, content)]
     for connector in default_registry().all():  # every trigger and action form, through the editor
         problems += [
             f"editor {connector.id}: {line}" for line in english_words(_editor_with(client, connector))
         ]
     assert not problems, "English on Chinese pages:\n" + "\n".join(dict.fromkeys(problems))
+
+
+def _template_texts() -> frozenset[str]:
+    """The catalogue's own Chinese texts (titles, descriptions, parameter titles, the property names
+    of a parameter's object schema): the templates' content, which names field ids as the vendors
+    write them, not strings of the UI."""
+    texts: set[str] = set()
+    for template in catalogue.load().values():
+        texts |= {template.title("zh"), template.description("zh")}
+        for parameter in template.parameters:
+            texts |= {parameter.title("zh"), parameter.description("zh"), *_property_names(parameter.schema)}
+    return frozenset(texts)
+
+
+def _property_names(schema: object) -> set[str]:
+    if not isinstance(schema, dict):
+        return set()
+    found: set[str] = set()
+    for name, spec in (schema.get("properties") or {}).items():
+        found |= {name, *_property_names(spec)}
+    return found | _property_names(schema.get("items"))
 
 
 def _editor_with(client: FlaskClient, connector: object) -> str:
