@@ -1,4 +1,4 @@
-"""The `hub` command: serve, init, users, tokens, recipes import/export, connectors, vault."""
+"""The `hub` command: serve, init, users, tokens, recipes import/export, templates, connectors, vault."""
 
 from __future__ import annotations
 
@@ -512,5 +512,7 @@ def commands(markdown: bool) -> None:
 
 
 from hub.cli_projects import projects  # noqa: E402  (it uses _runtime above)
+from hub.cli_templates import templates  # noqa: E402  (it uses _runtime above)
 
 main.add_command(projects)
+main.add_command(templates)

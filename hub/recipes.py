@@ -232,7 +232,7 @@ def _check_timezone(name: str) -> None:
         raise RecipeError(f"$.{exc.message}", path="$.timezone") from None
 
 
-def _schema_problems(document: dict[str, Any]) -> list[RecipeError]:
+def schema_problems(document: dict[str, Any]) -> list[RecipeError]:
     """Every schema error, the best one per JSON path, the best of all first."""
     errors = list(_validator().iter_errors(document))
     if not errors:
@@ -280,7 +280,7 @@ def validate_document(
     every problem found (schema, connectors, flow, call cycles), each with its JSON path."""
     if not isinstance(document, dict):
         raise RecipeProblems([RecipeError("$: a recipe must be a JSON object", path="$")])
-    schema = _schema_problems(document)
+    schema = schema_problems(document)
     doc = jsonutil.loads(jsonutil.dumps(document))
     collect = _Collector([])
     trigger_spec = doc.get("trigger")

@@ -81,6 +81,11 @@ ROUTES: dict[str, str] = {
     "api.secret_create": "admin",
     "api.secret_replace": "admin",
     "api.secret_delete": "admin",
+    # recipe templates: the catalogue is the hub's; installing needs editor in the target project
+    "api.template_list_all": "viewer",
+    "api.template_get_one": "viewer",
+    "api.template_install": "editor",
+    "api.recipe_template": "viewer",
     # --- web UI ---
     "web.login": "public",
     "web.logout": "public",
@@ -157,4 +162,5 @@ URL_VALUES: dict[str, object] = {
     "connector_id": "http",
     "filename": "x",
     "token": "t",
+    "template_name": "webhook-forward-http",
 }

@@ -19,6 +19,7 @@ from hub.api import (  # noqa: E402  (modules register their routes and handlers
     stats,
     storage,
     tables,
+    templates,
     users,
 )
 
@@ -36,5 +37,6 @@ __all__ = [
     "stats",
     "storage",
     "tables",
+    "templates",
     "users",
 ]

@@ -17,6 +17,7 @@ from hub.recipes import recipe_schema
 from hub.redaction import MIN_SECRET_LENGTH
 from hub.registry import Registry
 from hub.services.connections import MAX_CONCURRENCY, MAX_RATE
+from hub.templates.catalogue import CATEGORIES, template_schema
 from hub.users import EMAIL_MAX
 from hub.utilities import secrets as named_secrets
 from hub.utilities import tables
@@ -510,6 +511,7 @@ def document(registry: Registry) -> dict[str, Any]:
         "/audit": {"get": _op("The audit log", role="admin", query={"limit": _limit(1000, 100)})},
         **_table_and_secret_paths(),
         **project_paths(),
+        **template_paths(),
     }
     paths.update(_storage_paths())
     recipe = _installed_connectors(
@@ -517,6 +519,7 @@ def document(registry: Registry) -> dict[str, Any]:
     )
     recipe_defs = recipe.pop("$defs", {})
     schemas: dict[str, Any] = {
+        "Template": _template_schema(),
         "Error": {
             "type": "object",
             "properties": {
@@ -810,4 +813,82 @@ def project_paths() -> dict[str, Any]:
             ),
             "delete": _op("Stop lending this connection", role="owner", params=share, answer=shared),
         },
+    }
+
+
+def _template_schema() -> dict[str, Any]:
+    """recipes/template.schema.json, its $defs inlined (components hold one $defs: the recipe's)."""
+    schema = {k: v for k, v in template_schema().items() if k not in ("$schema", "$id")}
+    defs = schema.pop("$defs")
+
+    def inline(node: Any) -> Any:
+        if isinstance(node, dict):
+            ref = node.get("$ref")
+            if isinstance(ref, str) and ref.startswith("#/$defs/"):
+                return inline(defs[ref.rsplit("/", 1)[-1]])
+            return {key: inline(value) for key, value in node.items()}
+        if isinstance(node, list):
+            return [inline(item) for item in node]
+        return node
+
+    return inline(schema)
+
+
+def template_paths() -> dict[str, Any]:
+    """Recipe templates (hub.templates): the catalogue, installing one, any recipe as a template."""
+    template = {"$ref": "#/components/schemas/Template"}
+    name = {
+        "template_name": {"type": "string", "pattern": template_schema()["properties"]["name"]["pattern"]}
+    }
+    categories = {"enum": list(CATEGORIES)}
+    summary = {"type": "object", "description": "a template without its recipe"}
+    install = _op(
+        "Install a template as a draft (disabled) recipe in a project where the caller is an editor",
+        role="editor",
+        params=name,
+        ok=201,
+        answer={"type": "object", "description": "the new recipe, as GET /recipes/{recipe_id} answers"},
+        body={
+            "type": "object",
+            "additionalProperties": False,
+            "properties": {
+                "values": {
+                    "type": "object",
+                    "description": "parameter name -> value; a connection parameter takes a connection id or "
+                    "name; parameters left out take their default",
+                },
+                "project": {"oneOf": [ID, {"type": "string"}], "description": "a project id or name"},
+                "name": {
+                    "type": "string",
+                    "minLength": 1,
+                    "maxLength": 200,
+                    "description": "the recipe's name",
+                },
+            },
+        },
+    )
+    install["responses"]["404"] = _error("no such template, or no such project (or not one of the caller's)")
+    install["responses"]["422"] = _error(
+        "details lists every bad, missing or unknown parameter as {path: parameters.<name>, message}, "
+        "or the filled recipe's problems as a recipe save reports them"
+    )
+    export = _op(
+        "The recipe's current version as a template: connections and literal secrets become parameters",
+        params={"recipe_id": ID},
+        query={"name": name["template_name"], "category": categories},
+        answer=template,
+    )
+    return {
+        "/templates": {
+            "get": _op(
+                "The recipe template catalogue",
+                query={"category": categories, "system": {"type": "string"}, "q": {"type": "string"}},
+                answer={"type": "object", "properties": {"templates": {"type": "array", "items": summary}}},
+            )
+        },
+        "/templates/{template_name}": {
+            "get": _op("A template with its recipe", params=name, answer=template)
+        },
+        "/templates/{template_name}/install": {"post": install},
+        "/recipes/{recipe_id}/template": {"get": export},
     }

@@ -20,8 +20,10 @@ from hub.users import create_token, create_user
 # Schema-valid bodies these operations still refuse with 422, by checks no schema can say: a recipe
 # names triggers, actions and connections that must exist; a connection's new config is checked
 # against its connector's schema, which the document cannot know for an id. A lookup table's key must be
-# one of its columns, and its rows must name only its columns.
+# one of its columns, and its rows must name only its columns. A template's parameter values are
+# checked against the template's own parameters.
 SEMANTIC_422 = {
+    "POST /templates/{template_name}/install",
     "POST /recipes",
     "PUT /recipes/{recipe_id}",
     "PUT /connections/{connection_id}",
