@@ -37,6 +37,7 @@ class Vendor:
         self.name = name
         self.routes = [(method, re.compile(pattern + "$"), handle) for method, pattern, handle in routes]
         self.seen: list[Seen] = []
+        self.unrouted: list[str] = []  # requests for an API the stand-in (and the vendor) does not have
         self.lock = threading.Lock()
         vendor = self
 
@@ -73,6 +74,8 @@ class Vendor:
             found = pattern.match(seen.path)
             if method == seen.method and found:
                 return handle(seen, found)
+        with self.lock:
+            self.unrouted.append(f"{seen.method} {seen.path}")
         return 404, {"message": f"{self.name} stand-in: no route {seen.method} {seen.path}"}, {}
 
     def calls(self, method: str, pattern: str) -> list[Seen]:
@@ -118,7 +121,7 @@ class VendorKit:
     def __init__(self) -> None:
         self.ids = count(1)
         self.hold_approvals = False  # True: approvals stay pending (an approval that times out)
-        self.poll_items: dict[str, list[dict[str, Any]]] = {}
+        self.poll_items: dict[str, Any] = {}
         self.fail_next: set[str] = set()  # vendor names whose next write answers an error
         self.typeform_secrets: dict[str, str] = {}
         self.jotform_hooks: list[str] = []
@@ -158,6 +161,7 @@ class VendorKit:
         for vendor in self.vendors.values():
             with vendor.lock:
                 vendor.seen.clear()
+                vendor.unrouted.clear()
         self.mailbox.messages.clear()
         self.poll_items.clear()
         self.fail_next.clear()
@@ -741,6 +745,12 @@ class VendorKit:
                 "updatedAt": "2026-12-05T10:00:00Z",
             }
 
+        def deal(seen: Seen, found: re.Match[str]) -> dict[str, Any]:
+            wanted = seen.query.get("properties", "").split(",")
+            stored = next((d for d in self.items("hubspot.deals") if d["id"] == found.group(1)), None)
+            properties = (stored or {}).get("properties", {})
+            return {"id": found.group(1), "properties": {k: v for k, v in properties.items() if k in wanted}}
+
         def task(seen: Seen, _: Any) -> dict[str, Any]:
             return {"id": str(9000 + next(self.ids)), "properties": seen.json()["properties"]}
 
@@ -748,6 +758,7 @@ class VendorKit:
             ("POST", "/crm/v3/objects/contacts/batch/upsert", authed(upsert)),
             ("POST", r"/crm/v3/objects/(\w+)/search", authed(search)),
             ("PATCH", r"/crm/v3/objects/deals/(\w+)", authed(patch)),
+            ("GET", r"/crm/v3/objects/deals/(\w+)", authed(deal)),
             ("POST", "/crm/v3/objects/tasks", authed(task, 201)),
         ]
 
@@ -828,7 +839,15 @@ class VendorKit:
             rows = {row["id"]: row for row in self.items("http.tickets")}
             return rows.get(found.group(1), {"id": found.group(1), "status": "open"})
 
+        def report(seen: Seen, _: Any) -> Reply:
+            return ok(self.poll_items.get("http.report", {}))
+
+        def inbound(seen: Seen, _: Any) -> Reply:
+            return ok({"received": True}, 201)
+
         return [
+            ("GET", "/reports/daily", report),
+            ("POST", "/hooks/inbound", inbound),
             ("GET", r"/api/v2/tickets/([^/]+)", authed(ticket)),
             ("PUT", r"/api/v2/tickets/([^/]+)", authed(lambda s, f: {"id": f.group(1), **s.json()})),
         ]
