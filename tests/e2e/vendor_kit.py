@@ -197,39 +197,92 @@ class VendorKit:
         later = int(time.time()) + 3600
         oauth = {"client_id": "tpl-client", "client_secret": "tpl-client-secret", "refresh_token": "rt"}
         configs: dict[str, dict[str, Any]] = {
-            "wecom": {"base_url": url["wecom"], "corp_id": WECOM_CORP, "corp_secret": WECOM_SECRET,
-                      "agent_id": 1000002},
-            "dingtalk": {"base_url": url["dingtalk"], "oapi_base_url": url["dingtalk"], "app_key": DING_KEY,
-                         "app_secret": DING_SECRET, "agent_id": 2900001},
+            "wecom": {
+                "base_url": url["wecom"],
+                "corp_id": WECOM_CORP,
+                "corp_secret": WECOM_SECRET,
+                "agent_id": 1000002,
+            },
+            "dingtalk": {
+                "base_url": url["dingtalk"],
+                "oapi_base_url": url["dingtalk"],
+                "app_key": DING_KEY,
+                "app_secret": DING_SECRET,
+                "agent_id": 2900001,
+            },
             "feishu": {"base_url": url["feishu"], "app_id": FEISHU_APP, "app_secret": FEISHU_SECRET},
             "twilio": {"base_url": url["twilio"], "account_sid": TWILIO_SID, "auth_token": TWILIO_TOKEN},
-            "aliyun_sms": {"base_url": url["aliyun_sms"], "access_key_id": "LTAI-tpl",
-                           "access_key_secret": "aliyun-tpl-secret"},
-            "xero": {**oauth, "base_url": f"{url['xero']}/api.xro/2.0", "access_token": XERO_TOKEN,
-                     "expires_at": later, "tenant_id": XERO_TENANT},
-            "quickbooks": {**oauth, "base_url": url["quickbooks"], "access_token": QBO_TOKEN,
-                           "expires_at": later, "realm_id": QBO_REALM},
-            "kingdee": {"base_url": f"{url['kingdee']}/k3cloud/", "acct_id": KD_ACCT, "username": KD_USER,
-                        "password": KD_PASS},
-            "yonyou": {"base_url": url["yonyou"], "app_key": YS_KEY, "app_secret": YS_SECRET,
-                       "tenant_id": YS_TENANT},
-            "fxiaoke": {"base_url": url["fxiaoke"], "app_id": FX_APP, "app_secret": FX_SECRET,
-                        "permanent_code": FX_CODE, "current_open_user_id": "FSUID_OPERATOR"},
-            "zoho_crm": {**oauth, "base_url": url["zoho_crm"], "data_center": "cn", "access_token": ZOHO_TOKEN,
-                         "expires_at": later},
-            "salesforce": {**oauth, "instance_url": url["salesforce"], "access_token": SF_TOKEN,
-                           "expires_at": later},
+            "aliyun_sms": {
+                "base_url": url["aliyun_sms"],
+                "access_key_id": "LTAI-tpl",
+                "access_key_secret": "aliyun-tpl-secret",
+            },
+            "xero": {
+                **oauth,
+                "base_url": f"{url['xero']}/api.xro/2.0",
+                "access_token": XERO_TOKEN,
+                "expires_at": later,
+                "tenant_id": XERO_TENANT,
+            },
+            "quickbooks": {
+                **oauth,
+                "base_url": url["quickbooks"],
+                "access_token": QBO_TOKEN,
+                "expires_at": later,
+                "realm_id": QBO_REALM,
+            },
+            "kingdee": {
+                "base_url": f"{url['kingdee']}/k3cloud/",
+                "acct_id": KD_ACCT,
+                "username": KD_USER,
+                "password": KD_PASS,
+            },
+            "yonyou": {
+                "base_url": url["yonyou"],
+                "app_key": YS_KEY,
+                "app_secret": YS_SECRET,
+                "tenant_id": YS_TENANT,
+            },
+            "fxiaoke": {
+                "base_url": url["fxiaoke"],
+                "app_id": FX_APP,
+                "app_secret": FX_SECRET,
+                "permanent_code": FX_CODE,
+                "current_open_user_id": "FSUID_OPERATOR",
+            },
+            "zoho_crm": {
+                **oauth,
+                "base_url": url["zoho_crm"],
+                "data_center": "cn",
+                "access_token": ZOHO_TOKEN,
+                "expires_at": later,
+            },
+            "salesforce": {
+                **oauth,
+                "instance_url": url["salesforce"],
+                "access_token": SF_TOKEN,
+                "expires_at": later,
+            },
             "hubspot": {"base_url": url["hubspot"], "private_app_token": HS_TOKEN},
-            "docusign": {**oauth, "base_url": f"{url['docusign']}/restapi", "access_token": DS_TOKEN,
-                         "expires_at": later, "account_id": DS_ACCOUNT},
+            "docusign": {
+                **oauth,
+                "base_url": f"{url['docusign']}/restapi",
+                "access_token": DS_TOKEN,
+                "expires_at": later,
+                "account_id": DS_ACCOUNT,
+            },
             "jiandaoyun": {"base_url": url["jiandaoyun"], "api_key": JDY_KEY, "push_secret": JDY_PUSH_SECRET},
             "jinshuju": {"base_url": url["jinshuju"], "api_key": "jsj-key", "api_secret": "jsj-secret"},
             "typeform": {"base_url": url["typeform"], "personal_token": TYPEFORM_TOKEN},
             "jotform": {"base_url": url["jotform"], "api_key": JOTFORM_KEY},
-            "email": {"host": "127.0.0.1", "port": self.smtp_port, "security": "none",
-                      "from": "hub@example.com"},
+            "email": {
+                "host": "127.0.0.1",
+                "port": self.smtp_port,
+                "security": "none",
+                "from": "hub@example.com",
+            },
             "http": {"base_url": url["http"], "auth_type": "bearer", "token": HTTP_TOKEN},
-        }  # fmt: skip
+        }
         return configs[connector]
 
     def approval(self, instance: str, created: dict[str, Any]) -> dict[str, Any]:
@@ -280,9 +333,14 @@ class VendorKit:
         def detail(seen: Seen) -> dict[str, Any]:
             sp_no = seen.json()["sp_no"]
             applied = self.approvals.get(sp_no, {})
-            info = {"sp_no": sp_no, "sp_name": "折扣审批", "sp_status": 2 if self.decided() else 1,
-                    "template_id": applied.get("template_id"), "apply_time": int(time.time()),
-                    "applyer": {"userid": applied.get("creator_userid")}}  # fmt: skip
+            info = {
+                "sp_no": sp_no,
+                "sp_name": "折扣审批",
+                "sp_status": 2 if self.decided() else 1,
+                "template_id": applied.get("template_id"),
+                "apply_time": int(time.time()),
+                "applyer": {"userid": applied.get("creator_userid")},
+            }
             return {"info": info}
 
         def robot(seen: Seen, _: Any) -> Reply:
@@ -290,12 +348,16 @@ class VendorKit:
 
         return [
             ("GET", "/cgi-bin/gettoken", token),
-            ("POST", "/cgi-bin/message/send", guarded(lambda s: {"msgid": self.new_id("msg-"), "invaliduser": ""})),
+            (
+                "POST",
+                "/cgi-bin/message/send",
+                guarded(lambda s: {"msgid": self.new_id("msg-"), "invaliduser": ""}),
+            ),
             ("POST", "/cgi-bin/oa/applyevent", guarded(apply)),
             ("POST", "/cgi-bin/oa/getapprovalinfo", guarded(listing)),
             ("POST", "/cgi-bin/oa/getapprovaldetail", guarded(detail)),
             ("POST", "/cgi-bin/webhook/send", robot),
-        ]  # fmt: skip
+        ]
 
     # ------------------------------------------------------------------ DingTalk
     def _dingtalk(self) -> list[tuple[str, str, Handler]]:
@@ -326,11 +388,19 @@ class VendorKit:
             instance = seen.query["processInstanceId"]
             body = self.approvals.get(instance, {})
             done = self.decided()
-            return {"result": {"status": "COMPLETED" if done else "RUNNING", "result": "agree" if done else "",
-                               "title": "折扣审批", "originatorUserId": body.get("originatorUserId"),
-                               "processCode": body.get("processCode"), "createTime": "2026-12-05T09:00Z",
-                               "finishTime": "2026-12-05T10:00Z" if done else None,
-                               "formComponentValues": body.get("formComponentValues") or [], "tasks": []}}  # fmt: skip
+            return {
+                "result": {
+                    "status": "COMPLETED" if done else "RUNNING",
+                    "result": "agree" if done else "",
+                    "title": "折扣审批",
+                    "originatorUserId": body.get("originatorUserId"),
+                    "processCode": body.get("processCode"),
+                    "createTime": "2026-12-05T09:00Z",
+                    "finishTime": "2026-12-05T10:00Z" if done else None,
+                    "formComponentValues": body.get("formComponentValues") or [],
+                    "tasks": [],
+                }
+            }
 
         def notice(seen: Seen, _: Any) -> Reply:
             if seen.query.get("access_token") != DING_TOKEN:
@@ -372,10 +442,18 @@ class VendorKit:
         def read(seen: Seen, found: re.Match[str]) -> dict[str, Any]:
             code = found.group(1)
             body = self.approvals.get(code, {})
-            return {"status": "APPROVED" if self.decided() else "PENDING", "approval_code": body.get("approval_code"),
-                    "instance_code": code, "serial_number": "202612050001", "open_id": body.get("open_id"),
-                    "start_time": str(int(time.time() * 1000)), "end_time": "0", "form": body.get("form"),
-                    "task_list": [], "timeline": []}  # fmt: skip
+            return {
+                "status": "APPROVED" if self.decided() else "PENDING",
+                "approval_code": body.get("approval_code"),
+                "instance_code": code,
+                "serial_number": "202612050001",
+                "open_id": body.get("open_id"),
+                "start_time": str(int(time.time() * 1000)),
+                "end_time": "0",
+                "form": body.get("form"),
+                "task_list": [],
+                "timeline": [],
+            }
 
         def message(seen: Seen, _: Any) -> dict[str, Any]:
             return {"message_id": self.new_id("om_"), "chat_id": "oc_tpl", "create_time": "1764900000000"}
@@ -396,8 +474,19 @@ class VendorKit:
             if seen.headers.get("Authorization") != expected:
                 return 401, {"code": 20003, "message": "Authenticate", "status": 401}, {}
             sent = form(seen)
-            return ok({"sid": self.new_id("SM"), "status": "queued", "to": sent.get("To"), "from": sent.get("From"),
-                       "body": sent.get("Body"), "num_segments": "1", "price": None, "error_code": None}, 201)  # fmt: skip
+            return ok(
+                {
+                    "sid": self.new_id("SM"),
+                    "status": "queued",
+                    "to": sent.get("To"),
+                    "from": sent.get("From"),
+                    "body": sent.get("Body"),
+                    "num_segments": "1",
+                    "price": None,
+                    "error_code": None,
+                },
+                201,
+            )
 
         return [("POST", f"/2010-04-01/Accounts/{TWILIO_SID}/Messages.json", send)]
 
@@ -419,9 +508,13 @@ class VendorKit:
     # ------------------------------------------------------------------ Xero
     def _xero(self) -> list[tuple[str, str, Handler]]:
         contacts: dict[str, dict[str, Any]] = {
-            "ap@acme.example": {"ContactID": "bd2270c3-8706-4c11-9cfb-000b551c3f51", "Name": "Acme Ltd",
-                                "EmailAddress": "ap@acme.example", "ContactStatus": "ACTIVE"},
-        }  # fmt: skip
+            "ap@acme.example": {
+                "ContactID": "bd2270c3-8706-4c11-9cfb-000b551c3f51",
+                "Name": "Acme Ltd",
+                "EmailAddress": "ap@acme.example",
+                "ContactStatus": "ACTIVE",
+            },
+        }
 
         def authed(handle: Callable[[Seen], Any]) -> Handler:
             def checked(seen: Seen, _: Any) -> Reply:
@@ -462,8 +555,14 @@ class VendorKit:
                 Decimal(str(line["Quantity"])) * Decimal(str(line["UnitAmount"]))
                 for line in invoice["LineItems"]
             )
-            made = {**invoice, "InvoiceID": f"inv-{next(self.ids)}", "InvoiceNumber": f"INV-{next(self.ids):04d}",
-                    "Total": str(total), "AmountDue": str(total), "UpdatedDateUTC": "/Date(1764900000000+0000)/"}  # fmt: skip
+            made = {
+                **invoice,
+                "InvoiceID": f"inv-{next(self.ids)}",
+                "InvoiceNumber": f"INV-{next(self.ids):04d}",
+                "Total": str(total),
+                "AmountDue": str(total),
+                "UpdatedDateUTC": "/Date(1764900000000+0000)/",
+            }
             return {"Invoices": [made]}
 
         def list_invoices(seen: Seen) -> dict[str, Any]:
@@ -508,8 +607,14 @@ class VendorKit:
         def invoice(seen: Seen) -> dict[str, Any]:
             sent = seen.json()
             total = sum(Decimal(str(line["Amount"])) for line in sent["Line"])
-            made = {**sent, "Id": str(next(self.ids)), "DocNumber": f"{1000 + next(self.ids)}",
-                    "TotalAmt": str(total), "Balance": str(total), "SyncToken": "0"}  # fmt: skip
+            made = {
+                **sent,
+                "Id": str(next(self.ids)),
+                "DocNumber": f"{1000 + next(self.ids)}",
+                "TotalAmt": str(total),
+                "Balance": str(total),
+                "SyncToken": "0",
+            }
             return {"Invoice": made}
 
         return [
@@ -601,8 +706,15 @@ class VendorKit:
         def token(seen: Seen, _: Any) -> Reply:
             if seen.json() != {"appId": FX_APP, "appSecret": FX_SECRET, "permanentCode": FX_CODE}:
                 return ok({"errorCode": 20016, "errorMessage": "appSecret错误"})
-            return ok({"errorCode": 0, "errorMessage": "success", "corpAccessToken": FX_TOKEN,
-                       "corpId": "FSCID_tpl", "expiresIn": 7200})  # fmt: skip
+            return ok(
+                {
+                    "errorCode": 0,
+                    "errorMessage": "success",
+                    "corpAccessToken": FX_TOKEN,
+                    "corpId": "FSCID_tpl",
+                    "expiresIn": 7200,
+                }
+            )
 
         def crm(handle: Callable[[dict[str, Any]], Any]) -> Handler:
             def checked(seen: Seen, _: Any) -> Reply:
@@ -647,8 +759,13 @@ class VendorKit:
             return checked
 
         def written(record_id: str, action: str | None = None) -> Reply:
-            detail = {"code": "SUCCESS", "details": {"id": record_id}, "message": "record updated",
-                      "status": "success", **({"action": action} if action else {})}  # fmt: skip
+            detail = {
+                "code": "SUCCESS",
+                "details": {"id": record_id},
+                "message": "record updated",
+                "status": "success",
+                **({"action": action} if action else {}),
+            }
             return ok({"data": [detail]})
 
         def listed(rows: list[dict[str, Any]]) -> Reply:
@@ -668,10 +785,18 @@ class VendorKit:
         return [
             ("POST", "/crm/v7/coql", authed(coql)),
             ("GET", r"/crm/v7/(\w+)/search", authed(search)),
-            ("POST", r"/crm/v7/(\w+)/upsert", authed(lambda s, f: written(str(5725767000000600000 + next(self.ids)), "insert"))),
+            (
+                "POST",
+                r"/crm/v7/(\w+)/upsert",
+                authed(lambda s, f: written(str(5725767000000600000 + next(self.ids)), "insert")),
+            ),
             ("PUT", r"/crm/v7/(\w+)/(\d+)", authed(lambda s, f: written(f.group(2)))),
-            ("POST", r"/crm/v7/(\w+)/(\d+)/Notes", authed(lambda s, f: written(str(5725767000000700000 + next(self.ids))))),
-        ]  # fmt: skip
+            (
+                "POST",
+                r"/crm/v7/(\w+)/(\d+)/Notes",
+                authed(lambda s, f: written(str(5725767000000700000 + next(self.ids)))),
+            ),
+        ]
 
     # ------------------------------------------------------------------ Salesforce
     def _salesforce(self) -> list[tuple[str, str, Handler]]:
@@ -722,16 +847,28 @@ class VendorKit:
         def authed(handle: Callable[[Seen, re.Match[str]], Any], status: int = 200) -> Handler:
             def checked(seen: Seen, found: re.Match[str]) -> Reply:
                 if seen.headers.get("Authorization") != f"Bearer {HS_TOKEN}":
-                    return 401, {"status": "error", "message": "Authentication credentials not found.",
-                                 "category": "INVALID_AUTHENTICATION"}, {}  # fmt: skip
+                    return (
+                        401,
+                        {
+                            "status": "error",
+                            "message": "Authentication credentials not found.",
+                            "category": "INVALID_AUTHENTICATION",
+                        },
+                        {},
+                    )
                 return ok(handle(seen, found), status)
 
             return checked
 
         def upsert(seen: Seen, _: Any) -> dict[str, Any]:
             (item,) = seen.json()["inputs"]
-            made = {"id": str(next(self.ids)), "properties": item["properties"], "new": True,
-                    "createdAt": "2026-12-05T10:00:00Z", "updatedAt": "2026-12-05T10:00:00Z"}  # fmt: skip
+            made = {
+                "id": str(next(self.ids)),
+                "properties": item["properties"],
+                "new": True,
+                "createdAt": "2026-12-05T10:00:00Z",
+                "updatedAt": "2026-12-05T10:00:00Z",
+            }
             return {"status": "COMPLETE", "results": [made]}
 
         def search(seen: Seen, found: re.Match[str]) -> dict[str, Any]:
@@ -778,16 +915,40 @@ class VendorKit:
         def send(seen: Seen) -> Reply:
             envelope_id = f"4b728be4-4d4a-4c8e-9b1c-{next(self.ids):012d}"
             envelopes[envelope_id] = {**seen.json(), "envelopeId": envelope_id}
-            return ok({"envelopeId": envelope_id, "status": "sent", "statusDateTime": "2026-12-05T08:30:00Z",
-                       "uri": f"/envelopes/{envelope_id}"}, 201)  # fmt: skip
+            return ok(
+                {
+                    "envelopeId": envelope_id,
+                    "status": "sent",
+                    "statusDateTime": "2026-12-05T08:30:00Z",
+                    "uri": f"/envelopes/{envelope_id}",
+                },
+                201,
+            )
 
         def listing(seen: Seen) -> Reply:
-            done = [{"envelopeId": eid, "status": "completed", "emailSubject": sent.get("emailSubject"),
-                     "statusChangedDateTime": "2026-12-05T09:30:00.0000000Z"}
-                    for eid, sent in envelopes.items()] if self.decided() else []  # fmt: skip
-            return ok({"envelopes": done, "resultSetSize": str(len(done)), "totalSetSize": str(len(done)),
-                       "startPosition": "0", "endPosition": str(max(len(done) - 1, 0)),
-                       "lastQueriedDateTime": "2026-12-05T09:31:00.0000000Z"})  # fmt: skip
+            done = (
+                [
+                    {
+                        "envelopeId": eid,
+                        "status": "completed",
+                        "emailSubject": sent.get("emailSubject"),
+                        "statusChangedDateTime": "2026-12-05T09:30:00.0000000Z",
+                    }
+                    for eid, sent in envelopes.items()
+                ]
+                if self.decided()
+                else []
+            )
+            return ok(
+                {
+                    "envelopes": done,
+                    "resultSetSize": str(len(done)),
+                    "totalSetSize": str(len(done)),
+                    "startPosition": "0",
+                    "endPosition": str(max(len(done) - 1, 0)),
+                    "lastQueriedDateTime": "2026-12-05T09:31:00.0000000Z",
+                }
+            )
 
         return [("POST", base, authed(send)), ("GET", base, authed(listing))]
 
