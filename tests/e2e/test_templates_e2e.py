@@ -351,6 +351,46 @@ def jiandaoyun_lead(hub: TemplateHub, kit: VendorKit) -> None:
     assert sms["PhoneNumbers"] == "13900000003" and json.loads(sms["TemplateParam"]) == {"name": "王五"}
 
 
+def google_forms_lead(hub: TemplateHub, kit: VendorKit) -> None:
+    rid = hub.install("form-google-forms-salesforce-twilio", {})
+    assert hub.poll(rid)["new"] == 0
+    submitted = (
+        (datetime.now(UTC) - timedelta(seconds=2)).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    )
+    answers = {
+        "1a2b3c4d": "Chen Chen",
+        "2b3c4d5e": "Ningbo Trading",
+        "3c4d5e6f": "chen@ningbo.example",
+        "4d5e6f7a": "+8613800000006",
+    }
+    kit.poll_items["google_forms.responses"] = [
+        {
+            "responseId": "ACYDBNj5tpl",
+            "createTime": submitted,
+            "lastSubmittedTime": submitted,
+            "answers": {
+                qid: {"questionId": qid, "textAnswers": {"answers": [{"value": value}]}}
+                for qid, value in answers.items()
+            },
+        }
+    ]
+    assert hub.poll(rid)["new"] == 1
+    one_run(hub, rid)
+    [lead] = bodies(kit["salesforce"].calls("POST", "/services/data/v60.0/sobjects/Lead/"))
+    assert lead == {
+        "LastName": "Chen Chen",
+        "Company": "Ningbo Trading",
+        "Email": "chen@ningbo.example",
+        "MobilePhone": "+8613800000006",
+        "LeadSource": "Google Forms",
+    }
+    [sms] = twilio_texts(kit)
+    assert (
+        sms["To"] == "+8613800000006"
+        and sms["Body"] == "Hi Chen Chen, thanks for signing up with Acme. We will call you soon."
+    )
+
+
 # ---------------------------------------------------------------------------------------- approvals
 def quote(amount: int, requester: str) -> dict[str, Any]:
     return {
@@ -851,6 +891,7 @@ SCENARIOS: dict[str, Callable[[TemplateHub, VendorKit], None]] = {
     "form-jotform-hubspot-twilio": jotform_lead,
     "form-jinshuju-fxiaoke-aliyun-sms": jinshuju_lead,
     "form-jiandaoyun-zoho-aliyun-sms": jiandaoyun_lead,
+    "form-google-forms-salesforce-twilio": google_forms_lead,
     "discount-approval-dingtalk": discount_dingtalk,
     "discount-approval-feishu": discount_feishu,
     "discount-approval-wecom": discount_wecom,

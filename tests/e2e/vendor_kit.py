@@ -113,6 +113,7 @@ JDY_KEY, JDY_PUSH_SECRET = "jdy-tpl-key", "jdy-tpl-push-secret"
 JOTFORM_KEY = "jf-tpl-key-0123456789abcdef"
 TYPEFORM_TOKEN = "tfp_tpl_token"
 HTTP_TOKEN = "helpdesk-tpl-token"
+GOOGLE_TOKEN = "ya29.tpl-token"
 
 
 class VendorKit:
@@ -144,6 +145,7 @@ class VendorKit:
             "jiandaoyun": Vendor("jiandaoyun", []),
             "jinshuju": Vendor("jinshuju", []),
             "typeform": Vendor("typeform", self._typeform()),
+            "google_forms": Vendor("google_forms", self._google_forms()),
             "jotform": Vendor("jotform", self._jotform()),
             "http": Vendor("http", self._http()),
         }
@@ -275,6 +277,13 @@ class VendorKit:
             "jinshuju": {"base_url": url["jinshuju"], "api_key": "jsj-key", "api_secret": "jsj-secret"},
             "typeform": {"base_url": url["typeform"], "personal_token": TYPEFORM_TOKEN},
             "jotform": {"base_url": url["jotform"], "api_key": JOTFORM_KEY},
+            "google_forms": {
+                **oauth,
+                "base_url": url["google_forms"],
+                "auth_type": "oauth2",
+                "access_token": GOOGLE_TOKEN,
+                "expires_at": later,
+            },
             "email": {
                 "host": "127.0.0.1",
                 "port": self.smtp_port,
@@ -969,6 +978,20 @@ class VendorKit:
             ("PUT", r"/forms/([^/]+)/webhooks/([^/]+)", register),
             ("DELETE", r"/forms/([^/]+)/webhooks/([^/]+)", lambda s, f: (204, b"", {})),
         ]
+
+    def _google_forms(self) -> list[tuple[str, str, Handler]]:
+        def responses(seen: Seen, _: Any) -> Reply:
+            if seen.headers.get("Authorization") != f"Bearer {GOOGLE_TOKEN}":
+                error = {
+                    "code": 401,
+                    "message": "Request had invalid authentication credentials.",
+                    "status": "UNAUTHENTICATED",
+                }
+                return 401, {"error": error}, {}
+            assert seen.query["filter"].startswith("timestamp > "), seen.query
+            return ok({"responses": self.items("google_forms.responses")})
+
+        return [("GET", r"/v1/forms/[^/]+/responses", responses)]
 
     def _jotform(self) -> list[tuple[str, str, Handler]]:
         def hooks(seen: Seen, _: Any) -> Reply:
