@@ -928,6 +928,10 @@ def test_every_template_file_is_in_the_catalogue_and_has_a_scenario() -> None:
     assert sorted(catalogue.load()) == names  # loading validates every template against its schema
     assert [n for n in names if n not in SCENARIOS] == [], "templates without an end-to-end scenario"
     assert [n for n in SCENARIOS if n not in names] == [], "scenarios without a template"
+    catalogue_doc = (TEMPLATES.parents[1] / "docs" / "templates.md").read_text(encoding="utf-8")
+    assert [n for n in names if f"| `{n}` |" not in catalogue_doc] == [], (
+        "templates missing in docs/templates.md"
+    )
 
 
 @pytest.mark.parametrize("name", template_names())
