@@ -200,15 +200,18 @@ def lead_follow_up(hub: TemplateHub, kit: VendorKit) -> None:
             "id": "5725767000000900011",
             "Last_Name": "赵敏",
             "Company": "宁波海曙贸易",
-            "Owner": {"id": "1"},
-            "Owner.email": "ann@example.com",
+            "Owner": {"id": "5725767000000411001", "name": "Ann", "email": "ann@example.com"},
             "Last_Activity_Time": "2026-11-28T10:00:00+08:00",
         },
     ]
     assert len(hub.tick()) == 1
     one_run(hub, rid)
-    [query] = bodies(kit["zoho_crm"].calls("POST", "/crm/v7/coql"))
-    assert "Lead_Status = 'Not Contacted' and Last_Activity_Time < '" in query["select_query"]
+    [search] = kit["zoho_crm"].calls("GET", "/crm/v7/Leads/search")
+    cutoff = (datetime.now(SHANGHAI) - timedelta(days=3)).strftime("%Y-%m-%dT")
+    criteria = search.query["criteria"]
+    assert criteria.startswith(
+        f"((Lead_Status:equals:Not Contacted)and(Last_Activity_Time:less_than:{cutoff}"
+    ), criteria
     [mail] = kit.mails()
     assert (
         mail["to"] == ["ann@example.com"] and "赵敏" in mail["subject"] and "超过 3 天未跟进" in mail["text"]
@@ -680,6 +683,25 @@ def customer_sync(hub: TemplateHub, kit: VendorKit) -> None:
         "杭州 文三路 90 号",
     )
     assert kit.mails() == []  # nothing failed, nobody alerted
+
+    kit.fail_next.add("kingdee")  # the next change is refused by 金蝶: the admin is alerted
+    changed = {
+        **kit.poll_items["salesforce.Account"][0],
+        "Name": "杭州云帆科技股份有限公司",
+        "SystemModstamp": sf_stamp(-1),
+    }
+    kit.poll_items["salesforce.Account"] = [changed]
+    assert hub.poll(rid)["new"] == 1
+    failed = hub.settle(rid)[1]
+    assert (
+        failed.status == "failed" and failed.error is not None and "编码已被使用" in failed.error["message"]
+    )
+    [alert] = kit.mails()
+    assert alert["to"] == ["it-admin@example.com"]
+    assert (
+        alert["subject"] == "客户同步失败：杭州云帆科技股份有限公司（CUST-0042）"
+        and "编码已被使用" in alert["text"]
+    )
 
 
 def churn_risk(hub: TemplateHub, kit: VendorKit) -> None:
