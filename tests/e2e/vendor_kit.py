@@ -15,7 +15,7 @@ import json
 import re
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from decimal import Decimal
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from itertools import count
@@ -127,6 +127,7 @@ class VendorKit:
         self.typeform_secrets: dict[str, str] = {}
         self.jotform_hooks: list[str] = []
         self.approvals: dict[str, dict[str, Any]] = {}
+        self.lock = threading.Lock()
         self.vendors = {
             "wecom": Vendor("wecom", self._wecom()),
             "dingtalk": Vendor("dingtalk", self._dingtalk()),
@@ -295,11 +296,10 @@ class VendorKit:
         return configs[connector]
 
     def approval(self, instance: str, created: dict[str, Any]) -> dict[str, Any]:
-        with self.lock_approvals:
+        """Remember an approval (or envelope) the hub filed, for the status reads that follow."""
+        with self.lock:
             self.approvals[instance] = created
         return created
-
-    lock_approvals = threading.Lock()
 
     def decided(self) -> bool:
         return not self.hold_approvals
@@ -1046,11 +1046,3 @@ def sign_jiandaoyun(body: bytes, stamp: str, nonce: str) -> str:
 
 def sign_typeform(secret: str, body: bytes) -> str:
     return "sha256=" + base64.b64encode(hmac.new(secret.encode(), body, hashlib.sha256).digest()).decode()
-
-
-def started_kit() -> Iterator[VendorKit]:
-    kit = VendorKit()
-    try:
-        yield kit
-    finally:
-        kit.close()
