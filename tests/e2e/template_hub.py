@@ -24,6 +24,7 @@ from hub.recipe_store import hook_urls
 from hub.runtime import Runtime
 from hub.scheduler import Scheduler
 from hub.services import recipes as recipe_service
+from hub.services import secrets as secret_service
 from hub.templates import catalogue, install
 from hub.utilities import tables
 from tests.e2e.vendor_kit import VendorKit
@@ -69,6 +70,9 @@ class TemplateHub:
         recipe_id = install.install(self.rt, template_name, values, project=1, actor=ACTOR)
         recipe_service.set_enabled(self.rt, recipe_id, True, actor=ACTOR)
         return recipe_id
+
+    def secret(self, name: str, value: str) -> None:
+        secret_service.set_secret(self.rt, actor=ACTOR, name=name, value=value)
 
     def table(self, name: str, columns: list[str], key: str, rows: list[dict[str, Any]]) -> None:
         with self.rt.db.transaction() as session:

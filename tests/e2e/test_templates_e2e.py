@@ -773,15 +773,19 @@ def sync_failure_alert(hub: TemplateHub, kit: VendorKit) -> None:
 
 # ---------------------------------------------------------------------------------------- reports
 def summary_wecom(hub: TemplateHub, kit: VendorKit) -> None:
-    url = f"{kit['wecom'].url}/cgi-bin/webhook/send?key=tpl-robot"
-    rid = hub.install("daily-sales-summary-wecom", {"robot_url": url})
+    hub.secret("WECOM_SALES_ROBOT_URL", f"{kit['wecom'].url}/cgi-bin/webhook/send?key=tpl-robot-key")
+    rid = hub.install("daily-sales-summary-wecom", {})
     kit.poll_items["fxiaoke.OpportunityObj"] = [
         {"_id": "o1", "name": "云帆 CRM", "amount": "25601.00"},
         {"_id": "o2", "name": "海曙 ERP", "amount": "6000.50"},
     ]
     assert len(hub.tick()) == 1
     one_run(hub, rid)
-    [posted] = bodies(kit["wecom"].calls("POST", "/cgi-bin/webhook/send"))
+    [robot] = kit["wecom"].calls("POST", "/cgi-bin/webhook/send")
+    assert robot.query == {"key": "tpl-robot-key"}
+    run = hub.runs(rid)[0]
+    assert "tpl-robot-key" not in json.dumps(hub.steps(run.id)["post"].input)  # the robot's key stays secret
+    posted = robot.json()
     assert posted["msgtype"] == "markdown"
     assert (
         f"**{today()} 销售简报**\n赢单 2 个，合计 31601.50 元\n- 云帆 CRM: 25601.00\n- 海曙 ERP: 6000.50"
@@ -790,14 +794,16 @@ def summary_wecom(hub: TemplateHub, kit: VendorKit) -> None:
 
 
 def summary_dingtalk(hub: TemplateHub, kit: VendorKit) -> None:
-    url = f"{kit['dingtalk'].url}/robot/send?access_token=tpl-robot"
-    rid = hub.install("daily-sales-summary-dingtalk", {"robot_url": url})
+    hub.secret("DINGTALK_SALES_ROBOT_URL", f"{kit['dingtalk'].url}/robot/send?access_token=tpl-robot-token")
+    rid = hub.install("daily-sales-summary-dingtalk", {})
     kit.poll_items["salesforce.Opportunity"] = [{"Id": "006A", "Name": "Acme renewal", "Amount": 12000.5}]
     assert len(hub.tick()) == 1
     one_run(hub, rid)
     [query] = kit["salesforce"].calls("GET", "/services/data/v60.0/query")
     assert "IsWon = true AND CloseDate = TODAY" in query.query["q"]
-    [posted] = bodies(kit["dingtalk"].calls("POST", "/robot/send"))
+    [robot] = kit["dingtalk"].calls("POST", "/robot/send")
+    assert robot.query == {"access_token": "tpl-robot-token"}
+    posted = robot.json()
     assert posted["markdown"]["title"] == "销售简报"
     assert posted["markdown"]["text"].startswith(f"### 销售简报 {today()}\n赢单 1 个，合计 12000.5")
 
