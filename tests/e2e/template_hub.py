@@ -61,11 +61,11 @@ class TemplateHub:
     def install(self, template_name: str, overrides: dict[str, Any]) -> int:
         """Install with every value parameter's example (or the override), enable, answer the id."""
         values: dict[str, Any] = {}
-        for parameter in catalogue.get(template_name).document["parameters"]:
-            if parameter["kind"] == "connection":
-                values[parameter["name"]] = self.connect(parameter["connector"])
+        for parameter in catalogue.get(template_name).parameters:
+            if parameter.kind == "connection":
+                values[parameter.name] = self.connect(str(parameter.connector))
             else:
-                values[parameter["name"]] = parameter["example"]
+                values[parameter.name] = parameter.example
         values.update(overrides)
         recipe_id = install.install(self.rt, template_name, values, project=1, actor=ACTOR)
         recipe_service.set_enabled(self.rt, recipe_id, True, actor=ACTOR)

@@ -26,6 +26,7 @@ from hub.db.models import Run
 from hub.engine.executor import InlineExecutor
 from hub.runtime import Runtime
 from hub.services import recipes as recipe_service
+from hub.templates import catalogue
 from tests.conftest import installed_connectors, make_settings
 from tests.connectors.jotform.fixtures import RAW_REQUEST, delivery_fields, multipart
 from tests.e2e.standins import KD_PATH, Seen
@@ -881,7 +882,7 @@ def ab_reminder(hub: TemplateHub, kit: VendorKit) -> None:
 # ---------------------------------------------------------------------------------------- generic ones
 def jiandaoyun_wecom(hub: TemplateHub, kit: VendorKit) -> None:
     rid = hub.install("jiandaoyun-form-wecom-message", {})
-    entry = catalogue_example(hub, "jiandaoyun-form-wecom-message", "entry_id")
+    entry = catalogue_example("jiandaoyun-form-wecom-message", "entry_id")
     data = {"_id": "d-1", "entryId": entry, "appId": "a-1", "_widget_name": "张三"}
     body = json.dumps({"op": "data_create", "data": data}, ensure_ascii=False).encode()
     stamp, nonce = str(int(time.time())), "a1b2c3"
@@ -903,11 +904,9 @@ def forward_http(hub: TemplateHub, kit: VendorKit) -> None:
     assert forwarded.headers.get("X-Source") == "integration-hub"
 
 
-def catalogue_example(hub: TemplateHub, template: str, parameter: str) -> Any:
-    from hub.templates import catalogue
-
-    [found] = [p for p in catalogue.get(template).document["parameters"] if p["name"] == parameter]
-    return found["example"]
+def catalogue_example(template: str, parameter: str) -> Any:
+    [found] = [p for p in catalogue.get(template).parameters if p.name == parameter]
+    return found.example
 
 
 SCENARIOS: dict[str, Callable[[TemplateHub, VendorKit], None]] = {
@@ -950,8 +949,6 @@ SCENARIOS: dict[str, Callable[[TemplateHub, VendorKit], None]] = {
 
 def test_every_template_file_is_in_the_catalogue_and_has_a_scenario() -> None:
     """A template added without a scenario, or a scenario left for a removed template, fails here."""
-    from hub.templates import catalogue
-
     names = template_names()
     assert sorted(catalogue.load()) == names  # loading validates every template against its schema
     assert [n for n in names if n not in SCENARIOS] == [], "templates without an end-to-end scenario"
