@@ -604,6 +604,33 @@ def contract_docusign(hub: TemplateHub, kit: VendorKit) -> None:
     assert sent["LineItems"][0]["UnitAmount"] == Decimal("12800.50")
 
 
+def contract_docusign_kingdee(hub: TemplateHub, kit: VendorKit) -> None:
+    rid = hub.install("contract-esign-docusign-kingdee", {})
+    contract = {
+        "id": "HT-2026-031",
+        "status": "approved",
+        "customer_code": "CUST-0042",
+        "signer_name": "陈晨",
+        "signer_email": "chen@yunfan.example",
+        "amount": "88000.00",
+        "material": "SKU-CRM-ENT",
+    }
+    kit.hold_approvals = True  # not signed yet: the run waits for the envelope
+    post_json(hub, rid, {"contract": contract})
+    [parked] = hub.settle(rid, rounds=3)
+    assert parked.status == "waiting" and kit["kingdee"].seen == []
+    kit.hold_approvals = False  # signed
+    one_run(hub, rid)
+    [envelope] = bodies(kit["docusign"].calls("POST", r"/restapi/v2\.1/accounts/[^/]+/envelopes"))
+    assert envelope["emailSubject"] == "请签署合同 HT-2026-031"
+    [saved] = bodies(kit["kingdee"].calls("POST", KD_PATH.format("DynamicFormService.Save")))
+    model = saved["data"]["Model"]
+    assert saved["formid"] == "AR_receivable" and model["FCUSTOMERID"] == {"FNumber": "CUST-0042"}
+    assert model["FEntityDetail"] == [
+        {"FMATERIALID": {"FNumber": "SKU-CRM-ENT"}, "FPriceQty": 1, "FTaxPrice": "88000.00"}
+    ]
+
+
 def contract_expiry(hub: TemplateHub, kit: VendorKit) -> None:
     rid = hub.install("contract-expiry-reminder-salesforce-email", {})
     kit.poll_items["salesforce.Contract"] = [
@@ -930,6 +957,7 @@ SCENARIOS: dict[str, Callable[[TemplateHub, VendorKit], None]] = {
     "payment-received-xero-hubspot-twilio": paid_xero,
     "payment-received-kingdee-fxiaoke-sms": paid_kingdee,
     "contract-esign-docusign-xero": contract_docusign,
+    "contract-esign-docusign-kingdee": contract_docusign_kingdee,
     "contract-expiry-reminder-salesforce-email": contract_expiry,
     "quote-expiry-reminder-salesforce-email": quote_expiry,
     "customer-sync-salesforce-kingdee": customer_sync,
