@@ -408,9 +408,20 @@ def quote(amount: int, requester: str) -> dict[str, Any]:
     }
 
 
+def decided_after_a_wait(
+    hub: TemplateHub, kit: VendorKit, recipe_id: int, told: Callable[[], list[Any]]
+) -> None:
+    """The approval is still pending at first: the run waits and tells nobody; then it is approved."""
+    [parked] = hub.settle(recipe_id, rounds=3)
+    assert parked.status == "waiting" and told() == []
+    kit.hold_approvals = False
+
+
 def discount_dingtalk(hub: TemplateHub, kit: VendorKit) -> None:
     rid = hub.install("discount-approval-dingtalk", {})
+    kit.hold_approvals = True
     post_json(hub, rid, quote(60000, "sales-rep-07"))
+    decided_after_a_wait(hub, kit, rid, lambda: ding_notices(kit))
     one_run(hub, rid)
     [started] = bodies(kit["dingtalk"].calls("POST", "/v1.0/workflow/processInstances"))
     assert (
@@ -424,7 +435,9 @@ def discount_dingtalk(hub: TemplateHub, kit: VendorKit) -> None:
 
 def discount_feishu(hub: TemplateHub, kit: VendorKit) -> None:
     rid = hub.install("discount-approval-feishu", {})
+    kit.hold_approvals = True
     post_json(hub, rid, quote(20000, "ou_requester7"))
+    decided_after_a_wait(hub, kit, rid, lambda: feishu_texts(kit))
     one_run(hub, rid)
     [started] = bodies(kit["feishu"].calls("POST", "/open-apis/approval/v4/instances"))
     assert started["approval_code"] == "7C468A54-8745-2245-9675-08B7C63E7A02", started  # the manager level
@@ -434,7 +447,9 @@ def discount_feishu(hub: TemplateHub, kit: VendorKit) -> None:
 
 def discount_wecom(hub: TemplateHub, kit: VendorKit) -> None:
     rid = hub.install("discount-approval-wecom", {})
+    kit.hold_approvals = True
     post_json(hub, rid, quote(5000, "SalesRep7"))
+    decided_after_a_wait(hub, kit, rid, lambda: wecom_messages(kit))
     one_run(hub, rid)
     [applied] = bodies(kit["wecom"].calls("POST", "/cgi-bin/oa/applyevent"))
     assert applied["use_template_approver"] == 0
