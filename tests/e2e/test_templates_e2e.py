@@ -458,21 +458,49 @@ def discount_wecom(hub: TemplateHub, kit: VendorKit) -> None:
     assert message["touser"] == "SalesRep7" and "已通过" in message["text"]["content"]
 
 
-def approval_timeout(hub: TemplateHub, kit: VendorKit) -> None:
-    kit.hold_approvals = True  # nobody decides
-    rid = hub.install("approval-timeout-escalation-dingtalk", {})
+def undecided_until_timeout(hub: TemplateHub, kit: VendorKit, template: str, requester: str) -> None:
+    """Nobody decides: the run waits, then its wait times out and the escalation goes out."""
+    kit.hold_approvals = True
+    rid = hub.install(template, {})
     post_json(
-        hub, rid, {"request": {"id": "EXP-9", "title": "差旅报销", "amount": 3200, "requester": "emp-9"}}
+        hub, rid, {"request": {"id": "EXP-9", "title": "差旅报销", "amount": 3200, "requester": requester}}
     )
     [parked] = hub.settle(rid, rounds=3)
     assert parked.status == "waiting"
     hub.expire_waits()
     one_run(hub, rid)
+
+
+TIMED_OUT = "审批超时：差旅报销（3200 元"
+LATE = "已超过 24.0 小时未审批，请尽快处理。"
+
+
+def timeout_dingtalk(hub: TemplateHub, kit: VendorKit) -> None:
+    undecided_until_timeout(hub, kit, "approval-timeout-escalation-dingtalk", "emp-9")
     [notice] = ding_notices(kit)
     assert notice["userid_list"] == "manager-01,emp-9"
-    assert notice["msg"]["text"]["content"].startswith(
-        "审批超时：差旅报销（3200 元，申请人 emp-9）已超过 24.0 小时未审批"
-    )
+    assert notice["msg"]["text"]["content"] == f"{TIMED_OUT}，申请人 emp-9）{LATE}"
+
+
+def timeout_feishu(hub: TemplateHub, kit: VendorKit) -> None:
+    undecided_until_timeout(hub, kit, "approval-timeout-escalation-feishu", "ou_emp9")
+    assert sorted(feishu_texts(kit)) == [
+        ("ou_emp9", f"{TIMED_OUT}）{LATE}"),
+        ("ou_manager01", f"{TIMED_OUT}）{LATE}"),
+    ]
+
+
+def timeout_wecom(hub: TemplateHub, kit: VendorKit) -> None:
+    undecided_until_timeout(hub, kit, "approval-timeout-escalation-wecom", "Emp9")
+    [message] = wecom_messages(kit)
+    [applied] = bodies(kit["wecom"].calls("POST", "/cgi-bin/oa/applyevent"))
+    assert applied["apply_data"]["contents"][0] == {
+        "control": "Text",
+        "id": "Text-1569573760851",
+        "value": {"text": "差旅报销"},
+    }
+    assert message["touser"] == "ManagerWang|Emp9"
+    assert message["text"]["content"].startswith(TIMED_OUT) and message["text"]["content"].endswith(LATE)
 
 
 # ---------------------------------------------------------------------------------------- finance
@@ -964,7 +992,9 @@ SCENARIOS: dict[str, Callable[[TemplateHub, VendorKit], None]] = {
     "discount-approval-dingtalk": discount_dingtalk,
     "discount-approval-feishu": discount_feishu,
     "discount-approval-wecom": discount_wecom,
-    "approval-timeout-escalation-dingtalk": approval_timeout,
+    "approval-timeout-escalation-dingtalk": timeout_dingtalk,
+    "approval-timeout-escalation-feishu": timeout_feishu,
+    "approval-timeout-escalation-wecom": timeout_wecom,
     "won-deal-invoice-xero": won_xero,
     "won-deal-invoice-quickbooks": won_quickbooks,
     "won-deal-receivable-kingdee": won_kingdee,
