@@ -11,13 +11,11 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
-import json
 import re
 import threading
 import time
 from collections.abc import Callable
 from decimal import Decimal
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from itertools import count
 from typing import Any
 from urllib.parse import parse_qsl
@@ -25,52 +23,23 @@ from urllib.parse import parse_qsl
 from aiosmtpd.controller import Controller
 
 from tests.e2e.harness import free_port
-from tests.e2e.standins import KD_PATH, Mailbox, Reply, Seen
+from tests.e2e.standins import KD_PATH, Mailbox, Reply, Seen, StandIn
 
 Handler = Callable[[Seen, re.Match[str]], Reply]
 
 
-class Vendor:
-    """A vendor API on 127.0.0.1: routes by method and path pattern; every request is recorded."""
+class Vendor(StandIn):
+    """A stand-in whose routes are path patterns (vendor paths carry ids); requests for a path no
+    route knows are answered 404 and listed in `unrouted`, so a test can fail on them."""
 
     def __init__(self, name: str, routes: list[tuple[str, str, Handler]]) -> None:
         self.name = name
-        self.routes = [(method, re.compile(pattern + "$"), handle) for method, pattern, handle in routes]
-        self.seen: list[Seen] = []
+        self.patterns = [(method, re.compile(pattern + "$"), handle) for method, pattern, handle in routes]
         self.unrouted: list[str] = []  # requests for an API the stand-in (and the vendor) does not have
-        self.lock = threading.Lock()
-        vendor = self
-
-        class RequestHandler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-
-            def log_message(self, *args: Any) -> None:
-                pass
-
-            def _handle(self) -> None:
-                length = int(self.headers.get("Content-Length") or 0)
-                seen = Seen(self.command, self.path, dict(self.headers), self.rfile.read(length))
-                with vendor.lock:
-                    vendor.seen.append(seen)
-                status, payload, headers = vendor.answer(seen)
-                body = payload if isinstance(payload, bytes) else json.dumps(payload, default=str).encode()
-                self.send_response(status)
-                self.send_header("Content-Type", headers.pop("Content-Type", "application/json"))
-                for name, value in headers.items():
-                    self.send_header(name, value)
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
-
-            do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = _handle
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), RequestHandler)
-        self.server.daemon_threads = True
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        super().__init__({})
 
     def answer(self, seen: Seen) -> Reply:
-        for method, pattern, handle in self.routes:
+        for method, pattern, handle in self.patterns:
             found = pattern.match(seen.path)
             if method == seen.method and found:
                 return handle(seen, found)
@@ -78,15 +47,11 @@ class Vendor:
             self.unrouted.append(f"{seen.method} {seen.path}")
         return 404, {"message": f"{self.name} stand-in: no route {seen.method} {seen.path}"}, {}
 
-    def calls(self, method: str, pattern: str) -> list[Seen]:
-        """The requests whose method matches and whose path matches `pattern` (a regular expression)."""
-        compiled = re.compile(pattern + "$")
+    def calls(self, method: str, path: str) -> list[Seen]:
+        """The requests of `method` whose path matches `path`, a regular expression."""
+        compiled = re.compile(path + "$")
         with self.lock:
             return [s for s in self.seen if s.method == method and compiled.match(s.path)]
-
-    def close(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
 
 
 def form(seen: Seen) -> dict[str, str]:
