@@ -48,8 +48,7 @@ class StandIn:
                 seen = Seen(self.command, self.path, dict(self.headers), self.rfile.read(length))
                 with stand_in.lock:
                     stand_in.seen.append(seen)
-                route = stand_in.routes.get((seen.method, seen.path))
-                status, payload, headers = route(seen) if route else (404, {"message": "no route"}, {})
+                status, payload, headers = stand_in.answer(seen)
                 body = payload if isinstance(payload, bytes) else json.dumps(payload, default=str).encode()
                 self.send_response(status)
                 self.send_header("Content-Type", headers.pop("Content-Type", "application/json"))
@@ -59,12 +58,16 @@ class StandIn:
                 self.end_headers()
                 self.wfile.write(body)
 
-            do_GET = do_POST = do_PUT = do_PATCH = _handle
+            do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = _handle
 
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.server.daemon_threads = True
         self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
         threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def answer(self, seen: Seen) -> Reply:
+        route = self.routes.get((seen.method, seen.path))
+        return route(seen) if route else (404, {"message": "no route"}, {})
 
     def calls(self, method: str, path: str) -> list[Seen]:
         with self.lock:
