@@ -157,7 +157,7 @@ def test_a_parallel_joins_once_its_branch_parked_on_a_wait_is_resumed(
         woken = resolve_waits(session, "enginekit", "hook", None, {"order": "O-1", "by": "ops"})
     rt.dispatch(woken)
     tasks.drain()
-    run, steps = rows(rt, run_id)
+    run, _steps = rows(rt, run_id)
     assert run.status == "succeeded", run.error
     assert [c["inputs"]["value"] for c in kit.calls][2:] == ["ops", "joined"]
     confirm = next(c for c in kit.calls if c["inputs"]["value"] == "ops")
@@ -193,7 +193,7 @@ def test_cancel_stops_the_branches_at_their_next_write(
     with rt.db.transaction() as session:
         control.cancel(session, run_id)
     tasks.drain()
-    run, steps = rows(rt, run_id)
+    run, _steps = rows(rt, run_id)
     assert run.status == "cancelled"
     assert [c["inputs"]["value"] for c in kit.calls] == [0]
     assert {b.status for b in branches(rt, run_id)} == {"done", "cancelled"}
@@ -221,7 +221,7 @@ def test_a_branch_whose_worker_died_is_taken_up_again_and_repeats_nothing_done(
         )
     assert sweep(rt, fresh_s=0.0) == 1
     tasks.drain()
-    run, steps = rows(rt, run_id)
+    run, _steps = rows(rt, run_id)
     assert run.status == "succeeded", run.error
     keys = [c["key"] for c in kit.calls]
     assert sorted(keys) == sorted([f"{run_id}:lines.{i}.post" for i in range(6)] + [f"{run_id}:lines.1.post"])
