@@ -149,7 +149,7 @@ def test_a_parallel_joins_once_its_branch_parked_on_a_wait_is_resumed(
     )
     run_id = begin(rt, tasks, doc, {"order": "O-1"})
     tasks.drain()
-    run, steps = rows(rt, run_id)
+    run, _steps = rows(rt, run_id)
     assert run.status == "waiting", run.error
     assert [b.status for b in branches(rt, run_id)] == ["parked", "done", "done"]
     assert sorted(c["inputs"]["value"] for c in kit.calls) == ["1", "2"]
