@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 
 from hub.db.core import affected, table
 from hub.db.models import Run, RunBranch, utcnow
+from hub.engine.run.lease import FINAL
 from hub.engine.statements import Record
 
 branches, runs = table(RunBranch), table(Run)
@@ -154,7 +155,8 @@ def give_back(session: Session, branch_id: int, owner: str) -> None:
 
 
 def cancel(session: Session, run_id: int) -> None:
-    """A cancelled run's open branches: their holders stop at their next write, nobody sends them."""
+    """An ended run's open branches (cancelled, or ended by a `stop` in one of them): their holders
+    stop at their next write, nobody sends them again."""
     session.execute(
         update(branches)
         .where(branches.c.run_id == run_id, branches.c.status.in_(OPEN))
@@ -164,7 +166,8 @@ def cancel(session: Session, run_id: int) -> None:
 
 def due(session: Session, now: datetime, stale: datetime) -> list[int]:
     """Branches to send again: queued and not sent within the redispatch period (a lost message), or
-    held by a worker whose sub-lease expired (it died) and not sent since; stamped sent now."""
+    held by a worker whose sub-lease expired (it died) and not sent since, of runs not ended;
+    stamped sent now."""
     condition = (
         (branches.c.status == "queued")
         & (func.coalesce(branches.c.dispatched_at, branches.c.created_at) <= stale)
@@ -177,6 +180,7 @@ def due(session: Session, now: datetime, stale: datetime) -> list[int]:
             | (branches.c.dispatched_at <= stale)
         )
     )
+    condition = condition & branches.c.run_id.in_(select(runs.c.id).where(runs.c.status.not_in(FINAL)))
     ids = list(session.scalars(select(branches.c.id).where(condition).order_by(branches.c.id).limit(500)))
     if not ids:
         return []

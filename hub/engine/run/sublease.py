@@ -44,6 +44,8 @@ class SubLease(Lease):
         ended = update(branch_rows.runs).where(branch_rows.runs.c.id == self.run_id).values(**values)
         if affected(session.execute(ended)) != 1:
             raise LostLease()
+        if params["status"] in FINAL:
+            branch_rows.cancel(session, self.run_id)
         if self.end is not None:
             self.woken = self.end.write(session, self.run_id, params)
 

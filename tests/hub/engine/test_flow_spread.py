@@ -244,3 +244,85 @@ def test_a_fan_out_inside_a_spread_branch_runs_on_its_threads(
     assert steps["both.0.lines"].output["count"] == 3
     first = next(b.id for b in branches(rt, run_id) if b.label == 0)
     assert {c["task"] for c in kit.calls if c["inputs"]["value"] != "x"} == {("branch", first)}
+
+
+def test_a_stop_in_a_branch_ends_the_run_and_closes_the_other_branches(
+    spread_rt: tuple[Runtime, EngineKit, QueuedTasks],
+) -> None:
+    rt, kit, tasks = spread_rt
+    stop = {"id": "enough", "type": "stop", "status": "succeeded", "message": "done early"}
+    doc = recipe(
+        [{"id": "both", "type": "parallel", "branches": [[stop], [echo("late", "x")]]}, echo("after")]
+    )
+    run_id = begin(rt, tasks, doc, {})
+    tasks.drain()
+    run, steps = rows(rt, run_id)
+    assert run.status == "succeeded" and steps["both.0.enough"].output["message"] == "done early"
+    assert kit.calls == []  # the other branch was closed before it began
+    assert [b.status for b in branches(rt, run_id)] == ["cancelled", "cancelled"]
+    assert sweep(rt, fresh_s=0.0) == 0
+
+
+def test_an_unsafe_item_cut_off_is_held_and_a_decision_resumes_just_that_item(
+    spread_rt: tuple[Runtime, EngineKit, QueuedTasks],
+) -> None:
+    rt, kit, tasks = spread_rt
+    charge = {**echo("charge", "{{ item }}"), "action": "charge"}
+    doc = recipe([for_each("lines", "{{ range(3) | list }}", [charge], concurrency=3), echo("after", "end")])
+    run_id = begin(rt, tasks, doc, {})
+    kit.script.extend([WorkerDied()])
+    with contextlib.suppress(WorkerDied):
+        tasks.drain(1)  # item 0's worker dies during the charge
+    tasks.drain()
+    with rt.db.transaction() as session:
+        session.execute(
+            update(RunBranch)
+            .where(RunBranch.label == 0)
+            .values(lease_expires_at=utcnow() - timedelta(seconds=1))
+        )
+    sweep(rt, fresh_s=0.0)
+    tasks.drain()
+    run, steps = rows(rt, run_id)
+    assert run.status == "held" and steps["lines.0.charge"].status == "held"
+    assert [b.status for b in branches(rt, run_id)] == ["parked", "done", "done"]
+    with rt.db.transaction() as session:
+        control.resolve(session, run_id, "mark_done", {"charged": True})
+    rt.dispatch([run_id])
+    tasks.drain()
+    run, steps = rows(rt, run_id)
+    assert run.status == "succeeded", run.error
+    assert [c["inputs"]["value"] for c in kit.calls] == [0, 1, 2, "end"]  # the charge was not repeated
+    assert steps["lines"].output["items"][0]["charge"] == {"charged": True}
+
+
+def test_an_item_parked_on_a_delay_is_sent_again_once_it_is_due(
+    spread_rt: tuple[Runtime, EngineKit, QueuedTasks],
+) -> None:
+    rt, kit, tasks = spread_rt
+    pause = {"id": "pause", "type": "delay", "seconds": "{{ 600 if item == 1 else 0 }}"}
+    doc = recipe(
+        [for_each("lines", "{{ range(3) | list }}", [pause, echo("post", "{{ item }}")], concurrency=2)]
+    )
+    run_id = begin(rt, tasks, doc, {})
+    tasks.drain()
+    run, _steps = rows(rt, run_id)
+    assert run.status == "waiting" and run.wake_at is not None
+    assert [b.status for b in branches(rt, run_id)] == ["done", "parked", "done"]
+    Runner(rt).execute(run_id)  # not due: nothing is sent
+    assert not tasks.sent
+    with rt.db.transaction() as session:
+        step = session.scalar(
+            select(StepRun).where(StepRun.run_id == run_id, StepRun.path == "lines.1.pause")
+        )
+        assert step is not None
+        step.started_at = step.started_at - timedelta(seconds=601)
+        branch = session.scalar(select(RunBranch).where(RunBranch.run_id == run_id, RunBranch.label == 1))
+        assert branch is not None
+        branch.parks = [{**branch.parks[0], "wake_at": (utcnow() - timedelta(seconds=1)).isoformat()}]
+        session.execute(update(Run).where(Run.id == run_id).values(wake_at=utcnow() - timedelta(seconds=1)))
+    assert sweep(rt, fresh_s=0.0) == 1
+    tasks.drain()
+    run, _steps = rows(rt, run_id)
+    assert run.status == "succeeded", run.error
+    assert sorted(c["inputs"]["value"] for c in kit.calls) == [0, 1, 2]
+    assert kit.calls[-1]["task"][0] == "branch"
