@@ -294,9 +294,10 @@ class RunBranch(Base):
     __table_args__ = (
         UniqueConstraint("run_id", "phase", "fanout", "label", name="uq_run_branches_run_fanout_label"),
         Index("ix_run_branches_status", "status", "lease_expires_at"),  # the sweeper's look
+        Index("ix_run_branches_run_status", "run_id", "status"),  # a run's branches in flight
     )
     id: Mapped[int] = mapped_column(ID, primary_key=True)
-    run_id: Mapped[int] = mapped_column(ForeignKey("runs.id", ondelete="CASCADE"), index=True)
+    run_id: Mapped[int] = mapped_column(ForeignKey("runs.id", ondelete="CASCADE"))
     phase: Mapped[str] = mapped_column(String(16), default="main")
     fanout: Mapped[str] = mapped_column(String(300))  # the run path of the parallel or for_each step
     label: Mapped[int] = mapped_column(Integer)  # the branch or item index

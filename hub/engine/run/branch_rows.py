@@ -121,19 +121,27 @@ def settle(session: Session, branch_id: int, owner: str, status: str, parks: Any
 def start_next(session: Session, row: Record, status: str) -> int | None:
     """The next pending sibling, queued in the slot `row` frees, unless the fan-out stops here: a
     failure without `keep_going`, or a park with a concurrency of one."""
-    siblings = of_fanout(session, row.run_id, row.phase, row.fanout)
-    failed = any(s.status == "failed" for s in siblings) or status == "failed"
-    if (failed and not row.keep_going) or (status == "parked" and row.width == 1):
+    fanout = (
+        (branches.c.run_id == row.run_id)
+        & (branches.c.phase == row.phase)
+        & (branches.c.fanout == row.fanout)
+    )
+    if status == "parked" and row.width == 1:
         return None
-    nxt = next((s for s in siblings if s.status == "pending"), None)
+    if not row.keep_going:
+        failed = session.scalar(select(branches.c.id).where(fanout, branches.c.status == "failed").limit(1))
+        if status == "failed" or failed is not None:
+            return None
+    pending = select(branches.c.id).where(fanout, branches.c.status == "pending")
+    nxt = session.scalar(pending.order_by(branches.c.label).limit(1))
     if nxt is None:
         return None
     session.execute(
         update(branches)
-        .where(branches.c.id == nxt.id, branches.c.status == "pending")
+        .where(branches.c.id == nxt, branches.c.status == "pending")
         .values(status="queued", dispatched_at=utcnow())
     )
-    return int(nxt.id)
+    return int(nxt)
 
 
 def wake_joined(session: Session, run_id: int) -> bool:

@@ -26,7 +26,7 @@ from hub.engine import store
 from hub.engine.run import branch_rows
 from hub.engine.run.fanout import Task
 from hub.engine.run.outcomes import Outcome, Parked
-from hub.engine.run.parks import JOINING, Park
+from hub.engine.run.parks import JOINING, RANK, Park
 from hub.engine.statements import Record
 
 if TYPE_CHECKING:
@@ -75,7 +75,9 @@ def spread(
         elif row.status == "parked":
             parks = [Park.from_stored(kept) for kept in row.parks or []]
             ex.parks.add(parks)
-            outcomes[row.label] = Parked(max((p.status for p in parks), default="waiting"))
+            outcomes[row.label] = Parked(
+                max((p.status for p in parks), key=RANK.__getitem__, default="waiting")
+            )
     return outcomes
 
 

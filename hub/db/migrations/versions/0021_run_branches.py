@@ -41,11 +41,11 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id"),
         sa.UniqueConstraint("run_id", "phase", "fanout", "label", name="uq_run_branches_run_fanout_label"),
     )
-    op.create_index("ix_run_branches_run_id", "run_branches", ["run_id"], unique=False)
+    op.create_index("ix_run_branches_run_status", "run_branches", ["run_id", "status"], unique=False)
     op.create_index("ix_run_branches_status", "run_branches", ["status", "lease_expires_at"], unique=False)
 
 
 def downgrade() -> None:
     op.drop_index("ix_run_branches_status", table_name="run_branches")
-    op.drop_index("ix_run_branches_run_id", table_name="run_branches")
+    op.drop_index("ix_run_branches_run_status", table_name="run_branches")
     op.drop_table("run_branches")
