@@ -326,3 +326,23 @@ def test_an_item_parked_on_a_delay_is_sent_again_once_it_is_due(
     assert run.status == "succeeded", run.error
     assert sorted(c["inputs"]["value"] for c in kit.calls) == [0, 1, 2]
     assert kit.calls[-1]["task"][0] == "branch"
+
+
+def test_branches_that_all_settle_before_the_holder_parks_still_wake_the_run(
+    spread_rt: tuple[Runtime, EngineKit, QueuedTasks],
+) -> None:
+    rt, kit, tasks = spread_rt
+
+    def at_once(branch_id: int) -> None:  # a fast worker: done before the holder gives the run up
+        BranchRunner(rt).execute(branch_id)
+
+    tasks.submit_branch = at_once  # type: ignore[method-assign]
+    doc = recipe([for_each("lines", "{{ range(5) | list }}", [echo("post", "{{ item }}")], concurrency=2)])
+    run_id = begin(rt, tasks, doc, {})
+    assert sorted(c["inputs"]["value"] for c in kit.calls) == [0, 1, 2, 3, 4]
+    run, _steps = rows(rt, run_id)
+    assert run.status == "queued" and list(tasks.sent) == [("run", run_id)]  # not left as a join
+    tasks.drain()
+    run, steps = rows(rt, run_id)
+    assert run.status == "succeeded", run.error
+    assert steps["lines"].output["count"] == 5
