@@ -23,7 +23,6 @@ from hub.engine.statements import Record
 
 branches, runs = table(RunBranch), table(Run)
 IN_FLIGHT = ("queued", "running")
-SETTLED = ("done", "failed", "parked")
 OPEN = ("pending", "queued", "running", "parked")
 
 

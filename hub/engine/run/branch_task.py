@@ -74,7 +74,7 @@ class BranchRunner:
         ex = Execution(self.rt, lease, state, focus=f"{row.fanout}.{row.label}.")
         if row.phase == "on_failure":
             state.context["error"] = run.error or {}
-        log.info("event=branch_started run=%s path=%s.%s", row.run_id, row.fanout, row.label)
+        log.debug("event=branch_started run=%s path=%s.%s", row.run_id, row.fanout, row.label)
         try:
             outcome = walk(
                 ex, row.phase, state.document.get("steps" if row.phase == "main" else "on_failure") or []
