@@ -111,7 +111,7 @@ class BranchRunner:
 
         following, woken = self.db.write(settle)
         lease.released = True
-        log.info(
+        log.debug(
             "event=branch_settled run=%s path=%s.%s status=%s", row.run_id, row.fanout, row.label, status
         )
         self.rt.dispatch_branches([following] if following is not None else [])
