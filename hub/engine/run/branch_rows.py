@@ -36,8 +36,8 @@ def of_fanout(session: Session, run_id: int, phase: str, fanout: str) -> list[Re
 
 def create(
     session: Session, run_id: int, phase: str, fanout: str, count: int, width: int, keep_going: bool
-) -> list[int]:
-    """The fan-out's rows, the first `width` queued and the rest pending; the queued ones' ids."""
+) -> None:
+    """The fan-out's rows, the first `width` queued (sent now) and the rest pending."""
     now = utcnow()
     rows = [
         {
@@ -54,15 +54,14 @@ def create(
         for label in range(count)
     ]
     session.execute(insert(branches), rows)
-    return [row.id for row in of_fanout(session, run_id, phase, fanout) if row.status == "queued"]
 
 
 def queue(session: Session, ids: list[int]) -> None:
-    """Send parked branches again (their park is over); they count as in flight from now."""
+    """Send branches not started, or parked ones whose park is over; in flight from now."""
     if ids:
         session.execute(
             update(branches)
-            .where(branches.c.id.in_(ids), branches.c.status == "parked")
+            .where(branches.c.id.in_(ids), branches.c.status.in_(("pending", "parked")))
             .values(status="queued", dispatched_at=utcnow(), lease_expires_at=None)
         )
 

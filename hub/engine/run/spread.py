@@ -49,11 +49,10 @@ def spread(
         ex.lease.renew(session)
         rows = branch_rows.of_fanout(session, ex.run_id, at.phase, at.run_path)
         if not rows:
-            created = branch_rows.create(
-                session, ex.run_id, at.phase, at.run_path, len(tasks), width, keep_going
-            )
-            sent.extend(created)
-            return branch_rows.of_fanout(session, ex.run_id, at.phase, at.run_path)
+            branch_rows.create(session, ex.run_id, at.phase, at.run_path, len(tasks), width, keep_going)
+            rows = branch_rows.of_fanout(session, ex.run_id, at.phase, at.run_path)
+            sent.extend(row.id for row in rows if row.status == "queued")
+            return rows
         for step in store.read_steps_under(session, ex.run_id, f"{at.run_path}."):
             ex.state.steps[(step.phase, step.path)] = step  # what the branches wrote
         startable = _startable(session, ex, rows, keep_going)

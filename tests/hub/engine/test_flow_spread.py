@@ -346,3 +346,24 @@ def test_branches_that_all_settle_before_the_holder_parks_still_wake_the_run(
     run, steps = rows(rt, run_id)
     assert run.status == "succeeded", run.error
     assert steps["lines"].output["count"] == 5
+
+
+def test_a_joined_run_looked_at_again_sends_what_nobody_started(
+    spread_rt: tuple[Runtime, EngineKit, QueuedTasks],
+) -> None:
+    rt, kit, tasks = spread_rt
+    doc = recipe([for_each("lines", "{{ range(6) | list }}", [echo("post", "{{ item }}")], concurrency=3)])
+    run_id = begin(rt, tasks, doc, {})
+    tasks.sent.clear()  # the messages are lost, and with them the items' start
+    with rt.db.transaction() as session:
+        session.execute(update(RunBranch).where(RunBranch.run_id == run_id).values(status="pending"))
+        session.execute(
+            update(Run).where(Run.id == run_id).values(lease_expires_at=utcnow() - timedelta(seconds=1))
+        )
+    assert sweep(rt, fresh_s=0.0) == 1  # the join's check is due: the run is sent, not its branches
+    tasks.drain(1)
+    assert [b.status for b in branches(rt, run_id)] == ["queued"] * 3 + ["pending"] * 3
+    tasks.drain()
+    run, steps = rows(rt, run_id)
+    assert run.status == "succeeded", run.error
+    assert sorted(c["inputs"]["value"] for c in kit.calls) == list(range(6))
