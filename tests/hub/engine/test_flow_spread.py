@@ -364,6 +364,6 @@ def test_a_joined_run_looked_at_again_sends_what_nobody_started(
     tasks.drain(1)
     assert [b.status for b in branches(rt, run_id)] == ["queued"] * 3 + ["pending"] * 3
     tasks.drain()
-    run, steps = rows(rt, run_id)
+    run, _steps = rows(rt, run_id)
     assert run.status == "succeeded", run.error
     assert sorted(c["inputs"]["value"] for c in kit.calls) == list(range(6))
