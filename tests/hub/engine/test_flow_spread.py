@@ -121,10 +121,8 @@ def test_each_item_is_a_task_of_its_own_within_the_concurrency(
     assert {b.status for b in branches(rt, run_id)} == {"done"}
 
 
-def test_a_parallel_joins_once_its_branch_parked_on_a_wait_is_resumed(
-    spread_rt: tuple[Runtime, EngineKit, QueuedTasks],
-) -> None:
-    rt, kit, tasks = spread_rt
+def waiting_beside_two() -> dict[str, Any]:
+    """A parallel whose first branch waits for an approval, beside two that post; then a join."""
     wait = {
         "id": "approved",
         "type": "wait_for",
@@ -133,7 +131,7 @@ def test_a_parallel_joins_once_its_branch_parked_on_a_wait_is_resumed(
         "connection": "kit",
         "match": {"order": "{{ event.order }}"},
     }
-    doc = recipe(
+    return recipe(
         [
             {
                 "id": "both",
@@ -147,7 +145,13 @@ def test_a_parallel_joins_once_its_branch_parked_on_a_wait_is_resumed(
             echo("joined", "joined"),
         ]
     )
-    run_id = begin(rt, tasks, doc, {"order": "O-1"})
+
+
+def test_a_parallel_joins_once_its_branch_parked_on_a_wait_is_resumed(
+    spread_rt: tuple[Runtime, EngineKit, QueuedTasks],
+) -> None:
+    rt, kit, tasks = spread_rt
+    run_id = begin(rt, tasks, waiting_beside_two(), {"order": "O-1"})
     tasks.drain()
     run, _steps = rows(rt, run_id)
     assert run.status == "waiting", run.error
@@ -163,6 +167,23 @@ def test_a_parallel_joins_once_its_branch_parked_on_a_wait_is_resumed(
     confirm = next(c for c in kit.calls if c["inputs"]["value"] == "ops")
     assert confirm["task"][0] == "branch" and confirm["key"] == f"{run_id}:both.0.confirm"
     assert len({c["task"] for c in kit.calls[:3]}) == 3  # each branch in a task of its own
+
+
+def test_an_event_that_comes_while_other_branches_run_resumes_its_branch_at_the_join(
+    spread_rt: tuple[Runtime, EngineKit, QueuedTasks],
+) -> None:
+    rt, kit, tasks = spread_rt
+    run_id = begin(rt, tasks, waiting_beside_two(), {"order": "O-2"})
+    tasks.drain(1)  # the first branch parks on its wait; the other two are still in flight
+    with rt.db.transaction() as session:
+        woken = resolve_waits(session, "enginekit", "hook", None, {"order": "O-2", "by": "early"})
+    assert woken == []  # the run is a join, held by nobody: its last branch queues it
+    tasks.drain()
+    run, steps = rows(rt, run_id)
+    assert run.status == "succeeded", run.error
+    assert sorted(c["inputs"]["value"] for c in kit.calls) == ["1", "2", "early", "joined"]
+    assert [b.status for b in branches(rt, run_id)] == ["done"] * 3
+    assert steps["both.0.approved"].output["by"] == "early"
 
 
 def test_a_failed_item_starts_no_further_item_and_fails_the_loop(
