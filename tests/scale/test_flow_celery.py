@@ -23,7 +23,14 @@ from hub.engine.intake import resolve_waits, store_events
 from hub.recipe_store import save_recipe
 from hub.runtime import Runtime
 from hub.sdk.types import TriggerEvent
-from tests.e2e.flow_crash import BRANCH_ITEMS, ITEMS, assert_each_item_once, loop_recipe, parallel_recipe
+from tests.e2e.flow_crash import (
+    BRANCH_ITEMS,
+    ITEMS,
+    assert_each_item_once,
+    item_step,
+    loop_recipe,
+    parallel_recipe,
+)
 from tests.e2e.harness import Sink, wait_until
 from tests.scale.cluster import Cluster, Proc
 from tests.scale.conftest import drop_queue
@@ -320,3 +327,32 @@ def test_a_worker_killed_mid_item_leaves_its_items_to_the_other(
     rows = branch_rows(rt, run_id, "lines")
     assert {row.status for row in rows} == {"done"}
     assert pids(rows) == {doomed.pid, survivor.pid}
+
+
+def test_one_worker_thread_is_enough_for_nested_fan_outs(cluster: Cluster, rt: Runtime, sink: Sink) -> None:
+    """The holder never waits for its branches in a worker slot: one thread runs them all in turn."""
+    lonely = cluster.start("worker", HUB_WORKERS="1")
+    cluster.wait_worker_ready(lonely)
+    inner = {
+        "id": "lines",
+        "type": "for_each",
+        "items": "{{ range(3) | list }}",
+        "concurrency": 3,
+        "steps": [item_step(sink.url)],
+    }
+    doc = webhook_recipe(
+        [
+            {"id": "both", "type": "parallel", "branches": [[inner], [post("a", f"{sink.url}/a", {"n": 1})]]},
+            {
+                "id": "outer",
+                "type": "for_each",
+                "items": "{{ range(4) | list }}",
+                "concurrency": 4,
+                "steps": [post("each", f"{sink.url}/each", {"n": "{{ item }}"})],
+            },
+        ]
+    )
+    run_id = start_run(rt, doc, {"order": "O-7"})
+    wait_until(lambda: status(rt, run_id) == "succeeded", timeout_s=60, what="the run to finish")
+    assert posted(sink, "/items") == 3 and posted(sink, "/a") == 1 and posted(sink, "/each") == 4
+    assert pids(branch_rows(rt, run_id, "both") + branch_rows(rt, run_id, "outer")) == {lonely.pid}
