@@ -2,7 +2,7 @@
 Celery tasks of their own, spread over two `hub worker` processes at once within the concurrency;
 a parallel joins once its branch parked on a wait is resumed by the event; a cancel stops the
 branches; a worker killed mid 200-item for_each, or while a parallel branch waits, leaves the rest
-to another, every item once by key."""
+to another, every item once by key; one worker thread is enough, as the run never waits in a slot."""
 
 from __future__ import annotations
 
