@@ -102,6 +102,13 @@ class Runtime:
             for run_id in run_ids:
                 self.executor.submit(run_id)
 
+    def dispatch_branches(self, branch_ids: list[int]) -> None:
+        """Hand spread branches (Celery only) to the executor; the sweeper sends any left behind."""
+        submit = getattr(self.executor, "submit_branch", None)
+        if submit is not None:
+            for branch_id in branch_ids:
+                submit(branch_id)
+
     def close(self) -> None:
         if self.executor is not None:
             self.executor.shutdown(wait=True)  # runs in progress finish; queued ones stay stored

@@ -286,6 +286,34 @@ class StepRun(Base):
     )
 
 
+class RunBranch(Base):
+    """A parallel branch or for_each item executed as a task of its own (HUB_EXECUTOR=celery): its
+    sub-lease, and what it came to once settled, for the run's lease holder to join."""
+
+    __tablename__ = "run_branches"
+    __table_args__ = (
+        UniqueConstraint("run_id", "phase", "fanout", "label", name="uq_run_branches_run_fanout_label"),
+        Index("ix_run_branches_status", "status", "lease_expires_at"),  # the sweeper's look
+        Index("ix_run_branches_run_status", "run_id", "status"),  # a run's branches in flight
+    )
+    id: Mapped[int] = mapped_column(ID, primary_key=True)
+    run_id: Mapped[int] = mapped_column(ForeignKey("runs.id", ondelete="CASCADE"))
+    phase: Mapped[str] = mapped_column(String(16), default="main")
+    fanout: Mapped[str] = mapped_column(String(300))  # the run path of the parallel or for_each step
+    label: Mapped[int] = mapped_column(Integer)  # the branch or item index
+    # pending (not started: over the concurrency) | queued | running | done | failed | parked | cancelled
+    status: Mapped[str] = mapped_column(String(16), default="pending")
+    width: Mapped[int] = mapped_column(Integer)  # how many of the fan-out's branches may run at once
+    keep_going: Mapped[bool] = mapped_column(Boolean, default=False)  # a failure starts no further one
+    parks: Mapped[Any] = mapped_column(JSONType, nullable=True)  # a parked branch's parks (parks.Park)
+    lease_owner: Mapped[str | None] = mapped_column(String(100))  # kept once settled: who ran it
+    lease_expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    dispatched_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    started_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
 class StepAttempt(Base):
     """One try of an action; a row left `started` after a crash marks an unknown outcome."""
 

@@ -1,9 +1,12 @@
-"""Celery for HUB_EXECUTOR=celery: a message carries a run id only; the database decides who runs it.
+"""Celery for HUB_EXECUTOR=celery: a message carries a run id (or a spread branch's id) only; the
+database decides who runs it.
 
 Messages are acknowledged after the run reaches its next park point (acks_late) and given back when
 a worker dies (reject_on_worker_lost), each worker thread reserves one message at a time
 (prefetch 1), and Runner.execute claims the run by compare-and-set, so a message delivered twice
 executes the run once. A run whose message is lost anyway is found by the scheduler's sweeper.
+A parallel branch or for_each item spread as a task of its own (`hub.engine.run.spread`) is claimed
+the same way, under its own sub-lease.
 """
 
 from __future__ import annotations
@@ -14,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 from celery import Celery, bootsteps
 
+from hub.engine.run.branch_task import BranchRunner
 from hub.engine.runner import Runner
 
 if TYPE_CHECKING:
@@ -21,6 +25,7 @@ if TYPE_CHECKING:
     from hub.runtime import Runtime
 
 TASK_NAME = "hub.execute_run"
+BRANCH_TASK_NAME = "hub.execute_branch"
 
 
 class _WakeEverySecond(bootsteps.StartStopStep):
@@ -70,6 +75,13 @@ def make_celery(settings: Settings) -> Celery:
         if runtime is None:
             raise RuntimeError("this Celery app has no hub runtime: start workers with `hub worker`")
         Runner(runtime).execute(int(run_id))
+
+    @app.task(name=BRANCH_TASK_NAME, ignore_result=True)
+    def execute_branch(branch_id: int) -> None:
+        runtime: Runtime | None = app.hub_runtime  # type: ignore[attr-defined]
+        if runtime is None:
+            raise RuntimeError("this Celery app has no hub runtime: start workers with `hub worker`")
+        BranchRunner(runtime).execute(int(branch_id))
 
     return app
 

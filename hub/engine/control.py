@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 from hub.connections import NotFound
 from hub.db.models import Event, Recipe, RecipeVersion, Run, StepRun, Wait, utcnow
 from hub.engine.calls import end_child
+from hub.engine.run import branch_rows
 from hub.engine.run.nesting import position
 from hub.recipe_split import choose_version, event_key
 from hub.recipe_tree import step_type, walk_steps
@@ -98,6 +99,7 @@ def cancel(session: Session, run_id: int) -> Run:
     run.status, run.finished_at, run.wake_at = "cancelled", utcnow(), None
     run.lease_owner = run.lease_expires_at = None
     session.execute(delete(Wait).where(Wait.run_id == run_id))
+    branch_rows.cancel(session, run_id)
     for step in run.steps:
         if step.status in ("pending", "running", "retrying", "waiting", "held"):
             step.status = "cancelled"

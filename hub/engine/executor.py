@@ -92,7 +92,10 @@ class LocalExecutor:
 
 
 class CeleryExecutor:
-    """Sends run ids to the broker for `hub worker` processes; never payloads, never waits for them."""
+    """Sends run ids to the broker for `hub worker` processes; never payloads, never waits for them.
+    A run's parallel branches and for_each items are sent as tasks of their own (`spreads`)."""
+
+    spreads = True
 
     def __init__(self, runtime: Runtime, app: Any = None) -> None:
         from hub.engine.celery_app import make_celery
@@ -107,6 +110,14 @@ class CeleryExecutor:
             self.app.send_task(TASK_NAME, args=[run_id], queue=self.runtime.settings.celery_queue)
         except Exception as exc:  # the run is stored: the sweeper sends it again after HUB_REDISPATCH_S
             log.warning("event=dispatch_failed run=%s error=%s", run_id, str(exc)[:200])
+
+    def submit_branch(self, branch_id: int) -> None:
+        from hub.engine.celery_app import BRANCH_TASK_NAME
+
+        try:
+            self.app.send_task(BRANCH_TASK_NAME, args=[branch_id], queue=self.runtime.settings.celery_queue)
+        except Exception as exc:  # the branch is stored: the sweeper sends it again
+            log.warning("event=dispatch_failed branch=%s error=%s", branch_id, str(exc)[:200])
 
     def shutdown(self, wait: bool = True) -> None:
         self.app.close()

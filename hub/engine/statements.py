@@ -25,6 +25,10 @@ LOAD_STEPS = select(*step_runs.c).where(step_runs.c.run_id == bindparam("b_id"))
 LOAD_STEPS_AT = select(*step_runs.c).where(
     step_runs.c.run_id == bindparam("b_id"), step_runs.c.path.in_(bindparam("b_paths", expanding=True))
 )
+# `_` in a prefix matches any character: an extra row read is still one of the run's own
+LOAD_STEPS_UNDER = select(*step_runs.c).where(
+    step_runs.c.run_id == bindparam("b_id"), step_runs.c.path.startswith(bindparam("b_prefix"))
+)
 LOAD_VERSION = (
     select(recipes.c.name, versions.c.document, recipes.c.project_id)
     .join(versions, versions.c.recipe_id == recipes.c.id)

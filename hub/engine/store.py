@@ -38,6 +38,12 @@ def read_steps_at(session: Session, run_id: int, paths: Sequence[str]) -> list[R
     return [sql.record(sql.step_runs, tuple(step)) for step in found]
 
 
+def read_steps_under(session: Session, run_id: int, prefix: str) -> list[Record]:
+    """The run's step rows whose path starts with `prefix` (the steps of a fan-out's branches)."""
+    found = session.execute(sql.LOAD_STEPS_UNDER, {"b_id": run_id, "b_prefix": prefix}).all()
+    return [sql.record(sql.step_runs, tuple(step)) for step in found]
+
+
 def read_version(session: Session, recipe_id: int, version: int) -> tuple[str, dict[str, Any]]:
     """(recipe name, document) of one version of a recipe."""
     name, document, _project_id = read_version_in_project(session, recipe_id, version)

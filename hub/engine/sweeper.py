@@ -11,6 +11,7 @@ from hub.db.clock import database_now
 from hub.db.core import table
 from hub.db.models import Run, Wait, utcnow
 from hub.engine.intake import purge_kept_events, waiting_step, wake
+from hub.engine.run import branch_rows
 
 if TYPE_CHECKING:
     from hub.runtime import Runtime
@@ -83,9 +84,19 @@ def due_runs(runtime: Runtime, fresh_s: float = FRESH_S) -> list[int]:
         return sorted(taken)
 
 
+def due_branches(runtime: Runtime, fresh_s: float = FRESH_S) -> list[int]:
+    """Spread branches to send again (a lost message, a dead worker's), stamped sent."""
+    with runtime.db.transaction() as session:
+        now = database_now(session)
+        return branch_rows.due(session, now, now - timedelta(seconds=fresh_s))
+
+
 def sweep(runtime: Runtime, fresh_s: float = FRESH_S) -> int:
-    """Dispatch the runs of expired waits and the due ones; `fresh_s` is the redispatch period."""
+    """Dispatch the runs of expired waits, the due ones and the spread branches left behind;
+    `fresh_s` is the redispatch period."""
     runtime.db.write(purge_kept_events)
     run_ids = expire_waits(runtime) + due_runs(runtime, fresh_s)
     runtime.dispatch(run_ids)
-    return len(run_ids)
+    branch_ids = due_branches(runtime, fresh_s)
+    runtime.dispatch_branches(branch_ids)
+    return len(run_ids) + len(branch_ids)

@@ -1,7 +1,8 @@
 """Fixtures for scale-out tests: a PostgreSQL schema per test and the real brokers on this machine.
 
 HUB_TEST_DATABASE_URL (PostgreSQL), HUB_TEST_BROKER_URL (Redis, e.g. redis://127.0.0.1:6379/15) and
-HUB_TEST_AMQP_URL (RabbitMQ, e.g. amqp://guest:guest@127.0.0.1:5672//) point at the services.
+HUB_TEST_AMQP_URL (RabbitMQ, e.g. amqp://guest:guest@127.0.0.1:5672//) point at the services;
+HUB_TEST_QUEUE_PREFIX (default `hub.test.`) prefixes the queue each test makes.
 A missing one skips its tests with the reason, except on CI (CI=true), where it fails them.
 """
 
@@ -43,8 +44,9 @@ def broker_url(request: pytest.FixtureRequest) -> str:
 
 @pytest.fixture
 def queue_name() -> str:
-    """A queue of this test's own, so tests sharing a broker never take each other's messages."""
-    return f"hub.test.{uuid.uuid4().hex[:10]}"
+    """A queue of this test's own, so tests sharing a broker never take each other's messages
+    (HUB_TEST_QUEUE_PREFIX names them apart on a broker shared with others)."""
+    return f"{os.environ.get('HUB_TEST_QUEUE_PREFIX') or 'hub.test.'}{uuid.uuid4().hex[:10]}"
 
 
 def drop_queue(broker: str, queue: str) -> None:

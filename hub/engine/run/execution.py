@@ -36,6 +36,8 @@ class Execution:
     state: RunState
     parks: Parks = field(default_factory=Parks)
     threads: Threads = field(default_factory=Threads)
+    spreads: bool = False  # fan-outs become tasks of their own (`spread`), not threads of this one
+    focus: str = ""  # the one branch this execution runs (`lines.3.`), when it is such a task
 
     @property
     def db(self) -> Any:

@@ -1,4 +1,5 @@
-"""Running the branches of a parallel, or the items of a for_each, some at once.
+"""Running the branches of a parallel, or the items of a for_each, some at once, on threads (the
+`local` executor; under Celery only a fan-out nested in a spread branch, see `spread`).
 
 The run's lease holder fans out to a thread pool of its own: every write of every branch still goes
 through the one lease (renewed in each write), so cancelling the run or losing the lease stops every

@@ -93,7 +93,8 @@ class Runner:
     def _load(self, session: Any, run: Record) -> None:
         self.lease.run = run
         state = RunState(session, self.rt, run)
-        self.execution = Execution(self.rt, self.lease, state)
+        spreads = getattr(self.rt.executor, "spreads", False)  # Celery: branches are tasks of their own
+        self.execution = Execution(self.rt, self.lease, state, spreads=spreads)
         if RunEnd.wanted(state, run):  # a recipe with an `output`, or a run started by a call
             self.lease.end = RunEnd(state, run)
 

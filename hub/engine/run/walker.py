@@ -5,6 +5,10 @@ A step kind is looked up in `kinds.KINDS`; a recipe or permanent error raised wh
 written as that step's failure here, so every kind fails the same way. A `Scope` says where a list
 runs: at the top level of a phase, or inside a branch case, a parallel branch or a for_each item,
 whose steps' paths carry the container's id and the case, branch or item index.
+
+An execution focused on one branch (`Execution.focus`, a spread branch's own task) walks down to it:
+the steps beside it only give their outputs to the context, the flow steps enclosing it are entered,
+and what the outermost of them comes to is the branch's outcome; nothing after it runs.
 """
 
 from __future__ import annotations
@@ -87,6 +91,12 @@ def walk_scope(ex: Execution, scope: Scope, steps: list[dict[str, Any]]) -> Done
         at = scope.at(index, step)
         state = ex.state.step(at)
         status = state.status if state else "pending"
+        if ex.focus and not at.run_path.startswith(ex.focus):
+            if ex.focus.startswith(f"{at.run_path}."):
+                entered = _step(ex, at, step, status)  # encloses the focused branch
+                return Done() if isinstance(entered, Skipped) else entered
+            if status not in ("succeeded", "skipped", "failed"):
+                continue  # beside the focused branch, not ours to run
         if status in ("succeeded", "skipped"):
             results[at.step_id] = ex.state.output(at, state.output if state else None)
             continue

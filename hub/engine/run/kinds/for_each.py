@@ -20,7 +20,6 @@ from typing import Any
 from hub import templating
 from hub.engine.run import walker
 from hub.engine.run.execution import Execution
-from hub.engine.run.fanout import fan_out
 from hub.engine.run.kinds import flow
 from hub.engine.run.kinds.flow import resume
 from hub.engine.run.outcomes import Failed, Outcome, Parked
@@ -49,7 +48,7 @@ def run(ex: Execution, at: StepAt, step: dict[str, Any]) -> Outcome:
             or (width == 1 and isinstance(outcome, Parked))
         )
 
-    outcomes = fan_out(tasks, width, stop, ex.threads)
+    outcomes = flow.branches(ex, at, tasks, width, stop, keep_going)
     parked = flow.stopped(ex, outcomes)
     failures = [(i, o) for i, o in enumerate(outcomes) if isinstance(o, Failed)]
     if parked is not None and (keep_going or not failures):

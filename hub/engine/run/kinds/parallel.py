@@ -1,4 +1,5 @@
-"""`parallel` steps: every branch runs at once (threads of the run's lease holder, see `fanout`).
+"""`parallel` steps: every branch runs at once (threads of the run's lease holder, see `fanout`, or
+under the Celery executor tasks of their own, see `spread`).
 
 The step ends when every branch has ended, and fails if one failed. A branch that parks (a delay, a
 wait_for) does not hold the others up: the run is given up only once no branch can go on, and the
@@ -12,7 +13,6 @@ from typing import Any
 
 from hub.engine.run import walker
 from hub.engine.run.execution import Execution
-from hub.engine.run.fanout import fan_out
 from hub.engine.run.kinds import flow
 from hub.engine.run.kinds.flow import resume
 from hub.engine.run.outcomes import Failed, Outcome
@@ -31,7 +31,7 @@ def run(ex: Execution, at: StepAt, step: dict[str, Any]) -> Outcome:
         )
         for i, steps in enumerate(branches)
     ]
-    outcomes = fan_out(tasks, len(tasks), lambda outcome: False, ex.threads)
+    outcomes = flow.branches(ex, at, tasks, len(tasks), lambda outcome: False, keep_going=True)
     parked = flow.stopped(ex, outcomes)
     if parked is not None:
         return parked
