@@ -94,6 +94,21 @@ def test_a_failing_unit_is_undone_alone_with_its_pending_objects(db: Database) -
     assert emails == {"a@example.com", "b@example.com"}
 
 
+def test_a_failing_unit_alone_in_its_batch_raises_and_leaves_nothing(db: Database) -> None:
+    """A batch of one runs without a savepoint: its failure rolls the whole transaction back."""
+
+    def failing(session) -> None:
+        session.add(User(email="alone@example.com", password_hash="x", role="viewer"))
+        session.flush()
+        raise RuntimeError("alone and failed")
+
+    with pytest.raises(RuntimeError, match="alone and failed"):
+        db.write(failing)
+    assert count_users(db) == 0
+    assert isinstance(db.write(add_user("next@example.com")), int)  # the committer goes on
+    assert count_users(db) == 1
+
+
 def test_a_unit_that_writes_again_from_the_committer_thread_does_not_deadlock(db: Database) -> None:
     def outer(session) -> int:
         return db.write(add_user("inner@example.com"))
