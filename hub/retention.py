@@ -20,7 +20,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime, timedelta
 from datetime import time as clock_time
 from typing import TYPE_CHECKING, Any
@@ -49,8 +49,11 @@ if TYPE_CHECKING:
     from hub.runtime import Runtime
 
 log = logging.getLogger("hub.retention")
-BATCH = 100
-PAUSE_S = 0.1
+BATCH = 100  # the first batch of each step; the next ones are sized by Pace
+MIN_BATCH, MAX_BATCH = 10, 2_000
+WRITE_S = 0.01  # what a batch's write transaction aims to hold the write lock for
+DUTY = 0.25  # the share of the time a pass works: it rests three times as long as each batch took
+PAUSE_S = 0.005  # the least rest between batches
 SEEN_GRACE = timedelta(days=1)
 
 
@@ -78,6 +81,15 @@ def _closed_runs(before: datetime) -> Any:
 
 def _old_runs(cutoff: datetime) -> Any:
     return select(Run.id).where(Run.finished_at < cutoff, Run.status.in_(stats.FINISHED))
+
+
+def _oldest_runs(cutoff: datetime, size: int) -> Any:
+    """The `size` runs that finished first before the cutoff, read along ix_runs_finished. The status is
+    compared as an expression no index serves: given the bare column, SQLite takes ix_runs_due and sorts
+    every finished run of the history, for every batch."""
+    status = func.coalesce(Run.status, "")
+    old = select(Run.id).where(Run.finished_at < cutoff, status.in_(stats.FINISHED))
+    return old.order_by(Run.finished_at).limit(size)
 
 
 def _loose_events(cutoff: datetime) -> Any:
@@ -175,14 +187,30 @@ def roll_up(session: Session, run_ids: list[int], counted: Tally | None = None) 
 
 
 # -- deleting --------------------------------------------------------------------------------------------
-def _prune_runs(session: Session, cutoff: datetime, pruned: Pruned) -> int:
-    """Roll up and delete one batch of old finished runs; how many runs went."""
-    run_ids = list(session.scalars(_old_runs(cutoff).order_by(Run.finished_at).limit(BATCH)))
-    if not run_ids:
-        return 0
-    roll_up(
-        session, list(session.scalars(select(Run.id).where(Run.id.in_(run_ids), Run.rolled_up.is_(False))))
-    )
+@dataclass
+class Counted:
+    """Runs not rolled up when a batch was read, and their tally."""
+
+    run_ids: list[int]
+    tally: Tally | None
+
+
+def _find_old_runs(session: Session, cutoff: datetime, size: int) -> tuple[list[int], Counted]:
+    """The oldest `size` finished runs past the cutoff, and those of them not rolled up yet, counted."""
+    run_ids = list(session.scalars(_oldest_runs(cutoff, size)))
+    fresh = list(session.scalars(select(Run.id).where(Run.id.in_(run_ids), Run.rolled_up.is_(False))))
+    return run_ids, Counted(fresh, tally(session, fresh) if fresh else None)
+
+
+def _delete_runs(
+    session: Session, run_ids: list[int], counted: Counted, cutoff: datetime, pruned: Pruned
+) -> None:
+    """Roll up what is not yet and delete these runs with their steps, attempts and loose events; the
+    runs are found again by primary key, so one that changed since it was read stays."""
+    run_ids = list(session.scalars(_old_runs(cutoff).where(Run.id.in_(run_ids))))
+    fresh = list(session.scalars(select(Run.id).where(Run.id.in_(run_ids), Run.rolled_up.is_(False))))
+    # runs are never marked back, so the same number means the same runs: the tally holds
+    roll_up(session, fresh, counted.tally if len(fresh) == len(counted.run_ids) else None)
     event_ids = [e for e in session.scalars(select(Run.event_id).where(Run.id.in_(run_ids))) if e]
     step_ids = select(StepRun.id).where(StepRun.run_id.in_(run_ids))
     pruned.attempts += affected(
@@ -193,29 +221,27 @@ def _prune_runs(session: Session, cutoff: datetime, pruned: Pruned) -> int:
     if event_ids:
         loose = _loose_events(cutoff).where(Event.id.in_(event_ids))
         pruned.events += affected(session.execute(delete(Event).where(Event.id.in_(loose))))
-    return len(run_ids)
 
 
-def _roll_up_batch(rt: Runtime, before: datetime, pruned: Pruned) -> int:
-    """Count a batch of closed runs outside the write lock, then apply it in a short write (counting
-    again inside only if another pass rolled some of them up meanwhile)."""
-    with rt.db.read() as session:
-        run_ids = list(session.scalars(_closed_runs(before).limit(BATCH)))
-        counted = tally(session, run_ids) if run_ids else None
-    if not run_ids:
-        return 0
-    with rt.db.transaction() as session:
-        still = list(session.scalars(select(Run.id).where(Run.id.in_(run_ids), Run.rolled_up.is_(False))))
-        roll_up(session, still, counted if len(still) == len(run_ids) else None)
+def _find_closed_runs(session: Session, before: datetime, size: int) -> tuple[list[int], Tally | None]:
+    """A batch of closed runs not rolled up, counted here, outside the write lock. Taken in the order of
+    ix_runs_stats (recipe, then creation), so a batch falls on a day or two of one recipe and updates a
+    few roll-up rows, not one per day of history."""
+    ordered = _closed_runs(before).order_by(Run.recipe_id, Run.created_at)
+    run_ids = list(session.scalars(ordered.limit(size)))
+    return run_ids, (tally(session, run_ids) if run_ids else None)
+
+
+def _roll_up_found(session: Session, run_ids: list[int], counted: Tally | None, pruned: Pruned) -> None:
+    """Apply a counted batch, counting again inside only if another pass rolled some up meanwhile."""
+    still = list(session.scalars(select(Run.id).where(Run.id.in_(run_ids), Run.rolled_up.is_(False))))
+    roll_up(session, still, counted if len(still) == len(run_ids) else None)
     pruned.rolled_up += len(still)
-    return len(run_ids)
 
 
-def _prune_events(session: Session, cutoff: datetime, pruned: Pruned) -> int:
-    loose = list(session.scalars(_loose_events(cutoff).limit(BATCH)))
-    if loose:
-        pruned.events += affected(session.execute(delete(Event).where(Event.id.in_(loose))))
-    return len(loose)
+def _delete_events(session: Session, event_ids: list[int], cutoff: datetime, pruned: Pruned) -> None:
+    loose = _loose_events(cutoff).where(Event.id.in_(event_ids))
+    pruned.events += affected(session.execute(delete(Event).where(Event.id.in_(loose))))
 
 
 def seen_windows(rt: Runtime, now: datetime) -> dict[int, datetime]:
@@ -239,11 +265,8 @@ def _old_seen(state_id: int, before: datetime) -> Any:
     return select(SeenItem.id).where(SeenItem.trigger_state_id == state_id, SeenItem.seen_at < before)
 
 
-def _prune_seen(session: Session, state_id: int, before: datetime, pruned: Pruned) -> int:
-    ids = list(session.scalars(_old_seen(state_id, before).limit(BATCH)))
-    if ids:
-        pruned.seen_items += affected(session.execute(delete(SeenItem).where(SeenItem.id.in_(ids))))
-    return len(ids)
+def _delete_seen(session: Session, ids: list[int], pruned: Pruned) -> None:
+    pruned.seen_items += affected(session.execute(delete(SeenItem).where(SeenItem.id.in_(ids))))
 
 
 def start_of_day(moment: datetime) -> datetime:
@@ -292,39 +315,103 @@ def checkpoint(rt: Runtime) -> None:
         connection.close()
 
 
+@dataclass
+class Pace:
+    """How a pass makes room for everything else. A batch's write transaction aims at `write_s`: the next
+    batch is sized from how long the last one held the write lock (between MIN_BATCH and MAX_BATCH, at
+    most doubling), so a slow disk or a busy machine gets smaller batches, not longer locks. After each
+    batch the pass sleeps (1 - duty) / duty times the batch's work, at least `pause_s`, so it works at
+    most `duty` of the time, on the CPU and on the lock. `holds` records each write transaction's
+    seconds (tests and bench/stats.py read them)."""
+
+    pause_s: float = PAUSE_S
+    write_s: float = WRITE_S
+    duty: float = DUTY
+    holds: list[float] = field(default_factory=list)
+
+    def resize(self, size: int, held_s: float) -> int:
+        wanted = size * self.write_s / max(held_s, 1e-6)
+        return max(MIN_BATCH, min(MAX_BATCH, 2 * size, int(wanted)))
+
+    def rest_s(self, worked_s: float) -> float:
+        return max(self.pause_s, worked_s * (1 - self.duty) / self.duty)
+
+
+def _batches(
+    rt: Runtime,
+    pace: Pace,
+    keep_going: Callable[[], bool],
+    find: Callable[[Session, int], tuple[list[int], Any]],
+    apply: Callable[[Session, list[int], Any], None],
+) -> None:
+    """Until `find` comes back short: find a batch in a read (outside the write lock), `apply` it in a
+    write transaction, rest."""
+    size = BATCH
+    while keep_going():
+        began = time.perf_counter()
+        with rt.db.read() as session:
+            ids, found = find(session, size)
+        if not ids:
+            return
+        with rt.db.transaction() as session:
+            locked = time.perf_counter()
+            apply(session, ids, found)
+        pace.holds.append(time.perf_counter() - locked)
+        if len(ids) < size:
+            return
+        size = pace.resize(size, pace.holds[-1])
+        checkpoint(rt)
+        time.sleep(pace.rest_s(time.perf_counter() - began))
+
+
 def prune(
     rt: Runtime,
     now: datetime | None = None,
     *,
-    pause_s: float = PAUSE_S,
+    pace: Pace | None = None,
     keep_going: Callable[[], bool] = lambda: True,
 ) -> Pruned:
     """Roll up the finished runs of closed days, then delete what retention lets go, batch by batch,
     while `keep_going()` (the scheduler's leadership) holds. HUB_RETENTION_DAYS=0 keeps runs and
-    events forever (they are still rolled up)."""
+    events forever (they are still rolled up). Every batch commits on its own: a pass stopped or
+    killed at any point leaves counted runs marked, and the next pass goes on from there."""
     now = now or utcnow()
+    pace = pace or Pace()
     pruned = Pruned()
-
-    def pause() -> None:
-        checkpoint(rt)
-        time.sleep(pause_s)
-
-    def batches(step: Callable[[Session], int]) -> None:
-        while keep_going():
-            with rt.db.transaction() as session:
-                if step(session) < BATCH:
-                    return
-            pause()
-
-    while keep_going() and _roll_up_batch(rt, start_of_day(now), pruned) == BATCH:
-        pause()
+    before = start_of_day(now)
+    _batches(
+        rt,
+        pace,
+        keep_going,
+        lambda session, size: _find_closed_runs(session, before, size),
+        lambda session, ids, counted: _roll_up_found(session, ids, counted, pruned),
+    )
     days = rt.settings.retention_days
     if days:
         cutoff = now - timedelta(days=days)
-        batches(lambda session: _prune_runs(session, cutoff, pruned))
-        batches(lambda session: _prune_events(session, cutoff, pruned))
-    for state_id, before in seen_windows(rt, now).items():
-        batches(lambda session, s=state_id, b=before: _prune_seen(session, s, b, pruned))  # type: ignore[misc]
+        _batches(
+            rt,
+            pace,
+            keep_going,
+            lambda session, size: _find_old_runs(session, cutoff, size),
+            lambda session, ids, counted: _delete_runs(session, ids, counted, cutoff, pruned),
+        )
+        _batches(
+            rt,
+            pace,
+            keep_going,
+            lambda session, size: (list(session.scalars(_loose_events(cutoff).limit(size))), None),
+            lambda session, ids, _: _delete_events(session, ids, cutoff, pruned),
+        )
+    for state_id, seen_before in seen_windows(rt, now).items():
+        old = _old_seen(state_id, seen_before)
+        _batches(
+            rt,
+            pace,
+            keep_going,
+            lambda session, size, old=old: (list(session.scalars(old.limit(size))), None),  # type: ignore[misc]
+            lambda session, ids, _: _delete_seen(session, ids, pruned),
+        )
     if any(pruned.as_dict().values()):
         log.info("event=pruned %s", " ".join(f"{k}={v}" for k, v in pruned.as_dict().items()))
     return pruned
