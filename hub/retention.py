@@ -6,8 +6,10 @@ marks them `rolled_up`; hub/stats.py reads the roll-ups and the runs not so mark
 counted exactly once whenever the statistics are read, and the query reads today's runs, not
 months of them. A run that finishes days late is rolled up at the next pass. Pruning rolls up what is
 not yet (the same step) and deletes the runs with their steps, attempts and the events no kept run
-refers to, batch by batch. Batches are small and the pruner sleeps between them, so on SQLite a
-webhook waits for one batch at most. Waiting and held runs are never deleted (only the final
+refers to, batch by batch. A batch is found (and counted) in a read, outside the write lock, and
+applied by primary key in a write sized to hold the lock about WRITE_S; the pass then rests in
+proportion to the batch's work (Pace), so on SQLite a webhook waits for one short write at most and
+the pass takes a bounded share of the CPU. Waiting and held runs are never deleted (only the final
 statuses are), and neither is an event any remaining run points at.
 
 Polling triggers' seen-item ids go once they are older than the trigger's re-read window plus a day;
