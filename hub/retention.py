@@ -19,6 +19,7 @@ second run for that item).
 
 from __future__ import annotations
 
+import functools
 import logging
 import time
 from collections.abc import Callable
@@ -27,8 +28,9 @@ from datetime import UTC, datetime, timedelta
 from datetime import time as clock_time
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import delete, exists, func, select, update
+from sqlalchemy import bindparam, delete, exists, func, select, update
 from sqlalchemy.orm import Session
+from sqlalchemy.sql.elements import ColumnElement
 
 from hub import sketch, stats
 from hub.db.core import affected
@@ -110,14 +112,19 @@ class Tally:
     step_ids: dict[tuple[Any, ...], str]
 
 
+@functools.cache
+def _tally_queries(dialect: str) -> tuple[Any, Any]:
+    """The run and step bucket queries of a batch, built once: a pass runs them thousands of times."""
+    batch: list[ColumnElement[bool]] = [Run.id.in_(bindparam("run_ids", expanding=True))]
+    return stats.run_buckets(dialect, batch, by_day=True), stats.step_buckets(dialect, batch, by_day=True)
+
+
 def tally(session: Session, run_ids: list[int]) -> Tally:
     """Count these finished runs and their steps by recipe, version and UTC day (reads only: finished
     runs and their steps no longer change, so this may run before the write that applies it)."""
-    dialect = session.get_bind().dialect.name
+    run_query, step_query = _tally_queries(session.get_bind().dialect.name)
     runs: dict[tuple[Any, ...], tuple[int, dict[int, int]]] = {}
-    for day, recipe_id, version, status, bucket_, count in session.execute(
-        stats.run_buckets(dialect, [Run.id.in_(run_ids)], by_day=True)
-    ):
+    for day, recipe_id, version, status, bucket_, count in session.execute(run_query, {"run_ids": run_ids}):
         key = (recipe_id, version, stats.as_day(day), status)
         total, counts = runs.get(key, (0, {}))
         if bucket_ is not None and status in stats.FINISHED:
@@ -126,7 +133,7 @@ def tally(session: Session, run_ids: list[int]) -> Tally:
     steps: dict[tuple[Any, ...], stats.StepFigures] = {}
     step_ids: dict[tuple[Any, ...], str] = {}
     for day, recipe_id, version, path, step_id, status, out, bucket_, count, attempts in session.execute(
-        stats.step_buckets(dialect, [Run.id.in_(run_ids)], by_day=True)
+        step_query, {"run_ids": run_ids}
     ):
         key = (recipe_id, version, stats.as_day(day), str(path))
         steps.setdefault(key, stats.StepFigures()).add(status, out, bucket_, count, attempts)
