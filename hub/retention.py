@@ -55,9 +55,13 @@ if TYPE_CHECKING:
 log = logging.getLogger("hub.retention")
 BATCH = 100  # the first batch of each step; the next ones are sized by Pace
 MIN_BATCH, MAX_BATCH = 10, 2_000
-WRITE_S = 0.01  # what a batch's write transaction aims to hold the write lock for
+WRITE_S = 0.005  # what a batch's write transaction aims to hold the write lock for
 DUTY = 0.25  # the share of the time a pass works: it rests three times as long as each batch took
 PAUSE_S = 0.005  # the least rest between batches
+# A pass checkpoints SQLite's write-ahead log before the batches since the last one would have written
+# this many pages (at as many pages a row as since the previous one), well before the auto-checkpoint's
+# 1,000 pages.
+CHECKPOINT_PAGES = 300
 SEEN_GRACE = timedelta(days=1)
 
 
@@ -311,17 +315,18 @@ def preview(rt: Runtime, now: datetime | None = None) -> Pruned:
     return result
 
 
-def checkpoint(rt: Runtime) -> None:
+def checkpoint(rt: Runtime) -> int:
     """On SQLite, copy the write-ahead log into the database between batches, outside the write lock:
     otherwise the log the batches grow is copied (and synced) by whichever commit crosses SQLite's
-    auto-checkpoint size, inside the write lock, often a webhook's."""
+    auto-checkpoint size, inside the write lock, often a webhook's. The number of log pages it held."""
     if rt.db.dialect != "sqlite":
-        return
+        return 0
     connection = rt.db.engine.raw_connection()
     try:
-        connection.execute("PRAGMA wal_checkpoint(PASSIVE)")
+        row = connection.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
     finally:
         connection.close()
+    return int(row[1]) if row and row[1] > 0 else 0
 
 
 @dataclass
@@ -356,6 +361,7 @@ def _batches(
     """Until `find` comes back short: find a batch in a read (outside the write lock), `apply` it in a
     write transaction, rest."""
     size = BATCH
+    pages_per_row, unchecked = float(CHECKPOINT_PAGES), 0  # the first batch is checkpointed
     while keep_going():
         began = time.perf_counter()
         with rt.db.read() as session:
@@ -369,7 +375,9 @@ def _batches(
         if len(ids) < size:
             return
         size = pace.resize(size, pace.holds[-1])
-        checkpoint(rt)
+        unchecked += len(ids)
+        if (unchecked + size) * pages_per_row >= CHECKPOINT_PAGES:  # before the next batch would pass it
+            pages_per_row, unchecked = max(0.1, checkpoint(rt) / unchecked), 0
         time.sleep(pace.rest_s(time.perf_counter() - began))
 
 
