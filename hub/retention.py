@@ -145,6 +145,19 @@ def tally(session: Session, run_ids: list[int]) -> Tally:
     return Tally(runs, steps, step_ids)
 
 
+def _rows(session: Session, model: Any, last: Any, keys: list[tuple[Any, ...]]) -> dict[tuple[Any, ...], Any]:
+    """The roll-up rows (RunRollup or StepRollup, `last` their status or path) of these keys, locked, by
+    key: one query for a batch, which falls on a recipe or two and a day or two."""
+    if not keys:
+        return {}
+    found = session.scalars(
+        select(model)
+        .where(model.recipe_id.in_({k[0] for k in keys}), model.day.in_({k[2] for k in keys}))
+        .with_for_update()
+    )
+    return {(row.recipe_id, row.recipe_version, row.day, getattr(row, last.key)): row for row in found}
+
+
 def roll_up(session: Session, run_ids: list[int], counted: Tally | None = None) -> None:
     """Add these finished runs (counted beforehand, or now) to the roll-ups and mark them rolled up, in
     the caller's write transaction."""
@@ -152,33 +165,17 @@ def roll_up(session: Session, run_ids: list[int], counted: Tally | None = None) 
         return
     counted = counted or tally(session, run_ids)
     session.execute(update(Run).where(Run.id.in_(run_ids)).values(rolled_up=True))
+    runs = _rows(session, RunRollup, RunRollup.status, list(counted.runs))
     for (recipe_id, version, day, status), (count, counts) in counted.runs.items():
-        row = session.scalars(
-            select(RunRollup)
-            .where(
-                RunRollup.recipe_id == recipe_id,
-                RunRollup.recipe_version == version,
-                RunRollup.day == day,
-                RunRollup.status == status,
-            )
-            .with_for_update()
-        ).first()
+        row = runs.get((recipe_id, version, day, status))
         if row is None:
             row = RunRollup(recipe_id=recipe_id, recipe_version=version, day=day, status=status, runs=0)
             session.add(row)
         row.runs = (row.runs or 0) + count
         row.sketch = sketch.stored(sketch.merge(sketch.merge({}, row.sketch or {}), counts))
+    steps = _rows(session, StepRollup, StepRollup.path, list(counted.steps))
     for (recipe_id, version, day, path), figures in counted.steps.items():
-        step = session.scalars(
-            select(StepRollup)
-            .where(
-                StepRollup.recipe_id == recipe_id,
-                StepRollup.recipe_version == version,
-                StepRollup.day == day,
-                StepRollup.path == path,
-            )
-            .with_for_update()
-        ).first()
+        step = steps.get((recipe_id, version, day, path))
         if step is None:
             step = StepRollup(
                 recipe_id=recipe_id,
