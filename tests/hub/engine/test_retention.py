@@ -105,7 +105,7 @@ def test_prune_deletes_exactly_the_old_finished_runs(kit_rt: Kit) -> None:
     # the four old ones and the recent one go into the roll-ups; the old ones are deleted
     assert wanted == Pruned(rolled_up=5, runs=4, steps=4, attempts=4, events=4, seen_items=0)
     assert counts(rt) == before  # a dry run deletes nothing
-    assert prune(rt, pause_s=0) == wanted
+    assert prune(rt) == wanted
     with rt.db.read() as session:
         assert sorted(session.scalars(select(Run.id))) == sorted(kept)
         left_events = set(session.scalars(select(Event.id)))
@@ -113,7 +113,7 @@ def test_prune_deletes_exactly_the_old_finished_runs(kit_rt: Kit) -> None:
         assert set(session.scalars(select(Run.event_id).where(Run.event_id.is_not(None)))) == left_events
     after = counts(rt)
     assert after["runs"] == before["runs"] - 4 and after["step_attempts"] == before["step_attempts"] - 4
-    assert prune(rt, pause_s=0) == Pruned()
+    assert prune(rt) == Pruned()
 
 
 def test_zero_days_keeps_runs_forever(kit_rt: Kit) -> None:
@@ -121,7 +121,7 @@ def test_zero_days_keeps_runs_forever(kit_rt: Kit) -> None:
     recipe_id, _path = webhook_recipe(rt)
     add_run(rt, recipe_id, "succeeded", utcnow() - timedelta(days=4000))
     rt.settings.retention_days = 0
-    assert preview(rt) == Pruned(rolled_up=1) and prune(rt, pause_s=0) == Pruned(rolled_up=1)
+    assert preview(rt) == Pruned(rolled_up=1) and prune(rt) == Pruned(rolled_up=1)
     assert counts(rt)["runs"] == 1
 
 
@@ -143,7 +143,7 @@ def test_seen_ids_go_after_the_triggers_window_plus_a_day(
     assert preview(rt).seen_items == 0  # a trigger that does not declare its window keeps its ids
     monkeypatch.setattr(type(kit.trigger("items")), "reread_window_s", lambda self, config: 600.0)
     assert preview(rt).seen_items == 1
-    assert prune(rt, pause_s=0).seen_items == 1
+    assert prune(rt).seen_items == 1
     with rt.db.read() as session:
         assert list(session.scalars(select(SeenItem.item_id))) == ["new"]
 
@@ -180,7 +180,7 @@ def test_webhooks_are_accepted_while_a_prune_runs(kit_rt: Kit, monkeypatch: pyte
         pruning.set()
         return True
 
-    pruned = prune(rt, pause_s=0.005, keep_going=keep_going)
+    pruned = prune(rt, keep_going=keep_going)
     sender.join(30)
     assert pruned.runs == 600
     assert answers == [202] * 40

@@ -231,7 +231,7 @@ def test_stats_are_the_same_before_and_after_pruning(runtime: Runtime) -> None:
     before = stats_of(runtime, recipe_id)
     october = Period(DAY, DAY + timedelta(days=3))
     before_october = stats_of(runtime, recipe_id, october)
-    pruned = prune(runtime, pause_s=0)
+    pruned = prune(runtime)
     assert pruned.runs == len(seeder.runs) - 1
     with runtime.db.read() as session:
         left = session.scalars(select(Run.status).where(Run.created_at < DAY + timedelta(days=4))).all()
@@ -243,7 +243,7 @@ def test_stats_are_the_same_before_and_after_pruning(runtime: Runtime) -> None:
     else:  # exact figures of live rows become the sketch's once some are rolled up
         check(after_october, hand_count(seeder, None, dialect), dialect, exact=False)
         assert after["runs"] == before["runs"] and after["steps"].keys() == before["steps"].keys()
-    assert prune(runtime, pause_s=0).runs == 0  # nothing twice
+    assert prune(runtime).runs == 0  # nothing twice
     assert stats_of(runtime, recipe_id) == after
 
 
@@ -331,7 +331,7 @@ def test_a_run_finishing_after_its_day_was_rolled_up_is_counted_once(runtime: Ru
     seed(runtime, recipe_id)
     runtime.settings.retention_days = 0  # roll up only, delete nothing
     before = stats_of(runtime, recipe_id)
-    assert prune(runtime, pause_s=0).rolled_up == sum(before["runs"].values()) - 1  # all but the waiting run
+    assert prune(runtime).rolled_up == sum(before["runs"].values()) - 1  # all but the waiting run
     rolled = stats_of(runtime, recipe_id)
     assert rolled == before if runtime.db.dialect == "sqlite" else rolled["runs"] == before["runs"]
     with runtime.db.transaction() as session:  # the waiting run finishes weeks later
@@ -342,7 +342,7 @@ def test_a_run_finishing_after_its_day_was_rolled_up_is_counted_once(runtime: Ru
     assert (
         finished["runs"]["succeeded"] == before["runs"]["succeeded"] + 1 and "waiting" not in finished["runs"]
     )
-    assert prune(runtime, pause_s=0).rolled_up == 1
+    assert prune(runtime).rolled_up == 1
     again = stats_of(runtime, recipe_id)
     assert again["runs"] == finished["runs"] and again["by_version"].keys() == finished["by_version"].keys()
     with runtime.db.read() as session:
