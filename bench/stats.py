@@ -20,6 +20,7 @@ import sys
 import tempfile
 import threading
 import time
+from dataclasses import replace
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -32,6 +33,7 @@ from bench.procs import free_port, wait_http
 from hub.config import Settings
 from hub.db.models import Event, Run, StepRun, utcnow
 from hub.recipe_store import hook_urls, save_recipe
+from hub.retention import Pace, prune
 from hub.runtime import Runtime
 from hub.stats import Period, recipe_stats
 
@@ -170,8 +172,18 @@ def acks(
     }
 
 
-def measure(workdir: Path, runs: int, recipes: int, idle_s: float = 15.0) -> dict[str, Any]:
-    """Seed, time the stats query, and measure webhook acks idle and while pruning."""
+def measure(
+    workdir: Path,
+    runs: int,
+    recipes: int,
+    idle_s: float = 15.0,
+    *,
+    roll_up_first: bool = False,
+    acks_too: bool = True,
+) -> dict[str, Any]:
+    """Seed, time the stats query, and measure webhook acks idle and while pruning. `roll_up_first`
+    rolls the closed days up at full speed (no rests, nothing deleted) and times the query again: the
+    figure at a size whose paced first pass would take an hour."""
     home = workdir / "stats-home"
     env = {
         **os.environ,
@@ -190,7 +202,19 @@ def measure(workdir: Path, runs: int, recipes: int, idle_s: float = 15.0) -> dic
         "stats_ms_last_7_days": time_query(rt, ids[0], week),
     }
     result["runs_per_recipe"] = runs // recipes
+    if roll_up_first:
+        rolled = Runtime.create(replace(settings, retention_days=0))
+        began = time.monotonic()
+        prune(rolled, pace=Pace(pause_s=0.0, write_s=0.5, duty=1.0))
+        result["roll_up_s"] = round(time.monotonic() - began, 1)
+        result["after_roll_up"] = {
+            "stats_ms_all_time": time_query(rolled, ids[0], Period()),
+            "stats_ms_last_7_days": time_query(rolled, ids[0], week),
+        }
+        rolled.close()
     rt.close()
+    if not acks_too:
+        return result
     port = free_port()
     # `hub web`: the webhook ingress alone, so no scheduler of its own prunes during the measurement
     serve_env = {**env, "HUB_BASE_URL": f"http://127.0.0.1:{port}"}
@@ -232,12 +256,18 @@ def report(result: dict[str, Any]) -> None:
         f"\n{result['runs']:,} runs over {result['recipes']} recipes ({result['runs_per_recipe']:,} each), "
         f"seeded in {result['seed_s']} s"
     )
-    for moment in ("before_roll_up", "after_prune"):
+    if "after_roll_up" in result:
+        print(f"rolled up at full speed in {result['roll_up_s']} s")
+    for moment in ("before_roll_up", "after_roll_up", "after_prune"):
+        if moment not in result:
+            continue
         f = result[moment]
         print(
             f"recipe stats query {moment.replace('_', ' ')}: all time {f['stats_ms_all_time']} ms, "
             f"last 7 days {f['stats_ms_last_7_days']} ms"
         )
+    if "idle" not in result:
+        return
     for phase in ("idle", "pruning"):
         f = result[phase]
         print(
@@ -255,10 +285,21 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=1_000_000)
     parser.add_argument("--recipes", type=int, default=1, help="the runs are spread over this many recipes")
     parser.add_argument("--idle", type=float, default=15.0, help="seconds of idle ack measurement")
+    parser.add_argument(
+        "--roll-up-first", action="store_true", help="roll up at full speed and time the query again"
+    )
+    parser.add_argument("--no-acks", action="store_true", help="skip the webhook acks and the paced prune")
     args = parser.parse_args()
     workdir = Path(tempfile.mkdtemp(prefix="hub-bench-stats-"))
     try:
-        result = measure(workdir, args.runs, args.recipes, args.idle)
+        result = measure(
+            workdir,
+            args.runs,
+            args.recipes,
+            args.idle,
+            roll_up_first=args.roll_up_first,
+            acks_too=not args.no_acks,
+        )
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
     report(result)
