@@ -5,7 +5,7 @@ listening socket and forks N-1 copies of itself before any thread or database co
 every process accepts from the same socket, executes the runs it accepted, and takes part in the
 scheduler's leader election. Left to the kernel, whichever process polls first takes a connection,
 and keep-alive clients can all land on one process while another idles; AcceptBalance has a process
-accept only while it holds no more connections than the least loaded live one. SQLite writers of
+accept only while it is not ahead of the least loaded live one by more than a small slack. SQLite writers of
 all processes queue on one file lock (hub/db/session.py), so nothing waits on SQLite's busy sleep.
 """
 
@@ -52,10 +52,17 @@ class AcceptBalance:
     """Open connections of every serving process in shared memory, each with a heartbeat.
 
     Made before forking, so every process maps the same table; each writes only its own slot. A
-    slot not refreshed for STALE_S (a process that died) is left out of the comparison."""
+    slot not refreshed for STALE_S (a process that died) is left out of the comparison.
+
+    A process that steps back stops polling the listening socket, and nothing wakes it when the
+    others catch up: it looks again at its loop's next turn. So a process steps back only when it
+    is ahead by more than a slack (which grows with the load), and its loop turns every WAKE_S:
+    with a strict rule and waitress's one-second turn, a burst of new connections was taken one
+    or two a second, the processes handing the lead back and forth."""
 
     SLOT = struct.Struct("dq")  # heartbeat (CLOCK_MONOTONIC is system-wide), open connections
     STALE_S = 5.0
+    WAKE_S = 0.05
 
     def __init__(self, processes: int) -> None:
         self.processes = processes
@@ -68,9 +75,18 @@ class AcceptBalance:
         self.SLOT.pack_into(self.table, self.SLOT.size * self.index, now, connections)
         for index in range(self.processes):
             beat, others = self.SLOT.unpack_from(self.table, self.SLOT.size * index)
-            if index != self.index and now - beat < self.STALE_S and others < connections:
+            if (
+                index != self.index
+                and now - beat < self.STALE_S
+                and others + self.slack(others) < connections
+            ):
                 return False
         return True
+
+    @staticmethod
+    def slack(connections: int) -> int:
+        """How far ahead of a process holding `connections` another may be and still accept."""
+        return 1 + connections // 8
 
     def gate(self, server: Any) -> None:
         """Make a waitress server poll its listening socket only while this process may accept."""
@@ -80,6 +96,7 @@ class AcceptBalance:
             return readable() and self.report(len(server._map))
 
         server.readable = balanced_readable
+        server.adj.asyncore_loop_timeout = self.WAKE_S  # read by the loop at each turn
 
 
 def default_processes(most: int = 8) -> int:

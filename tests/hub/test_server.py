@@ -6,6 +6,7 @@ from __future__ import annotations
 import gc
 import os
 import time
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
@@ -28,18 +29,26 @@ class _Server:
 
     def __init__(self, channels: int) -> None:
         self._map = dict.fromkeys(range(channels))
+        self.adj = SimpleNamespace(asyncore_loop_timeout=1)
 
     def readable(self) -> bool:
         return True
 
 
-def test_a_process_ahead_of_another_stops_accepting_until_it_is_level() -> None:
+def test_a_process_ahead_of_another_stops_accepting_until_it_is_within_the_slack() -> None:
     balance = AcceptBalance(2)
     other = _sibling(balance, 1)
     assert other.report(3)
     assert not balance.report(5)  # 5 open here, 3 there: let the other process take the next one
-    assert balance.report(3)  # level: both may accept, the kernel picks one
-    assert balance.report(2) and not other.report(3)
+    assert balance.report(4)  # one ahead: both may accept, the kernel picks one
+    assert balance.report(2) and other.report(3) and not other.report(4)
+
+
+def test_the_slack_grows_with_the_load() -> None:
+    balance = AcceptBalance(2)
+    other = _sibling(balance, 1)
+    assert other.report(160)
+    assert balance.report(181) and not balance.report(182)  # 160 + 1 + 160 // 8 = 181
 
 
 def test_a_slot_not_refreshed_is_ignored(monkeypatch: Any) -> None:
@@ -70,6 +79,7 @@ def test_gate_wraps_the_servers_readable() -> None:
     other.report(2)
     server = _Server(channels=4)
     balance.gate(server)
+    assert server.adj.asyncore_loop_timeout == AcceptBalance.WAKE_S  # stepping back, it looks again soon
     assert server.readable() is False
     server._map = dict.fromkeys(range(2))
     assert server.readable() is True
