@@ -120,18 +120,17 @@ def _serve_wsgi(
 @click.option(
     "--processes",
     type=int,
-    help="Processes sharing the port, each serving and executing runs "
-    "[HUB_PROCESSES; default: one per CPU this machine gives the hub, at most 8].",
+    help="Processes sharing the port, each serving and executing runs [HUB_PROCESSES; default 1].",
 )
 def serve(host: str, port: int, threads: int, processes: int | None) -> None:
-    """Web UI, API, webhooks, scheduler and workers (a production WSGI server, pre-forked per CPU)."""
+    """Web UI, API, webhooks, scheduler and workers (a production WSGI server, optionally pre-forked)."""
     import os
 
-    from hub.server import AcceptBalance, bind, default_processes, prefork, stop_children
+    from hub.server import AcceptBalance, bind, prefork, stop_children
 
     _logging()
     try:
-        processes = processes or int(os.environ.get("HUB_PROCESSES") or 0) or default_processes()
+        processes = processes or int(os.environ.get("HUB_PROCESSES") or 1)
     except ValueError as exc:
         raise click.ClickException(f"HUB_PROCESSES must be a whole number: {exc}") from exc
     if processes < 1:

@@ -99,16 +99,6 @@ class AcceptBalance:
         server.adj.asyncore_loop_timeout = self.WAKE_S  # read by the loop at each turn
 
 
-def default_processes(most: int = 8) -> int:
-    """One serving process per CPU the hub may run on (its affinity, not the machine's count, so a
-    container limited to 2 CPUs forks 2): a process is held to one core by the GIL."""
-    try:
-        cpus = len(os.sched_getaffinity(0))
-    except AttributeError:  # not Linux
-        cpus = os.cpu_count() or 1
-    return max(1, min(most, cpus))
-
-
 def prefork(processes: int, balance: AcceptBalance | None = None) -> list[int]:
     """Fork `processes - 1` children; returns their pids in the parent and [] in each child.
     Each process gets its own slot of `balance`."""

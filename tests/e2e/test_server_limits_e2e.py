@@ -42,6 +42,11 @@ def impatient_hub(tmp_path_factory: pytest.TempPathFactory) -> Iterator[HubProce
 
 
 @pytest.fixture(scope="module")
+def two_process_hub(tmp_path_factory: pytest.TempPathFactory) -> Iterator[HubProcess]:
+    yield from _hub(tmp_path_factory.mktemp("two"), HUB_PROCESSES="2")
+
+
+@pytest.fixture(scope="module")
 def crowded_hub(tmp_path_factory: pytest.TempPathFactory) -> Iterator[HubProcess]:
     yield from _hub(tmp_path_factory.mktemp("crowded"), HUB_MAX_CONNECTIONS="50")
 
@@ -96,6 +101,12 @@ def _healthz_answers_while_clients_trickle(hub: HubProcess, clients: int) -> Non
 
 def test_healthz_answers_within_a_second_while_500_clients_trickle_bodies(hub: HubProcess) -> None:
     _healthz_answers_while_clients_trickle(hub, SLOW_CLIENTS)
+
+
+def test_two_processes_take_a_burst_of_new_connections(two_process_hub: HubProcess) -> None:
+    """A process that stepped back from accepting looks again soon: with a strict balance and
+    waitress's one-second loop turn, 500 new connections were taken one or two a second."""
+    _healthz_answers_while_clients_trickle(two_process_hub, SLOW_CLIENTS)
 
 
 def test_slow_clients_beyond_the_connection_limit_make_room_for_new_ones(crowded_hub: HubProcess) -> None:
