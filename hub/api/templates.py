@@ -70,7 +70,7 @@ def template_install(template_name: str) -> Response:
             [InvalidInput(f"$.{key}: unknown field (fields: {fields})", path=f"$.{key}") for key in unknown]
         )
     rt = runtime()
-    with rt.db.transaction() as session:
+    with rt.db.read() as session:
         project_id = target_project(session, g.access, data.get("project"), "editor")
     recipe_id = install(
         rt,

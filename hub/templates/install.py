@@ -73,7 +73,7 @@ def install(
     template = catalogue.get(template_name)
     if recipe_name is not None and not isinstance(recipe_name, str):
         raise RecipeProblems([InvalidInput("name: must be a string", path="name")])
-    with rt.db.transaction() as session:
+    with rt.db.read() as session:  # the save checks reachability again, in its own transaction
         project_id = live_project(session, project).id
         checked = check_values(template.parameters, values, connection_check(session, project_id))
     document = substitute(template.recipe, checked)
