@@ -19,6 +19,7 @@ from hub.db.errors import RETRY_AFTER_S, describe, is_transient
 from hub.db.models import HookEndpoint, Recipe
 from hub.engine.contexts import build_context
 from hub.engine.intake import Stored, WaitEndpoint, resolve_waits, store_events
+from hub.engine.run.fresh import FreshRun
 from hub.engine.subscriptions import endpoint_subscription
 from hub.jsonutil import InvalidJSON, check_storable, dumps
 from hub.recipe_index import current_version
@@ -237,7 +238,12 @@ def receive(token: str) -> Response:
         return stored, run_ids
 
     stored, run_ids = rt.db.write(store)  # a database error is answered by _database_error
-    rt.dispatch(run_ids)
+    fresh_runs = {
+        s.run.id: FreshRun(s.run, item.data, len(body))
+        for item, s in zip(events, stored, strict=True)
+        if s.run is not None
+    }
+    rt.dispatch(run_ids, fresh_runs)
     fresh = [s for s in stored if not s.duplicate]
     count.labels("accepted" if fresh else "duplicate").inc()
     answer = trigger.acknowledge(ctx, config, inbound, [str(s.event_id) for s in stored])

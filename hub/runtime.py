@@ -9,6 +9,7 @@ import logging
 import os
 import socket
 import uuid
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -27,6 +28,7 @@ from hub.vault_rotation import VAULT_CHECK_KEY, upgrade_legacy_secrets
 
 if TYPE_CHECKING:
     from hub.engine.executor import Executor
+    from hub.engine.run.fresh import FreshRun
 
 log = logging.getLogger("hub.runtime")
 
@@ -96,11 +98,12 @@ class Runtime:
             runtime.limiter = DatabaseLimiter(db, runtime.owner, settings.lease_s)
         return runtime
 
-    def dispatch(self, run_ids: list[int]) -> None:
-        """Hand stored runs to the executor; runs left undispatched are found by the sweeper."""
+    def dispatch(self, run_ids: list[int], fresh: Mapping[int, FreshRun] | None = None) -> None:
+        """Hand stored runs to the executor; runs left undispatched are found by the sweeper. `fresh`:
+        runs this process just stored, with their rows and events (hub/engine/run/fresh.py)."""
         if self.executor is not None:
             for run_id in run_ids:
-                self.executor.submit(run_id)
+                self.executor.submit(run_id, fresh.get(run_id) if fresh else None)
 
     def dispatch_branches(self, branch_ids: list[int]) -> None:
         """Hand spread branches (Celery only) to the executor; the sweeper sends any left behind."""

@@ -8,6 +8,7 @@ import threading
 import time
 from typing import TYPE_CHECKING, Any, Protocol
 
+from hub.engine.run.fresh import FreshRun
 from hub.engine.runner import Runner
 
 if TYPE_CHECKING:
@@ -17,7 +18,7 @@ log = logging.getLogger("hub.executor")
 
 
 class Executor(Protocol):
-    def submit(self, run_id: int) -> None: ...
+    def submit(self, run_id: int, fresh: FreshRun | None = None) -> None: ...
 
     def shutdown(self, wait: bool = True) -> None: ...
 
@@ -28,8 +29,8 @@ class InlineExecutor:
     def __init__(self, runtime: Runtime) -> None:
         self.runtime = runtime
 
-    def submit(self, run_id: int) -> None:
-        Runner(self.runtime).execute(run_id)
+    def submit(self, run_id: int, fresh: FreshRun | None = None) -> None:
+        Runner(self.runtime).execute(run_id, fresh)
 
     def shutdown(self, wait: bool = True) -> None:
         return None
@@ -38,18 +39,23 @@ class InlineExecutor:
 class LocalExecutor:
     """Worker threads in this process taking run ids from a queue; a run already queued here is not
     queued twice. The queue holds plain ints: a backlog of thousands of runs under a burst costs a
-    few bytes each and gives the garbage collector nothing to scan (futures would, at every pass)."""
+    few bytes each and gives the garbage collector nothing to scan (futures would, at every pass).
+    Runs this process just stored come with their rows and events while those stay under
+    FRESH_BYTES (hub/engine/run/fresh.py)."""
 
     STOP = -1
     # Runs queued here at most. Past it a run stays stored and the sweeper dispatches it once it is
     # older than HUB_REDISPATCH_S, so a load above what this process can execute grows the database,
     # not this process's memory.
     BACKLOG = 10_000
+    FRESH_BYTES = 16 * 2**20
 
     def __init__(self, runtime: Runtime, workers: int) -> None:
         self.runtime = runtime
         self._queue: queue.SimpleQueue[int] = queue.SimpleQueue()
         self._pending: set[int] = set()
+        self._fresh: dict[int, FreshRun] = {}
+        self._fresh_bytes = 0
         self._lock = threading.Lock()
         self._closed = False
         self._threads = [
@@ -59,19 +65,30 @@ class LocalExecutor:
         for thread in self._threads:
             thread.start()
 
-    def submit(self, run_id: int) -> None:
+    def submit(self, run_id: int, fresh: FreshRun | None = None) -> None:
         with self._lock:
             if self._closed or run_id in self._pending or len(self._pending) >= self.BACKLOG:
                 return
             self._pending.add(run_id)
+            if fresh is not None and self._fresh_bytes + fresh.size <= self.FRESH_BYTES:
+                self._fresh[run_id] = fresh
+                self._fresh_bytes += fresh.size
         self._queue.put(run_id)
+
+    def _take_fresh(self, run_id: int) -> FreshRun | None:
+        with self._lock:
+            fresh = self._fresh.pop(run_id, None)
+            if fresh is not None:
+                self._fresh_bytes -= fresh.size
+            return fresh
 
     def _work(self) -> None:
         while (run_id := self._queue.get()) != self.STOP:
+            fresh = self._take_fresh(run_id)
             if self._closed:  # queued runs stay in the database for the sweeper of the next start
                 continue
             try:
-                Runner(self.runtime).execute(run_id)
+                Runner(self.runtime).execute(run_id, fresh)
             except Exception:
                 log.exception("event=executor_error run=%s", run_id)
             finally:
@@ -103,7 +120,8 @@ class CeleryExecutor:
         self.runtime = runtime
         self.app = app if app is not None else make_celery(runtime.settings)
 
-    def submit(self, run_id: int) -> None:
+    def submit(self, run_id: int, fresh: FreshRun | None = None) -> None:
+        """Sends the id only: a worker elsewhere reads the run (`fresh` is for this process's threads)."""
         from hub.engine.celery_app import TASK_NAME
 
         try:

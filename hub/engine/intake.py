@@ -25,6 +25,7 @@ from sqlalchemy.orm import Session
 from hub.db.core import affected
 from hub.db.models import Event, PendingWaitEvent, Run, SeenItem, StepRun, Wait, utcnow
 from hub.engine import statements as sql
+from hub.engine.statements import Record
 from hub.recipe_split import choose_version, event_key
 from hub.sdk.types import TriggerEvent
 
@@ -37,6 +38,7 @@ class Stored:
     event_id: int
     run_id: int | None
     duplicate: bool
+    run: Record | None = None  # the run's row as inserted
 
 
 def lookup_path(data: Any, dotted: str) -> Any:
@@ -248,12 +250,16 @@ def store_events(
             continue
         if event_id is None:
             event_id = sql.returned_id(session, sql.INSERT_EVENT, values)
-        run_id = None
+        run = None
         if start_runs:
             version = choose_version(recipe_id, split, recipe_version, event_key(dedupe_key, event_id))
-            run = {"recipe_id": recipe_id, "recipe_version": version, "event_id": event_id}
-            run_id = sql.returned_id(session, sql.INSERT_RUN, {**run, "status": "queued"})
-        stored.append(Stored(event_id=event_id, run_id=run_id, duplicate=False))
+            row = sql.inserted(
+                session,
+                sql.INSERT_RUN,
+                {"recipe_id": recipe_id, "recipe_version": version, "event_id": event_id, "status": "queued"},
+            )
+            run = sql.record(sql.runs, row)
+        stored.append(Stored(event_id, run.id if run else None, duplicate=False, run=run))
     return stored
 
 

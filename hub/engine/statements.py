@@ -41,7 +41,7 @@ WAITS_FOR = select(waits.c.id, waits.c.connection_id, waits.c.match).where(
 )
 
 INSERT_EVENT = insert(events).returning(events.c.id)
-INSERT_RUN = insert(runs).returning(runs.c.id)
+INSERT_RUN = insert(runs).returning(*runs.c)  # the whole row: a run thread here starts from it
 INSERT_STEP = insert(step_runs).returning(step_runs.c.id)
 INSERT_ATTEMPT = insert(attempts).returning(attempts.c.id)
 # SET columns come from the keys of the parameters passed with each execution.
@@ -132,6 +132,11 @@ def returned_id(session: Session, statement: Any, params: dict[str, Any]) -> int
         assert new_id is not None
         return new_id
     return int(session.execute(statement, params).scalar_one())
+
+
+def inserted(session: Session, statement: Any, params: dict[str, Any]) -> tuple[Any, ...]:
+    """Execute an INSERT ... RETURNING columns; the new row."""
+    return rows(session, statement, params)[0]
 
 
 def rows(session: Session, statement: Any, params: dict[str, Any]) -> list[tuple[Any, ...]]:

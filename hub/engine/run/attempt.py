@@ -126,7 +126,8 @@ def attempt(ex: Execution, at: StepAt, step: dict[str, Any], call: Call) -> Outc
     finishing = ex.state.ends_run(at)
 
     def succeed(session: Any) -> None:
-        ex.lease.renew(session)
+        if not finishing:  # else the release at the end checks the lease (and undoes all on a loss)
+            ex.lease.renew(session)
         done = {"status": "succeeded", "finished_at": utcnow(), "duration_ms": round(elapsed * 1000, 2)}
         store.end_attempts(session, [{"b_id": attempt_id, **done}])
         ex.state.write_step(

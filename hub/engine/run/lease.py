@@ -3,7 +3,8 @@
 A run is claimed by compare-and-set on its `runs` row, so it is executed by one worker at a time
 even when dispatched twice, and a run left by a crashed worker is taken up again once its lease
 expires. A run never claimed before is claimed lazily, by its first write. Every write of a run
-starts with `renew`; a write that finds the lease gone raises `LostLease` before acting.
+starts with `renew`, or ends with the release, which checks the lease itself; a write that finds the
+lease gone raises `LostLease`, and nothing of it is committed.
 """
 
 from __future__ import annotations
@@ -92,10 +93,14 @@ class Lease:
         self.released_as(status)
 
     def release_in(self, session: Any, params: dict[str, Any]) -> None:
-        """Give the run up inside a caller's write (RELEASE's `params`)."""
-        if self.claim_lazily:  # a run released by its first write (filtered, crashed) is claimed first
+        """Give the run up inside a caller's write (RELEASE's `params`). RELEASE checks the lease
+        itself, so the write needs no renew of its own; a fresh run released by its first write
+        (filtered, crashed) is claimed first."""
+        released = store.release(session, params)
+        if not released and self.claim_lazily:
             self.renew(session)
-        if not store.release(session, params):
+            released = store.release(session, params)
+        if not released:
             raise LostLease()
         if self.end is not None:
             self.woken = self.end.write(session, self.run_id, params)

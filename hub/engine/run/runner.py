@@ -17,6 +17,7 @@ from hub.db.models import utcnow
 from hub.engine import store
 from hub.engine.calls import RunEnd
 from hub.engine.run.execution import Execution
+from hub.engine.run.fresh import FreshRun
 from hub.engine.run.lease import Lease, LostLease
 from hub.engine.run.nesting import limits_exceeded
 from hub.engine.run.outcomes import Done, Failed, Parked, error_info
@@ -42,14 +43,15 @@ class Runner:
         """Whether the run was read as fresh, to be claimed by its first write."""
         return self.lease.claim_lazily
 
-    def execute(self, run_id: int) -> None:
+    def execute(self, run_id: int, fresh: FreshRun | None = None) -> None:
         """Run (or continue) `run_id` if it is due and nobody else holds it. A database error that
-        passes (connection lost, failover, lock timeout) interrupts the run without failing it."""
+        passes (connection lost, failover, lock timeout) interrupts the run without failing it.
+        `fresh`: the run as this process just stored it, so it is not read back."""
         self.run_id = run_id
         self.lease = Lease(self.rt, run_id)
         self.engaged = False  # set once this worker may have written (and so hold the lease)
         try:
-            self._execute(run_id)
+            self._execute(run_id, fresh)
         except Exception as exc:
             if not is_transient(exc):
                 raise
@@ -57,12 +59,12 @@ class Runner:
             if self.engaged and not self.lease.released:
                 self.lease.give_back()
 
-    def _execute(self, run_id: int) -> None:
+    def _execute(self, run_id: int, fresh: FreshRun | None) -> None:
         with self.db.read() as session:
-            run = store.read_run(session, run_id)
+            run = store.read_run(session, run_id) if fresh is None else fresh.run
             self.lease.claim_lazily = run is not None and self._fresh(run)
             if run is not None and self.claim_lazily:
-                self._load(session, run)
+                self._load(session, run, fresh)
         if run is None:
             return
         self.engaged = True
@@ -90,9 +92,9 @@ class Runner:
         due = run.wake_at is None or run.wake_at <= utcnow()
         return run.status == "queued" and run.started_at is None and due
 
-    def _load(self, session: Any, run: Record) -> None:
+    def _load(self, session: Any, run: Record, fresh: FreshRun | None = None) -> None:
         self.lease.run = run
-        state = RunState(session, self.rt, run)
+        state = RunState(session, self.rt, run, fresh.event if fresh else None)
         spreads = getattr(self.rt.executor, "spreads", False)  # Celery: branches are tasks of their own
         self.execution = Execution(self.rt, self.lease, state, spreads=spreads)
         if RunEnd.wanted(state, run):  # a recipe with an `output`, or a run started by a call

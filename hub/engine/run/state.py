@@ -50,15 +50,21 @@ class StepAt:
 class RunState:
     """The run, its recipe version, its event, its step rows, the secrets to redact and the context."""
 
-    def __init__(self, session: Any, runtime: Runtime, run: Record) -> None:
+    def __init__(
+        self, session: Any, runtime: Runtime, run: Record, fresh_event: dict[str, Any] | None = None
+    ) -> None:
+        """`fresh_event`: a run this process just stored comes with its event and has no steps yet."""
         self.run = run
         version = runtime.recipes.version(
             session, run.recipe_id, run.recipe_version, runtime.vault, runtime.registry
         )
         self.document, project_id = version.document, version.project_id
         self.recipe = Record(id=run.recipe_id, name=version.name)
-        self.event = store.read_event_payload(session, run.event_id)
-        self.steps = {(s.phase, s.path): s for s in store.read_steps(session, run.id)}
+        if fresh_event is None:
+            self.event = store.read_event_payload(session, run.event_id)
+            self.steps = {(s.phase, s.path): s for s in store.read_steps(session, run.id)}
+        else:
+            self.event, self.steps = fresh_event, {}
         # Outputs as the steps gave them, for the life of this execution: only what is stored is
         # redacted, so a presigned URL reaches later steps intact (a resumed run reads the stored ones).
         self.live: dict[tuple[str, str], Any] = {}

@@ -10,6 +10,8 @@ import pytest
 
 from hub.engine import executor as executor_module
 from hub.engine.executor import LocalExecutor
+from hub.engine.run.fresh import FreshRun
+from hub.engine.statements import Record
 
 
 class _Recorder:
@@ -18,15 +20,17 @@ class _Recorder:
     def __init__(self) -> None:
         self.started: list[int] = []
         self.finished: list[int] = []
+        self.fresh: dict[int, FreshRun | None] = {}
         self.release = threading.Event()
         self.lock = threading.Lock()
 
     def __call__(self, _runtime: Any) -> _Recorder:
         return self
 
-    def execute(self, run_id: int) -> None:
+    def execute(self, run_id: int, fresh: FreshRun | None = None) -> None:
         with self.lock:
             self.started.append(run_id)
+            self.fresh[run_id] = fresh
         self.release.wait(5)
         with self.lock:
             self.finished.append(run_id)
@@ -84,3 +88,20 @@ def test_past_the_backlog_runs_are_left_to_the_sweeper(
     _until(lambda: len(recorder.finished) == 4)
     pool.shutdown()
     assert recorder.finished == [1, 2, 3, 5]
+
+
+def test_runs_come_with_their_rows_while_the_held_bytes_stay_under_the_bound(
+    recorder: _Recorder, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(LocalExecutor, "FRESH_BYTES", 250)
+    pool = LocalExecutor(runtime=None, workers=1)  # type: ignore[arg-type]
+    handed = {run_id: FreshRun(Record(id=run_id), {"n": run_id}, 100) for run_id in range(1, 5)}
+    pool.submit(1, handed[1])
+    _until(lambda: recorder.started == [1])  # taken: its bytes are no longer held
+    for run_id in (2, 3, 4):
+        pool.submit(run_id, handed[run_id])
+    recorder.release.set()
+    _until(lambda: len(recorder.finished) == 4)
+    assert recorder.fresh == {1: handed[1], 2: handed[2], 3: handed[3], 4: None}  # 4 is read back
+    assert pool._fresh_bytes == 0 and not pool._fresh
+    pool.shutdown()

@@ -36,7 +36,7 @@ class QueuedTasks:
         self.current: tuple[str, int] | None = None  # the task being executed
         self.most_in_flight = 0
 
-    def submit(self, run_id: int) -> None:
+    def submit(self, run_id: int, fresh: object = None) -> None:
         self.sent.append(("run", run_id))
 
     def submit_branch(self, branch_id: int) -> None:

@@ -26,7 +26,7 @@ class SentRuns:
         self.sent: Counter[int] = Counter()
         self._lock = threading.Lock()
 
-    def submit(self, run_id: int) -> None:
+    def submit(self, run_id: int, fresh: object = None) -> None:
         with self._lock:
             self.sent[run_id] += 1
 
