@@ -67,6 +67,24 @@ class ProcessTree:
                 continue
         return total
 
+    def pss_bytes(self) -> int:
+        """Proportional set size of the tree: pages shared by forked processes counted once, split
+        between them (RSS counts them in every process). What the processes take from the machine."""
+        total = 0
+        for pid in self.pids():
+            try:
+                for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines():
+                    if line.startswith("Pss:"):
+                        total += int(line.split()[1]) * 1024
+                        break
+            except OSError:
+                continue
+        return total
+
+    def memory(self) -> tuple[int, int]:
+        """(RSS, PSS) of the tree now, in bytes."""
+        return self.rss_bytes(), self.pss_bytes()
+
     def cpu_seconds(self) -> float:
         total = 0
         for pid in self.pids():

@@ -51,6 +51,7 @@ class RelayFigure:
     lost: int
     errors: int
     peak_rss_mib: float
+    peak_pss_mib: float  # shared pages of forked processes counted once (bench/procs.py)
     drain_s: float
     delivered_per_s: float  # delivered / (burst + drain): what the hub sustains end to end
     cpu_ms_per_event: float  # CPU of every process of the server, burst and drain, per delivery
@@ -189,9 +190,9 @@ def run_wrk(url: str, connections: int, duration_s: int, tree: ProcessTree) -> d
         url,
     ]
     process = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, text=True)
-    peak = 0
+    peak = (0, 0)
     while process.poll() is None:
-        peak = max(peak, tree.rss_bytes())
+        peak = _peaks(peak, tree.memory())
         time.sleep(0.2)
     output = process.stdout.read() if process.stdout else ""
     line = next((row for row in output.splitlines() if row.startswith("BENCH_RESULT")), None)
@@ -204,19 +205,24 @@ def run_wrk(url: str, connections: int, duration_s: int, tree: ProcessTree) -> d
         "p50_ms": p50_us / 1000,
         "p99_ms": p99_us / 1000,
         "duration_s": duration_us / 1e6,
-        "peak_rss": peak,
+        "peak_memory": peak,
     }
+
+
+def _peaks(peak: tuple[int, int], now: tuple[int, int]) -> tuple[int, int]:
+    return max(peak[0], now[0]), max(peak[1], now[1])
 
 
 def drain(
     sink: Sink, expected: int, tree: ProcessTree | None, limit_s: float = 180
-) -> tuple[int, float, int]:
-    """Wait until the sink has `expected` deliveries or stops making progress; (delivered, s, peak RSS)."""
+) -> tuple[int, float, tuple[int, int]]:
+    """Wait until the sink has `expected` deliveries or stops making progress;
+    (delivered, s, peak (RSS, PSS))."""
     started = time.monotonic()
-    last, last_change, peak = -1, started, 0
+    last, last_change, peak = -1, started, (0, 0)
     while time.monotonic() - started < limit_s:
         if tree:
-            peak = max(peak, tree.rss_bytes())
+            peak = _peaks(peak, tree.memory())
         delivered = sink.stats()["unique_keys"]
         if delivered >= expected:
             return delivered, time.monotonic() - started, peak
@@ -254,7 +260,8 @@ def relay_phase(
         delivered=delivered,
         lost=max(0, result["accepted"] - delivered),
         errors=result["errors"],
-        peak_rss_mib=round(max(result["peak_rss"], peak) / 2**20, 1),
+        peak_rss_mib=round(max(result["peak_memory"][0], peak[0]) / 2**20, 1),
+        peak_pss_mib=round(max(result["peak_memory"][1], peak[1]) / 2**20, 1),
         drain_s=round(drain_s, 1),
         delivered_per_s=round(delivered / (result["duration_s"] + drain_s), 1),
         cpu_ms_per_event=round(cpu_s * 1000 / max(delivered, 1), 2),
@@ -263,7 +270,8 @@ def relay_phase(
         f"  {label:<10} c={connections:<3} recipes={recipes:<6} {figure.accepted_per_s:>8} ev/s "
         f"p50 {figure.ack_p50_ms:.1f} ms p99 {figure.ack_p99_ms:.1f} ms delivered {delivered}/"
         f"{figure.accepted} drained {figure.drain_s} s, {figure.delivered_per_s}/s sustained, "
-        f"{figure.cpu_ms_per_event} ms CPU/event, rss {figure.peak_rss_mib} MiB",
+        f"{figure.cpu_ms_per_event} ms CPU/event, "
+        f"rss {figure.peak_rss_mib} MiB, pss {figure.peak_pss_mib} MiB",
         flush=True,
     )
     return figure
@@ -363,14 +371,14 @@ def print_table(results: Results) -> None:
     print(f"\nhub serve {h['options'] or '(defaults, as the README starts it)'}")
     print(
         "\n| run | conns | recipes | accepted/s | ack p50 ms | ack p99 ms | delivered | lost | drained in s "
-        "| delivered/s sustained | CPU ms/event | peak RSS MiB |"
+        "| delivered/s sustained | CPU ms/event | peak RSS MiB | peak PSS MiB |"
     )
-    print("|---|---|---|---|---|---|---|---|---|---|---|---|")
+    print("|---|---|---|---|---|---|---|---|---|---|---|---|---|")
     for f in [*results.relay, *([results.ceiling] if results.ceiling else [])]:
         print(
             f"| {f.label} | {f.connections} | {f.recipes} | {f.accepted_per_s} | {f.ack_p50_ms:.1f} | "
             f"{f.ack_p99_ms:.1f} | {f.delivered}/{f.accepted} | {f.lost} | {f.drain_s} | "
-            f"{f.delivered_per_s} | {f.cpu_ms_per_event} | {f.peak_rss_mib} |"
+            f"{f.delivered_per_s} | {f.cpu_ms_per_event} | {f.peak_rss_mib} | {f.peak_pss_mib} |"
         )
     if results.ceiling:
         hub8 = next(

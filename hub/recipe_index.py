@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session
 from hub.db.models import Meta, Recipe, RecipeVersion
 from hub.engine import store
 from hub.jsonutil import dumps
-from hub.recipe_secrets import open_document
+from hub.recipe_secrets import open_document, secret_values
 
 if TYPE_CHECKING:
     from hub.db.session import Database
@@ -38,12 +38,14 @@ MARKER = select(Meta.value).where(Meta.key == CHANGE_MARKER_KEY)
 
 
 class CachedVersion(NamedTuple):
-    """A recipe version as a run reads it: its document opened, and whether it names hook URLs."""
+    """A recipe version as a run reads it: its document opened, whether it names hook URLs, and its
+    literal secrets (found by walking the document, once rather than on every run)."""
 
     name: str
     document: dict[str, Any]
     names_hooks: bool
     project_id: int | None
+    secrets: tuple[str, ...]
 
 
 class CurrentVersion(NamedTuple):
@@ -167,6 +169,7 @@ class RecipeIndex:
         def load() -> CachedVersion:
             name, stored, project_id = store.read_version_in_project(session, recipe_id, version)
             document = open_document(stored, vault, registry, recipe_id, version)
-            return CachedVersion(name, document, _mentions_hook_urls(document), project_id)
+            secrets = tuple(secret_values(document, registry))
+            return CachedVersion(name, document, _mentions_hook_urls(document), project_id, secrets)
 
         return self.lookup(("version", recipe_id, version), load, session)

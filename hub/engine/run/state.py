@@ -13,7 +13,6 @@ from typing import TYPE_CHECKING, Any
 from hub.db.models import utcnow
 from hub.engine import store
 from hub.engine.statements import Record
-from hub.recipe_secrets import secret_values
 from hub.recipe_store import hook_urls
 from hub.utilities import lookup
 from hub.utilities.secrets import SecretsView, loader, refuse_outside_inputs
@@ -68,7 +67,7 @@ class RunState:
         # Outputs as the steps gave them, for the life of this execution: only what is stored is
         # redacted, so a presigned URL reaches later steps intact (a resumed run reads the stored ones).
         self.live: dict[tuple[str, str], Any] = {}
-        self.secrets = secret_values(self.document, runtime.registry)  # kept out of stored inputs
+        self.secrets = list(version.secrets)  # kept out of stored inputs; grows with the ones used
         # Named secrets open in action inputs only; each one used joins `secrets` before it renders.
         self.secrets_view = SecretsView(loader(runtime.db, runtime.vault, project_id), self.secrets.append)
         self.context: dict[str, Any] = {
