@@ -146,7 +146,12 @@ def serve(host: str, port: int, threads: int, processes: int | None) -> None:
             migrated = subprocess.run([sys.executable, "-m", "hub", "init"], check=False)
             if migrated.returncode != 0:
                 raise click.ClickException("the database could not be prepared (see `hub init` above)")
-            stack.enter_context(share_across_processes())  # /metrics sums every process's counters
+            try:
+                stack.enter_context(share_across_processes())  # /metrics sums every process's counters
+            except OSError as exc:
+                raise click.ClickException(
+                    f"no writable temporary directory for the processes' metrics (set TMPDIR): {exc}"
+                ) from exc
             sock = bind(host, port)
             balance = AcceptBalance(processes)
             children = prefork(processes, balance)

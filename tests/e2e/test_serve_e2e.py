@@ -73,10 +73,9 @@ def test_two_processes_answer_metrics_with_the_sum_of_both_and_remove_their_file
 ) -> None:
     """A burst of keep-alive clients connecting at once lands on both processes (the accept balance);
     `/metrics` counts every webhook of both, and the shared directory goes when the hub stops."""
-    temp = tmp_path / "tmp"
-    temp.mkdir()
-    hub = HubProcess(tmp_path / "home", HUB_PROCESSES="2", TMPDIR=str(temp))
+    hub = HubProcess(tmp_path / "home", HUB_PROCESSES="2")
     hub.start()
+    temp = Path(hub.env["TMPDIR"])
     try:
         wait_until(lambda: len(hub.serving_pids()) == 2, what="both processes listening")
         headers = hub.admin_headers()
