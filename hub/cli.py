@@ -120,39 +120,49 @@ def _serve_wsgi(
 @click.option(
     "--processes",
     type=int,
-    help="Processes sharing the port, each serving and executing runs [HUB_PROCESSES; default 1].",
+    help="Processes sharing the port, each serving and executing runs "
+    "[HUB_PROCESSES; default: one per CPU this process may run on].",
 )
 def serve(host: str, port: int, threads: int, processes: int | None) -> None:
-    """Web UI, API, webhooks, scheduler and workers (a production WSGI server, optionally pre-forked)."""
+    """Web UI, API, webhooks, scheduler and workers (a production WSGI server, pre-forked per CPU)."""
     import os
+    from contextlib import ExitStack
 
-    from hub.server import AcceptBalance, bind, prefork, stop_children
+    from hub.metrics import share_across_processes
+    from hub.server import AcceptBalance, bind, default_processes, prefork, stop_children
 
     _logging()
     try:
-        processes = processes or int(os.environ.get("HUB_PROCESSES") or 1)
+        processes = processes or int(os.environ.get("HUB_PROCESSES") or 0) or default_processes()
     except ValueError as exc:
         raise click.ClickException(f"HUB_PROCESSES must be a whole number: {exc}") from exc
     if processes < 1:
         raise click.ClickException("--processes must be at least 1")
     sock, children, balance = None, [], None
-    if processes > 1:
-        os.environ.setdefault("HUB_LIMITER", "database")  # connection limits shared by the processes
-        # Migrate once in a short-lived child, so the processes forked below do not carry Alembic.
-        migrated = subprocess.run([sys.executable, "-m", "hub", "init"], check=False)
-        if migrated.returncode != 0:
-            raise click.ClickException("the database could not be prepared (see `hub init` above)")
-        sock = bind(host, port)
-        balance = AcceptBalance(processes)
-        children = prefork(processes, balance)
-    rt = _runtime(migrate=processes == 1)
-    sched = _start_engine(rt, scheduler=True, executor=rt.settings.executor == "local")
-    try:
-        # One process of the group makes the setup link: each new one would replace the last.
-        first = processes == 1 or bool(children)
-        _serve_wsgi(rt, host, port, threads, sched, sock=sock, balance=balance, setup_link=first)
-    finally:
-        stop_children(children)
+    with ExitStack() as stack:
+        if processes > 1:
+            os.environ.setdefault("HUB_LIMITER", "database")  # connection limits shared by the processes
+            # Migrate once in a short-lived child, so the processes forked below do not carry Alembic.
+            migrated = subprocess.run([sys.executable, "-m", "hub", "init"], check=False)
+            if migrated.returncode != 0:
+                raise click.ClickException("the database could not be prepared (see `hub init` above)")
+            try:
+                stack.enter_context(share_across_processes())  # /metrics sums every process's counters
+            except OSError as exc:
+                raise click.ClickException(
+                    f"no writable temporary directory for the processes' metrics (set TMPDIR): {exc}"
+                ) from exc
+            sock = bind(host, port)
+            balance = AcceptBalance(processes)
+            children = prefork(processes, balance)
+        rt = _runtime(migrate=processes == 1)
+        sched = _start_engine(rt, scheduler=True, executor=rt.settings.executor == "local")
+        try:
+            # One process of the group makes the setup link: each new one would replace the last.
+            first = processes == 1 or bool(children)
+            _serve_wsgi(rt, host, port, threads, sched, sock=sock, balance=balance, setup_link=first)
+        finally:
+            stop_children(children)
 
 
 @main.command()

@@ -4,16 +4,61 @@ counts and durations.
 Per-recipe series are labelled by recipe id for the first `max_recipes` recipes that finish a run in
 this process (HUB_METRICS_MAX_RECIPES); later ones share the label `other`, so a hub with 10,000
 recipes cannot make a scrape carry millions of series.
+
+`hub serve` with several processes calls `share_across_processes` before forking: every process then
+keeps its values in files of one private directory (prometheus_client's multiprocess mode), and
+`/metrics` in any of them answers with counters and histograms summed over all of them, a process
+that stopped included (counters must not go down). Runs by status are read from the database at
+scrape time, once. What multiprocess mode cannot do does not arise here: no gauge is kept in a
+process (so `mark_process_dead` has nothing to remove), no custom collector other than runs by
+status, no exemplars; the `_created` series are left out. The recipe cap stays per process: each
+process labels the first `max_recipes` recipes it sees, so the sum may carry up to that many labels
+per process, and a recipe may be counted under its id by one process and under `other` by another.
 """
 
 from __future__ import annotations
 
+import os
+import shutil
+import tempfile
 import threading
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 
-from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
+from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest, values
 from prometheus_client.core import GaugeMetricFamily
+from prometheus_client.multiprocess import MultiProcessCollector
 from prometheus_client.registry import Collector
+
+MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"  # where prometheus_client's file values are written
+_shared_dir: str | None = None  # set in the process that shares, inherited by the ones it forks
+
+
+@contextmanager
+def share_across_processes() -> Iterator[str]:
+    """Until the block ends, metrics made in this process and in processes forked from it keep their
+    values in files of a new private directory, summed by each one's `/metrics`. Call it before any
+    metric exists and before forking; the directory is removed when the block ends in this process
+    (not in the forked ones), and never reused: a killed hub's files would be counted again.
+
+    prometheus_client chooses where values live when it is imported (from the environment), so the
+    choice is also made here, in case it was imported first."""
+    global _shared_dir
+    owner, before = os.getpid(), (values.ValueClass, os.environ.get(MULTIPROC_ENV), _shared_dir)
+    path = tempfile.mkdtemp(prefix="hub-metrics-")  # mode 0700, a new name every time
+    os.environ[MULTIPROC_ENV] = path
+    values.ValueClass = values.MultiProcessValue()
+    _shared_dir = path
+    try:
+        yield path
+    finally:
+        if os.getpid() == owner:
+            values.ValueClass, previous_env, _shared_dir = before
+            if previous_env is None:
+                os.environ.pop(MULTIPROC_ENV, None)
+            else:
+                os.environ[MULTIPROC_ENV] = previous_env
+            shutil.rmtree(path, ignore_errors=True)
 
 
 class _RunsByStatus(Collector):
@@ -66,6 +111,10 @@ class Metrics:
             buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30),
         )
         self._runs_collector: _RunsByStatus | None = None
+        self.exposed = self.registry  # what /metrics renders
+        if _shared_dir is not None:
+            self.exposed = CollectorRegistry()
+            MultiProcessCollector(self.exposed, path=_shared_dir)
 
     def recipe_label(self, recipe_id: int) -> str:
         """The recipe's own label while under the cap (kept once given), else `other`."""
@@ -88,7 +137,7 @@ class Metrics:
         """Report runs by status from the database at scrape time."""
         if self._runs_collector is None:
             self._runs_collector = _RunsByStatus(counts)
-            self.registry.register(self._runs_collector)
+            self.exposed.register(self._runs_collector)
 
     def render(self) -> bytes:
-        return generate_latest(self.registry)
+        return generate_latest(self.exposed)

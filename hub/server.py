@@ -1,6 +1,7 @@
 """The WSGI server for `hub serve` and `hub web`: waitress, optionally in several forked processes.
 
-One Python process is held to one core by the GIL. With `--processes N` the parent binds the
+One Python process is held to one core by the GIL, so `hub serve` runs one process per CPU unless
+told otherwise (`--processes N`, HUB_PROCESSES). With N > 1 the parent binds the
 listening socket and forks N-1 copies of itself before any thread or database connection exists;
 every process accepts from the same socket, executes the runs it accepted, and takes part in the
 scheduler's leader election. Left to the kernel, whichever process polls first takes a connection,
@@ -97,6 +98,16 @@ class AcceptBalance:
 
         server.readable = balanced_readable
         server.adj.asyncore_loop_timeout = self.WAKE_S  # read by the loop at each turn
+
+
+def default_processes() -> int:
+    """One serving process per CPU this process may run on (its affinity, not the machine's count,
+    so a container limited to 2 CPUs forks 2): a process is held to one core by the GIL."""
+    try:
+        cpus = len(os.sched_getaffinity(0))
+    except AttributeError:  # not Linux
+        cpus = os.cpu_count() or 1
+    return max(1, cpus)
 
 
 def prefork(processes: int, balance: AcceptBalance | None = None) -> list[int]:

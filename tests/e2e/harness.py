@@ -101,6 +101,7 @@ class HubProcess:
             "HUB_BASE_URL": self.url,
             "HUB_LEASE_S": "3",
             "HUB_SWEEP_INTERVAL_S": "0.5",
+            "TMPDIR": str(home / "tmp"),  # what a killed hub leaves there (its metrics files) stays here
             **env,
         }
         if database_url:
@@ -116,7 +117,7 @@ class HubProcess:
         return done.stdout.strip()
 
     def start(self) -> None:
-        self.home.mkdir(parents=True, exist_ok=True)
+        (self.home / "tmp").mkdir(parents=True, exist_ok=True)
         log = self.log.open("ab")
         self.process = subprocess.Popen(
             [*HUB, "serve", "--port", str(self.port)], env=self.env, stdout=log, stderr=subprocess.STDOUT

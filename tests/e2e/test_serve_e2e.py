@@ -1,14 +1,16 @@
 """`hub serve` as a real process: API-created recipe relays templated webhooks to a sink exactly once,
-and a kill -9 mid-flight loses nothing and repeats nothing."""
+a kill -9 mid-flight loses nothing and repeats nothing, and `/metrics` sums every serving process."""
 
 from __future__ import annotations
 
+import os
 import threading
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 import requests
+from prometheus_client.multiprocess import MultiProcessCollector
 
 from tests.e2e.harness import HubProcess, Sink, relay_recipe, runs, wait_until
 
@@ -23,9 +25,12 @@ def sink() -> Iterator[Sink]:
 
 
 def test_api_recipe_relays_every_templated_webhook_exactly_once(tmp_path: Path, sink: Sink) -> None:
+    """By default one process per CPU serves (`/metrics` still counts all 40 webhooks)."""
     hub = HubProcess(tmp_path / "home")
     hub.start()
     try:
+        cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+        wait_until(lambda: len(hub.serving_pids()) == cpus, what="one process per CPU listening")
         headers = hub.admin_headers()
         created = requests.post(
             f"{hub.url}/api/v1/recipes", json=relay_recipe(sink.url), headers=headers, timeout=10
@@ -55,6 +60,57 @@ def test_api_recipe_relays_every_templated_webhook_exactly_once(tmp_path: Path, 
         assert 'hub_webhooks_total{result="accepted"} 40.0' in metrics
     finally:
         hub.stop()
+
+
+def _accepted(counter_file: Path) -> float:
+    """The accepted webhooks one process counted, from its file in the shared metrics directory."""
+    (family,) = [m for m in MultiProcessCollector.merge([str(counter_file)]) if m.name == "hub_webhooks"]
+    return sum(s.value for s in family.samples if s.labels == {"result": "accepted"})
+
+
+def test_two_processes_answer_metrics_with_the_sum_of_both_and_remove_their_files(
+    tmp_path: Path, sink: Sink
+) -> None:
+    """A burst of keep-alive clients connecting at once lands on both processes (the accept balance);
+    `/metrics` counts every webhook of both, and the shared directory goes when the hub stops."""
+    hub = HubProcess(tmp_path / "home", HUB_PROCESSES="2")
+    hub.start()
+    temp = Path(hub.env["TMPDIR"])
+    try:
+        wait_until(lambda: len(hub.serving_pids()) == 2, what="both processes listening")
+        headers = hub.admin_headers()
+        created = requests.post(
+            f"{hub.url}/api/v1/recipes", json=relay_recipe(sink.url), headers=headers, timeout=10
+        )
+        hook = created.json()["webhook_url"]
+        clients, each = 24, 10
+        start = threading.Barrier(clients)
+        answers: list[int] = []
+
+        def client(n: int) -> None:
+            with requests.Session() as session:  # one connection, held through the burst
+                start.wait()
+                for k in range(each):
+                    deal = {"deal": {"id": f"B-{n}-{k}", "stage": "lost"}}
+                    answers.append(session.post(hook, json=deal, timeout=30).status_code)
+
+        threads = [threading.Thread(target=client, args=(n,)) for n in range(clients)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        assert answers == [202] * (clients * each)
+        (shared,) = temp.glob("hub-metrics-*")
+        counted = {int(path.stem.split("_")[1]): _accepted(path) for path in shared.glob("counter_*.db")}
+        assert set(counted) == hub.serving_pids() and all(counted.values()), counted  # both served
+        for _ in range(2):  # whichever process answers
+            scrape = requests.get(f"{hub.url}/metrics", timeout=10).text
+            assert scrape.count('hub_webhooks_total{result="accepted"} ') == 1
+            assert f'hub_webhooks_total{{result="accepted"}} {float(clients * each)}' in scrape
+    finally:
+        hub.stop()
+    assert hub.process is not None and hub.process.returncode is not None
+    assert not shared.exists() and not list(temp.glob("hub-metrics-*"))
 
 
 @pytest.mark.parametrize("processes", [1, 2])

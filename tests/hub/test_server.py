@@ -105,6 +105,16 @@ def test_server_limits_come_from_the_environment_with_clear_errors() -> None:
             Settings.from_env({name: value})
 
 
+def test_serve_forks_one_process_per_cpu_it_may_use(monkeypatch: Any) -> None:
+    monkeypatch.setattr(os, "sched_getaffinity", lambda _pid: {0, 1, 2})
+    assert server_module.default_processes() == 3
+    monkeypatch.setattr(os, "sched_getaffinity", lambda _pid: set(range(32)))
+    assert server_module.default_processes() == 32
+    monkeypatch.delattr(os, "sched_getaffinity")  # not Linux
+    monkeypatch.setattr(os, "cpu_count", lambda: None)
+    assert server_module.default_processes() == 1
+
+
 def test_serve_names_a_bad_process_count(monkeypatch: Any) -> None:
     from click.testing import CliRunner
 

@@ -52,6 +52,8 @@ def test_first_run_makes_the_admin_in_the_browser_and_every_page_passes_axe(
 ) -> None:
     axe_script()  # installs axe-core, or fails in CI / skips elsewhere with the reason, before any work
     failures: list[str] = []
+    # With several processes one prints the link, and another may have answered /healthz first.
+    wait_until(lambda: bool(SETUP_LINK.findall(fresh_hub.log.read_text())), 20, "the setup link")
     links = SETUP_LINK.findall(fresh_hub.log.read_text())
     assert len(links) == 1, fresh_hub.log.read_text()[-2000:]
 
