@@ -121,7 +121,7 @@ def _serve_wsgi(
     "--processes",
     type=int,
     help="Processes sharing the port, each serving and executing runs "
-    "[HUB_PROCESSES; default: one per CPU this process may run on].",
+    "[HUB_PROCESSES; default: one per CPU this process may run on, at most 8].",
 )
 def serve(host: str, port: int, threads: int, processes: int | None) -> None:
     """Web UI, API, webhooks, scheduler and workers (a production WSGI server, pre-forked per CPU)."""

@@ -100,14 +100,20 @@ class AcceptBalance:
         server.adj.asyncore_loop_timeout = self.WAKE_S  # read by the loop at each turn
 
 
+# Past this, more processes only queue on the database's one writer (SQLite) and add memory: a
+# bigger machine runs `hub web` and `hub worker` processes (or Celery) instead.
+MAX_DEFAULT_PROCESSES = 8
+
+
 def default_processes() -> int:
     """One serving process per CPU this process may run on (its affinity, not the machine's count,
-    so a container limited to 2 CPUs forks 2): a process is held to one core by the GIL."""
+    so a container limited to 2 CPUs forks 2), up to MAX_DEFAULT_PROCESSES: a process is held to one
+    core by the GIL."""
     try:
         cpus = len(os.sched_getaffinity(0))
     except AttributeError:  # not Linux
         cpus = os.cpu_count() or 1
-    return max(1, cpus)
+    return max(1, min(cpus, MAX_DEFAULT_PROCESSES))
 
 
 def prefork(processes: int, balance: AcceptBalance | None = None) -> list[int]:

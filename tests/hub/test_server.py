@@ -109,7 +109,7 @@ def test_serve_forks_one_process_per_cpu_it_may_use(monkeypatch: Any) -> None:
     monkeypatch.setattr(os, "sched_getaffinity", lambda _pid: {0, 1, 2})
     assert server_module.default_processes() == 3
     monkeypatch.setattr(os, "sched_getaffinity", lambda _pid: set(range(32)))
-    assert server_module.default_processes() == 32
+    assert server_module.default_processes() == server_module.MAX_DEFAULT_PROCESSES == 8
     monkeypatch.delattr(os, "sched_getaffinity")  # not Linux
     monkeypatch.setattr(os, "cpu_count", lambda: None)
     assert server_module.default_processes() == 1
