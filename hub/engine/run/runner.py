@@ -94,7 +94,7 @@ class Runner:
 
     def _load(self, session: Any, run: Record, fresh: FreshRun | None = None) -> None:
         self.lease.run = run
-        state = RunState(session, self.rt, run, fresh.event if fresh else None)
+        state = RunState(session, self.rt, run, fresh.stored_event() if fresh else None)
         spreads = getattr(self.rt.executor, "spreads", False)  # Celery: branches are tasks of their own
         self.execution = Execution(self.rt, self.lease, state, spreads=spreads)
         if RunEnd.wanted(state, run):  # a recipe with an `output`, or a run started by a call

@@ -6,6 +6,7 @@ lease gone commits nothing."""
 
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import Any
 
 import pytest
@@ -67,6 +68,20 @@ def test_a_run_handed_over_runs_from_memory_as_one_read_back_would(
         == {"a": ("succeeded", "Ada"), "b": ("succeeded", "Ada!")}
     )
     assert [c["inputs"]["value"] for c in kit.calls] == ["Ada", "Ada!", "Ada", "Ada!"]
+
+
+def test_a_run_handed_over_sees_its_event_with_the_types_a_read_back_run_sees(
+    kit_rt: tuple[Runtime, EngineKit],
+) -> None:
+    """A connector may hand over floats; stored, they come back as Decimals (money stays exact)."""
+    rt, kit = kit_rt
+    document = recipe([echo("a", value="{{ event.amount }}")])
+    read_back = _stored(rt, document, {"amount": 12.5})
+    Runner(rt).execute(read_back.run.id)
+    handed = _stored(rt, document, {"amount": 12.5})
+    Runner(rt).execute(handed.run.id, handed)
+    seen = [c["inputs"]["value"] for c in kit.calls]
+    assert seen == [Decimal("12.5"), Decimal("12.5")] and all(isinstance(v, Decimal) for v in seen)
 
 
 def test_a_run_cancelled_after_it_was_handed_over_is_left_alone(kit_rt: tuple[Runtime, EngineKit]) -> None:
