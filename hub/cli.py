@@ -129,6 +129,7 @@ def serve(host: str, port: int, threads: int, processes: int | None) -> None:
     from contextlib import ExitStack
 
     from hub.metrics import share_across_processes
+    from hub.recipe_index import SiblingChanges
     from hub.server import AcceptBalance, bind, default_processes, prefork, stop_children
 
     _logging()
@@ -138,7 +139,7 @@ def serve(host: str, port: int, threads: int, processes: int | None) -> None:
         raise click.ClickException(f"HUB_PROCESSES must be a whole number: {exc}") from exc
     if processes < 1:
         raise click.ClickException("--processes must be at least 1")
-    sock, children, balance = None, [], None
+    sock, children, balance, siblings = None, [], None, None
     with ExitStack() as stack:
         if processes > 1:
             os.environ.setdefault("HUB_LIMITER", "database")  # connection limits shared by the processes
@@ -153,9 +154,11 @@ def serve(host: str, port: int, threads: int, processes: int | None) -> None:
                     f"no writable temporary directory for the processes' metrics (set TMPDIR): {exc}"
                 ) from exc
             sock = bind(host, port)
-            balance = AcceptBalance(processes)
+            balance, siblings = AcceptBalance(processes), SiblingChanges()
             children = prefork(processes, balance)
         rt = _runtime(migrate=processes == 1)
+        if siblings is not None:  # a recipe changed through one process is seen by all at once
+            rt.recipes.share_changes(siblings)
         sched = _start_engine(rt, scheduler=True, executor=rt.settings.executor == "local")
         try:
             # One process of the group makes the setup link: each new one would replace the last.

@@ -4,11 +4,16 @@ Every "current version of a recipe" read goes through `current_versions` / `curr
 index (one per Runtime, `rt.recipes`) remembers version documents and webhook endpoint lookups.
 Whoever changes what it holds calls `recipe_store.mark_changed` in the same transaction; at its
 commit a change marker row is rewritten, this process drops its cache, and other processes on the
-same database see the new marker at their next check, at most CHECK_EVERY_S later.
+same database see the new marker at their next check, at most CHECK_EVERY_S later. The processes
+one `hub serve` forks also share a counter in memory (`SiblingChanges`), bumped after each such
+commit and compared at every lookup: a recipe disabled through one of them stops taking webhooks in
+all of them before the API answers.
 """
 
 from __future__ import annotations
 
+import mmap
+import struct
 import threading
 import time
 import uuid
@@ -101,6 +106,25 @@ def _mentions_hook_urls(document: dict[str, Any]) -> bool:
     return "webhook_url" in text or "wait_urls" in text
 
 
+class SiblingChanges:
+    """A change counter in anonymous shared memory, made before `hub serve` forks, so every process
+    of the group maps it. A bump is a plain read and write: two processes bumping at once may both
+    write the same value, which still differs from what the others saw before either commit, and
+    each bumps only after its change committed, so a process reloading on the new value sees both."""
+
+    VALUE = struct.Struct("Q")
+
+    def __init__(self) -> None:
+        self.table = mmap.mmap(-1, self.VALUE.size)
+
+    def value(self) -> int:
+        seen: int = self.VALUE.unpack_from(self.table)[0]
+        return seen
+
+    def bump(self) -> None:
+        self.VALUE.pack_into(self.table, 0, (self.value() + 1) % 2**64)
+
+
 class RecipeIndex:
     """Cached recipe reads of one process and database, dropped whenever a recipe changes."""
 
@@ -111,11 +135,20 @@ class RecipeIndex:
         self._generation = 0  # bumped at every drop, so a read begun before it is not kept
         self._marker: str | None = None
         self._next_check = 0.0
+        self._siblings: SiblingChanges | None = None
+        self._siblings_seen = 0
         db.on_commit(self._committed)
+
+    def share_changes(self, siblings: SiblingChanges) -> None:
+        """Tell, and hear from, the other processes of one `hub serve` at once (see SiblingChanges)."""
+        with self._lock:
+            self._siblings, self._siblings_seen = siblings, siblings.value()
 
     def _committed(self, session: Session) -> None:
         if session.info.pop(CHANGED_FLAG, False):
             self.invalidate()
+            if self._siblings is not None:
+                self._siblings.bump()
 
     def invalidate(self) -> None:
         """Drop everything now (a change committed in this process)."""
@@ -132,6 +165,10 @@ class RecipeIndex:
         in `session` if given); the generation that reads begun now belong to."""
         now = time.monotonic()
         with self._lock:
+            if self._siblings is not None and (seen := self._siblings.value()) != self._siblings_seen:
+                self._siblings_seen = seen  # a sibling process changed a recipe: drop, and read the marker
+                self._drop()
+                self._next_check = 0.0
             if now < self._next_check:
                 return self._generation
             self._next_check = now + CHECK_EVERY_S

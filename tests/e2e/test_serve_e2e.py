@@ -62,10 +62,54 @@ def test_api_recipe_relays_every_templated_webhook_exactly_once(tmp_path: Path, 
         hub.stop()
 
 
-def _accepted(counter_file: Path) -> float:
-    """The accepted webhooks one process counted, from its file in the shared metrics directory."""
+def _accepted(counter_file: Path, result: str = "accepted") -> float:
+    """The webhooks one process counted with `result`, from its file in the shared metrics directory."""
     (family,) = [m for m in MultiProcessCollector.merge([str(counter_file)]) if m.name == "hub_webhooks"]
-    return sum(s.value for s in family.samples if s.labels == {"result": "accepted"})
+    return sum(s.value for s in family.samples if s.labels == {"result": result})
+
+
+def _burst(hook: str, clients: int, each: int, tag: str) -> list[int]:
+    """`clients` connections at once, each posting `each` deals: spread over every serving process."""
+    start, answers = threading.Barrier(clients), []
+
+    def client(n: int) -> None:
+        with requests.Session() as session:  # one connection, held through the burst
+            start.wait()
+            for k in range(each):
+                deal = {"deal": {"id": f"{tag}-{n}-{k}", "stage": "lost"}}
+                answers.append(session.post(hook, json=deal, timeout=30).status_code)
+
+    threads = [threading.Thread(target=client, args=(n,)) for n in range(clients)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return answers
+
+
+def test_a_recipe_disabled_through_one_process_stops_taking_webhooks_in_every_one_at_once(
+    tmp_path: Path, sink: Sink
+) -> None:
+    """Each process caches a hook's recipe; the others hear of a change through shared memory, not
+    a second later (a disabled recipe took events meanwhile)."""
+    hub = HubProcess(tmp_path / "home", HUB_PROCESSES="2")
+    hub.start()
+    try:
+        wait_until(lambda: len(hub.serving_pids()) == 2, what="both processes listening")
+        headers = hub.admin_headers()
+        created = requests.post(
+            f"{hub.url}/api/v1/recipes", json=relay_recipe(sink.url), headers=headers, timeout=10
+        ).json()
+        assert _burst(created["webhook_url"], 16, 3, "warm") == [202] * 48
+        disable = f"{hub.url}/api/v1/recipes/{created['id']}/disable"
+        disabled = requests.post(disable, headers=headers, timeout=10)
+        assert disabled.status_code == 200, disabled.text
+        assert _burst(created["webhook_url"], 16, 3, "late") == [404] * 48
+        (shared,) = Path(hub.env["TMPDIR"]).glob("hub-metrics-*")
+        files = list(shared.glob("counter_*.db"))
+        assert len(files) == 2 and all(_accepted(f) and _accepted(f, "unknown") for f in files)  # both
+    finally:
+        hub.stop()
 
 
 def test_two_processes_answer_metrics_with_the_sum_of_both_and_remove_their_files(
@@ -84,22 +128,7 @@ def test_two_processes_answer_metrics_with_the_sum_of_both_and_remove_their_file
         )
         hook = created.json()["webhook_url"]
         clients, each = 24, 10
-        start = threading.Barrier(clients)
-        answers: list[int] = []
-
-        def client(n: int) -> None:
-            with requests.Session() as session:  # one connection, held through the burst
-                start.wait()
-                for k in range(each):
-                    deal = {"deal": {"id": f"B-{n}-{k}", "stage": "lost"}}
-                    answers.append(session.post(hook, json=deal, timeout=30).status_code)
-
-        threads = [threading.Thread(target=client, args=(n,)) for n in range(clients)]
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join()
-        assert answers == [202] * (clients * each)
+        assert _burst(hook, clients, each, "B") == [202] * (clients * each)
         (shared,) = temp.glob("hub-metrics-*")
         counted = {int(path.stem.split("_")[1]): _accepted(path) for path in shared.glob("counter_*.db")}
         assert set(counted) == hub.serving_pids() and all(counted.values()), counted  # both served

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from types import SimpleNamespace
 
@@ -167,3 +168,34 @@ def test_a_run_after_a_connection_rename_reads_the_renamed_document(
     run, _ = load(rt, again)
     assert run.status == "succeeded", run.error
     assert len(kit.calls) == 2
+
+
+def test_processes_of_one_serve_see_a_change_at_once(
+    kit_rt: tuple[Runtime, EngineKit], settings: Settings, clock: SimpleNamespace
+) -> None:
+    """Siblings sharing a change counter drop their cache at their next lookup, not CHECK_EVERY_S later."""
+    rt, _ = kit_rt
+    recipe_id, loads = _saved(rt), []
+    siblings = recipe_index.SiblingChanges()
+    other = Runtime.create(settings, migrate=False, registry=rt.registry)
+    try:
+        rt.recipes.share_changes(siblings)
+        other.recipes.share_changes(siblings)
+        load = _name_reader(other, recipe_id, loads)
+        assert other.recipes.lookup("name", load) == "first"
+        _rename(rt, recipe_id, "second")
+        assert other.recipes.lookup("name", load) == "second"  # the clock has not moved
+        assert other.recipes.lookup("name", load) == "second" and loads == ["first", "second"]
+    finally:
+        other.close()
+
+
+def test_the_change_counter_is_shared_with_forked_processes() -> None:
+    siblings = recipe_index.SiblingChanges()
+    before = siblings.value()
+    pid = os.fork()
+    if pid == 0:  # the child bumps and leaves at once
+        siblings.bump()
+        os._exit(0)
+    os.waitpid(pid, 0)
+    assert siblings.value() == before + 1
