@@ -40,15 +40,17 @@ class LocalExecutor:
     """Worker threads in this process taking run ids from a queue; a run already queued here is not
     queued twice. The queue holds plain ints: a backlog of thousands of runs under a burst costs a
     few bytes each and gives the garbage collector nothing to scan (futures would, at every pass).
-    Runs this process just stored come with their rows and events while those stay under
-    FRESH_BYTES (hub/engine/run/fresh.py)."""
+    Runs this process just stored come with their rows and events (hub/engine/run/fresh.py) while
+    at most FRESH_HELD are held and their bodies stay under FRESH_BYTES: parsed, an event and its row
+    take some 4 KB of objects, so a deep backlog is read back from the database rather than kept."""
 
     STOP = -1
     # Runs queued here at most. Past it a run stays stored and the sweeper dispatches it once it is
     # older than HUB_REDISPATCH_S, so a load above what this process can execute grows the database,
     # not this process's memory.
     BACKLOG = 10_000
-    FRESH_BYTES = 16 * 2**20
+    FRESH_HELD = 1_000
+    FRESH_BYTES = 4 * 2**20
 
     def __init__(self, runtime: Runtime, workers: int) -> None:
         self.runtime = runtime
@@ -70,7 +72,11 @@ class LocalExecutor:
             if self._closed or run_id in self._pending or len(self._pending) >= self.BACKLOG:
                 return
             self._pending.add(run_id)
-            if fresh is not None and self._fresh_bytes + fresh.size <= self.FRESH_BYTES:
+            if (
+                fresh is not None
+                and len(self._fresh) < self.FRESH_HELD
+                and self._fresh_bytes + fresh.size <= self.FRESH_BYTES
+            ):
                 self._fresh[run_id] = fresh
                 self._fresh_bytes += fresh.size
         self._queue.put(run_id)

@@ -105,3 +105,19 @@ def test_runs_come_with_their_rows_while_the_held_bytes_stay_under_the_bound(
     assert recorder.fresh == {1: handed[1], 2: handed[2], 3: handed[3], 4: None}  # 4 is read back
     assert pool._fresh_bytes == 0 and not pool._fresh
     pool.shutdown()
+
+
+def test_at_most_fresh_held_runs_come_with_their_rows(
+    recorder: _Recorder, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(LocalExecutor, "FRESH_HELD", 2)
+    pool = LocalExecutor(runtime=None, workers=1)  # type: ignore[arg-type]
+    handed = {run_id: FreshRun(Record(id=run_id), {"n": run_id}, 1) for run_id in range(1, 5)}
+    pool.submit(1, handed[1])
+    _until(lambda: recorder.started == [1])  # taken: no longer held
+    for run_id in (2, 3, 4):
+        pool.submit(run_id, handed[run_id])
+    recorder.release.set()
+    _until(lambda: len(recorder.finished) == 4)
+    assert recorder.fresh == {1: handed[1], 2: handed[2], 3: handed[3], 4: None}
+    pool.shutdown()
