@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import secrets
 from collections.abc import Mapping
@@ -203,15 +204,27 @@ class Settings:
         self.home.mkdir(mode=0o700, parents=True, exist_ok=True)
 
     def flask_secret_key(self) -> str:
-        """HUB_SECRET_KEY, or one generated once into HUB_HOME with mode 0600."""
+        """HUB_SECRET_KEY, or one generated once into HUB_HOME with mode 0600.
+
+        The file appears whole or not at all: it is written aside and hard-linked into place, which
+        fails if another process got there first. The processes of a first `hub serve` start
+        together, and one that read the file while another was still writing it ran with an empty
+        key: every page needing a session answered 500."""
         if self.secret_key:
             return self.secret_key
         self.ensure_home()
         path = self.home / "secret_key"
-        try:
-            fd = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600)
-        except FileExistsError:
-            return path.read_text().strip()
-        with os.fdopen(fd, "w") as handle:
-            handle.write(secrets.token_urlsafe(48))
-        return path.read_text().strip()
+        if not path.exists():
+            aside = path.with_name(f".secret_key.{os.getpid()}.{secrets.token_hex(4)}")
+            fd = os.open(aside, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600)
+            try:
+                with os.fdopen(fd, "w") as handle:
+                    handle.write(secrets.token_urlsafe(48))
+                with contextlib.suppress(FileExistsError):  # another process's key is in place: use it
+                    os.link(aside, path)
+            finally:
+                aside.unlink()
+        key = path.read_text().strip()
+        if not key:
+            raise ValueError(f"{path} is empty: delete it to have a new key made, or set HUB_SECRET_KEY")
+        return key
