@@ -121,13 +121,15 @@ def _serve_wsgi(
     "--processes",
     type=int,
     help="Processes sharing the port, each serving and executing runs "
-    "[HUB_PROCESSES; default: one per CPU this process may run on, at most 8].",
+    "[HUB_PROCESSES; default: one per CPU the hub may use (its affinity, or a smaller CPU quota), "
+    "at most 8]. Processes that cover every CPU are each held to one [HUB_PIN_CPUS].",
 )
 def serve(host: str, port: int, threads: int, processes: int | None) -> None:
     """Web UI, API, webhooks, scheduler and workers (a production WSGI server, pre-forked per CPU)."""
     import os
     from contextlib import ExitStack
 
+    from hub.cpus import plan_pinning
     from hub.metrics import share_across_processes
     from hub.recipe_index import SiblingChanges
     from hub.server import AcceptBalance, bind, default_processes, prefork, stop_children
@@ -139,6 +141,10 @@ def serve(host: str, port: int, threads: int, processes: int | None) -> None:
         raise click.ClickException(f"HUB_PROCESSES must be a whole number: {exc}") from exc
     if processes < 1:
         raise click.ClickException("--processes must be at least 1")
+    try:
+        pinning = plan_pinning(processes, os.environ.get("HUB_PIN_CPUS"))
+    except ValueError as exc:
+        raise click.ClickException(str(exc)) from exc
     sock, children, balance, siblings = None, [], None, None
     with ExitStack() as stack:
         if processes > 1:
@@ -155,7 +161,9 @@ def serve(host: str, port: int, threads: int, processes: int | None) -> None:
                 ) from exc
             sock = bind(host, port)
             balance, siblings = AcceptBalance(processes), SiblingChanges()
-            children = prefork(processes, balance)
+            children = prefork(processes, balance, pinning)
+        elif pinning is not None:
+            pinning.hold(0)
         rt = _runtime(migrate=processes == 1)
         if siblings is not None:  # a recipe changed through one process is seen by all at once
             rt.recipes.share_changes(siblings)

@@ -26,6 +26,7 @@ from collections.abc import Callable
 from typing import Any
 
 from hub.config import Settings
+from hub.cpus import CpuPinning, usable_cpu_count
 
 log = logging.getLogger("hub.server")
 PR_SET_PDEATHSIG = 1
@@ -106,19 +107,17 @@ MAX_DEFAULT_PROCESSES = 8
 
 
 def default_processes() -> int:
-    """One serving process per CPU this process may run on (its affinity, not the machine's count,
-    so a container limited to 2 CPUs forks 2), up to MAX_DEFAULT_PROCESSES: a process is held to one
+    """One serving process per CPU the hub can use (its affinity, or a smaller CPU quota: a
+    container limited to 2 CPUs forks 2), up to MAX_DEFAULT_PROCESSES: a process is held to one
     core by the GIL."""
-    try:
-        cpus = len(os.sched_getaffinity(0))
-    except AttributeError:  # not Linux
-        cpus = os.cpu_count() or 1
-    return max(1, min(cpus, MAX_DEFAULT_PROCESSES))
+    return min(usable_cpu_count(), MAX_DEFAULT_PROCESSES)
 
 
-def prefork(processes: int, balance: AcceptBalance | None = None) -> list[int]:
+def prefork(
+    processes: int, balance: AcceptBalance | None = None, pinning: CpuPinning | None = None
+) -> list[int]:
     """Fork `processes - 1` children; returns their pids in the parent and [] in each child.
-    Each process gets its own slot of `balance`."""
+    Each process gets its own slot of `balance`, and its own CPU under `pinning`."""
     children: list[int] = []
     for index in range(1, max(1, processes)):
         pid = os.fork()
@@ -126,8 +125,12 @@ def prefork(processes: int, balance: AcceptBalance | None = None) -> list[int]:
             _die_with_parent()
             if balance is not None:
                 balance.index = index
+            if pinning is not None:
+                pinning.hold(index)
             return []
         children.append(pid)
+    if pinning is not None:
+        pinning.hold(0)
     return children
 
 

@@ -239,3 +239,29 @@ def test_kill_9_mid_flight_loses_nothing_and_repeats_nothing(tmp_path: Path, pro
     finally:
         hub.stop()
         sink.close()
+
+
+def _affinities(pid: int) -> set[frozenset[int]]:
+    """The CPU sets of every thread of `pid`."""
+    return {frozenset(os.sched_getaffinity(int(tid))) for tid in os.listdir(f"/proc/{pid}/task")}
+
+
+@pytest.mark.parametrize("pin", ["1", "0"])
+def test_each_process_and_all_its_threads_are_held_to_a_cpu_of_its_own(tmp_path: Path, pin: str) -> None:
+    """Under HUB_PIN_CPUS=1 the two processes sit on the first two CPUs the hub may use (one each),
+    and so does every thread they started; under 0 they float on all of them."""
+    allowed = sorted(os.sched_getaffinity(0))
+    hub = HubProcess(tmp_path / "home", HUB_PROCESSES="2", HUB_PIN_CPUS=pin)
+    hub.start()
+    try:
+        wait_until(lambda: len(hub.serving_pids()) == 2, what="both processes listening")
+        held = {pid: _affinities(pid) for pid in hub.serving_pids()}
+        if pin == "0":
+            assert all(sets == {frozenset(allowed)} for sets in held.values()), held
+            return
+        assert all(len(sets) == 1 and len(next(iter(sets))) == 1 for sets in held.values()), held
+        cpus = {cpu for sets in held.values() for cpu in next(iter(sets))}
+        assert cpus == set(allowed[:2]), held  # one CPU each where there are two
+        assert all(len(os.listdir(f"/proc/{pid}/task")) > 4 for pid in held)  # its threads were counted
+    finally:
+        hub.stop()

@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 
 import hub.server as server_module
+from hub import cpus
 from hub.config import Settings
 from hub.server import AcceptBalance, settle_heap
 from hub.server_limits import body_limit
@@ -105,7 +106,8 @@ def test_server_limits_come_from_the_environment_with_clear_errors() -> None:
             Settings.from_env({name: value})
 
 
-def test_serve_forks_one_process_per_cpu_it_may_use(monkeypatch: Any) -> None:
+def test_serve_forks_one_process_per_cpu_it_may_use(monkeypatch: Any, tmp_path: Any) -> None:
+    monkeypatch.setattr(cpus, "CGROUP", tmp_path)  # no quota
     monkeypatch.setattr(os, "sched_getaffinity", lambda _pid: {0, 1, 2})
     assert server_module.default_processes() == 3
     monkeypatch.setattr(os, "sched_getaffinity", lambda _pid: set(range(32)))
