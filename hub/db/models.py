@@ -95,6 +95,17 @@ class WebSession(Base):
     user: Mapped[User] = relationship()
 
 
+class LoginFailure(Base):
+    """One failed sign-in, counted against a client address or an (address, email) pair by every web
+    process alike (hub/web/auth.py). Only the key's SHA-256 is kept: no address or email at rest."""
+
+    __tablename__ = "login_failures"
+    id: Mapped[int] = mapped_column(ID, primary_key=True)
+    key_hash: Mapped[str] = mapped_column(String(64))
+    at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+    __table_args__ = (Index("ix_login_failures_key_at", "key_hash", "at"),)
+
+
 class Connection(Base):
     __tablename__ = "connections"
     id: Mapped[int] = mapped_column(ID, primary_key=True)

@@ -7,9 +7,6 @@ with neither is refused, as in the API, so a forgotten decorator cannot open a p
 
 from __future__ import annotations
 
-import threading
-import time
-from collections import deque
 from collections.abc import Callable
 from functools import wraps
 from typing import Any, TypeVar
@@ -28,6 +25,7 @@ from hub.audit import audit
 from hub.connections import NotFound
 from hub.current import runtime
 from hub.db.models import User
+from hub.login_limits import LoginLimits
 from hub.project_scope import PROJECT_OF, Forbidden, check_objects
 from hub.users import authenticate
 from hub.web import web
@@ -37,51 +35,11 @@ F = TypeVar("F", bound=Callable[..., Any])
 ROUTE_ROLES = ("admin", *PROJECT_ROLES)
 
 
-class LoginLimiter:
-    """Failed sign-ins per client address and per (address, email) in a sliding window.
-
-    Kept in process memory: each web process counts its own attempts, which still caps guessing
-    at a few attempts per minute per process.
-    """
-
-    def __init__(self, per_account: int = 5, per_address: int = 20, window_s: float = 300.0) -> None:
-        self.per_account, self.per_address, self.window_s = per_account, per_address, window_s
-        self._failures: dict[tuple[str, ...], deque[float]] = {}
-        self._lock = threading.Lock()
-
-    def _recent(self, key: tuple[str, ...], now: float) -> deque[float]:
-        times = self._failures.setdefault(key, deque())
-        while times and now - times[0] > self.window_s:
-            times.popleft()
-        return times
-
-    def retry_after(self, address: str, email: str) -> int:
-        """Seconds to wait before another attempt is allowed; 0 when one is allowed now."""
-        now = time.monotonic()
-        with self._lock:
-            waits = []
-            for key, limit in (((address,), self.per_address), ((address, email), self.per_account)):
-                times = self._recent(key, now)
-                if len(times) >= limit:
-                    waits.append(int(self.window_s - (now - times[0])) + 1)
-            return max(waits, default=0)
-
-    def failed(self, address: str, email: str) -> None:
-        now = time.monotonic()
-        with self._lock:
-            if len(self._failures) > 10_000:  # forget keys whose failures have all aged out
-                for key in [k for k, t in self._failures.items() if not t or now - t[-1] > self.window_s]:
-                    del self._failures[key]
-            self._recent((address,), now).append(now)
-            self._recent((address, email), now).append(now)
-
-    def succeeded(self, address: str, email: str) -> None:
-        with self._lock:
-            self._failures.pop((address, email), None)
-
-
-def limiter() -> LoginLimiter:
-    return current_app.extensions.setdefault("hub_login_limiter", LoginLimiter())
+def limits() -> LoginLimits:
+    """The sign-in limits, keyed by the session key every web process shares."""
+    secret = current_app.secret_key
+    key = secret.encode() if isinstance(secret, str) else bytes(secret or b"")
+    return current_app.extensions.setdefault("hub_login_limits", LoginLimits(key))
 
 
 def current_user() -> User | None:
@@ -220,7 +178,8 @@ def login() -> Any:
         email = (request.form.get("email") or "").strip().lower()
         password = request.form.get("password") or ""
         address = request.remote_addr or "?"
-        wait = limiter().retry_after(address, email)
+        with runtime().db.read() as db:
+            wait = limits().retry_after(db, address, email)
         if wait:
             error = _("Too many failed sign-in attempts. Try again in %(seconds)s seconds.", seconds=wait)
             page_html = render_template("login.html", error=error, email=email)
@@ -231,11 +190,12 @@ def login() -> Any:
             if user is not None:
                 session_id = begin_session(db, user)
                 audit(db, user.email, "user.login", "user", str(user.id))
+                limits().succeeded(db, address, email)
+            else:
+                limits().failed(db, address, email)
         if session_id is None:
-            limiter().failed(address, email)
             error, status = _("The email or password is wrong, or the account is disabled."), 401
         else:
-            limiter().succeeded(address, email)
             keep_session_cookie(session_id)
             return redirect(safe_next(request.args.get("next")))
     return render_template("login.html", error=error, email=email, no_users=_no_users()), status

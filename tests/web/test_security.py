@@ -9,6 +9,7 @@ from email.utils import parsedate_to_datetime
 from flask import Flask
 from sqlalchemy import select
 
+from hub.app import create_app
 from hub.db.models import ApiToken, Connection, User
 from hub.runtime import Runtime
 from hub.users import create_token
@@ -175,3 +176,18 @@ def test_editors_cannot_manage_users_and_admins_can(web_app: Flask, web_runtime:
     assert admin.post(f"/users/{user_id}", data=reset).status_code == 302
     assert sign_in(web_app.test_client(), "new@example.com", "a brand new secret").status_code == 302
     assert sign_in(web_app.test_client(), "new@example.com", "long enough pw").status_code == 401
+
+
+def test_sign_in_attempts_are_counted_across_every_web_process(web_app: Flask, web_runtime: Runtime) -> None:
+    """A second process (its own runtime and app on the same database) sees the first one's failures:
+    counted in each process's memory, 5 per process let `hub serve --processes 8` take 40."""
+    second_runtime = Runtime.create(web_runtime.settings, registry=web_runtime.registry)
+    try:
+        second = create_app(second_runtime)
+        second.config["TESTING"] = True
+        for app in (web_app, web_app, web_app, second, second):
+            assert sign_in(app.test_client(), "ed@example.com", "guess guess guess").status_code == 401
+        assert sign_in(second.test_client(), "ed@example.com").status_code == 429
+        assert sign_in(web_app.test_client(), "ed@example.com").status_code == 429
+    finally:
+        second_runtime.close()
