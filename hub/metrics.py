@@ -24,6 +24,7 @@ import tempfile
 import threading
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
+from pathlib import Path
 
 from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest, values
 from prometheus_client.core import GaugeMetricFamily
@@ -31,7 +32,36 @@ from prometheus_client.multiprocess import MultiProcessCollector
 from prometheus_client.registry import Collector
 
 MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"  # where prometheus_client's file values are written
+OWNER_FILE = "owner"  # in a shared directory: the pid and start time of the process that made it
 _shared_dir: str | None = None  # set in the process that shares, inherited by the ones it forks
+
+
+def _process_start(pid: int) -> str | None:
+    """When `pid` started (clock ticks since boot, from /proc), None if it is gone or unknown: with
+    the pid it names one process for good, where a pid alone is reused."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    fields = stat.rpartition(")")[2].split()  # the command name before it may hold spaces
+    return fields[19] if len(fields) > 19 else None
+
+
+def _remove_stale(parent: str) -> None:
+    """Remove the shared directories of hubs that were killed before they could (SIGKILL, power
+    loss): each names its maker, and a maker that is gone will not remove it. Only this user's
+    directories with an owner file are touched; without /proc nothing is."""
+    if _process_start(os.getpid()) is None:
+        return
+    for path in Path(parent).glob("hub-metrics-*"):
+        try:
+            if path.stat().st_uid != os.getuid():
+                continue
+            pid, started = (path / OWNER_FILE).read_text().split()
+        except (OSError, ValueError):
+            continue
+        if _process_start(int(pid)) != started:
+            shutil.rmtree(path, ignore_errors=True)
 
 
 @contextmanager
@@ -39,13 +69,16 @@ def share_across_processes() -> Iterator[str]:
     """Until the block ends, metrics made in this process and in processes forked from it keep their
     values in files of a new private directory, summed by each one's `/metrics`. Call it before any
     metric exists and before forking; the directory is removed when the block ends in this process
-    (not in the forked ones), and never reused: a killed hub's files would be counted again.
+    (not in the forked ones), or by the next hub to start if this one was killed, and never reused:
+    a killed hub's files would be counted again.
 
     prometheus_client chooses where values live when it is imported (from the environment), so the
     choice is also made here, in case it was imported first."""
     global _shared_dir
     owner, before = os.getpid(), (values.ValueClass, os.environ.get(MULTIPROC_ENV), _shared_dir)
+    _remove_stale(tempfile.gettempdir())
     path = tempfile.mkdtemp(prefix="hub-metrics-")  # mode 0700, a new name every time
+    Path(path, OWNER_FILE).write_text(f"{owner} {_process_start(owner)}\n")  # not *.db: not read as values
     os.environ[MULTIPROC_ENV] = path
     values.ValueClass = values.MultiProcessValue()
     _shared_dir = path

@@ -5,7 +5,12 @@ from __future__ import annotations
 
 import os
 import stat
+import subprocess
+import sys
+import tempfile
 from contextlib import ExitStack
+from pathlib import Path
+from typing import Any
 
 from prometheus_client import values
 
@@ -75,3 +80,28 @@ def test_one_process_renders_its_own_registry() -> None:
     metrics.webhooks.labels("accepted").inc()
     assert metrics.exposed is metrics.registry
     assert 'hub_webhooks_total{result="accepted"} 1.0' in metrics.render().decode()
+
+
+def test_directories_of_killed_hubs_are_removed_by_the_next_one(monkeypatch: Any, tmp_path: Path) -> None:
+    """A hub killed by SIGKILL leaves its directory; the next one removes it, never one whose maker
+    still runs, one without an owner file, or anything not named like ours."""
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    gone = subprocess.Popen([sys.executable, "-c", "pass"])
+    gone.wait()
+    me = f"{os.getpid()} {(Path('/proc/self/stat').read_text().rpartition(')')[2].split()[19])}"
+    dirs = {
+        "hub-metrics-killed": f"{gone.pid} 12345",
+        "hub-metrics-reused-pid": f"{os.getpid()} 1",  # a live pid, but not the process that made it
+        "hub-metrics-running": me,
+        "hub-metrics-older": None,  # made before owner files: cannot tell, left alone
+        "other-killed": f"{gone.pid} 12345",
+    }
+    for name, owner in dirs.items():
+        (tmp_path / name).mkdir()
+        (tmp_path / name / "counter_1.db").write_bytes(b"")
+        if owner is not None:
+            (tmp_path / name / "owner").write_text(owner)
+    with share_across_processes() as made:
+        left = sorted(path.name for path in tmp_path.iterdir() if str(path) != made)
+        assert (Path(made) / "owner").read_text().split() == me.split()
+    assert left == ["hub-metrics-older", "hub-metrics-running", "other-killed"]

@@ -90,34 +90,24 @@ def test_past_the_backlog_runs_are_left_to_the_sweeper(
     assert recorder.finished == [1, 2, 3, 5]
 
 
-def test_runs_come_with_their_rows_while_the_held_bytes_stay_under_the_bound(
-    recorder: _Recorder, monkeypatch: pytest.MonkeyPatch
+@pytest.mark.parametrize(
+    ("bound", "value", "size"),
+    [("FRESH_BYTES", 250, 100), ("FRESH_HELD", 2, 1)],
+    ids=["bytes", "count"],
+)
+def test_runs_come_with_their_rows_while_the_held_ones_stay_under_the_bounds(
+    recorder: _Recorder, monkeypatch: pytest.MonkeyPatch, bound: str, value: int, size: int
 ) -> None:
-    monkeypatch.setattr(LocalExecutor, "FRESH_BYTES", 250)
+    """Held: at most FRESH_HELD runs and FRESH_BYTES of their bodies; past either, a run is read back."""
+    monkeypatch.setattr(LocalExecutor, bound, value)
     pool = LocalExecutor(runtime=None, workers=1)  # type: ignore[arg-type]
-    handed = {run_id: FreshRun(Record(id=run_id), {"n": run_id}, 100) for run_id in range(1, 5)}
-    pool.submit(1, handed[1])
-    _until(lambda: recorder.started == [1])  # taken: its bytes are no longer held
-    for run_id in (2, 3, 4):
-        pool.submit(run_id, handed[run_id])
-    recorder.release.set()
-    _until(lambda: len(recorder.finished) == 4)
-    assert recorder.fresh == {1: handed[1], 2: handed[2], 3: handed[3], 4: None}  # 4 is read back
-    assert pool._fresh_bytes == 0 and not pool._fresh
-    pool.shutdown()
-
-
-def test_at_most_fresh_held_runs_come_with_their_rows(
-    recorder: _Recorder, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.setattr(LocalExecutor, "FRESH_HELD", 2)
-    pool = LocalExecutor(runtime=None, workers=1)  # type: ignore[arg-type]
-    handed = {run_id: FreshRun(Record(id=run_id), {"n": run_id}, 1) for run_id in range(1, 5)}
+    handed = {run_id: FreshRun(Record(id=run_id), {"n": run_id}, size) for run_id in range(1, 5)}
     pool.submit(1, handed[1])
     _until(lambda: recorder.started == [1])  # taken: no longer held
     for run_id in (2, 3, 4):
         pool.submit(run_id, handed[run_id])
     recorder.release.set()
     _until(lambda: len(recorder.finished) == 4)
-    assert recorder.fresh == {1: handed[1], 2: handed[2], 3: handed[3], 4: None}
+    assert recorder.fresh == {1: handed[1], 2: handed[2], 3: handed[3], 4: None}  # 4 is read back
+    assert pool._fresh_bytes == 0 and not pool._fresh
     pool.shutdown()
