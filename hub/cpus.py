@@ -22,7 +22,8 @@ from pathlib import Path
 
 log = logging.getLogger("hub.server")
 
-CGROUP = Path("/sys/fs/cgroup")  # a seam for tests
+CGROUP = Path("/sys/fs/cgroup")  # seams for tests
+OWN_CGROUP = Path("/proc/self/cgroup")
 _ON = ("1", "true", "yes", "on")
 _OFF = ("0", "false", "no", "off")
 
@@ -35,13 +36,36 @@ def allowed_cpus() -> list[int]:
         return list(range(os.cpu_count() or 1))
 
 
-def cpu_quota() -> float | None:
-    """How many CPUs' worth of time the cgroup allows (v2 `cpu.max`, v1 CFS quota); None if unlimited."""
+def _v2_quota(directory: Path) -> float | None:
     try:
-        quota, period = (CGROUP / "cpu.max").read_text().split()[:2]
+        quota, period = (directory / "cpu.max").read_text().split()[:2]
         return None if quota == "max" else int(quota) / int(period)
     except (OSError, ValueError):
-        pass
+        return None
+
+
+def _own_v2_cgroups() -> list[Path]:
+    """This process's cgroup v2 directory and each one above it: a container sees its own as the
+    root; a systemd service (`CPUQuota=`) or its slice sits deeper."""
+    try:
+        lines = OWN_CGROUP.read_text().splitlines()
+    except OSError:
+        lines = []
+    own = next((line[3:] for line in lines if line.startswith("0::")), "/")
+    path = CGROUP / own.strip("/")
+    chain = [path]
+    while path != CGROUP and CGROUP in path.parents:
+        path = path.parent
+        chain.append(path)
+    return chain
+
+
+def cpu_quota() -> float | None:
+    """How many CPUs' worth of time the cgroups allow (v2 `cpu.max` here or above, else the v1 CFS
+    quota); None if unlimited."""
+    quotas = [q for q in map(_v2_quota, _own_v2_cgroups()) if q is not None]
+    if quotas:
+        return min(quotas)
     try:
         quota_us = int((CGROUP / "cpu" / "cpu.cfs_quota_us").read_text())
         period_us = int((CGROUP / "cpu" / "cpu.cfs_period_us").read_text())

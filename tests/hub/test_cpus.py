@@ -21,6 +21,7 @@ def machine(monkeypatch: Any, tmp_path: Path) -> Any:
     def make(n: int, cpu_max: str | None = None, cfs: tuple[int, int] | None = None) -> None:
         monkeypatch.setattr(os, "sched_getaffinity", lambda _pid: set(range(n)))
         monkeypatch.setattr(cpus, "CGROUP", tmp_path)
+        monkeypatch.setattr(cpus, "OWN_CGROUP", tmp_path / "no-such-file")  # read as the root cgroup
         (tmp_path / "cpu.max").unlink(missing_ok=True)
         shutil.rmtree(tmp_path / "cpu", ignore_errors=True)
         if cpu_max is not None:
@@ -103,3 +104,20 @@ def test_hold_pins_the_process_and_the_threads_it_starts_after() -> None:
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.split("\n")[0] == f"{last} [{last}] [{last}]"
+
+
+def test_a_services_own_quota_and_its_slices_are_read(machine: Any, tmp_path: Path, monkeypatch: Any) -> None:
+    """Under systemd the quota sits in the service's cgroup (named in /proc/self/cgroup), or above."""
+    machine(16)
+    service = tmp_path / "system.slice" / "hub.service"
+    service.mkdir(parents=True)
+    (service / "cpu.max").write_text("300000 100000\n")
+    (tmp_path / "system.slice" / "cpu.max").write_text("max 100000\n")
+    own = tmp_path / "proc-self-cgroup"
+    own.write_text("0::/system.slice/hub.service\n")
+    monkeypatch.setattr(cpus, "OWN_CGROUP", own)
+    assert cpus.cpu_quota() == 3.0 and server.default_processes() == 3
+    (tmp_path / "system.slice" / "cpu.max").write_text("150000 100000\n")  # the slice allows less
+    assert cpus.cpu_quota() == 1.5
+    own.write_text("0::/\n")  # a container: its cgroup is the root it sees
+    assert cpus.cpu_quota() is None
