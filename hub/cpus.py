@@ -2,9 +2,10 @@
 
 A hub process is many threads taking turns on one GIL. Left to float, those threads run on every
 core, so each hand-over of the GIL wakes a thread on another core and moves the GIL's cache lines
-with it: on a 2-core machine the relay benchmark delivered about half as many events, at twice the
-CPU per event, as with each process held to a core of its own. The processes of one `hub serve`
-then share the machine's cores between them, one each, the way the kernel would spread them anyway.
+with it: on a 2-core machine the relay benchmark delivered 0.5-0.6 times as many events, at
+1.25-1.7 times the CPU per event, as with each process held to a core of its own. The processes of
+one `hub serve` then share the machine's cores between them, one each, the way the kernel would
+spread them anyway.
 
 Holding is only safe when those cores are the hub's: a container limited by a CPU quota (not a
 cpuset) still sees every core of its host, and every hub on that host would hold itself to the same
@@ -40,7 +41,7 @@ def _v2_quota(directory: Path) -> float | None:
     try:
         quota, period = (directory / "cpu.max").read_text().split()[:2]
         return None if quota == "max" else int(quota) / int(period)
-    except (OSError, ValueError):
+    except (OSError, ValueError, ZeroDivisionError):
         return None
 
 
