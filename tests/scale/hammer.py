@@ -28,13 +28,14 @@ def main(argv: list[str]) -> None:
     def loop() -> None:
         session = requests.Session()
         while time.monotonic() < deadline:
+            asked = time.monotonic()  # CLOCK_MONOTONIC: one clock for every process on this machine
             wait = limiter.try_acquire(int(connection), conc, per_s)
             if wait > 0:
                 time.sleep(min(wait, 0.05))  # poll eagerly: the point is to press on the limit
                 continue
             try:
-                granted = time.monotonic()  # CLOCK_MONOTONIC: one clock for every process on this machine
-                session.post(sink, json={"granted": granted}, timeout=10)
+                granted = time.monotonic()  # the slot was taken in the database between the two
+                session.post(sink, json={"asked": asked, "granted": granted}, timeout=10)
             finally:
                 limiter.release(int(connection))
 

@@ -71,6 +71,15 @@ class TimingSink:
             best = max(best, end - start + 1)
         return best
 
+    def max_surely_within(self, window_s: float, start: str, end: str) -> int:
+        """The most requests whose moment certainly fell within one `window_s` window, each known
+        only to lie between body[start] and body[end] (asked for and granted, in another process:
+        a loaded machine may delay either reading, but never moves the moment outside them)."""
+        spans = sorted((body[start], body[end]) for _t, _, body in self.arrivals)
+        return max(
+            (sum(1 for s, e in spans if s >= low and e <= low + window_s) for low, _ in spans), default=0
+        )
+
     def close(self) -> None:
         self.server.shutdown()
         self.server.server_close()

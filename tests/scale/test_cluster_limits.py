@@ -97,10 +97,11 @@ def test_three_processes_hammering_get_ten_requests_per_second_in_total(pg_url: 
             assert proc.wait(90) == 0
         count = len(sink.arrivals)
         span = sink.arrivals[-1][0] - sink.arrivals[0][0]
-        # 12 threads in 3 processes press on a 10/s limit: never more than 10 granted within any one
-        # second, and at the sink one more at most (the time from grant to arrival varies a little).
-        assert sink.max_in_window(1.0, "granted") <= 10, sink.max_in_window(1.0, "granted")
-        assert sink.max_in_window(1.0) <= 11, sink.max_in_window(1.0)
+        # 12 threads in 3 processes press on a 10/s limit: never 11 grants certainly within one second.
+        # Each grant is known to lie between its ask and its answer; a moment read after the answer
+        # alone let one delayed reading (a loaded CI machine) bring two grants 1.05 s apart within 1 s.
+        surely = sink.max_surely_within(1.0, "asked", "granted")
+        assert surely <= 10, surely
         assert count <= 10 * span + 10
         assert count >= 7 * seconds - 10, count  # and the limit is used, not starved
     finally:
