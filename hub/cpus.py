@@ -21,12 +21,13 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
+from hub.config import TRUE_WORDS
+
 log = logging.getLogger("hub.server")
 
 CGROUP = Path("/sys/fs/cgroup")  # seams for tests
 OWN_CGROUP = Path("/proc/self/cgroup")
-_ON = ("1", "true", "yes", "on")
-_OFF = ("0", "false", "no", "off")
+FALSE_WORDS = ("0", "false", "no", "off")
 
 
 def allowed_cpus() -> list[int]:
@@ -102,9 +103,9 @@ def plan_pinning(processes: int, setting: str | None) -> CpuPinning | None:
     Unset (or `auto`): pinned when the processes cover every CPU the hub may run on and no quota is
     smaller than those CPUs. `1`/`true`: always (where affinity can be set). `0`/`false`: never."""
     choice = (setting or "auto").strip().lower()
-    if choice not in (*_ON, *_OFF, "auto"):
+    if choice not in (*TRUE_WORDS, *FALSE_WORDS, "auto"):
         raise ValueError(f"HUB_PIN_CPUS must be auto, 1 or 0 (got {setting!r})")
-    if choice in _OFF or not hasattr(os, "sched_setaffinity"):
+    if choice in FALSE_WORDS or not hasattr(os, "sched_setaffinity"):
         return None
     cpus = allowed_cpus()
     if choice == "auto":

@@ -97,7 +97,8 @@ class WebSession(Base):
 
 class LoginFailure(Base):
     """One failed sign-in, counted against a client address or an (address, email) pair by every web
-    process alike (hub/web/auth.py). Only the key's SHA-256 is kept: no address or email at rest."""
+    process alike (hub/login_limits.py). Only the key's HMAC-SHA256 under the session key is kept:
+    no address or email at rest."""
 
     __tablename__ = "login_failures"
     id: Mapped[int] = mapped_column(ID, primary_key=True)
