@@ -12,7 +12,7 @@ from hub.api import api_blueprint
 from hub.config import Settings
 from hub.db.models import Run
 from hub.ids import IdConverter
-from hub.ingress import ingress
+from hub.ingress import HookFastPath, ingress
 from hub.oauth_flow import oauth_callback
 from hub.runtime import Runtime
 from hub.web import init_web
@@ -50,6 +50,7 @@ def create_app(rt: Runtime | None = None, settings: Settings | None = None) -> F
     rt.metrics.watch_runs(lambda: run_counts(rt))
 
     app.register_blueprint(ingress)
+    app.wsgi_app = HookFastPath(app.wsgi_app, rt)  # type: ignore[method-assign]
     app.register_blueprint(oauth_callback)
     app.register_blueprint(api_blueprint, url_prefix="/api/v1")
 

@@ -76,11 +76,13 @@ def unexpected(exc: Exception) -> Response:
 
 @api_blueprint.record_once
 def json_routing_errors(state: Any) -> None:
-    """Unknown API paths and methods (raised before the blueprint is chosen) answer in the same shape."""
+    """Unknown API paths and methods (raised before the blueprint is chosen) answer in the same shape,
+    and so do webhook addresses: senders are machines, and the UI's page needs a session that
+    webhook requests are not given (it failed with a 500)."""
     app = state.app
 
     def routing(exc: HTTPException) -> Any:
-        if request.path.startswith("/api/"):
+        if request.path.startswith(("/api/", "/hooks/")):
             return http_error(exc)
         page = app.extensions.get("hub_error_page")  # the web UI's page in the reader's language
         return page(exc) if page is not None else exc

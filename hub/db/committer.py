@@ -15,6 +15,8 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from sqlalchemy.orm import Session
 
+from hub.db.fastsql import driver_connection
+
 if TYPE_CHECKING:
     from hub.db.session import Database
 
@@ -81,8 +83,7 @@ class GroupCommitter:
         driver's connection: the ORM's begin_nested() costs ~0.2 ms each and SQLAlchemy's
         exec_driver_sql ~25 µs, more than many units' own statements. A unit's ORM changes are
         flushed inside its savepoint."""
-        driver = session.connection().connection.driver_connection
-        assert driver is not None
+        driver = driver_connection(session)
         for unit in batch:
             driver.execute("SAVEPOINT hub_unit")
             try:
