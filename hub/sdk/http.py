@@ -152,6 +152,24 @@ def _causes(exc: BaseException) -> list[BaseException]:
     return found
 
 
+class _Shown:
+    """A URL as messages show it (redacted), worked out on first use: most calls need none."""
+
+    __slots__ = ("_secrets", "_text", "_url")
+
+    def __init__(self, url: str, secrets: Iterable[str]) -> None:
+        self._url, self._secrets = url, secrets
+        self._text: str | None = None
+
+    def __str__(self) -> str:
+        if self._text is None:
+            self._text = redact_url(self._url, self._secrets)
+        return self._text
+
+    def __format__(self, spec: str) -> str:
+        return format(str(self), spec)
+
+
 class HttpClient:
     """One connector call's client: base URL, auth, secrets and vendor name for messages."""
 
@@ -251,9 +269,8 @@ class HttpClient:
         limit = min(self.max_response_bytes, _ERROR_BODY_LIMIT) if failing else self.max_response_bytes
         body_bytes = self._read(resp, deadline, limit, truncate=failing)
         elapsed = round((time.monotonic() - started) * 1000, 1)
-        result = HttpResponse(
-            resp.status_code, CaseInsensitiveDict(resp.headers), body_bytes, prep.url or "", elapsed
-        )
+        # requests built resp.headers for this response alone: it is the HttpResponse's own
+        result = HttpResponse(resp.status_code, resp.headers, body_bytes, prep.url or "", elapsed)
         if failing:
             raise self._status_error(result, prep.method or method)
         return result
@@ -298,8 +315,10 @@ class HttpClient:
 
     def _check_credential_host(self, url: str) -> None:
         """Refuse to send the connection's credentials to a host the connection does not name."""
+        if self.auth is None:
+            return
         host = urlsplit(url).hostname or ""
-        if self.auth is not None and not self.host_allowed(host):
+        if not self.host_allowed(host):
             allowed = ", ".join(sorted(self.allowed_hosts or ())) or "none"
             raise PermanentError(
                 f"{self.vendor}: refusing to send the connection's credentials to {host}: "
@@ -342,7 +361,8 @@ class HttpClient:
         return {k.lower() for k, v in prep.headers.items() if before.get(k) != v}
 
     def _send(self, prep: requests.PreparedRequest, deadline: float, hop: int) -> requests.Response:
-        method, shown = prep.method or "GET", redact_url(prep.url or "", self.secrets)
+        method = prep.method or "GET"
+        shown = _Shown(prep.url or "", self.secrets)  # redacted only when a message or log line needs it
         adapter = self.session.get_adapter(prep.url or "")
         if not self.allow_private and not (
             isinstance(adapter, GuardedAdapter) and not adapter.guard.allow_private
@@ -368,14 +388,15 @@ class HttpClient:
                 proxies={},
             )
         except Exception as e:
-            logger.info(line, method, shown, type(e).__name__, (time.monotonic() - t0) * 1000)
-            err = self._transport_error(e, method, shown, hop)
+            logger.info(line, method, str(shown), type(e).__name__, (time.monotonic() - t0) * 1000)
+            err = self._transport_error(e, method, str(shown), hop)
             if err is e:
                 raise
             raise err from (None if any(err is c for c in _causes(e)) else e)
         # Every attempt is recorded with the run; the log keeps the failures, and all calls at DEBUG.
         level = logging.INFO if resp.status_code >= 400 else logging.DEBUG
-        logger.log(level, line, method, shown, resp.status_code, (time.monotonic() - t0) * 1000)
+        if logger.isEnabledFor(level):
+            logger.log(level, line, method, str(shown), resp.status_code, (time.monotonic() - t0) * 1000)
         return resp
 
     def _transport_error(self, exc: Exception, method: str, shown: str, hop: int) -> Exception:
