@@ -29,33 +29,12 @@ from typing import Any
 
 import requests
 from cryptography.fernet import Fernet
+from werkzeug.test import EnvironBuilder
 
 from bench.procs import free_port, wait_http
 from bench.workload import EVENT, relay_recipe
 
 ROOT = Path(__file__).resolve().parent.parent
-
-
-def webhook_environ(path: str, body: bytes) -> dict[str, Any]:
-    """A POST as waitress hands it to the app."""
-    return {
-        "REQUEST_METHOD": "POST",
-        "PATH_INFO": path,
-        "QUERY_STRING": "",
-        "SERVER_NAME": "127.0.0.1",
-        "SERVER_PORT": "8000",
-        "SERVER_PROTOCOL": "HTTP/1.1",
-        "REMOTE_ADDR": "127.0.0.1",
-        "HTTP_HOST": "127.0.0.1:8000",
-        "CONTENT_TYPE": "application/json",
-        "CONTENT_LENGTH": str(len(body)),
-        "wsgi.url_scheme": "http",
-        "wsgi.input": io.BytesIO(body),
-        "wsgi.errors": sys.stderr,
-        "wsgi.multithread": True,
-        "wsgi.multiprocess": False,
-        "wsgi.run_once": False,
-    }
 
 
 def relay(sink_url: str, home: Path, direct_writes: bool) -> tuple[Callable[[], None], Callable[[], None]]:
@@ -81,6 +60,8 @@ def relay(sink_url: str, home: Path, direct_writes: bool) -> tuple[Callable[[], 
         path = "/hooks/" + hook_urls(session, rt, recipe)["webhook_url"].split("/hooks/")[1]
     app = create_app(rt)
     body = json.dumps(EVENT).encode()
+    request = EnvironBuilder(path=path, method="POST", data=body, content_type="application/json")
+    environ = request.get_environ()  # built once: each event gets a copy with its own body stream
 
     def start_response(status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> Any:
         if not status.startswith("202"):
@@ -88,7 +69,7 @@ def relay(sink_url: str, home: Path, direct_writes: bool) -> tuple[Callable[[], 
         return None
 
     def one() -> None:
-        b"".join(app(webhook_environ(path, body), start_response))
+        b"".join(app({**environ, "wsgi.input": io.BytesIO(body)}, start_response))
 
     return one, rt.close
 

@@ -152,24 +152,6 @@ def _causes(exc: BaseException) -> list[BaseException]:
     return found
 
 
-class _Shown:
-    """A URL as messages show it (redacted), worked out on first use: most calls need none."""
-
-    __slots__ = ("_secrets", "_text", "_url")
-
-    def __init__(self, url: str, secrets: Iterable[str]) -> None:
-        self._url, self._secrets = url, secrets
-        self._text: str | None = None
-
-    def __str__(self) -> str:
-        if self._text is None:
-            self._text = redact_url(self._url, self._secrets)
-        return self._text
-
-    def __format__(self, spec: str) -> str:
-        return format(str(self), spec)
-
-
 class HttpClient:
     """One connector call's client: base URL, auth, secrets and vendor name for messages."""
 
@@ -362,18 +344,21 @@ class HttpClient:
 
     def _send(self, prep: requests.PreparedRequest, deadline: float, hop: int) -> requests.Response:
         method = prep.method or "GET"
-        shown = _Shown(prep.url or "", self.secrets)  # redacted only when a message or log line needs it
+
+        def shown() -> str:  # redacted only for a message or log line that shows it: most calls need none
+            return redact_url(prep.url or "", self.secrets)
+
         adapter = self.session.get_adapter(prep.url or "")
         if not self.allow_private and not (
             isinstance(adapter, GuardedAdapter) and not adapter.guard.allow_private
         ):
             raise BlockedAddressError(
-                f"{self.vendor}: refusing to send {method} {shown} through an unguarded session"
+                f"{self.vendor}: refusing to send {method} {shown()} through an unguarded session"
             )
         remaining = deadline - time.monotonic()
         if remaining <= 0:
             raise RetryableError(
-                f"{self.vendor}: time budget used up before {method} {shown}", outcome_unknown=hop > 0
+                f"{self.vendor}: time budget used up before {method} {shown()}", outcome_unknown=hop > 0
             )
         t0, line = time.monotonic(), "%s %s -> %s in %.0f ms"
         try:
@@ -388,15 +373,15 @@ class HttpClient:
                 proxies={},
             )
         except Exception as e:
-            logger.info(line, method, str(shown), type(e).__name__, (time.monotonic() - t0) * 1000)
-            err = self._transport_error(e, method, str(shown), hop)
+            logger.info(line, method, shown(), type(e).__name__, (time.monotonic() - t0) * 1000)
+            err = self._transport_error(e, method, shown(), hop)
             if err is e:
                 raise
             raise err from (None if any(err is c for c in _causes(e)) else e)
         # Every attempt is recorded with the run; the log keeps the failures, and all calls at DEBUG.
         level = logging.INFO if resp.status_code >= 400 else logging.DEBUG
         if logger.isEnabledFor(level):
-            logger.log(level, line, method, str(shown), resp.status_code, (time.monotonic() - t0) * 1000)
+            logger.log(level, line, method, shown(), resp.status_code, (time.monotonic() - t0) * 1000)
         return resp
 
     def _transport_error(self, exc: Exception, method: str, shown: str, hop: int) -> Exception:
