@@ -133,6 +133,20 @@ def redact_url(url: str, secrets: Iterable[str] = ()) -> str:
     return redact_text(url, secrets)
 
 
+def _prepare(
+    method: str, url: str, headers: CaseInsensitiveDict[str], params: Any, body: Any
+) -> requests.PreparedRequest:
+    """requests' own preparation, less the parts a call never uses: the cookie jar (shared sessions
+    keep no cookies and calls send none) and hooks; auth is the connection's hook, applied after."""
+    prep = requests.PreparedRequest()
+    prep.prepare_method(method.upper())
+    prep.prepare_url(url, params)
+    prep.prepare_headers(headers)
+    prep.prepare_body(body, None)
+    prep.prepare_auth(None, url)  # user:password in the URL becomes Basic auth, as requests does
+    return prep
+
+
 def _origin(url: str) -> tuple[str, str, int | None]:
     parts = urlsplit(url)
     scheme = parts.scheme.lower()
@@ -241,9 +255,7 @@ class HttpClient:
         full_url = self._check_url(self._join(url))
         self._check_credential_host(full_url)
         try:
-            prep = requests.Request(
-                method.upper(), full_url, headers=merged, params=params, data=body
-            ).prepare()
+            prep = _prepare(method, full_url, merged, params, body)
         except requests.RequestException as e:
             raise PermanentError(f"{self.vendor}: invalid request: {redact(str(e), self.secrets)}") from e
         resp, prep = self._follow(prep, deadline)

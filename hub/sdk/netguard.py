@@ -11,22 +11,27 @@ from __future__ import annotations
 
 import ipaddress
 import socket
-import sys
 import threading
 import time
+from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlsplit
 
 import requests
 from requests.adapters import HTTPAdapter
-from urllib3.connection import HTTPConnection, HTTPSConnection
-from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
-from urllib3.exceptions import ConnectTimeoutError, NameResolutionError, NewConnectionError
+from requests.utils import select_proxy
+from urllib3.exceptions import (
+    ConnectTimeoutError,
+    LocationValueError,
+    NameResolutionError,
+    NewConnectionError,
+)
 from urllib3.util.connection import allowed_gai_family
 
-from hub.sdk import tls
 from hub.sdk.errors import BlockedAddressError
+from hub.sdk.pool import CertType, Pool
 
 Resolver = Callable[[str, int], list[tuple[int, tuple[Any, ...]]]]
 Policy = Callable[[str], str | None]
@@ -211,6 +216,51 @@ class Guard:
     def forbidden_reason(self, ip: str) -> str | None:
         return (self.is_forbidden or is_forbidden_address)(ip)
 
+    def connect(self, conn: Any, host: str, port: int, timeout: float | None) -> socket.socket:
+        """A socket to `host`, resolved once within `timeout`, checked (unless private addresses are
+        allowed) and connected to an address that passed; failures as urllib3's errors for `conn`."""
+        started = time.monotonic()
+        try:
+            candidates = self.resolve_host(host.strip("[]"), port, timeout)
+        except socket.gaierror as e:
+            raise NameResolutionError(host, conn, e) from e
+        if not candidates:
+            raise NameResolutionError(host, conn, socket.gaierror("no addresses"))
+        allowed, refused = [], []
+        for family, sockaddr in candidates:
+            reason = None if self.allow_private else self.forbidden_reason(str(sockaddr[0]))
+            if reason:
+                refused.append((str(sockaddr[0]), reason))
+            else:
+                allowed.append((family, sockaddr))
+        if not allowed:
+            raise _blocked(host, *refused[0])
+        error: Exception | None = None
+        for family, sockaddr in allowed:
+            left = None if timeout is None else max(0.001, timeout - (time.monotonic() - started))
+            try:
+                return _open(family, sockaddr, left)
+            except TimeoutError:
+                error = ConnectTimeoutError(
+                    conn, f"Connection to {host} ({sockaddr[0]}) timed out. (connect timeout={timeout})"
+                )
+            except OSError as e:
+                error = NewConnectionError(conn, f"Failed to establish a new connection: {e}")
+        assert error is not None
+        raise error
+
+
+def _open(family: int, sockaddr: tuple[Any, ...], timeout: float | None) -> socket.socket:
+    """Connect within `timeout` (what the lookup left of the connect budget; None: no limit)."""
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    try:
+        sock.settimeout(timeout)
+        sock.connect(sockaddr)
+    except BaseException:
+        sock.close()
+        raise
+    return sock
+
 
 def _blocked(host: str, ip: str, reason: str) -> BlockedAddressError:
     return BlockedAddressError(
@@ -219,93 +269,9 @@ def _blocked(host: str, ip: str, reason: str) -> BlockedAddressError:
     )
 
 
-class _GuardedMixin:
-    """`_new_conn` that resolves once within the call's deadline, checks (unless private addresses are
-    allowed), and connects to the checked address only."""
-
-    guard: Guard = Guard()
-    # Provided by urllib3's HTTPConnection.
-    host: str
-    port: int
-    timeout: Any
-    source_address: tuple[str, int] | None
-    socket_options: Any
-    _dns_host: str
-
-    def _new_conn(self) -> socket.socket:
-        conn: Any = self
-        timeout = self.timeout if isinstance(self.timeout, int | float) else None
-        started = time.monotonic()
-        try:
-            candidates = self.guard.resolve_host(self._dns_host.strip("[]"), self.port, timeout)
-        except socket.gaierror as e:
-            raise NameResolutionError(self.host, conn, e) from e
-        if not candidates:
-            raise NameResolutionError(self.host, conn, socket.gaierror("no addresses"))
-        allowed, refused = [], []
-        for family, sockaddr in candidates:
-            reason = None if self.guard.allow_private else self.guard.forbidden_reason(str(sockaddr[0]))
-            if reason:
-                refused.append((str(sockaddr[0]), reason))
-            else:
-                allowed.append((family, sockaddr))
-        if not allowed:
-            raise _blocked(self.host, *refused[0])
-        error: Exception | None = None
-        for family, sockaddr in allowed:
-            try:
-                left = None if timeout is None else max(0.001, timeout - (time.monotonic() - started))
-                sock = self._open(family, sockaddr, left)
-            except TimeoutError:
-                error = ConnectTimeoutError(
-                    conn,
-                    f"Connection to {self.host} ({sockaddr[0]}) timed out. (connect timeout={self.timeout})",
-                )
-            except OSError as e:
-                error = NewConnectionError(conn, f"Failed to establish a new connection: {e}")
-            else:
-                sys.audit("http.client.connect", self, self.host, self.port)
-                return sock
-        assert error is not None
-        raise error
-
-    def _open(self, family: int, sockaddr: tuple[Any, ...], timeout: float | None) -> socket.socket:
-        """Connect within `timeout` (what the lookup left of the connect budget; None: no limit)."""
-        sock = socket.socket(family, socket.SOCK_STREAM)
-        try:
-            for opt in self.socket_options or ():
-                sock.setsockopt(*opt)
-            sock.settimeout(timeout)
-            if self.source_address:
-                sock.bind(self.source_address)
-            sock.connect(sockaddr)
-        except BaseException:
-            sock.close()
-            raise
-        return sock
-
-
-class GuardedHTTPConnection(_GuardedMixin, HTTPConnection):
-    """Plain-HTTP connection pinned to a checked address."""
-
-
-class GuardedHTTPSConnection(_GuardedMixin, HTTPSConnection):
-    """TLS connection pinned to a checked address; SNI and certificate use the hostname."""
-
-
-def guarded_pool_classes(guard: Guard) -> dict[str, type[HTTPConnectionPool]]:
-    """Pool classes for urllib3's PoolManager whose connections enforce `guard`."""
-    http_conn = type("GuardedHTTPConnection", (GuardedHTTPConnection,), {"guard": guard})
-    https_conn = type("GuardedHTTPSConnection", (GuardedHTTPSConnection,), {"guard": guard})
-    return {
-        "http": type("GuardedHTTPConnectionPool", (HTTPConnectionPool,), {"ConnectionCls": http_conn}),
-        "https": type("GuardedHTTPSConnectionPool", (HTTPSConnectionPool,), {"ConnectionCls": https_conn}),
-    }
-
-
 class GuardedAdapter(HTTPAdapter):
-    """A requests adapter whose pools only open guarded connections. `send` is inherited on
-    purpose: the `responses` test library patches HTTPAdapter.send."""
+    """A requests adapter whose connections are opened by the guard, kept alive in `hub.sdk.pool`.
+    `send` is inherited on purpose: the `responses` test library patches HTTPAdapter.send."""
 
     __attrs__ = [*HTTPAdapter.__attrs__, "guard"]
 
@@ -322,10 +288,50 @@ class GuardedAdapter(HTTPAdapter):
     def init_poolmanager(
         self, connections: int, maxsize: int, block: bool = False, **pool_kwargs: Any
     ) -> None:
-        if tls.ca_bundle() is not None:  # requests adds its own roots (certifi) to this per connection
-            pool_kwargs.setdefault("ssl_context", tls.client_context())
-        super().init_poolmanager(connections, maxsize, block=block, **pool_kwargs)
-        self.poolmanager.pool_classes_by_scheme = guarded_pool_classes(self.guard)
+        super().init_poolmanager(connections, maxsize, block=block, **pool_kwargs)  # proxies only
+        self._pools: OrderedDict[tuple[Any, ...], Pool] = OrderedDict()
+        self._pools_lock = threading.Lock()
+
+    def get_connection_with_tls_context(
+        self, request: Any, verify: Any, proxies: dict[str, str] | None = None, cert: Any = None
+    ) -> Any:
+        """One pool per origin and TLS settings, the least recently used closed past
+        `pool_connections` (a proxied call goes through urllib3's proxy manager)."""
+        if proxies and select_proxy(request.url, proxies):
+            return super().get_connection_with_tls_context(request, verify, proxies=proxies, cert=cert)
+        parts = urlsplit(request.url)
+        try:
+            port = parts.port
+        except ValueError as e:
+            raise LocationValueError(str(e)) from e
+        if not parts.hostname:
+            raise LocationValueError(f"No host specified in {request.url!r}")
+        scheme = parts.scheme.lower()
+        key = (scheme, parts.hostname, port or (443 if scheme == "https" else 80), verify, _cert_key(cert))
+        with self._pools_lock:
+            pool = self._pools.get(key)
+            if pool is not None:
+                self._pools.move_to_end(key)
+                return pool
+            pool = self._pools[key] = Pool(*key[:3], self.guard, self._pool_maxsize, verify, cert)
+            evicted = (
+                self._pools.popitem(last=False)[1] if len(self._pools) > self._pool_connections else None
+            )
+        if evicted is not None:
+            evicted.close()
+        return pool
+
+    def cert_verify(self, conn: Any, url: str, verify: Any, cert: Any) -> None:
+        if not isinstance(conn, Pool):  # a pool builds its TLS context from its own verify and cert
+            super().cert_verify(conn, url, verify, cert)
+
+    def close(self) -> None:
+        super().close()
+        with self._pools_lock:
+            pools = list(self._pools.values())
+            self._pools.clear()
+        for pool in pools:
+            pool.close()
 
     def proxy_manager_for(self, proxy: str, **proxy_kwargs: Any) -> Any:
         # Behind a proxy the guard would only see the proxy's address, never the target's.
@@ -335,6 +341,10 @@ class GuardedAdapter(HTTPAdapter):
                 "set HUB_ALLOW_PRIVATE_NETWORK to allow"
             )
         return super().proxy_manager_for(proxy, **proxy_kwargs)
+
+
+def _cert_key(cert: Any) -> CertType:
+    return tuple(cert) if isinstance(cert, list | tuple) else cert
 
 
 class _NoCookies(requests.cookies.RequestsCookieJar):
