@@ -98,7 +98,7 @@ def _database_error(rt: Runtime, exc: Exception) -> Response:
         log.error("event=webhook_failed reason=database error=%s", describe(exc), exc_info=exc)
         return _error(500, "internal_error", "the event could not be stored")
     log.warning("event=webhook_not_stored reason=database_unavailable error=%s", describe(exc))
-    rt.metrics.webhooks.labels("unavailable").inc()
+    rt.metrics.count_webhook("unavailable")
     response = _error(503, "database_unavailable", "the event could not be stored now; retry shortly")
     response.headers["Retry-After"] = str(RETRY_AFTER_S)
     return response
@@ -172,21 +172,21 @@ def respond(rt: Runtime, token: str, req: Request) -> Response:
 
 
 def _respond(rt: Runtime, token: str, req: Request) -> Response:
-    count = rt.metrics.webhooks
+    count = rt.metrics.count_webhook
     body = _read_body(req, rt.settings.max_webhook_bytes)
     if body is None:
-        count.labels("too_large").inc()
+        count("too_large")
         return _error(413, "payload_too_large", f"body is larger than {rt.settings.max_webhook_bytes} bytes")
     found = _lookup(rt, token)
     capturing = found is None and (found := _capture_lookup(rt, token)) is not None
     if found is None:
-        count.labels("unknown").inc()
+        count("unknown")
         return _error(404, "not_found", "no enabled recipe listens at this address")
     recipe, _document, spec, wait_step, subscription = found
     connector = rt.registry.get(spec["connector"])
     trigger = connector.trigger(spec["trigger"]) if connector else None
     if connector is None or not isinstance(trigger, WebhookTrigger):
-        count.labels("unknown").inc()
+        count("unknown")
         return _error(404, "not_found", f"trigger {spec['connector']}.{spec['trigger']} is not installed")
     config = spec.get("config") or {}
     hook_url = f"{rt.settings.base_url}/hooks/{token}"
@@ -205,35 +205,35 @@ def _respond(rt: Runtime, token: str, req: Request) -> Response:
             rt, connector, spec.get("connection"), hook_url=hook_url, subscription=subscription
         )
     except HubError as exc:  # the vendor retries a 503; the event is not lost
-        count.labels("unavailable").inc()
+        count("unavailable")
         return _error(503, "connection_unavailable", exc.message)
     try:
         answer = trigger.handshake(ctx, config, inbound)
         if answer is not None:
-            count.labels("handshake").inc()
+            count("handshake")
             return _vendor_response(answer)
         if req.method == "GET":
             return _error(405, "method_not_allowed", "send events with POST")
         trigger.verify(ctx, config, inbound)
     except (InvalidBodyError, RecursionError) as exc:
-        count.labels("bad_request").inc()
+        count("bad_request")
         return _unreadable(exc)
     except SignatureError as exc:
-        count.labels("bad_signature").inc()
+        count("bad_signature")
         if exc.response is not None:  # the answer the vendor's protocol asks for
             return _vendor_response(exc.response)
         return _error(401, "bad_signature", exc.message)
     except (ValueError, TypeError, KeyError, UnicodeError, PermanentError) as exc:
-        count.labels("bad_signature").inc()
+        count("bad_signature")
         return _error(401, "bad_signature", f"signature could not be checked: {exc}")
     try:
         events = trigger.parse(ctx, config, inbound)
     except (PermanentError, ValueError, UnicodeError, RecursionError) as exc:
-        count.labels("bad_request").inc()
+        count("bad_request")
         return _unreadable(exc)
     problem = _unstorable(events)
     if problem is not None:
-        count.labels("bad_request").inc()
+        count("bad_request")
         return _error(400, "bad_request", problem)
     if capturing:  # a draft's editor listening for a test event: kept for the editor, no run
         rt.db.write(lambda session: capture.keep(session, recipe.id, events[0].data if events else {}))
@@ -269,7 +269,7 @@ def _respond(rt: Runtime, token: str, req: Request) -> Response:
     }
     rt.dispatch(run_ids, fresh_runs)
     fresh = [s for s in stored if not s.duplicate]
-    count.labels("accepted" if fresh else "duplicate").inc()
+    count("accepted" if fresh else "duplicate")
     answer = trigger.acknowledge(ctx, config, inbound, [str(s.event_id) for s in stored])
     if answer is not None:
         return _vendor_response(answer)

@@ -25,9 +25,11 @@ import threading
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any, TypeVar
 
 from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest, values
 from prometheus_client.core import GaugeMetricFamily
+from prometheus_client.metrics import MetricWrapperBase
 from prometheus_client.multiprocess import MultiProcessCollector
 from prometheus_client.registry import Collector
 
@@ -105,6 +107,7 @@ class _RunsByStatus(Collector):
         yield family
 
 
+M = TypeVar("M", bound=MetricWrapperBase)
 OTHER = "other"
 RUN_SECONDS_BUCKETS = (0.1, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 900, 3600, 4 * 3600, 86400, 7 * 86400)
 
@@ -115,6 +118,7 @@ class Metrics:
         self.max_recipes = max_recipes
         self._labelled: set[int] = set()
         self._labelling = threading.Lock()
+        self._children: dict[tuple[Any, ...], Any] = {}  # see child()
         self.recipe_runs = Counter(
             "hub_recipe_runs",
             "Runs that reached a final status (or held), by recipe id ('other' past the cap)",
@@ -149,6 +153,22 @@ class Metrics:
             self.exposed = CollectorRegistry()
             MultiProcessCollector(self.exposed, path=_shared_dir)
 
+    def child(self, metric: M, *values: str) -> M:
+        """`metric.labels(*values)`, kept: labels() builds a tuple of strings and takes a lock at
+        every call, several µs, and a webhook's run calls it five times. Only for label values of a
+        bounded set (results, statuses, connector actions, capped recipe labels): nothing is dropped.
+        In multiprocess mode a child made before a fork counts in the forked process's own file (its
+        values reopen theirs when the pid changes), as it would if labels() had given it there."""
+        key = (metric, *values)
+        found = self._children.get(key)
+        if found is None:
+            found = self._children[key] = metric.labels(*values)
+        return found
+
+    def count_webhook(self, result: str) -> None:
+        """Count an inbound webhook request by its result."""
+        self.child(self.webhooks, result).inc()
+
     def recipe_label(self, recipe_id: int) -> str:
         """The recipe's own label while under the cap (kept once given), else `other`."""
         with self._labelling:
@@ -162,9 +182,9 @@ class Metrics:
     def recipe_run(self, recipe_id: int, status: str, seconds: float | None) -> None:
         """Count a run of the recipe that ended (or was held); `seconds` is its duration when final."""
         label = self.recipe_label(recipe_id)
-        self.recipe_runs.labels(label, status).inc()
+        self.child(self.recipe_runs, label, status).inc()
         if seconds is not None:
-            self.recipe_run_seconds.labels(label).observe(max(seconds, 0.0))
+            self.child(self.recipe_run_seconds, label).observe(max(seconds, 0.0))
 
     def watch_runs(self, counts: Callable[[], dict[str, int]]) -> None:
         """Report runs by status from the database at scrape time."""

@@ -59,6 +59,32 @@ def test_every_process_is_summed_once_per_series_and_runs_by_status_come_once() 
     assert sum(line.startswith("hub_runs{") for line in lines) == 2
 
 
+def test_a_child_kept_before_a_fork_counts_in_the_forked_process_too() -> None:
+    """Metrics.child keeps the children labels() gave; a forked process counting on one it inherited
+    writes its own file, so each count is summed once."""
+    with share_across_processes() as shared:
+        metrics = Metrics()
+        metrics.count_webhook("accepted")
+        steps = metrics.child(metrics.step_seconds, "http", "request", "ok")
+        steps.observe(0.2)
+        pid = os.fork()
+        if pid == 0:
+            code = 1
+            try:
+                metrics.count_webhook("accepted")
+                steps.observe(0.3)
+                code = 0
+            finally:
+                os._exit(code)
+        assert os.waitpid(pid, 0)[1] == 0
+        assert Path(shared, f"counter_{pid}.db").exists()
+        metrics.count_webhook("accepted")
+        lines = metrics.render().decode().splitlines()
+    assert 'hub_webhooks_total{result="accepted"} 3.0' in lines
+    assert 'hub_step_duration_seconds_count{action="request",connector="http",outcome="ok"} 2.0' in lines
+    assert 'hub_step_duration_seconds_sum{action="request",connector="http",outcome="ok"} 0.5' in lines
+
+
 def test_the_directory_is_private_new_each_time_and_removed_by_its_maker_only() -> None:
     before = values.ValueClass
     with share_across_processes() as first:
@@ -80,6 +106,21 @@ def test_one_process_renders_its_own_registry() -> None:
     metrics.webhooks.labels("accepted").inc()
     assert metrics.exposed is metrics.registry
     assert 'hub_webhooks_total{result="accepted"} 1.0' in metrics.render().decode()
+
+
+def test_a_child_is_kept_per_metric_and_label_values(monkeypatch: Any) -> None:
+    metrics = Metrics()
+    kept = metrics.child(metrics.runs_finished, "succeeded")
+    assert kept is metrics.runs_finished.labels("succeeded")
+    monkeypatch.setattr(metrics.runs_finished, "labels", None)  # not asked again
+    assert metrics.child(metrics.runs_finished, "succeeded") is kept
+    assert metrics.child(metrics.polls, "succeeded") is metrics.polls.labels("succeeded")  # per metric
+    kept.inc()
+    metrics.child(metrics.runs_finished, "succeeded").inc()
+    metrics.count_webhook("duplicate")
+    scrape = metrics.render().decode()
+    assert 'hub_runs_finished_total{status="succeeded"} 2.0' in scrape
+    assert 'hub_webhooks_total{result="duplicate"} 1.0' in scrape
 
 
 def test_directories_of_killed_hubs_are_removed_by_the_next_one(monkeypatch: Any, tmp_path: Path) -> None:

@@ -3,6 +3,7 @@ limits each process serves with (exercised on a real server in tests/e2e/test_se
 
 from __future__ import annotations
 
+import copy
 import gc
 import os
 import time
@@ -20,9 +21,19 @@ from hub.server_limits import body_limit
 
 def _sibling(balance: AcceptBalance, index: int) -> AcceptBalance:
     """Another process's view of the same table (as a forked process has it)."""
-    other = AcceptBalance.__new__(AcceptBalance)
-    other.processes, other.table, other.index = balance.processes, balance.table, index
+    other = copy.copy(balance)  # the same mmap, like a fork's
+    other.index = index
     return other
+
+
+class _Clock:
+    """time.monotonic, moved by hand."""
+
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
 
 
 class _Server:
@@ -60,6 +71,35 @@ def test_a_slot_not_refreshed_is_ignored(monkeypatch: Any) -> None:
     later = time.monotonic() + AcceptBalance.STALE_S + 1
     monkeypatch.setattr(server_module.time, "monotonic", lambda: later)
     assert balance.report(4)
+
+
+def test_an_unchanged_count_reuses_the_answer_until_it_is_reuse_s_old(monkeypatch: Any) -> None:
+    clock = _Clock()
+    monkeypatch.setattr(server_module.time, "monotonic", clock)
+    balance = AcceptBalance(2)
+    other = _sibling(balance, 1)
+    assert other.report(0)
+    assert not balance.report(5)
+    assert other.report(5)  # the other process catches up...
+    clock.now += AcceptBalance.REUSE_S / 2
+    assert not balance.report(5)  # ...unseen: the same count, answered without reading the table
+    assert AcceptBalance.SLOT.unpack_from(balance.table, 0)[0] == 1000.0  # nor writing its heartbeat
+    clock.now += AcceptBalance.REUSE_S
+    assert balance.report(5)  # past REUSE_S, the table is read again
+    assert AcceptBalance.SLOT.unpack_from(balance.table, 0)[0] == clock.now
+
+
+def test_a_changed_count_is_compared_at_once(monkeypatch: Any) -> None:
+    monkeypatch.setattr(server_module.time, "monotonic", _Clock())  # the clock never moves
+    balance = AcceptBalance(2)
+    other = _sibling(balance, 1)
+    assert other.report(0)
+    assert not balance.report(5)
+    assert other.report(4)
+    assert balance.report(4)  # one connection closed here: the table is read again
+    assert AcceptBalance.SLOT.unpack_from(balance.table, 0)[1] == 4
+    assert other.report(0)
+    assert not balance.report(5)
 
 
 def test_the_table_is_shared_with_forked_processes() -> None:

@@ -120,7 +120,8 @@ def attempt(ex: Execution, at: StepAt, step: dict[str, Any], call: Call) -> Outc
         return _failed(ex, at, step, attempt_id, number, action, PermanentError(str(exc)))
     finally:
         elapsed = time.monotonic() - started
-        ex.rt.metrics.step_seconds.labels(connector.id, action.key, outcome_label).observe(elapsed)
+        metrics = ex.rt.metrics
+        metrics.child(metrics.step_seconds, connector.id, action.key, outcome_label).observe(elapsed)
     stored_output = redact(output if output is not None else {}, ctx.secrets())
 
     finishing = ex.state.ends_run(at)

@@ -2,7 +2,8 @@
 
 A webhook's run is executed by this process moments after its ingress stored it. Reading back the
 row just written, its event and its (absent) steps costs a read transaction, about a tenth of a
-run's CPU; the run thread takes them from memory instead. Nothing is trusted that could have changed
+run's CPU; the run thread takes them from memory instead, and opens a read session only if its
+recipe version is not cached (Database.read_on_demand). Nothing is trusted that could have changed
 meanwhile: the run is claimed by compare-and-set in its first write like any fresh run, so one
 cancelled or taken over in between is left alone. The event goes through the database's own JSON
 encoding and decoding, so the run sees the types a read-back run sees (a float as a Decimal); on

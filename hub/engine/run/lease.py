@@ -114,10 +114,11 @@ class Lease:
             self.rt.dispatch([self.woken])
             self.woken = None
         if status in FINAL or status == "held":
-            self.rt.metrics.runs_finished.labels(status).inc()
+            metrics = self.rt.metrics
+            metrics.child(metrics.runs_finished, status).inc()
             if self.run is not None and not self.run.dry_run:
                 age = (utcnow() - self.run.created_at).total_seconds() if status in FINAL else None
-                self.rt.metrics.recipe_run(self.run.recipe_id, status, age)
+                metrics.recipe_run(self.run.recipe_id, status, age)
 
     def give_back(self) -> None:
         """Hand an interrupted run back, due again shortly, so the sweeper dispatches it; if the

@@ -60,7 +60,12 @@ class Runner:
                 self.lease.give_back()
 
     def _execute(self, run_id: int, fresh: FreshRun | None) -> None:
-        with self.db.read() as session:
+        # A fresh run's row and event are in memory and its recipe version is usually cached: its
+        # session is opened only if something reads (a version not cached, the marker due, hook URLs).
+        reading: contextlib.AbstractContextManager[Any] = (
+            self.db.read() if fresh is None else self.db.read_on_demand()
+        )
+        with reading as session:
             run = store.read_run(session, run_id) if fresh is None else fresh.run
             self.lease.claim_lazily = run is not None and self._fresh(run)
             if run is not None and self.claim_lazily:

@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+from contextlib import AbstractContextManager
 from pathlib import Path
+from typing import cast
 
 import pytest
 from sqlalchemy import func, select, update
+from sqlalchemy.orm import Session
 
 from hub.db.fastsql import driver_connection
 from hub.db.migrate import upgrade
 from hub.db.models import User
 from hub.db.session import Database
-from hub.engine.statements import rowcount
+from hub.engine.statements import rowcount, rows
 
 
 @pytest.fixture
@@ -65,3 +68,25 @@ def test_the_connection_is_looked_up_once_per_transaction(db: Database) -> None:
         assert driver_connection(session) is session.connection().connection.driver_connection
     finally:
         session.close()
+
+
+def test_a_session_on_demand_is_opened_by_its_first_use_and_closed_with_the_block(
+    db: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    opened: list[None] = []
+    read = db.read
+
+    def counted() -> AbstractContextManager[Session]:
+        opened.append(None)
+        return read()
+
+    monkeypatch.setattr(db, "read", counted)
+    with db.read_on_demand():
+        pass
+    assert opened == []
+    with db.read_on_demand() as on_demand:
+        session = cast(Session, on_demand)  # it stands in for one
+        assert rows(session, select(User.role), {}) == [("viewer",)]
+        assert driver_connection(session) is session.connection().connection.driver_connection
+        assert session.scalar(select(func.count()).select_from(User)) == 1
+    assert len(opened) == 1 and session.get_transaction() is None  # committed and closed

@@ -6,13 +6,16 @@ lease gone commits nothing."""
 
 from __future__ import annotations
 
+from contextlib import AbstractContextManager
 from decimal import Decimal
 from typing import Any
 
 import pytest
 from flask.testing import FlaskClient
 from sqlalchemy import select, update
+from sqlalchemy.orm import Session
 
+from hub import recipe_index
 from hub.app import create_app
 from hub.db.models import Event, Run, StepAttempt, StepRun
 from hub.engine import store
@@ -26,7 +29,8 @@ from tests.hub.engine.kit import EngineKit
 from tests.hub.engine.test_runner import echo, load, recipe
 
 
-def _stored(rt: Runtime, document: dict[str, Any], event: dict[str, Any]) -> FreshRun:
+def _stored(rt: Runtime, document: dict[str, Any], *events: dict[str, Any]) -> list[FreshRun]:
+    """A new recipe and a run of it for each of `events`, as the ingress hands them over."""
     with rt.db.transaction() as session:
         r = save_recipe(session, rt, document)
         stored = store_events(
@@ -34,10 +38,26 @@ def _stored(rt: Runtime, document: dict[str, Any], event: dict[str, Any]) -> Fre
             recipe_id=r.id,
             recipe_version=r.current_version,
             source="test",
-            events=[TriggerEvent(data=event)],
+            events=[TriggerEvent(data=event) for event in events],
         )
-    assert stored[0].run is not None
-    return FreshRun(stored[0].run, event, 10)
+    handed = [
+        FreshRun(s.run, event, 10) for s, event in zip(stored, events, strict=True) if s.run is not None
+    ]
+    assert len(handed) == len(events)
+    return handed
+
+
+def _count_reads(monkeypatch: pytest.MonkeyPatch, rt: Runtime) -> list[None]:
+    """One item per read session opened from now on."""
+    opened: list[None] = []
+    read = rt.db.read
+
+    def counted() -> AbstractContextManager[Session]:
+        opened.append(None)
+        return read()
+
+    monkeypatch.setattr(rt.db, "read", counted)
+    return opened
 
 
 def _no_reads(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -53,9 +73,9 @@ def test_a_run_handed_over_runs_from_memory_as_one_read_back_would(
 ) -> None:
     rt, kit = kit_rt
     document = recipe([echo("a"), echo("b", value="{{ steps.a.echo }}!")])
-    read_back = _stored(rt, document, {"name": "Ada"})
+    (read_back,) = _stored(rt, document, {"name": "Ada"})
     Runner(rt).execute(read_back.run.id)
-    handed = _stored(rt, document, {"name": "Ada"})
+    (handed,) = _stored(rt, document, {"name": "Ada"})
     assert handed.run.status == "queued" and handed.run.started_at is None  # the row as inserted
     _no_reads(monkeypatch)
     Runner(rt).execute(handed.run.id, handed)
@@ -70,15 +90,34 @@ def test_a_run_handed_over_runs_from_memory_as_one_read_back_would(
     assert [c["inputs"]["value"] for c in kit.calls] == ["Ada", "Ada!", "Ada", "Ada!"]
 
 
+def test_a_run_handed_over_opens_a_session_only_to_read_what_is_not_cached(
+    kit_rt: tuple[Runtime, EngineKit], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    rt, _kit = kit_rt
+    monkeypatch.setattr(recipe_index, "CHECK_EVERY_S", 3600.0)  # no marker falls due meanwhile
+    greet = {"id": "greet", "type": "set", "values": {"hi": "{{ event.name }}"}}  # a step that reads nothing
+    first, second = _stored(rt, recipe([greet]), {"name": "Ada"}, {"name": "Bob"})
+    opened = _count_reads(monkeypatch, rt)
+    Runner(rt).execute(first.run.id, first)  # the recipe just changed: its marker and version are read
+    assert len(opened) == 1
+    Runner(rt).execute(second.run.id, second)  # both cached now
+    assert len(opened) == 1
+    ran = [load(rt, h.run.id) for h in (first, second)]
+    assert [(run.status, steps["greet"].output) for run, steps in ran] == [
+        ("succeeded", {"hi": "Ada"}),
+        ("succeeded", {"hi": "Bob"}),
+    ]
+
+
 def test_a_run_handed_over_sees_its_event_with_the_types_a_read_back_run_sees(
     kit_rt: tuple[Runtime, EngineKit],
 ) -> None:
     """A connector may hand over floats; stored, they come back as Decimals (money stays exact)."""
     rt, kit = kit_rt
     document = recipe([echo("a", value="{{ event.amount }}")])
-    read_back = _stored(rt, document, {"amount": 12.5})
+    (read_back,) = _stored(rt, document, {"amount": 12.5})
     Runner(rt).execute(read_back.run.id)
-    handed = _stored(rt, document, {"amount": 12.5})
+    (handed,) = _stored(rt, document, {"amount": 12.5})
     Runner(rt).execute(handed.run.id, handed)
     seen = [c["inputs"]["value"] for c in kit.calls]
     assert seen == [Decimal("12.5"), Decimal("12.5")] and all(isinstance(v, Decimal) for v in seen)
@@ -86,7 +125,7 @@ def test_a_run_handed_over_sees_its_event_with_the_types_a_read_back_run_sees(
 
 def test_a_run_cancelled_after_it_was_handed_over_is_left_alone(kit_rt: tuple[Runtime, EngineKit]) -> None:
     rt, kit = kit_rt
-    handed = _stored(rt, recipe([echo("a")]), {"name": "x"})
+    (handed,) = _stored(rt, recipe([echo("a")]), {"name": "x"})
     with rt.db.transaction() as session:
         session.execute(update(Run).where(Run.id == handed.run.id).values(status="cancelled"))
     Runner(rt).execute(handed.run.id, handed)  # its handed-over row still says queued
@@ -100,7 +139,7 @@ def test_a_last_write_that_finds_the_run_taken_over_commits_nothing(
     """The finishing write has no renew of its own: its release checks the lease, and a loss
     undoes the attempt's and the step's end with it."""
     rt, kit = kit_rt
-    handed = _stored(rt, recipe([echo("a")]), {"name": "x"})
+    (handed,) = _stored(rt, recipe([echo("a")]), {"name": "x"})
 
     def taken_over(_inputs: Any) -> None:  # another worker takes the run while the vendor answers
         with rt.db.transaction() as session:
