@@ -132,8 +132,9 @@ def serve(host: str, port: int, threads: int, processes: int | None) -> None:
     from hub.cpus import plan_pinning
     from hub.metrics import share_across_processes
     from hub.recipe_index import SiblingChanges
-    from hub.server import AcceptBalance, bind, default_processes, prefork, stop_children
+    from hub.server import AcceptBalance, bind, default_processes, limit_malloc_arenas, prefork, stop_children
 
+    limit_malloc_arenas()
     _logging()
     try:
         processes = processes or int(os.environ.get("HUB_PROCESSES") or 0) or default_processes()
@@ -182,6 +183,9 @@ def serve(host: str, port: int, threads: int, processes: int | None) -> None:
 @click.option("--threads", default=16, show_default=True, type=int, help="Web server threads.")
 def web(host: str, port: int, threads: int) -> None:
     """Only the web server: API, UI and webhook ingress; runs go to the workers."""
+    from hub.server import limit_malloc_arenas
+
+    limit_malloc_arenas()
     _logging()
     rt = _runtime()
     _start_engine(rt, scheduler=False, executor=False)
@@ -201,8 +205,9 @@ def _block_until_signal() -> None:
 def worker(concurrency: int | None) -> None:
     """Execute runs: a Celery worker under HUB_EXECUTOR=celery, else a thread pool fed from the database."""
     from hub.engine.sweeper import sweep
-    from hub.server import settle_heap
+    from hub.server import limit_malloc_arenas, settle_heap
 
+    limit_malloc_arenas()
     _logging()
     rt = _runtime()
     settle_heap()

@@ -17,12 +17,13 @@ import gc
 import logging
 import mmap
 import os
+import platform
 import signal
 import socket
 import struct
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from hub.config import Settings
@@ -172,6 +173,27 @@ def stop_children(children: list[int], timeout_s: float = 20.0) -> None:
             os.waitpid(pid, 0)
         except (ProcessLookupError, ChildProcessError):
             pass
+
+
+# glibc gives each thread that allocates an arena of its own (up to 8 per core): a process's ~25
+# threads (web, runs, committer) spread their buffers and SQLite's pages over as many, each keeping
+# freed memory. Two keep a serving process ~6 MiB smaller under a burst for no measured CPU cost:
+# Python allocates under the GIL, so the threads rarely contend for an arena.
+MALLOC_ARENAS = 2
+_M_ARENA_MAX = -8  # mallopt's parameter number, from glibc's malloc.h
+
+
+def limit_malloc_arenas(environ: Mapping[str, str] = os.environ) -> bool:
+    """Hold glibc's malloc to MALLOC_ARENAS arenas; before any thread starts (forked processes
+    inherit it). MALLOC_ARENA_MAX in the environment (read by glibc itself) wins; other C libraries
+    are left alone. Whether the limit was set here."""
+    if "MALLOC_ARENA_MAX" in environ or platform.libc_ver()[0] != "glibc":
+        return False
+    try:
+        libc = ctypes.CDLL(None)
+        return bool(libc.mallopt(_M_ARENA_MAX, MALLOC_ARENAS))
+    except (OSError, AttributeError):
+        return False
 
 
 def settle_heap() -> None:

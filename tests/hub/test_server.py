@@ -6,6 +6,7 @@ from __future__ import annotations
 import copy
 import gc
 import os
+import platform
 import time
 from types import SimpleNamespace
 from typing import Any
@@ -165,3 +166,27 @@ def test_serve_names_a_bad_process_count(monkeypatch: Any) -> None:
     monkeypatch.setenv("HUB_PROCESSES", "two")
     answer = CliRunner().invoke(main, ["serve", "--port", "0"])
     assert answer.exit_code != 0 and "HUB_PROCESSES must be a whole number" in answer.output
+
+
+def test_malloc_arenas_are_limited_through_glibc(monkeypatch: pytest.MonkeyPatch) -> None:
+    calls: list[tuple[int, int]] = []
+
+    class FakeLibc:
+        def mallopt(self, parameter: int, value: int) -> int:
+            calls.append((parameter, value))
+            return 1
+
+    monkeypatch.setattr(server_module.platform, "libc_ver", lambda: ("glibc", "2.36"))
+    monkeypatch.setattr(server_module.ctypes, "CDLL", lambda name: FakeLibc())
+    assert server_module.limit_malloc_arenas({}) is True
+    assert calls == [(-8, server_module.MALLOC_ARENAS)]  # M_ARENA_MAX
+    assert server_module.limit_malloc_arenas({"MALLOC_ARENA_MAX": "4"}) is False  # glibc reads that itself
+    monkeypatch.setattr(server_module.platform, "libc_ver", lambda: ("", ""))
+    assert server_module.limit_malloc_arenas({}) is False  # musl, macOS: left alone
+    assert len(calls) == 1
+
+
+def test_malloc_arenas_limit_is_accepted_by_this_machines_glibc() -> None:
+    if platform.libc_ver()[0] != "glibc":
+        pytest.skip("not a glibc system")
+    assert server_module.limit_malloc_arenas({}) is True
