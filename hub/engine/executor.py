@@ -6,6 +6,7 @@ import logging
 import queue
 import threading
 import time
+from array import array
 from typing import TYPE_CHECKING, Any, Protocol
 
 from hub.engine.run.fresh import FreshRun
@@ -45,10 +46,14 @@ class LocalExecutor:
     take some 4 KB of objects, so a deep backlog is read back from the database rather than kept."""
 
     STOP = -1
-    # Runs queued here at most. Past it a run stays stored and the sweeper dispatches it once it is
-    # older than HUB_REDISPATCH_S, so a load above what this process can execute grows the database,
-    # not this process's memory.
+    # Runs queued here at most. Past it a run's id waits in OVERFLOW, 8 bytes each, and joins the
+    # queue as the queue drains: under a burst deeper than the queue each process keeps executing its
+    # own backlog at full speed (the leader's sweeper alone dispatched 500 runs every 2 s, and a
+    # 60 s burst at 32 connections took two minutes to drain). Past both a run stays stored and the
+    # sweeper dispatches it once it is older than HUB_REDISPATCH_S, so a load above what this process
+    # can execute grows the database, not this process's memory.
     BACKLOG = 10_000
+    OVERFLOW = 250_000
     FRESH_HELD = 1_000
     FRESH_BYTES = 4 * 2**20
 
@@ -56,6 +61,8 @@ class LocalExecutor:
         self.runtime = runtime
         self._queue: queue.SimpleQueue[int] = queue.SimpleQueue()
         self._pending: set[int] = set()
+        self._overflow = array("q")  # run ids past BACKLOG, oldest first from _overflow_at
+        self._overflow_at = 0
         self._fresh: dict[int, FreshRun] = {}
         self._fresh_bytes = 0
         self._lock = threading.Lock()
@@ -69,7 +76,11 @@ class LocalExecutor:
 
     def submit(self, run_id: int, fresh: FreshRun | None = None) -> None:
         with self._lock:
-            if self._closed or run_id in self._pending or len(self._pending) >= self.BACKLOG:
+            if self._closed or run_id in self._pending:
+                return
+            if len(self._pending) >= self.BACKLOG:
+                if len(self._overflow) - self._overflow_at < self.OVERFLOW:
+                    self._overflow.append(run_id)  # its row and event are read back when it runs
                 return
             self._pending.add(run_id)
             if (
@@ -100,6 +111,22 @@ class LocalExecutor:
             finally:
                 with self._lock:
                     self._pending.discard(run_id)
+                    queued = self._from_overflow()
+                if queued is not None:
+                    self._queue.put(queued)
+
+    def _from_overflow(self) -> int | None:
+        """The oldest run id waiting past the backlog, now queued (under the lock); None if none."""
+        while not self._closed and self._overflow_at < len(self._overflow):
+            run_id = self._overflow[self._overflow_at]
+            self._overflow_at += 1
+            if self._overflow_at == len(self._overflow) or self._overflow_at >= 4096:
+                del self._overflow[: self._overflow_at]  # give the taken ids' space back now and then
+                self._overflow_at = 0
+            if run_id not in self._pending:  # the sweeper may have sent it meanwhile
+                self._pending.add(run_id)
+                return run_id
+        return None
 
     def shutdown(self, wait: bool = True, timeout_s: float = 30.0) -> None:
         """Stop taking runs; with `wait`, give the ones in progress up to `timeout_s` to finish

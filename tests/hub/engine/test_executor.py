@@ -75,19 +75,37 @@ def test_shutdown_lets_runs_in_progress_finish_and_leaves_queued_ones(recorder: 
     assert 9 not in recorder.started
 
 
-def test_past_the_backlog_runs_are_left_to_the_sweeper(
+def test_past_the_backlog_runs_wait_in_the_overflow_then_are_left_to_the_sweeper(
     recorder: _Recorder, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(LocalExecutor, "BACKLOG", 3)
+    monkeypatch.setattr(LocalExecutor, "OVERFLOW", 3)
     pool = LocalExecutor(runtime=None, workers=1)  # type: ignore[arg-type]
-    for run_id in range(1, 7):
+    for run_id in range(1, 9):
+        pool.submit(run_id)  # 1-3 queued, 4-6 waiting past the backlog, 7 and 8 left stored
+    pool.submit(4)  # sent again while waiting (the sweeper): it still runs once
+    recorder.release.set()
+    _until(lambda: len(recorder.finished) == 6)
+    assert recorder.finished == [1, 2, 3, 4, 5, 6]
+    assert recorder.fresh[4] is None  # read back when it runs: its row was not held
+    pool.submit(7)  # what the sweeper does for a stored run nobody took
+    _until(lambda: len(recorder.finished) == 7)
+    pool.shutdown()
+    assert recorder.finished == [1, 2, 3, 4, 5, 6, 7]
+
+
+def test_the_overflow_gives_back_the_space_of_runs_taken(
+    recorder: _Recorder, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(LocalExecutor, "BACKLOG", 1)
+    pool = LocalExecutor(runtime=None, workers=1)  # type: ignore[arg-type]
+    for run_id in range(1, 10_002):
         pool.submit(run_id)
     recorder.release.set()
-    _until(lambda: len(recorder.finished) == 3)
-    pool.submit(5)  # what the sweeper does for a stored run nobody took
-    _until(lambda: len(recorder.finished) == 4)
+    _until(lambda: len(recorder.finished) == 10_001, timeout_s=30)
+    assert recorder.finished == list(range(1, 10_002))
+    assert len(pool._overflow) == 0 and pool._overflow_at == 0
     pool.shutdown()
-    assert recorder.finished == [1, 2, 3, 5]
 
 
 @pytest.mark.parametrize(
