@@ -8,6 +8,7 @@ Redaction errs towards hiding too much: a log line missing a value is cheap, a l
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Iterable, Mapping
 from typing import Any
@@ -36,8 +37,11 @@ _QUERY_PAIR = re.compile(r"(?P<lead>[?&#])(?P<name>[^=&#?\s]+)=(?P<value>[^&#\s\
 _USERINFO = re.compile(r"(?P<lead>[A-Za-z][A-Za-z0-9+.\-]*://[^/@:\s]*):(?P<password>[^/@\s]+)@")
 
 
+@functools.lru_cache(maxsize=4096)
 def is_secret_key(name: str) -> bool:
-    """Whether a JSON key, header name or query parameter name looks like it holds a credential."""
+    """Whether a JSON key, header name or query parameter name looks like it holds a credential.
+    Kept per name: every stored step input and output asks for each of its keys, the same few
+    hundred names over and over, and the pattern's search is the larger part of redacting them."""
     return SECRET_KEY_PATTERN.search(name) is not None
 
 

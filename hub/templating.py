@@ -328,7 +328,20 @@ def _text(template: Template, context: Mapping[str, Any], limits: Limits) -> str
     return "".join(parts)
 
 
-def _render_string(source: str, context: Mapping[str, Any], path: str, limits: Limits, native: bool) -> Any:
+# Where a string sits in the value rendered, "$.a[2]" as ((("$", "a", False), 2, True)): (parent, key,
+# whether the key is a list index), spelled out only for an error's message (most renders raise
+# none, and a step's input has dozens of strings).
+Path = str | tuple["Path", Any, bool]
+
+
+def _spelled(path: Path) -> str:
+    if isinstance(path, str):
+        return path
+    parent, key, index = path
+    return f"{_spelled(parent)}[{key}]" if index else _child(_spelled(parent), key)
+
+
+def _render_string(source: str, context: Mapping[str, Any], path: Path, limits: Limits, native: bool) -> Any:
     if not is_template(source):
         return source
     try:
@@ -343,7 +356,7 @@ def _render_string(source: str, context: Mapping[str, Any], path: str, limits: L
     except Exception as exc:
         if is_transient(exc):  # the hub's database paused under lookup() or secrets: not the recipe's fault
             raise
-        raise _error(exc, path) from exc
+        raise _error(exc, _spelled(path)) from exc
 
 
 def _child(path: str, key: Any) -> str:
@@ -352,13 +365,13 @@ def _child(path: str, key: Any) -> str:
     return f"{path}[{json.dumps(key, ensure_ascii=False, default=str)}]"
 
 
-def _render(value: Any, context: Mapping[str, Any], path: str, limits: Limits) -> Any:
+def _render(value: Any, context: Mapping[str, Any], path: Path, limits: Limits) -> Any:
     if isinstance(value, str):
         return _render_string(value, context, path, limits, native=True)
     if isinstance(value, dict):
-        return {key: _render(item, context, _child(path, key), limits) for key, item in value.items()}
+        return {key: _render(item, context, (path, key, False), limits) for key, item in value.items()}
     if isinstance(value, list | tuple):
-        return [_render(item, context, f"{path}[{index}]", limits) for index, item in enumerate(value)]
+        return [_render(item, context, (path, index, True), limits) for index, item in enumerate(value)]
     return value
 
 

@@ -35,63 +35,79 @@ def driver_connection(session: Session) -> Any:
     return driver
 
 
+_PARAM, _LITERAL, _DEFAULT = range(3)
+
+
 @dataclass
 class _Plan:
     sql: str
-    names: tuple[str, ...]
-    processors: tuple[Callable[[Any], Any] | None, ...]
-    defaults: tuple[tuple[str, Any], ...]  # (parameter name, column default) filled when not given
+    # Where each placeholder's value comes from: (_PARAM, name) a given parameter, (_LITERAL, value)
+    # written into the statement itself (status == "running"), (_DEFAULT, column default) not given.
+    sources: tuple[tuple[int, Any], ...]
+    direct: tuple[str, ...] | None  # every placeholder a given parameter: their names, in order
+    processors: tuple[tuple[int, Callable[[Any], Any]], ...]  # (placeholder, its type's bind processor)
     results: tuple[Callable[[Any], Any] | None, ...]
-    literals: dict[str, Any]  # values written into the statement itself (status == "running")
+
+
+def _default(default: Any) -> Any:
+    return default.arg(None) if default.is_callable else default.arg
 
 
 class FastSQL:
     def __init__(self) -> None:
+        # Keyed by the parameters in the order given: callers build them the same way every time, so
+        # the key needs no sorting; each order of the same names maps to the same statement.
         self._plans: dict[tuple[int, tuple[str, ...]], _Plan] = {}
         self._lock = threading.Lock()
 
-    def _plan(self, session: Session, statement: ClauseElement, keys: tuple[str, ...]) -> _Plan:
-        plan = self._plans.get((id(statement), keys))
-        if plan is not None:
-            return plan
+    def _plan(self, session: Session, statement: ClauseElement, given: tuple[str, ...]) -> _Plan:
+        keys = set(given)
         dialect = session.get_bind().dialect
-        compiled = statement.compile(dialect=dialect, column_keys=list(keys))
+        compiled = statement.compile(dialect=dialect, column_keys=sorted(keys))
         if not isinstance(compiled, SQLCompiler):
             raise TypeError(f"FastSQL runs DML and SELECT statements, not {type(statement).__name__}")
         names = tuple(compiled.positiontup or ())
-        processors = tuple(compiled.binds[name].type._cached_bind_processor(dialect) for name in names)
-        defaults = tuple(
-            (column.key, column.default)
+        defaults = {
+            column.key: column.default
             for column in [*compiled.insert_prefetch, *compiled.update_prefetch]
             if column.default is not None and column.key not in keys
+        }
+        sources = tuple(
+            (_PARAM, name)
+            if name in keys
+            else (_DEFAULT, defaults[name])
+            if name in defaults
+            else (_LITERAL, compiled.binds[name].effective_value)
+            for name in names
+        )
+        processors = tuple(
+            (position, process)
+            for position, name in enumerate(names)
+            if (process := compiled.binds[name].type._cached_bind_processor(dialect)) is not None
         )
         results = tuple(
             column[3].dialect_impl(dialect).result_processor(dialect, None) if column[3] is not None else None
             for column in getattr(compiled, "_result_columns", [])
         )
-        literals = {name: bind.effective_value for name, bind in compiled.binds.items() if name not in keys}
-        plan = _Plan(compiled.string, names, processors, defaults, results, literals)
+        direct = names if all(kind == _PARAM for kind, _ in sources) else None
+        plan = _Plan(compiled.string, sources, direct, processors, results)
         with self._lock:
-            self._plans[(id(statement), keys)] = plan
+            self._plans[(id(statement), given)] = plan
         return plan
 
     def _execute(self, session: Session, statement: ClauseElement, params: dict[str, Any]) -> Any:
-        plan = self._plan(session, statement, tuple(sorted(params)))
-        if plan.defaults:
-            params = dict(params)
-            for name, default in plan.defaults:
-                params[name] = default.arg(None) if default.is_callable else default.arg
-        values = tuple(
-            process(value) if process else value
-            for value, process in zip(
-                (params[name] if name in params else plan.literals[name] for name in plan.names),
-                plan.processors,
-                strict=True,
-            )
-        )
-        cursor = driver_connection(session).cursor()
-        cursor.execute(plan.sql, values)
-        return cursor, plan
+        given = tuple(params)
+        plan = self._plans.get((id(statement), given)) or self._plan(session, statement, given)
+        if plan.direct is not None:
+            values = [params[name] for name in plan.direct]
+        else:
+            values = [
+                params[source] if kind == _PARAM else source if kind == _LITERAL else _default(source)
+                for kind, source in plan.sources
+            ]
+        for position, process in plan.processors:
+            values[position] = process(values[position])
+        return driver_connection(session).execute(plan.sql, values), plan
 
     def rowcount(self, session: Session, statement: ClauseElement, params: dict[str, Any]) -> int:
         cursor, _plan = self._execute(session, statement, params)
