@@ -19,7 +19,7 @@ from decimal import Decimal
 from typing import Any
 
 from jinja2 import ChainableUndefined, Undefined, nodes
-from jinja2.environment import Template, TemplateExpression
+from jinja2.environment import Template
 from jinja2.exceptions import SecurityError, TemplateSyntaxError, UndefinedError
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 from jinja2.visitor import NodeTransformer
@@ -244,7 +244,7 @@ def environment() -> HubSandbox:
 @dataclass(frozen=True)
 class _Compiled:
     template: Template
-    expression: TemplateExpression | None  # set when the source is exactly one `{{ expression }}`
+    expression: Template | None  # `result = expression`, when the source is exactly one `{{ expression }}`
 
 
 def _lone_expression(tree: nodes.Template) -> nodes.Expr | None:
@@ -264,7 +264,26 @@ def _compile(source: str) -> _Compiled:
     if expr is None:
         return _Compiled(template, None)
     body = [nodes.Assign(nodes.Name("result", "store"), expr, lineno=expr.lineno)]
-    return _Compiled(template, TemplateExpression(env.from_string(nodes.Template(body, lineno=1)), True))
+    return _Compiled(template, env.from_string(nodes.Template(body, lineno=1)))
+
+
+def _scope(context: Mapping[str, Any]) -> dict[str, Any]:
+    """The names a template sees: the environment's globals (functions), then the context's.
+
+    Jinja copies both into a new dict at every render (`Template.new_context`): ~30 globals for each
+    of the dozens of strings in a step's input. Made once per value rendered, it is then shared by
+    each string's context (`shared=True`); templates only read it (an assignment goes to the
+    context's own variables)."""
+    return {**environment().globals, **context}
+
+
+def _evaluate(expression: Template, scope: dict[str, Any]) -> Any:
+    """A lone expression's value, as jinja's TemplateExpression gives it (undefined becomes None)."""
+    context = expression.new_context(scope, shared=True)
+    for _ in expression.root_render_func(context):
+        pass
+    result = context.vars["result"]
+    return None if isinstance(result, Undefined) else result
 
 
 def _describe(exc: BaseException) -> str:
@@ -318,13 +337,17 @@ def _check_text(text: str, limits: Limits, size: int = 0) -> int:
     return size
 
 
-def _text(template: Template, context: Mapping[str, Any], limits: Limits) -> str:
-    """Render chunk by chunk, stopping as soon as the output passes the cap."""
+def _text(template: Template, scope: dict[str, Any], limits: Limits) -> str:
+    """Render chunk by chunk, stopping as soon as the output passes the cap (Template.generate, on
+    the shared scope)."""
     parts: list[str] = []
     size = 0
-    for chunk in template.generate(context):
-        size = _check_text(chunk, limits, size)
-        parts.append(chunk)
+    try:
+        for chunk in template.root_render_func(template.new_context(scope, shared=True)):
+            size = _check_text(chunk, limits, size)
+            parts.append(chunk)
+    except Exception:
+        template.environment.handle_exception()  # re-raised with the template's own lines in its traceback
     return "".join(parts)
 
 
@@ -341,18 +364,18 @@ def _spelled(path: Path) -> str:
     return f"{_spelled(parent)}[{key}]" if index else _child(_spelled(parent), key)
 
 
-def _render_string(source: str, context: Mapping[str, Any], path: Path, limits: Limits, native: bool) -> Any:
+def _render_string(source: str, scope: dict[str, Any], path: Path, limits: Limits, native: bool) -> Any:
     if not is_template(source):
         return source
     try:
         compiled = _compile(source)
         if native and compiled.expression is not None:
-            tl.measure(raw := compiled.expression(context), "the result")
+            tl.measure(raw := _evaluate(compiled.expression, scope), "the result")
             value = _to_native(raw, limits)
             if isinstance(value, str):
                 _check_text(value, limits)
             return value
-        return _text(compiled.template, context, limits)
+        return _text(compiled.template, scope, limits)
     except Exception as exc:
         if is_transient(exc):  # the hub's database paused under lookup() or secrets: not the recipe's fault
             raise
@@ -365,13 +388,13 @@ def _child(path: str, key: Any) -> str:
     return f"{path}[{json.dumps(key, ensure_ascii=False, default=str)}]"
 
 
-def _render(value: Any, context: Mapping[str, Any], path: Path, limits: Limits) -> Any:
+def _render(value: Any, scope: dict[str, Any], path: Path, limits: Limits) -> Any:
     if isinstance(value, str):
-        return _render_string(value, context, path, limits, native=True)
+        return _render_string(value, scope, path, limits, native=True)
     if isinstance(value, dict):
-        return {key: _render(item, context, (path, key, False), limits) for key, item in value.items()}
+        return {key: _render(item, scope, (path, key, False), limits) for key, item in value.items()}
     if isinstance(value, list | tuple):
-        return [_render(item, context, (path, index, True), limits) for index, item in enumerate(value)]
+        return [_render(item, scope, (path, index, True), limits) for index, item in enumerate(value)]
     return value
 
 
@@ -410,7 +433,7 @@ def render_value(
     result becomes None), so numbers, lists and Decimal money reach connectors unchanged.
     """
     with tl.budget(limits) as active:
-        return _render(value, context, path, active)
+        return _render(value, _scope(context), path, active)
 
 
 def render_text(
@@ -418,7 +441,7 @@ def render_text(
 ) -> str:
     """Render a template to text, even when it is a single expression."""
     with tl.budget(limits) as active:
-        return _render_string(source, context, path, active, native=False)
+        return _render_string(source, _scope(context), path, active, native=False)
 
 
 def evaluate_condition(
@@ -431,7 +454,9 @@ def evaluate_condition(
     """
     with tl.budget(limits) as active:
         value = (
-            _render_string(source, context, path, active, native=True) if isinstance(source, str) else source
+            _render_string(source, _scope(context), path, active, native=True)
+            if isinstance(source, str)
+            else source
         )
     if isinstance(value, str):
         return value.strip().lower() not in _FALSE_WORDS

@@ -555,3 +555,20 @@ def test_limits_do_not_refuse_reasonable_sizes() -> None:
     assert render("{{ ('ab' * 1000) | replace('a', 'xyz') | length }}") == 4000
     assert render("{{ [[1, 2]] * 3 }}") == [[1, 2], [1, 2], [1, 2]]
     assert render("{% set a = [1, 2] %}{{ [a, a, a] }}") == "[[1, 2], [1, 2], [1, 2]]"
+
+
+def test_strings_of_one_value_share_their_names_but_not_each_others_assignments() -> None:
+    """The context and the functions are merged once per value rendered and shared by its strings'
+    contexts: what one string sets stays its own, and the caller's context is left as it was."""
+    ctx = make_ctx()
+    before = dict(ctx)
+    rendered = render(
+        {
+            "a": "{% set event = {'id': 'mine'} %}{{ event.id }}",
+            "b": "{{ event._id }}",
+            "c": "{{ 'x' | upper }}",
+        },
+        ctx,
+    )
+    assert rendered == {"a": "mine", "b": "rec-1", "c": "X"}
+    assert ctx == before
