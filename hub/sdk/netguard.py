@@ -362,6 +362,9 @@ def guarded_session(
     session.trust_env = False
     session.cookies = _NoCookies()
     session.headers["User-Agent"] = "integration-hub"
+    # What hub.sdk.pool decodes; requests would also offer br and zstd when their packages happen
+    # to be installed, and those bodies would reach connectors undecoded.
+    session.headers["Accept-Encoding"] = "gzip, deflate"
     adapter = GuardedAdapter(
         guard or Guard(allow_private=allow_private), pool_connections=pool_maxsize, pool_maxsize=pool_maxsize
     )

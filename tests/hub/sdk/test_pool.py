@@ -108,6 +108,13 @@ def _pieces(data: bytes, size: int) -> list[bytes]:
     return [data[i : i + size] for i in range(0, len(data), size)]
 
 
+def test_only_the_encodings_decoded_are_offered(monkeypatch: pytest.MonkeyPatch) -> None:
+    """requests offers br and zstd when their packages are installed; the pool decodes neither."""
+    offered = requests.structures.CaseInsensitiveDict({"Accept-Encoding": "gzip, deflate, br, zstd"})
+    monkeypatch.setattr(requests.sessions, "default_headers", lambda: offered.copy())
+    assert guarded_session(allow_private=True).headers["Accept-Encoding"] == "gzip, deflate"
+
+
 def test_an_unknown_encoding_is_handed_on_as_sent(server: ThreadingHTTPServer) -> None:
     server.routes["/br"] = _send(b"\x8b\x00\x80opaque", Content_Encoding="br")  # type: ignore[attr-defined]
     assert _client().get(_url(server, "/br")).content == b"\x8b\x00\x80opaque"
