@@ -175,10 +175,14 @@ def reachable(session: Session, connection: Connection, project_id: int) -> bool
     return bool(session.scalar(select(shared)))
 
 
-def ensure_reachable(session: Session, recipe_id: int, name: str, path: str) -> None:
+def ensure_reachable(
+    session: Session, recipe_id: int, name: str, path: str, connection: Connection | None = None
+) -> None:
     """Refuse (RecipeError at `path`) a run of the recipe opening connection `name` of a project its
-    own does not reach: checked again when a step or a poll opens it, whatever the document says."""
-    connection = session.scalar(select(Connection).where(Connection.name == name))
+    own does not reach: checked again when a step or a poll opens it, whatever the document says.
+    `connection`: the row already read in `session`, if the caller has it."""
+    if connection is None:
+        connection = session.scalar(select(Connection).where(Connection.name == name))
     project_id = session.scalar(select(Recipe.project_id).where(Recipe.id == recipe_id))
     if connection is None or project_id is None or reachable(session, connection, project_id):
         return

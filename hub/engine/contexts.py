@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from hub.connections import merged_fields
 from hub.db.models import Connection
@@ -34,10 +35,14 @@ def connector_context(
     )
 
 
+def find_connection(session: Session, name: str) -> Connection | None:
+    return session.scalar(select(Connection).where(Connection.name == name))
+
+
 def load_connection(runtime: Runtime, name: str) -> tuple[Connection | None, dict[str, Any]]:
     """The connection named `name` and its merged fields (secrets opened), or (None, {})."""
     with runtime.db.read() as session:
-        row = session.scalar(select(Connection).where(Connection.name == name))
+        row = find_connection(session, name)
         return (row, merged_fields(row, runtime.vault)) if row is not None else (None, {})
 
 

@@ -12,9 +12,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from hub.connections import merged_fields
 from hub.db.models import Connection
 from hub.engine import store
-from hub.engine.contexts import load_connection
+from hub.engine.contexts import find_connection
 from hub.engine.run.fanout import Threads
 from hub.engine.run.lease import Lease
 from hub.engine.run.outcomes import Parked
@@ -93,10 +94,11 @@ class Execution:
         return Parked(status)
 
     def connection(self, name: str, path: str) -> tuple[Connection, dict[str, Any]]:
-        """The named connection and its fields; an unknown name is the recipe's error."""
-        row, fields = load_connection(self.rt, name)
-        if row is None:
-            raise RecipeError(f"{path}: unknown connection '{name}'", path=path)
+        """The named connection and its fields, read with the check that the recipe's project reaches
+        it in one transaction (every step with a connection asks); an unknown name is the recipe's error."""
         with self.db.read() as session:
-            ensure_reachable(session, self.state.recipe.id, name, path)
-        return row, fields
+            row = find_connection(session, name)
+            if row is None:
+                raise RecipeError(f"{path}: unknown connection '{name}'", path=path)
+            ensure_reachable(session, self.state.recipe.id, name, path, row)
+            return row, merged_fields(row, self.rt.vault)

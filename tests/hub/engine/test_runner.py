@@ -6,6 +6,7 @@ from datetime import timedelta
 from decimal import Decimal
 from typing import Any
 
+import pytest
 from sqlalchemy import select, update
 
 from hub.db.models import Run, StepAttempt, StepRun, Wait, utcnow
@@ -440,3 +441,25 @@ def test_steps_can_hand_a_vendor_the_url_their_wait_for_listens_at(kit_rt: tuple
     assert wait_url.startswith(f"{rt.settings.base_url}/hooks/")
     assert webhook_url.startswith(f"{rt.settings.base_url}/hooks/")
     assert wait_url != webhook_url
+
+
+def test_a_step_reads_its_connection_and_checks_its_project_in_one_transaction(
+    kit_rt: tuple[Runtime, EngineKit], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    rt, kit = kit_rt
+    with rt.db.transaction() as session:
+        saved = save_recipe(session, rt, recipe([echo("only")]))
+    start_saved(rt, saved.id, saved.current_version, {"name": "warm"})  # the version is cached now
+    reads = 0
+    read = rt.db.read
+
+    def counted() -> Any:
+        nonlocal reads
+        reads += 1
+        return read()
+
+    monkeypatch.setattr(rt.db, "read", counted)
+    run_id = start_saved(rt, saved.id, saved.current_version, {"name": "Ada"})
+    assert load(rt, run_id)[0].status == "succeeded"
+    assert kit.calls[-1]["inputs"]["value"] == "Ada"
+    assert reads == 2  # the run (read back by id), then the connection with its project check
