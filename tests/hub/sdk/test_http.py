@@ -16,8 +16,11 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import urlsplit
 
 import pytest
+import requests
 import responses
+from requests.structures import CaseInsensitiveDict
 
+from hub.sdk import http as http_module
 from hub.sdk.errors import AuthError, BlockedAddressError, PermanentError, RetryableError
 from hub.sdk.http import HttpClient, HttpResponse, dumps_json, redact_url
 from hub.sdk.netguard import Guard, guarded_session
@@ -446,3 +449,33 @@ def test_keep_alive_spans_clients(server: Server) -> None:
     HttpClient(allow_private=True).get(server.url("/"))
     HttpClient(allow_private=True).get(server.url("/"))
     assert server.seen[0].peer == server.seen[1].peer  # same pooled connection from shared_session
+
+
+@pytest.mark.parametrize(
+    ("url", "params", "body"),
+    [
+        ("https://API.example.com/v1/客户 名称?q=a b&x=%7E", None, b'{"a":1}'),
+        ("https://api.example.com", {"page": 2, "tags": ["a", "b"]}, None),
+        ("https://user:pa ss@api.example.com/path#frag", [("k", "v")], "text body"),
+        ("https://münchen.example/straße", None, None),
+    ],
+)
+def test_calls_are_prepared_as_requests_prepares_them(url: str, params: object, body: object) -> None:
+    """`_prepare` skips the cookie jar and hooks and keeps prepared URLs per URL: it must give what
+    requests' own Request.prepare gives, the second time (from the cache) as the first."""
+    headers = CaseInsensitiveDict({"Content-Type": "application/json", "X-Trace": "t1"})
+    expected = requests.Request("POST", url, headers=headers, params=params, data=body).prepare()
+    for _ in range(2):
+        prepared = http_module._prepare("post", url, headers, params, body)
+        assert (prepared.method, prepared.url, prepared.body) == (
+            expected.method,
+            expected.url,
+            expected.body,
+        )
+        assert dict(prepared.headers) == dict(expected.headers)
+
+
+def test_an_unpreparable_url_fails_every_time() -> None:
+    for _ in range(2):
+        with pytest.raises(requests.exceptions.InvalidURL):
+            http_module._prepare("GET", "http://*.example.com/", CaseInsensitiveDict(), None, None)
