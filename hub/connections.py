@@ -62,6 +62,11 @@ def secrets_binding(connection: Connection) -> Binding:
     return Binding("connections", connection.id, "secrets")
 
 
+def find_connection(session: Session, name: str) -> Connection | None:
+    """The connection named `name` (names are unique), or None."""
+    return session.scalar(select(Connection).where(Connection.name == name))
+
+
 def merged_fields(connection: Connection, vault: Vault) -> dict[str, Any]:
     """The connection's fields with secrets decrypted; only for handing to a connector."""
     data = dict(connection.config or {})

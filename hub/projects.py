@@ -14,7 +14,7 @@ from sqlalchemy import exists, func, select
 from sqlalchemy.orm import Session
 
 from hub.access import DEFAULT_PROJECT_ID, PROJECT_ROLES
-from hub.connections import Conflict, NotFound
+from hub.connections import Conflict, NotFound, find_connection
 from hub.db.models import Connection, ConnectionShare, Project, ProjectMember, Recipe, User, utcnow
 from hub.ids import MAX_ID
 from hub.recipe_calls import find_recipe, literal_calls
@@ -182,7 +182,7 @@ def ensure_reachable(
     own does not reach: checked again when a step or a poll opens it, whatever the document says.
     `connection`: the row already read in `session`, if the caller has it."""
     if connection is None:
-        connection = session.scalar(select(Connection).where(Connection.name == name))
+        connection = find_connection(session, name)
     project_id = session.scalar(select(Recipe.project_id).where(Recipe.id == recipe_id))
     if connection is None or project_id is None or reachable(session, connection, project_id):
         return
@@ -206,7 +206,7 @@ def foreign_uses(session: Session, document: dict[str, Any], project_id: int) ->
     """The (path, name) uses of connections that exist but are not reachable from `project_id`."""
     foreign = []
     for path, name in connection_uses(document):
-        connection = session.scalar(select(Connection).where(Connection.name == name))
+        connection = find_connection(session, name)
         if connection is not None and not reachable(session, connection, project_id):
             foreign.append((path, name))
     return foreign

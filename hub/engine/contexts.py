@@ -4,10 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import select
-from sqlalchemy.orm import Session
-
-from hub.connections import merged_fields
+from hub.connections import find_connection, merged_fields
 from hub.db.models import Connection
 from hub.engine.stores import DbSecretStore, DbTokenCache
 from hub.sdk.context import Context
@@ -33,10 +30,6 @@ def connector_context(
         else None,
         **extra,
     )
-
-
-def find_connection(session: Session, name: str) -> Connection | None:
-    return session.scalar(select(Connection).where(Connection.name == name))
 
 
 def load_connection(runtime: Runtime, name: str) -> tuple[Connection | None, dict[str, Any]]:

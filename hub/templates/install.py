@@ -5,10 +5,10 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from hub.audit import audit
+from hub.connections import find_connection as connection_named
 from hub.db.models import Connection
 from hub.ids import MAX_ID
 from hub.projects import live_project, reachable
@@ -31,7 +31,7 @@ def find_connection(session: Session, ref: Any) -> Connection | None:
         if 1 <= number <= MAX_ID:
             return session.get(Connection, number)
         return None
-    return session.scalar(select(Connection).where(Connection.name == ref))
+    return connection_named(session, ref)
 
 
 def connection_check(session: Session, project_id: int) -> ConnectionCheck:

@@ -12,10 +12,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from hub.connections import merged_fields
+from hub.connections import find_connection, merged_fields
 from hub.db.models import Connection
 from hub.engine import store
-from hub.engine.contexts import find_connection
 from hub.engine.run.fanout import Threads
 from hub.engine.run.lease import Lease
 from hub.engine.run.outcomes import Parked
