@@ -21,6 +21,15 @@ from sqlalchemy.sql.compiler import SQLCompiler
 _DRIVER = "hub_driver_connection"
 
 
+def forget_transaction_info(session: Session) -> None:
+    """Empty `session.info` of what a transaction's work left there (a listener's flag, say), for a
+    session kept across transactions; the driver connection found for it stays."""
+    known = session.info.get(_DRIVER)
+    session.info.clear()
+    if known is not None:
+        session.info[_DRIVER] = known
+
+
 def driver_connection(session: Session) -> Any:
     """The DBAPI connection under the session's current transaction, looked up once per transaction:
     Session.connection() walks SQLAlchemy's transaction states each time (~30 µs), and a run's writes

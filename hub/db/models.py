@@ -18,6 +18,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
@@ -203,13 +204,20 @@ class SeenItem(Base):
     seen_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
 
 
+def _where_not_null(column: str) -> dict[str, Any]:
+    """A partial index's condition, for both dialects: rows where `column` is set."""
+    condition = text(f"{column} IS NOT NULL")
+    return {"sqlite_where": condition, "postgresql_where": condition}
+
+
 class Event(Base):
     """An inbound item (webhook, poll, schedule, test), stored before it is acknowledged."""
 
     __tablename__ = "events"
+    # its index also finds a recipe's events (the cascade when a recipe is deleted): no other on recipe_id
     __table_args__ = (UniqueConstraint("recipe_id", "dedupe_key"),)
     id: Mapped[int] = mapped_column(ID, primary_key=True)
-    recipe_id: Mapped[int] = mapped_column(ForeignKey("recipes.id", ondelete="CASCADE"), index=True)
+    recipe_id: Mapped[int] = mapped_column(ForeignKey("recipes.id", ondelete="CASCADE"))
     source: Mapped[str] = mapped_column(String(16))
     dedupe_key: Mapped[str | None] = mapped_column(String(255))
     payload: Mapped[dict[str, Any]] = mapped_column(JSONType)
@@ -234,8 +242,11 @@ class Run(Base):
             "finished_at",
             "dry_run",
         ),
-        Index("ix_runs_finished", "finished_at"),  # retention finds old finished runs
-        Index("ix_runs_replay_of", "replay_of"),  # deleting a run looks up its replays (ON DELETE SET NULL)
+        # Retention finds old finished runs; deleting a run looks up its replays (ON DELETE SET NULL).
+        # Partial: a run is written (and claimed) with neither, so its INSERT and first UPDATE leave
+        # these two indexes alone; `finished_at < x` and `replay_of = x` imply IS NOT NULL.
+        Index("ix_runs_finished", "finished_at", **_where_not_null("finished_at")),
+        Index("ix_runs_replay_of", "replay_of", **_where_not_null("replay_of")),
     )
     id: Mapped[int] = mapped_column(ID, primary_key=True)
     recipe_id: Mapped[int] = mapped_column(ForeignKey("recipes.id", ondelete="CASCADE"))
@@ -275,9 +286,10 @@ def _top_level_path(context: Any) -> str:
 
 class StepRun(Base):
     __tablename__ = "step_runs"
+    # its index also finds a run's steps (run_id first): no other on run_id
     __table_args__ = (UniqueConstraint("run_id", "phase", "path", name="uq_step_runs_run_phase_path"),)
     id: Mapped[int] = mapped_column(ID, primary_key=True)
-    run_id: Mapped[int] = mapped_column(ForeignKey("runs.id", ondelete="CASCADE"), index=True)
+    run_id: Mapped[int] = mapped_column(ForeignKey("runs.id", ondelete="CASCADE"))
     step_id: Mapped[str] = mapped_column(String(100))
     # Where the step ran: its id at the top level, `lines.3.post` for step `post` of item 3 of the
     # for_each `lines` (a branch or parallel adds its id and the case or branch index the same way).

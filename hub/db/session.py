@@ -11,7 +11,7 @@ from contextlib import ExitStack, contextmanager
 from typing import Any, TypeVar
 
 from sqlalchemy import create_engine, event, text
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from hub import jsonutil
@@ -43,7 +43,12 @@ def _sqlite_pragmas(engine: Engine, busy_timeout_s: float) -> None:
 
     @event.listens_for(engine, "begin")
     def _on_begin(connection: Any) -> None:
-        connection.exec_driver_sql("BEGIN" if getattr(_reading, "active", False) else "BEGIN IMMEDIATE")
+        # On the driver's connection: SQLAlchemy's exec_driver_sql costs ~40 µs (its execution
+        # context and events) for a statement that returns nothing, once per transaction.
+        driver = connection.connection.driver_connection
+        if driver.in_transaction:  # the group committer begins its batches on the driver itself
+            return
+        driver.execute("BEGIN" if getattr(_reading, "active", False) else "BEGIN IMMEDIATE")
 
 
 def make_engine(url: str, *, busy_timeout_s: float = 30.0, **kwargs: Any) -> Engine:
@@ -104,6 +109,7 @@ class Database:
         # wakes the next writer as soon as it is released.
         self._file_lock = _open_lock_file(self.engine) if self._write_lock is not None else None
         self._write_depth = 0
+        self._commit_listeners: list[Callable[[Session], None]] = []
         self._committer = GroupCommitter(self) if self._write_lock is not None else None
 
     @property
@@ -122,10 +128,24 @@ class Database:
         outer = getattr(_reading, "active", False)
         _reading.active = False
         try:
-            with self._write_lock, self._process_lock():
+            with self.write_lock():
                 yield from self._unit_of_work()
         finally:
             _reading.active = outer
+
+    @contextmanager
+    def write_lock(self) -> Iterator[None]:
+        """SQLite's write lock as this process's threads and the other processes of `hub serve`
+        queue for it (a no-op on PostgreSQL)."""
+        if self._write_lock is None:
+            yield
+            return
+        with self._write_lock, self._process_lock():
+            yield
+
+    def session_on(self, connection: Connection) -> Session:
+        """A session of this database on `connection` (the group committer's, kept for its life)."""
+        return self._sessions(bind=connection)
 
     @contextmanager
     def _process_lock(self) -> Iterator[None]:
@@ -185,7 +205,14 @@ class Database:
 
     def on_commit(self, listener: Callable[[Session], None]) -> None:
         """Call `listener` with each session of this database once it committed."""
+        self._commit_listeners.append(listener)
         event.listen(self._sessions, "after_commit", listener)
+
+    def committed(self, session: Session) -> None:
+        """Tell the commit listeners that `session` committed on the driver (the group committer's
+        batches), as SQLAlchemy does for a session's own commit."""
+        for listener in self._commit_listeners:
+            listener(session)
 
     def ping(self) -> bool:
         try:
@@ -196,6 +223,8 @@ class Database:
             return False
 
     def dispose(self) -> None:
+        if self._committer is not None:
+            self._committer.close()
         self.engine.dispose()
         if self._file_lock is not None:
             os.close(self._file_lock)

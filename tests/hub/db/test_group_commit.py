@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy import func, select, text
+from sqlalchemy.exc import IntegrityError
 
 from hub.db.migrate import upgrade
 from hub.db.models import User
@@ -115,3 +116,74 @@ def test_a_unit_that_writes_again_from_the_committer_thread_does_not_deadlock(db
 
     assert isinstance(db.write(outer), int)
     assert count_users(db) == 1
+
+
+def hold_committer(db: Database, units: list) -> dict[str, object]:
+    """Run `units` (name, fn) in one batch: a first unit holds the committer until all are queued."""
+    gate = threading.Event()
+    results: dict[str, object] = {}
+
+    def run(name: str, fn) -> None:
+        try:
+            results[name] = db.write(fn)
+        except Exception as exc:
+            results[name] = exc
+
+    threads = [threading.Thread(target=run, args=("block", lambda session: gate.wait(5)))]
+    threads[0].start()
+    for name, fn in units:
+        threads.append(threading.Thread(target=run, args=(name, fn)))
+        threads[-1].start()
+    while db._committer is not None and db._committer._queue.qsize() < len(units):
+        threading.Event().wait(0.01)
+    gate.set()
+    for t in threads:
+        t.join()
+    return results
+
+
+def test_commit_listeners_hear_each_committed_batch_and_no_rolled_back_one(db: Database) -> None:
+    heard: list[object] = []
+    db.on_commit(lambda session: heard.append(session.info.get("flag")))
+
+    def flagging(session) -> int:
+        session.info["flag"] = "set"
+        return add_user("flag@example.com")(session)
+
+    def failing(session) -> None:
+        session.info["flag"] = "from a rolled back batch"
+        raise RuntimeError("alone and failed")
+
+    db.write(flagging)
+    assert heard == ["set"]
+    with pytest.raises(RuntimeError):
+        db.write(failing)
+    assert heard == ["set"]  # nothing committed, nothing heard
+    db.write(add_user("plain@example.com"))
+    assert heard == ["set", None]  # what the failed batch left in session.info is gone
+
+
+def test_a_failed_flush_fails_its_whole_batch_and_the_committer_goes_on(db: Database) -> None:
+    """After an ORM flush error SQLAlchemy keeps nothing of the transaction: every unit of the batch
+    fails (none reports a write that was not stored), and the next batch is written as usual."""
+    db.write(add_user("taken@example.com"))
+    results = hold_committer(
+        db,
+        [("before", add_user("before@example.com")), ("duplicate", add_user("taken@example.com"))],
+    )
+    assert isinstance(results["duplicate"], IntegrityError)
+    assert isinstance(results["before"], Exception)
+    assert count_users(db) == 1
+    assert isinstance(db.write(add_user("after@example.com")), int)
+    assert count_users(db) == 2
+
+
+def test_dispose_closes_the_committers_connection_and_a_later_write_still_works(db: Database) -> None:
+    db.write(add_user("first@example.com"))
+    committer = db._committer
+    assert committer is not None and committer._session is not None
+    db.dispose()
+    assert committer._thread is None and committer._session is None
+    assert db.engine.pool.checkedout() == 0
+    assert isinstance(db.write(add_user("second@example.com")), int)
+    assert count_users(db) == 2
