@@ -38,6 +38,7 @@ from urllib3.exceptions import SSLError as Urllib3SSLError
 from urllib3.util.timeout import Timeout
 
 from hub.sdk import tls
+from hub.sdk.response_head import Response
 
 if TYPE_CHECKING:
     from hub.sdk.netguard import Guard
@@ -73,6 +74,8 @@ def tls_context(verify: bool | str, cert: CertType) -> ssl.SSLContext:
 
 class GuardedConnection(http.client.HTTPConnection):
     """An http.client connection whose socket the guard opens, wrapped in TLS for https."""
+
+    response_class = Response
 
     def __init__(self, pool: Pool) -> None:
         super().__init__(pool.host, pool.port)
@@ -203,6 +206,7 @@ class Pool:
             conn.request(method, url, body=body, headers=headers or {})
             conn.flush_held()
             raw = conn.getresponse()
+            assert isinstance(raw, Response)
         except TimeoutError as exc:
             conn.close()
             raise ReadTimeoutError(self, url, f"Read timed out. (read timeout={read_timeout})") from exc  # type: ignore[arg-type]
@@ -274,14 +278,12 @@ class PooledResponse:
     """A response as requests and `HttpClient` read it; its connection goes back to the pool once
     the body was read to the end, and is closed if the body is given up before."""
 
-    def __init__(
-        self, pool: Pool, conn: GuardedConnection, raw: http.client.HTTPResponse, url: str, method: str
-    ) -> None:
+    def __init__(self, pool: Pool, conn: GuardedConnection, raw: Response, url: str, method: str) -> None:
         self.status = raw.status
         self.reason = raw.reason
         self.version = raw.version
         self.headers = HTTPHeaderDict()
-        for name, value in raw.msg.items():
+        for name, value in raw.pairs:
             self.headers.add(name, value)
         self.connection: GuardedConnection | None = conn
         self._pool, self._raw, self._url = pool, raw, url
