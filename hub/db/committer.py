@@ -83,7 +83,7 @@ class GroupCommitter:
         """End the committer thread once the units queued before are applied, and close its
         connection. A later write starts a new thread."""
         thread = self._thread
-        if thread is None:
+        if thread is None or thread is threading.current_thread():
             return
         self._queue.put(_Stop())
         thread.join(timeout_s)
