@@ -12,6 +12,7 @@ import json
 import logging
 import sqlite3
 from collections.abc import Iterable
+from http import HTTPStatus
 from typing import TYPE_CHECKING, Any
 
 from flask import Blueprint, Response, request
@@ -47,6 +48,27 @@ ingress = Blueprint("ingress", __name__)
 CHUNK = 64 * 1024
 HOOKS_PREFIX = "/hooks/"
 FAST_METHODS = frozenset({"GET", "POST", "PUT"})  # the view's methods; Flask adds HEAD and OPTIONS
+
+
+class JsonAnswer:
+    """The answer to a stored webhook, as a bare WSGI response: werkzeug's Response (its header
+    object, status parsing and WSGI header pass) costs ~12 µs more for a fixed JSON body, on every
+    event."""
+
+    __slots__ = ("body", "status")
+
+    def __init__(self, status: int, payload: dict[str, Any]) -> None:
+        self.status = f"{status} {HTTPStatus(status).phrase}"
+        self.body = json.dumps(payload).encode()
+
+    def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
+        start_response(
+            self.status, [("Content-Type", "application/json"), ("Content-Length", str(len(self.body)))]
+        )
+        return [self.body]
+
+
+Answer = Response | JsonAnswer
 
 
 def _error(status: int, code: str, message: str) -> Response:
@@ -157,12 +179,12 @@ def _capture_lookup(rt: Runtime, token: str) -> Found | None:
 
 
 @ingress.route("/hooks/<token>", methods=["GET", "POST", "PUT"])
-def receive(token: str) -> Response:
+def receive(token: str) -> Answer:
     """What HookFastPath leaves to Flask (HEAD, OPTIONS) and a Flask app without the fast path."""
     return respond(runtime(), token, request)
 
 
-def respond(rt: Runtime, token: str, req: Request) -> Response:
+def respond(rt: Runtime, token: str, req: Request) -> Answer:
     """The answer to a request at `token`'s address. A webhook the database could not take for now
     is answered 503 with Retry-After (see _database_error)."""
     try:
@@ -171,7 +193,7 @@ def respond(rt: Runtime, token: str, req: Request) -> Response:
         return _database_error(rt, exc)
 
 
-def _respond(rt: Runtime, token: str, req: Request) -> Response:
+def _respond(rt: Runtime, token: str, req: Request) -> Answer:
     count = rt.metrics.count_webhook
     body = _read_body(req, rt.settings.max_webhook_bytes)
     if body is None:
@@ -275,9 +297,7 @@ def _respond(rt: Runtime, token: str, req: Request) -> Response:
         return _vendor_response(answer)
     ids = [str(s.event_id) for s in stored]
     payload = {"event_id": ids[0] if ids else None, "event_ids": ids}
-    return Response(
-        json.dumps(payload), status=202 if fresh or not stored else 200, mimetype="application/json"
-    )
+    return JsonAnswer(202 if fresh or not stored else 200, payload)
 
 
 class HookFastPath:
@@ -297,7 +317,7 @@ class HookFastPath:
                 return self._answer(token, req)(environ, start_response)
         return self.app(environ, start_response)
 
-    def _answer(self, token: str, req: Request) -> Response:
+    def _answer(self, token: str, req: Request) -> Answer:
         try:
             return respond(self.rt, token, req)
         except Exception:  # as Flask would: logged, and a 500 that names no internals

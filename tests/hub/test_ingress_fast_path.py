@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import sqlite3
 from collections.abc import Iterator
@@ -15,7 +16,7 @@ from werkzeug.test import Client, TestResponse
 
 from hub.app import create_app
 from hub.db.models import Event
-from hub.ingress import HookFastPath
+from hub.ingress import HookFastPath, JsonAnswer
 from hub.recipe_store import hook_urls, save_recipe
 from hub.runtime import Runtime
 
@@ -132,3 +133,14 @@ def test_deeper_paths_and_other_methods_are_left_to_flask(hooked: tuple[Flask, s
     assert deeper.get_json()["error"]["code"] == "not_found"  # a machine's answer, not the UI's page
     assert client.open(path, method="OPTIONS").status_code == 200
     assert client.delete(path).status_code == 405
+
+
+@pytest.mark.parametrize(("status", "line"), [(202, "202 Accepted"), (200, "200 OK")])
+def test_the_stored_events_answer_is_a_complete_json_response(status: int, line: str) -> None:
+    seen: list[tuple[str, list[tuple[str, str]]]] = []
+    answer = JsonAnswer(status, {"event_id": "7", "event_ids": ["7"]})
+    body = b"".join(
+        answer({}, lambda status_line, headers, exc_info=None: seen.append((status_line, headers)))
+    )
+    assert seen == [(line, [("Content-Type", "application/json"), ("Content-Length", str(len(body)))])]
+    assert json.loads(body) == {"event_id": "7", "event_ids": ["7"]}
