@@ -96,17 +96,27 @@ def _redact_str(text: str, pattern: re.Pattern[str] | None) -> str:
 
 
 def _redact(value: Any, pattern: re.Pattern[str] | None) -> Any:
+    """Concrete types are asked first: `isinstance(x, Mapping)` is an ABC check, ~1 µs for every
+    number and null of a stored step's input and output."""
     if isinstance(value, str):
         return _redact_str(value, pattern)
-    if isinstance(value, Mapping):
-        result: dict[Any, Any] = {}
-        for key, item in value.items():
-            if isinstance(key, str) and is_secret_key(key):
-                result[_redact(key, pattern)] = REDACTED
-            else:
-                result[_redact(key, pattern)] = _redact(item, pattern)
-        return result
+    if isinstance(value, dict):
+        return _redact_mapping(value, pattern)
     if isinstance(value, list | tuple):
         items = [_redact(item, pattern) for item in value]
         return items if isinstance(value, list) else tuple(items)
+    if value is None or isinstance(value, int | float):
+        return value
+    if isinstance(value, Mapping):
+        return _redact_mapping(value, pattern)
     return value
+
+
+def _redact_mapping(value: Mapping[Any, Any], pattern: re.Pattern[str] | None) -> dict[Any, Any]:
+    result: dict[Any, Any] = {}
+    for key, item in value.items():
+        if isinstance(key, str) and is_secret_key(key):
+            result[_redact(key, pattern)] = REDACTED
+        else:
+            result[_redact(key, pattern)] = _redact(item, pattern)
+    return result

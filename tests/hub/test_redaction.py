@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from types import MappingProxyType
+
 import pytest
 
 from hub.redaction import REDACTED, SECRET_KEY_PATTERN, redact, redact_headers
@@ -182,3 +184,14 @@ def test_secret_query_values_in_stored_strings() -> None:
 
 def test_url_encoded_forms_of_known_secrets() -> None:
     assert redact("https://h.test/?q=a%2Fb%2Bc", ["a/b+c"]) == f"https://h.test/?q={REDACTED}"
+
+
+def test_other_mappings_and_scalars_are_redacted_as_plain_values() -> None:
+    """Any Mapping (a header object, a read-only view) is walked like a dict; numbers, booleans,
+    null and other values pass through unchanged."""
+    secret = "sk_live_abcdef123456"
+    view = MappingProxyType({"Authorization": "Bearer x", "note": f"key {secret}", "n": 3})
+    assert redact({"view": view, "flags": (True, None, 1.5, 7)}, [secret]) == {
+        "view": {"Authorization": REDACTED, "note": f"key {REDACTED}", "n": 3},
+        "flags": (True, None, 1.5, 7),
+    }
