@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -120,7 +121,7 @@ def test_a_unit_that_writes_again_from_the_committer_thread_does_not_deadlock(db
 
 def hold_committer(db: Database, units: list) -> dict[str, object]:
     """Run `units` (name, fn) in one batch: a first unit holds the committer until all are queued."""
-    gate = threading.Event()
+    inside, gate = threading.Event(), threading.Event()
     results: dict[str, object] = {}
 
     def run(name: str, fn) -> None:
@@ -129,13 +130,20 @@ def hold_committer(db: Database, units: list) -> dict[str, object]:
         except Exception as exc:
             results[name] = exc
 
-    threads = [threading.Thread(target=run, args=("block", lambda session: gate.wait(5)))]
+    def blocker(session) -> None:
+        inside.set()
+        gate.wait(5)
+
+    threads = [threading.Thread(target=run, args=("block", blocker))]
     threads[0].start()
+    assert inside.wait(5)  # the committer is in the blocker's batch: the units below queue behind it
     for name, fn in units:
         threads.append(threading.Thread(target=run, args=(name, fn)))
         threads[-1].start()
+    deadline = time.monotonic() + 5
     while db._committer is not None and db._committer._queue.qsize() < len(units):
-        threading.Event().wait(0.01)
+        assert time.monotonic() < deadline, "the units were never queued"
+        time.sleep(0.01)
     gate.set()
     for t in threads:
         t.join()
