@@ -10,28 +10,30 @@ list of pairs besides the `HTTPMessage` http.client's own reading needs.
 from __future__ import annotations
 
 import http.client
+import re
 from typing import Any
 
 MAX_LINE = 65536  # http.client's limits on a header line and on the number of headers
 MAX_HEADERS = 100
 _END = (b"\r\n", b"\n", b"")
+_NAME = re.compile("[\x21-\x39\x3b-\x7e]+")  # printable ASCII but the colon, as the email parser takes
 
 
 def read_head(fp: Any) -> list[tuple[str, str]]:
-    """The header lines up to the blank line, as (name, value) pairs in order. Like the email parser
-    http.client uses: the value loses its leading blanks and line end, a folded line (obs-fold) is
-    joined to its header (with one space), and the first line that is no header ends the headers
-    (the rest of the block is read and dropped)."""
+    """The header lines up to the blank line, as (name, value) pairs in order. As the email parser
+    http.client uses reads them: the value loses its leading blanks and line end; a line with an
+    empty name, an envelope `From ` line and a folded line with no header before it are skipped; a
+    name with a blank or a byte outside printable ASCII ends the headers (the rest of the block is
+    read and dropped). One difference: a folded line (obs-fold) is joined to its header with one
+    space, where the email parser keeps the line break inside the value."""
     pairs: list[tuple[str, str]] = []
     ended = False
-    for count in range(MAX_HEADERS + 1):
+    for _ in range(MAX_HEADERS):  # http.client counts the blank line as one of 100
         line = fp.readline(MAX_LINE + 1)
         if len(line) > MAX_LINE:
             raise http.client.LineTooLong("header line")
         if line in _END:
             return pairs
-        if count == MAX_HEADERS:
-            break
         if ended:
             continue
         text = line.decode("iso-8859-1").rstrip("\r\n")
@@ -39,14 +41,14 @@ def read_head(fp: Any) -> list[tuple[str, str]]:
             if pairs:
                 name, value = pairs[-1]
                 pairs[-1] = (name, value + " " + text.strip(" \t"))
-                continue
-            ended = True
+            continue
+        if text.startswith("From "):
             continue
         name, colon, value = text.partition(":")
-        if not colon or not name or name != name.strip(" \t"):
+        if not colon or (name and _NAME.fullmatch(name) is None):
             ended = True
-            continue
-        pairs.append((name, value.lstrip(" \t")))
+        elif name:
+            pairs.append((name, value.lstrip(" \t")))
     raise http.client.HTTPException(f"got more than {MAX_HEADERS} headers")
 
 
