@@ -83,6 +83,11 @@ class Settings:
     session_max_s: int = 12 * 60 * 60
     base_url: str = "http://127.0.0.1:8000"
     workers: int = 8
+    # A webhook's answer waits, once its event is stored, while the runs queued in its process are
+    # more than this many seconds of their measured work, but never longer than ack_hold_s
+    # (hub/engine/pacing.py): senders keep to the pace runs go out instead of building a backlog.
+    ack_ahead_s: float = 1.0
+    ack_hold_s: float = 1.0
     sweep_interval_s: float = 2.0
     lease_s: float = 60.0
     # Scale-out: which limiter holds connection limits (local = this process, database = the cluster),
@@ -127,12 +132,17 @@ class Settings:
             redispatch_s = float(env.get("HUB_REDISPATCH_S") or (60 if executor == "celery" else 10))
             schedule_grace_s = float(env.get("HUB_SCHEDULE_GRACE_S") or 300)
             busy_timeout_s = float(env.get("HUB_SQLITE_BUSY_TIMEOUT_S") or 30)
+            ack_ahead_s = float(env.get("HUB_ACK_AHEAD_S") or cls.ack_ahead_s)
+            ack_hold_s = float(env.get("HUB_ACK_HOLD_S") or cls.ack_hold_s)
         except ValueError as exc:
             raise ValueError(
                 "HUB_MAX_WEBHOOK_BYTES, HUB_WORKERS, HUB_LEASE_S, HUB_SWEEP_INTERVAL_S, "
-                "HUB_SCHEDULER_LEASE_S, HUB_REDISPATCH_S, HUB_SCHEDULE_GRACE_S and "
-                f"HUB_SQLITE_BUSY_TIMEOUT_S must be numbers: {exc}"
+                "HUB_SCHEDULER_LEASE_S, HUB_REDISPATCH_S, HUB_SCHEDULE_GRACE_S, "
+                f"HUB_SQLITE_BUSY_TIMEOUT_S, HUB_ACK_AHEAD_S and HUB_ACK_HOLD_S must be numbers: {exc}"
             ) from exc
+        for name, value in (("HUB_ACK_AHEAD_S", ack_ahead_s), ("HUB_ACK_HOLD_S", ack_hold_s)):
+            if not 0 <= value <= 60:
+                raise ValueError(f"{name} must be a number of seconds from 0 to 60, not {value:g}")
         window_s = _wait_event_window_s(env)
         if schedule_grace_s < 0:
             raise ValueError(f"HUB_SCHEDULE_GRACE_S must be 0 or more, not {schedule_grace_s:g}")
@@ -176,6 +186,8 @@ class Settings:
             max_webhook_bytes=max_bytes,
             base_url=(env.get("HUB_BASE_URL") or "http://127.0.0.1:8000").rstrip("/"),
             workers=workers,
+            ack_ahead_s=ack_ahead_s,
+            ack_hold_s=ack_hold_s,
             lease_s=lease_s,
             sweep_interval_s=sweep_s,
             limiter=limiter,

@@ -290,6 +290,8 @@ def _respond(rt: Runtime, token: str, req: Request) -> Answer:
         if s.run is not None
     }
     rt.dispatch(run_ids, fresh_runs)
+    if run_ids:
+        rt.make_room()  # stored and queued: the answer may wait for the runs ahead (HUB_ACK_AHEAD_S)
     fresh = [s for s in stored if not s.duplicate]
     count("accepted" if fresh else "duplicate")
     answer = trigger.acknowledge(ctx, config, inbound, [str(s.event_id) for s in stored])

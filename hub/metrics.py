@@ -135,6 +135,14 @@ class Metrics:
         self.webhooks = Counter(
             "hub_webhooks", "Inbound webhook requests by result", ["result"], registry=self.registry
         )
+        self.acks_held = Counter(
+            "hub_webhook_acks_held",
+            "Webhook answers held while the runs queued ahead were behind (HUB_ACK_AHEAD_S)",
+            registry=self.registry,
+        )
+        self.ack_held_seconds = Counter(
+            "hub_webhook_ack_held_seconds", "Seconds webhook answers were held", registry=self.registry
+        )
         self.polls = Counter("hub_polls", "Polls by result", ["result"], registry=self.registry)
         self.poll_items = Counter("hub_poll_items", "New items taken by polls", registry=self.registry)
         self.runs_finished = Counter(
@@ -168,6 +176,11 @@ class Metrics:
     def count_webhook(self, result: str) -> None:
         """Count an inbound webhook request by its result."""
         self.child(self.webhooks, result).inc()
+
+    def ack_held(self, seconds: float) -> None:
+        """Count a webhook answer held `seconds` for the runs ahead of it."""
+        self.acks_held.inc()
+        self.ack_held_seconds.inc(seconds)
 
     def recipe_label(self, recipe_id: int) -> str:
         """The recipe's own label while under the cap (kept once given), else `other`."""

@@ -105,6 +105,13 @@ class Runtime:
             for run_id in run_ids:
                 self.executor.submit(run_id, fresh.get(run_id) if fresh else None)
 
+    def make_room(self) -> None:
+        """Hold a webhook's answer while this process's runs are behind (hub/engine/pacing.py)."""
+        if self.executor is not None:
+            held = self.executor.make_room()
+            if held:
+                self.metrics.ack_held(held)
+
     def dispatch_branches(self, branch_ids: list[int]) -> None:
         """Hand spread branches (Celery only) to the executor; the sweeper sends any left behind."""
         submit = getattr(self.executor, "submit_branch", None)

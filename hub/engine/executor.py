@@ -9,6 +9,7 @@ import time
 from array import array
 from typing import TYPE_CHECKING, Any, Protocol
 
+from hub.engine.pacing import AckPacer
 from hub.engine.run.fresh import FreshRun
 from hub.engine.runner import Runner
 
@@ -21,6 +22,8 @@ log = logging.getLogger("hub.executor")
 class Executor(Protocol):
     def submit(self, run_id: int, fresh: FreshRun | None = None) -> None: ...
 
+    def make_room(self) -> float: ...
+
     def shutdown(self, wait: bool = True) -> None: ...
 
 
@@ -32,6 +35,9 @@ class InlineExecutor:
 
     def submit(self, run_id: int, fresh: FreshRun | None = None) -> None:
         Runner(self.runtime).execute(run_id, fresh)
+
+    def make_room(self) -> float:
+        return 0.0  # the run has already executed
 
     def shutdown(self, wait: bool = True) -> None:
         return None
@@ -59,8 +65,11 @@ class LocalExecutor:
     FRESH_HELD = 256
     FRESH_BYTES = 4 * 2**20
 
-    def __init__(self, runtime: Runtime, workers: int) -> None:
+    def __init__(
+        self, runtime: Runtime, workers: int, *, ack_ahead_s: float = 0.0, ack_hold_s: float = 0.0
+    ) -> None:
         self.runtime = runtime
+        self.workers = workers
         self._queue: queue.SimpleQueue[int] = queue.SimpleQueue()
         self._pending: set[int] = set()
         self._overflow = array("q")  # run ids past BACKLOG, oldest first from _overflow_at
@@ -69,6 +78,8 @@ class LocalExecutor:
         self._fresh_bytes = 0
         self._lock = threading.Lock()
         self._closed = False
+        # Webhook answers wait for room (hub/engine/pacing.py); 0 s ahead answers at once.
+        self.pacer = AckPacer(self.backlog, ahead_s=ack_ahead_s, hold_s=ack_hold_s, floor=2 * workers)
         self._threads = [
             threading.Thread(target=self._work, name=f"hub-run_{index}", daemon=True)
             for index in range(workers)
@@ -94,6 +105,14 @@ class LocalExecutor:
                 self._fresh_bytes += fresh.size
         self._queue.put(run_id)
 
+    def backlog(self) -> int:
+        """Runs queued or running here, and those past the queue (read unlocked: an estimate)."""
+        return len(self._pending) + len(self._overflow) - self._overflow_at
+
+    def make_room(self) -> float:
+        """Hold a webhook's answer while too many runs are queued here (AckPacer); seconds held."""
+        return self.pacer.make_room()
+
     def _take_fresh(self, run_id: int) -> FreshRun | None:
         with self._lock:
             fresh = self._fresh.pop(run_id, None)
@@ -116,6 +135,7 @@ class LocalExecutor:
                     queued = self._from_overflow()
                 if queued is not None:
                     self._queue.put(queued)
+                self.pacer.ran(self.backlog(), len(self._threads))
 
     def _from_overflow(self) -> int | None:
         """The oldest run id waiting past the backlog, now queued (under the lock); None if none."""
@@ -135,6 +155,7 @@ class LocalExecutor:
         (one cut short is taken up again once its lease expires)."""
         with self._lock:
             self._closed = True
+        self.pacer.close()
         for _thread in self._threads:
             self._queue.put(self.STOP)
         if wait:
@@ -164,6 +185,9 @@ class CeleryExecutor:
         except Exception as exc:  # the run is stored: the sweeper sends it again after HUB_REDISPATCH_S
             log.warning("event=dispatch_failed run=%s error=%s", run_id, str(exc)[:200])
 
+    def make_room(self) -> float:
+        return 0.0  # the backlog is the broker's, shared by every worker: not paced here
+
     def submit_branch(self, branch_id: int) -> None:
         from hub.engine.celery_app import BRANCH_TASK_NAME
 
@@ -181,5 +205,8 @@ def make_executor(runtime: Runtime, *, execute_here: bool) -> Executor | None:
     if runtime.settings.executor == "celery":
         return CeleryExecutor(runtime)
     if execute_here:
-        return LocalExecutor(runtime, runtime.settings.workers)
+        settings = runtime.settings
+        return LocalExecutor(
+            runtime, settings.workers, ack_ahead_s=settings.ack_ahead_s, ack_hold_s=settings.ack_hold_s
+        )
     return None

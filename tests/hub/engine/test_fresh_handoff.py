@@ -162,6 +162,9 @@ def test_a_webhook_hands_its_run_over_with_the_row_and_event(kit_rt: tuple[Runti
         def submit(self, run_id: int, fresh: FreshRun | None = None) -> None:
             handed.append((run_id, fresh))
 
+        def make_room(self) -> float:
+            return 0.0
+
         def shutdown(self, wait: bool = True) -> None:
             return None
 
