@@ -79,7 +79,9 @@ class LocalExecutor:
         self._lock = threading.Lock()
         self._closed = False
         # Webhook answers wait for room (hub/engine/pacing.py); 0 s ahead answers at once.
-        self.pacer = AckPacer(self.backlog, ahead_s=ack_ahead_s, hold_s=ack_hold_s, floor=2 * workers)
+        self.pacer = AckPacer(
+            self.backlog, threads=workers, ahead_s=ack_ahead_s, hold_s=ack_hold_s, floor=2 * workers
+        )
         self._threads = [
             threading.Thread(target=self._work, name=f"hub-run_{index}", daemon=True)
             for index in range(workers)
@@ -125,6 +127,7 @@ class LocalExecutor:
             fresh = self._take_fresh(run_id)
             if self._closed:  # queued runs stay in the database for the sweeper of the next start
                 continue
+            started = time.monotonic()
             try:
                 Runner(self.runtime).execute(run_id, fresh)
             except Exception:
@@ -135,7 +138,7 @@ class LocalExecutor:
                     queued = self._from_overflow()
                 if queued is not None:
                     self._queue.put(queued)
-                self.pacer.ran(self.backlog(), len(self._threads))
+                self.pacer.ran(time.monotonic() - started)
 
     def _from_overflow(self) -> int | None:
         """The oldest run id waiting past the backlog, now queued (under the lock); None if none."""

@@ -19,56 +19,44 @@ from collections.abc import Callable
 class AckPacer:
     """The pace of one process's acknowledgements, fed by its executor as runs finish.
 
-    The work a run is worth is measured, not configured: runs finished per second over windows of
-    `window_s` in which the queue never ran short of the run threads, averaged with the previous
-    measure. Until one is measured, and whenever the measure allows fewer, `floor` runs may wait."""
+    The work queued is measured in the process's own runs: a run's wall time, averaged over the
+    last few dozen, spread over the run threads (Little's law: with every thread busy, which is
+    the only time answers wait, `threads / seconds per run` is the rate runs go out). Until a run
+    has finished, and whenever the measure allows fewer, `floor` runs may wait."""
 
     def __init__(
         self,
         backlog: Callable[[], int],
         *,
+        threads: int,
         ahead_s: float,
         hold_s: float,
         floor: int,
-        window_s: float = 0.5,
-        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self._backlog = backlog
+        self.threads = threads
         self.ahead_s = ahead_s
         self.hold_s = hold_s
         self.floor = floor
-        self.window_s = window_s
-        self._clock = clock
         self._changed = threading.Condition()
         self._waiting = 0
         self._closed = False
-        self.rate: float | None = None  # runs per second while the run threads were all busy
-        self._window_at = clock()
-        self._window_runs = 0
-        self._window_short = False  # the queue ran short of the run threads in this window
+        self.run_s: float | None = None  # a run's wall time, a moving average
+        self._limit = floor
 
     def limit(self) -> int:
         """How many runs may be queued or running here before an answer waits."""
-        if self.rate is None:
-            return self.floor
-        return max(self.floor, int(self.rate * self.ahead_s))
+        return self._limit
 
-    def ran(self, backlog: int, busy_threads: int) -> None:
-        """One run finished; `backlog` runs are left queued or running, for `busy_threads` threads.
-        Lets the longest-held answer go if the backlog is now within the limit: one answer per run
-        finished, so while answers are held they go out at the pace runs do."""
+    def ran(self, seconds: float) -> None:
+        """One run (or one turn of it) took `seconds`. Lets the longest-held answer go if the backlog
+        is now within the limit: one answer per run finished, so while answers are held they go out
+        at the pace runs do."""
         with self._changed:
-            self._window_runs += 1
-            if backlog < busy_threads:
-                self._window_short = True
-            now = self._clock()
-            elapsed = now - self._window_at
-            if elapsed >= self.window_s:
-                if not self._window_short:
-                    measured = self._window_runs / elapsed
-                    self.rate = measured if self.rate is None else (self.rate + measured) / 2
-                self._window_at, self._window_runs, self._window_short = now, 0, False
-            if self._waiting and backlog <= self.limit():
+            self.run_s = seconds if self.run_s is None else self.run_s + (seconds - self.run_s) / 32
+            rate = self.threads / max(self.run_s, 1e-6)
+            self._limit = max(self.floor, int(rate * self.ahead_s))
+            if self._waiting and self._backlog() <= self._limit:
                 self._changed.notify()  # the longest waiting: Condition wakes its waiters in order
 
     def make_room(self) -> float:
@@ -78,7 +66,7 @@ class AckPacer:
         at once and the rest after many rounds."""
         if self.ahead_s <= 0 or (not self._waiting and self._backlog() <= self.limit()):
             return 0.0
-        started = self._clock()
+        started = time.monotonic()
         with self._changed:
             if self._closed or (not self._waiting and self._backlog() <= self.limit()):
                 return 0.0
@@ -87,7 +75,7 @@ class AckPacer:
                 self._changed.wait(self.hold_s)  # one wake-up is this answer's turn: no re-check
             finally:
                 self._waiting -= 1
-        return self._clock() - started
+        return time.monotonic() - started
 
     def close(self) -> None:
         """Answer every held acknowledgement now (the process is stopping)."""

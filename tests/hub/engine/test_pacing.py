@@ -22,36 +22,26 @@ from tests.hub.engine.kit import EngineKit
 from tests.hub.engine.test_runner import echo, recipe
 
 
-class _Clock:
-    def __init__(self) -> None:
-        self.now = 100.0
-
-    def __call__(self) -> float:
-        return self.now
-
-
-def _pacer(backlog: list[int], clock: Any = time.monotonic, **kwargs: Any) -> AckPacer:
-    options = {"ahead_s": 1.0, "hold_s": 1.0, "floor": 4, "window_s": 0.5, "clock": clock} | kwargs
+def _pacer(backlog: list[int], **kwargs: Any) -> AckPacer:
+    options = {"threads": 2, "ahead_s": 1.0, "hold_s": 1.0, "floor": 4} | kwargs
     return AckPacer(lambda: backlog[0], **options)
 
 
-def test_the_limit_is_the_floor_until_a_busy_window_measures_the_rate() -> None:
-    clock, backlog = _Clock(), [0]
-    pacer = _pacer(backlog, clock)
+def test_the_limit_is_the_floor_until_runs_measure_a_second_of_work() -> None:
+    pacer = _pacer([0])
     assert pacer.limit() == 4
-    for _ in range(128):  # 128 runs in 0.5 s with the queue never short of the 2 threads
-        clock.now += 1 / 256
-        pacer.ran(backlog=50, busy_threads=2)
-    assert pacer.rate == 256
-    assert pacer.limit() == 256  # one second of work
-    for _ in range(32):  # a window in which the queue ran dry measures nothing
-        clock.now += 1 / 64
-        pacer.ran(backlog=1, busy_threads=2)
-    assert pacer.rate == 256
-    for _ in range(64):  # the next busy window, at 128/s, is averaged in
-        clock.now += 1 / 128
-        pacer.ran(backlog=50, busy_threads=2)
-    assert pacer.rate == 192
+    pacer.ran(0.01)  # two threads, 10 ms a run: 200 runs a second
+    assert pacer.limit() == 200
+    for _ in range(200):  # runs slow down to 40 ms: the average follows
+        pacer.ran(0.04)
+    assert pacer.run_s == pytest.approx(0.04, rel=0.01) and pacer.limit() == 50
+    for _ in range(200):  # slow runs (a vendor taking seconds) never bring it under the floor
+        pacer.ran(3.0)
+    assert pacer.limit() == 4
+    assert _pacer([0], ahead_s=2.0, threads=8).limit() == 4
+    paced = _pacer([0], ahead_s=2.0, threads=8)
+    paced.ran(0.02)
+    assert paced.limit() == 800  # 8 threads x 50 runs a second x 2 s
 
 
 def test_an_answer_within_the_limit_or_with_pacing_off_does_not_wait() -> None:
@@ -70,7 +60,7 @@ def test_an_answer_waits_until_runs_finish_and_no_longer() -> None:
     time.sleep(0.2)
     assert not held, "answered while ten runs were queued against a limit of four"
     backlog[0] = 4
-    pacer.ran(backlog=4, busy_threads=2)
+    pacer.ran(0.5)
     waiter.join(2)
     assert held and 0.15 < held[0] < 2
 
@@ -91,7 +81,7 @@ def test_held_answers_go_in_order_one_per_run_finished_and_newcomers_queue_behin
     time.sleep(0.05)
     assert released == []
     for expected in ([0], [0, 1], [0, 1, 2], [0, 1, 2, 3]):
-        pacer.ran(backlog=4, busy_threads=2)
+        pacer.ran(0.5)
         deadline = time.monotonic() + 2
         while released != expected and time.monotonic() < deadline:
             time.sleep(0.01)
