@@ -9,6 +9,7 @@ only after the commit holding its work, so "stored before acknowledged" still ho
 from __future__ import annotations
 
 import queue
+import sqlite3
 import threading
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -16,12 +17,15 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 
+from hub.db.checkpoint import WalCheckpointer
 from hub.db.fastsql import forget_transaction_info
 
 if TYPE_CHECKING:
     from hub.db.session import Database
 
 T = TypeVar("T")
+
+_OFF, _DEFAULT = 0, 1000  # SQLite's wal_autocheckpoint: off for the committer, else its default
 
 
 class _Unit:
@@ -65,6 +69,7 @@ class GroupCommitter:
         self._connection: Connection | None = None
         self._session: Session | None = None
         self._applying = False
+        self.checkpointer = WalCheckpointer(db.engine)
 
     def submit(self, fn: Callable[[Session], T]) -> T:
         """Apply `fn` in a write transaction and return its result once that transaction committed."""
@@ -128,6 +133,9 @@ class GroupCommitter:
             connection = self.db.engine.connect()  # back to the pool (rolled back) at close()
             self._connection = connection
             self._session = self.db.session_on(connection)
+            driver: Any = connection.connection.driver_connection
+            driver.execute(f"PRAGMA wal_autocheckpoint={_OFF}")
+            self.checkpointer.start()  # checkpoints this connection's commits instead
         assert self._connection is not None
         return self._session, self._connection.connection.driver_connection
 
@@ -139,7 +147,13 @@ class GroupCommitter:
                 session.close()
         finally:
             if connection is not None:
+                driver: Any = connection.connection.driver_connection
+                try:  # back to the pool as other connections are, checkpointing its own commits
+                    driver.execute(f"PRAGMA wal_autocheckpoint={_DEFAULT}")
+                except sqlite3.Error:  # not to be used again as it is
+                    connection.invalidate()
                 connection.close()
+            self.checkpointer.stop()
 
     def _apply_each(self, session: Session, driver: Any, batch: list[_Unit]) -> None:
         """Each unit inside a savepoint of its own, so a failing one is undone alone. Plain SQL on the
@@ -199,6 +213,7 @@ class GroupCommitter:
                         session.rollback()  # SQLAlchemy's side: its transaction ends, its objects go
                     session.expunge_all()
             if committed:
+                self.checkpointer.wrote()
                 self.db.committed(session)
         except BaseException as exc:  # the begin or the commit failed: nothing of this batch is stored
             for unit in batch:
