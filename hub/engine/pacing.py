@@ -64,7 +64,7 @@ class AckPacer:
         `hold_s` has passed; the seconds waited. Called once the event is stored and its run queued.
         An answer never overtakes one held before it: the ack latencies stay even, not a lucky few
         at once and the rest after many rounds."""
-        if self.ahead_s <= 0 or (not self._waiting and self._backlog() <= self.limit()):
+        if self.ahead_s <= 0 or self.hold_s <= 0 or (not self._waiting and self._backlog() <= self.limit()):
             return 0.0
         started = time.monotonic()
         with self._changed:

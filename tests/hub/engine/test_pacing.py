@@ -49,6 +49,7 @@ def test_an_answer_within_the_limit_or_with_pacing_off_does_not_wait() -> None:
     assert _pacer(backlog).make_room() == 0.0
     backlog[0] = 1000
     assert _pacer(backlog, ahead_s=0.0).make_room() == 0.0
+    assert _pacer(backlog, hold_s=0.0).make_room() == 0.0
 
 
 def test_an_answer_waits_until_runs_finish_and_no_longer() -> None:
