@@ -69,7 +69,6 @@ class LocalExecutor:
         self, runtime: Runtime, workers: int, *, ack_ahead_s: float = 0.0, ack_hold_s: float = 0.0
     ) -> None:
         self.runtime = runtime
-        self.workers = workers
         self._queue: queue.SimpleQueue[int] = queue.SimpleQueue()
         self._pending: set[int] = set()
         self._overflow = array("q")  # run ids past BACKLOG, oldest first from _overflow_at
